@@ -1,0 +1,337 @@
+"""The simulator: a local Centra Integration API over HTTP, with its clock, tokens, limits and faults.
+
+``POST /graphql`` behaves as Centra documents (fact file checklist); ``/admin/*`` is the simulator's own
+control surface for tests: tokens, faults, the clock, webhook stats and the ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from graphql import GraphQLError, execute, parse, validate
+from graphql.execution.values import get_variable_values
+from graphql.language import OperationDefinitionNode, OperationType
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from . import truth
+from .catalog import Catalog
+from .complexity import analyze
+from .events import EventQueue, WebhookSender, changes_between
+from .executor import FastExecutor
+from .faults import Faults
+from .permissions import ALL_PERMISSIONS
+from .ratelimit import RateLimiter
+from .records import Records
+from .schema import load_schema, reference_schema
+from .timeline import DAY, Timeline
+
+log = logging.getLogger("centra_sim")
+APP_VERSION = "v1.1.1-sim"
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    permissions: frozenset
+    integration: str = "centra-assets"
+    expires_at: float | None = None  # real (wall clock) epoch seconds
+
+
+@dataclass
+class Context:
+    sim: Simulator
+    t: float
+    token: Token
+
+    @property
+    def granted(self) -> frozenset:
+        return self.token.permissions
+
+
+class Clock:
+    """Simulated time: frozen unless live; live time runs `scale` times faster than the wall clock."""
+
+    def __init__(self, t0: float, scale: float, live: bool):
+        self.scale, self.live = scale, live
+        self._base, self._mono = t0, time.monotonic()
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._base + ((time.monotonic() - self._mono) * self.scale if self.live else 0.0)
+
+    def jump(self, seconds: float) -> float:
+        with self._lock:
+            self._base += seconds
+        return self.now()
+
+
+class Simulator:
+    def __init__(self, seed: int = 1, days: int = 30, orders_per_day: int = 200, now: float | None = None,
+                 timezone: str = "Europe/Stockholm", plan: str = "growth", time_scale: float = 1.0,
+                 live: bool = False, rate_limits: bool = True, webhook_url: str | None = None,
+                 webhook_secret: str | None = None, faults: Faults | None = None):
+        self.tz = ZoneInfo(timezone)
+        now = time.time() if now is None else now
+        today = dt.datetime.fromtimestamp(now, self.tz).date()
+        first = today - dt.timedelta(days=days)
+        start = dt.datetime(first.year, first.month, first.day, tzinfo=self.tz).timestamp()
+        self.config = {"seed": seed, "days": days, "orders_per_day": orders_per_day, "timezone": timezone,
+                       "plan": plan, "time_scale": time_scale, "live": live, "start": start}
+        self.catalog = Catalog(seed=seed, start=start)
+        self.timeline = Timeline(self.catalog, orders_per_day, self.tz)
+        self.records = Records(self.catalog, self.timeline)
+        self.schema, self.resolvers = load_schema(timezone)
+        self.executor = FastExecutor(self.schema, self.resolvers)
+        self.limiter = RateLimiter(plan, time_scale, rate_limits)
+        self.faults = faults or Faults(seed=seed)
+        self.events = EventQueue()
+        self.webhooks = WebhookSender(webhook_url, webhook_secret, self.tz, time_scale, self.faults) \
+            if webhook_url else None
+        self.clock = Clock(now, time_scale, live)
+        self.tokens: dict[str, Token] = {}
+        self._published = now
+        self._publish_lock = threading.Lock()
+        self._documents: OrderedDict = OrderedDict()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    # -- clock and change feed ---------------------------------------------------------------------------
+    def publish(self) -> int:
+        """Announce every change up to now (event queue and webhooks); returns how many."""
+        with self._publish_lock:
+            now = self.clock.now()
+            changes = changes_between(self, self._published, now)
+            self._published = now
+        self.events.publish(changes)
+        if self.webhooks:
+            self.webhooks.send(changes)
+        return len(changes)
+
+    def start_ticking(self, interval: float = 0.25) -> None:
+        def run():
+            while not self._stop.wait(interval):
+                try:
+                    self.publish()
+                except Exception:  # keep the clock going; the error is logged
+                    log.exception("publishing changes failed")
+
+        self._ticker = threading.Thread(target=run, name="centra-sim-clock", daemon=True)
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.webhooks:
+            self.webhooks.stop()
+
+    # -- tokens --------------------------------------------------------------------------------------------
+    def add_token(self, value: str, permissions=None, integration: str = "centra-assets",
+                  expires_at: float | None = None) -> Token:
+        perms = ALL_PERMISSIONS if permissions in (None, "all") else frozenset(permissions)
+        token = Token(value, perms, integration, expires_at)
+        self.tokens[value] = token
+        return token
+
+    # -- GraphQL -------------------------------------------------------------------------------------------
+    def _document(self, query: str):
+        """Parse and validate once per distinct query text (clients send the same few queries)."""
+        cached = self._documents.get(query)
+        if cached is None:
+            try:
+                document = parse(query)
+                errors = validate(self.schema, document)
+            except GraphQLError as exc:
+                document, errors = None, [exc]
+            cached = (document, errors)
+            self._documents[query] = cached
+            if len(self._documents) > 256:
+                self._documents.popitem(last=False)
+        return cached
+
+    def graphql(self, token: Token, body: dict) -> tuple[int, dict, dict]:
+        """Run one request; returns (HTTP status, JSON body, extra headers)."""
+        query, variables = body.get("query"), body.get("variables") or {}
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            return 400, {"errors": [{"message": "Request body must be JSON with a string 'query' and an object "
+                                                "'variables'"}]}, {}
+        document, errors = self._document(query)
+        if errors:
+            return 200, self._envelope({"errors": [e.formatted for e in errors]}, 0, set()), {}
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        name = body.get("operationName")
+        operation = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
+        if operation is None or (name is None and len(operations) > 1):
+            return 200, self._envelope({"errors": [{"message": "Must provide a valid operationName."}]}, 0, set()), {}
+        coerced = get_variable_values(self.schema, operation.variable_definitions or [], variables)
+        if isinstance(coerced, list):
+            return 200, self._envelope({"errors": [e.formatted for e in coerced]}, 0, set()), {}
+        try:
+            cost, used = analyze(self.schema, document, operation, coerced)
+        except GraphQLError as exc:
+            return 200, self._envelope({"errors": [exc.formatted]}, 0, set()), {}
+        mutations = len(operation.selection_set.selections) if operation.operation == OperationType.MUTATION else 0
+        wait = self.limiter.charge(cost, mutations)
+        if wait > 0:
+            return self.too_many_requests(wait)
+        ctx = Context(self, self.clock.now(), token)
+        if any(s.name.value.startswith("__") and s.name.value != "__typename"
+               for s in operation.selection_set.selections if hasattr(s, "name")):
+            result = execute(reference_schema(self.schema, self.resolvers), document, context_value=ctx,
+                             variable_values=coerced, operation_name=name)
+            out = {"data": result.data}
+            if result.errors:
+                out["errors"] = [e.formatted for e in result.errors]
+        else:
+            out = self.executor.execute(document, operation, coerced, ctx)
+        return 200, self._envelope(out, cost, used), {}
+
+    @staticmethod
+    def _envelope(out: dict, cost: int, used: set) -> dict:
+        out["extensions"] = {"complexity": cost, "permissionsUsed": sorted(used), "appVersion": APP_VERSION}
+        return out
+
+    @staticmethod
+    def too_many_requests(wait: float) -> tuple[int, dict, dict]:
+        # Centra: 429 with Retry-After "pointing at a timestamp" when requests may resume. We send that
+        # timestamp as Unix seconds (format UNCONFIRMED); the body shape is UNCONFIRMED too.
+        resume = math.ceil(time.time() + min(wait, 3600.0))
+        return 429, {"errors": [{"message": "Too Many Requests: rate limit exceeded",
+                                 "extensions": {"category": "rate-limit"}}]}, {"Retry-After": str(resume)}
+
+    def authenticate(self, request: Request) -> tuple[Token | None, str | None]:
+        """Bearer header or the graphql-access cookie. Rejections are HTTP 401 (status UNCONFIRMED)."""
+        header = request.headers.get("authorization", "")
+        value = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get("graphql-access")
+        if not value:
+            return None, "Missing access token: send 'Authorization: Bearer <token>'"
+        token = self.tokens.get(value)
+        if token is None:
+            return None, "Invalid access token"
+        if token.expires_at is not None and token.expires_at <= time.time():
+            return None, "Access token has expired"
+        return token, None
+
+
+# ---------------------------------------------------------------- HTTP
+
+class _ResetResponse(Response):
+    """Starts a response and cuts the connection mid-body, as a reset or a dying proxy does."""
+
+    async def __call__(self, scope, receive, send):
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"data": {"ord', "more_body": True})
+        raise ConnectionResetError("fault injection: connection reset")
+
+
+def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status_code=status,
+                    headers=headers, media_type="application/json")
+
+
+def build_app(sim: Simulator) -> Starlette:
+    faults = sim.faults
+
+    async def graphql_endpoint(request: Request) -> Response:
+        if request.method != "POST":
+            return _json({"errors": [{"message": "Use POST"}]}, 405, {"Allow": "POST"})
+        token, problem = sim.authenticate(request)
+        if token is None:
+            return _json({"errors": [{"message": problem, "extensions": {"category": "authentication"}}]}, 401)
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.draw("rate_limit_rate"):
+            status, body, headers = sim.too_many_requests(0.5)
+            return _json(body, status, headers)
+        if faults.draw("error_rate"):
+            return _json({"errors": [{"message": "Service Unavailable"}]}, 503)
+        if faults.draw("html_error_rate"):
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>", 502)
+        if faults.draw("reset_rate"):
+            return _ResetResponse()
+        if faults.draw("slow_rate"):
+            await asyncio.sleep(faults.slow_seconds)
+        try:
+            body = json.loads(await request.body())
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return _json({"errors": [{"message": "Request body is not valid JSON"}]}, 400)
+        status, out, headers = await run_in_threadpool(sim.graphql, token, body)
+        return _json(out, status, headers)
+
+    async def admin_tokens(request: Request) -> Response:
+        spec = await request.json()
+        expires = spec.get("expiresAt")
+        if spec.get("expiresIn") is not None:
+            expires = time.time() + float(spec["expiresIn"])
+        token = sim.add_token(spec["token"], spec.get("permissions"), spec.get("integrationName", "centra-assets"),
+                              expires)
+        return JSONResponse({"token": "***", "permissions": sorted(token.permissions), "expiresAt": expires})
+
+    async def admin_revoke(request: Request) -> Response:
+        sim.tokens.pop((await request.json())["token"], None)
+        return JSONResponse({"revoked": True})
+
+    async def admin_faults(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                faults.update(await request.json())
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse(faults.as_dict())
+
+    async def admin_clock(request: Request) -> Response:
+        if request.method == "POST":
+            spec = await request.json()
+            if "advance" in spec:
+                sim.clock.jump(float(spec["advance"]))
+            elif "to" in spec:
+                sim.clock.jump(dt.datetime.fromisoformat(spec["to"]).timestamp() - sim.clock.now())
+        published = await run_in_threadpool(sim.publish) if request.method == "POST" else 0
+        now = sim.clock.now()
+        return JSONResponse({"now": dt.datetime.fromtimestamp(now, sim.tz).isoformat(), "epoch": now,
+                             "published": published, "start": sim.config["start"]})
+
+    async def admin_webhooks(_request: Request) -> Response:
+        hooks = sim.webhooks
+        return JSONResponse({"enabled": hooks is not None, "idle": hooks.idle() if hooks else True,
+                             "stats": hooks.stats if hooks else {}, "dropped": hooks.dropped if hooks else []})
+
+    async def admin_truth(request: Request) -> Response:
+        entity = request.path_params["entity"]
+        t = sim.clock.now()
+        start, end = request.query_params.get("from"), request.query_params.get("to")
+        lo = dt.datetime.fromisoformat(start).timestamp() if start else sim.config["start"] - 400 * DAY
+        hi = dt.datetime.fromisoformat(end).timestamp() if end else t + 1
+        try:
+            rows = await run_in_threadpool(truth.export, sim, entity, t, lo, hi)
+        except KeyError:
+            return JSONResponse({"error": f"unknown entity {entity!r}", "entities": sorted(truth.EXPORTS)}, 404)
+        return _json({"entity": entity, "asOf": t, "rows": rows})
+
+    async def admin_info(_request: Request) -> Response:
+        return JSONResponse({**sim.config, "now": sim.clock.now(), "appVersion": APP_VERSION})
+
+    routes = [
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/admin/info", admin_info), Route("/admin/tokens", admin_tokens, methods=["POST"]),
+        Route("/admin/tokens/revoke", admin_revoke, methods=["POST"]),
+        Route("/admin/faults", admin_faults, methods=["GET", "POST"]),
+        Route("/admin/clock", admin_clock, methods=["GET", "POST"]),
+        Route("/admin/webhooks", admin_webhooks), Route("/admin/ground-truth/{entity}", admin_truth),
+    ]
+    return Starlette(routes=routes)
