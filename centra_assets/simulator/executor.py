@@ -77,7 +77,8 @@ class _Run:
         self._plans: dict = {}
 
     def plan(self, type_: GraphQLObjectType, nodes: list, selection_set=None) -> list[_FieldPlan]:
-        key = (type_.name, id(selection_set) if selection_set is not None else tuple(id(n) for n in nodes))
+        # the same nodes list object is passed for every item of a field, so its id identifies the selection
+        key = (type_.name, id(selection_set) if selection_set is not None else id(nodes))
         plan = self._plans.get(key)
         if plan is not None:
             return plan

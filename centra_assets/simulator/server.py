@@ -335,3 +335,30 @@ def build_app(sim: Simulator) -> Starlette:
         Route("/admin/webhooks", admin_webhooks), Route("/admin/ground-truth/{entity}", admin_truth),
     ]
     return Starlette(routes=routes)
+
+
+class BackgroundServer:
+    """Serve an ASGI app on 127.0.0.1 from a thread (tests, demo, bench): ``with BackgroundServer(app) as url``."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
+        import uvicorn
+
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                                     access_log=False, lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, name="centra-sim-http", daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.01)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

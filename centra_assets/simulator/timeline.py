@@ -120,6 +120,7 @@ class Timeline:
         d2c = [m for m in self.catalog.markets if m["store"]["type"] == "DIRECT_TO_CONSUMER"]
         return rng.choices(d2c, weights=[m["_share"] for m in d2c])[0]
 
+    @lru_cache(maxsize=20_000)  # noqa: B019
     def customer(self, customer_id: int) -> dict:
         rng = random.Random(f"{self.seed}:customer:{customer_id}")
         rng.random()  # the draw customer_home_market used
