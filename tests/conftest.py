@@ -76,3 +76,9 @@ def make_centra():
     for c, server in started:
         server.__exit__()
         c.sim.stop()
+
+
+@pytest.fixture
+def centra_live(make_centra):
+    """A simulator of its own whose clock a test moves (POST /admin/clock)."""
+    return make_centra()
