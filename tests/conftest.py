@@ -23,8 +23,9 @@ class Centra:
         self.sim, self.url, self.graphql_url = sim, url, f"{url}/graphql"
 
     def client(self, token: str = TOKEN, timeout: float = 10) -> Client:
-        transport = RequestsHTTPTransport(url=self.graphql_url, headers={"Authorization": f"Bearer {token}"},
-                                          timeout=timeout, retries=0)
+        transport = RequestsHTTPTransport(
+            url=self.graphql_url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, retries=0
+        )
         return Client(transport=transport, fetch_schema_from_transport=False)
 
     def query(self, text: str, variables: dict | None = None, token: str = TOKEN):

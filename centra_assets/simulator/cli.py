@@ -1,11 +1,12 @@
 """centra-sim: a local Centra Integration API.
 
-    centra-sim serve --port 8765 --seed 1 --days 30 --orders-per-day 200 --token sim-token
+centra-sim serve --port 8765 --seed 1 --days 30 --orders-per-day 200 --token sim-token
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import time
@@ -16,8 +17,16 @@ from .faults import Faults
 from .ratelimit import PLANS
 from .server import Simulator, build_app
 
-FAULT_FLAGS = {"latency_ms": float, "error_rate": float, "rate_limit_rate": float, "reset_rate": float,
-               "slow_rate": float, "slow_seconds": float, "html_error_rate": float, "webhook_drop_rate": float}
+FAULT_FLAGS = {
+    "latency_ms": float,
+    "error_rate": float,
+    "rate_limit_rate": float,
+    "reset_rate": float,
+    "slow_rate": float,
+    "slow_seconds": float,
+    "html_error_rate": float,
+    "webhook_drop_rate": float,
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,13 +40,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--orders-per-day", type=int, default=200)
     s.add_argument("--now", help="freeze 'now' at this ISO time (default: the wall clock at start)")
     s.add_argument("--timezone", default="Europe/Stockholm", help="the store's timezone")
-    s.add_argument("--token", action="append", default=[],
-                   help="a token with every read permission (and Event:write); repeatable")
+    s.add_argument(
+        "--token", action="append", default=[], help="a token with every read permission (and Event:write); repeatable"
+    )
     s.add_argument("--tokens-file", help="JSON list of {token, permissions, integrationName, expiresIn}")
     s.add_argument("--plan", choices=sorted(PLANS), default="growth", help="Centra rate-limit plan")
     s.add_argument("--no-rate-limits", action="store_true")
-    s.add_argument("--time-scale", type=float, default=1.0,
-                   help="compress rate-limit windows, the live clock and webhook retry delays by this factor")
+    s.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="compress rate-limit windows, the live clock and webhook retry delays by this factor",
+    )
     s.add_argument("--live", action="store_true", help="the clock advances: orders arrive and move on")
     s.add_argument("--webhook-url", help="POST Centra webhooks (Integration API type) here")
     s.add_argument("--webhook-secret", help="endpoint secret that signs the webhooks")
@@ -55,23 +69,40 @@ def main(argv: list[str] | None = None) -> None:
     faults = Faults(seed=args.seed)
     faults.update({k: getattr(args, k) for k in FAULT_FLAGS if getattr(args, k) is not None})
     started = time.perf_counter()
-    sim = Simulator(seed=args.seed, days=args.days, orders_per_day=args.orders_per_day,
-                    now=dt.datetime.fromisoformat(args.now).timestamp() if args.now else None,
-                    timezone=args.timezone, plan=args.plan, time_scale=args.time_scale, live=args.live,
-                    rate_limits=not args.no_rate_limits, webhook_url=args.webhook_url,
-                    webhook_secret=args.webhook_secret, faults=faults)
+    sim = Simulator(
+        seed=args.seed,
+        days=args.days,
+        orders_per_day=args.orders_per_day,
+        now=dt.datetime.fromisoformat(args.now).timestamp() if args.now else None,
+        timezone=args.timezone,
+        plan=args.plan,
+        time_scale=args.time_scale,
+        live=args.live,
+        rate_limits=not args.no_rate_limits,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        faults=faults,
+    )
     for token in args.token:
         sim.add_token(token)
     if args.tokens_file:
         with open(args.tokens_file) as f:
             for spec in json.load(f):
                 expires = time.time() + spec["expiresIn"] if spec.get("expiresIn") is not None else None
-                sim.add_token(spec["token"], spec.get("permissions"), spec.get("integrationName", "centra-assets"),
-                              expires)
+                sim.add_token(
+                    spec["token"], spec.get("permissions"), spec.get("integrationName", "centra-assets"), expires
+                )
     if args.live:
         sim.start_ticking()
-    print(f"centra-sim: ready in {time.perf_counter() - started:.2f}s on http://{args.host}:{args.port}/graphql "
-          f"(seed {args.seed}, {args.days} days x {args.orders_per_day} orders/day, plan {args.plan})", flush=True)
+    # Records are plain acyclic dicts made by the million: move the catalogue out of the collector's way
+    # and collect young objects less often, which removes 100+ ms pauses from page responses.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 50)
+    print(
+        f"centra-sim: ready in {time.perf_counter() - started:.2f}s on http://{args.host}:{args.port}/graphql "
+        f"(seed {args.seed}, {args.days} days x {args.orders_per_day} orders/day, plan {args.plan})",
+        flush=True,
+    )
     try:
         uvicorn.run(build_app(sim), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     finally:

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 from graphql import GraphQLSchema, get_named_type, is_leaf_type, is_list_type, is_non_null_type
 from graphql.execution.values import get_argument_values
-from . import permissions
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
-EXPENSIVE_SCALARS = {"physicalQuantity", "allocatedQuantity", "availableNowQuantity", "availableQuantity",
-                     "demandQuantity", "incomingQuantity", "linkedIncomingQuantity", "unlinkedIncomingQuantity",
-                     "unshippedQuantity", "onDeliveryQuantity"}
+from . import permissions
+
+EXPENSIVE_SCALARS = {
+    "physicalQuantity",
+    "allocatedQuantity",
+    "availableNowQuantity",
+    "availableQuantity",
+    "demandQuantity",
+    "incomingQuantity",
+    "linkedIncomingQuantity",
+    "unlinkedIncomingQuantity",
+    "unshippedQuantity",
+    "onDeliveryQuantity",
+}
 TYPICAL_LIST_SIZE = 10
 PAGING_ARGS = ("limit", "first", "last")
 # a connection's edges are already counted by the connection's first/last
@@ -45,15 +55,20 @@ def _selection_cost(schema, fragments, variables, parent, selection_set: Selecti
             if is_leaf_type(named):
                 total += 1 if name in EXPENSIVE_SCALARS else 0
                 continue
-            inner = _selection_cost(schema, fragments, variables, named, sel.selection_set, used) if sel.selection_set else 0
+            inner = (
+                _selection_cost(schema, fragments, variables, named, sel.selection_set, used)
+                if sel.selection_set
+                else 0
+            )
             total += 1 + _list_size(field, sel, variables) * inner
         elif isinstance(sel, InlineFragmentNode):
             target = schema.get_type(sel.type_condition.name.value) if sel.type_condition else parent
             total += _selection_cost(schema, fragments, variables, target, sel.selection_set, used)
         elif isinstance(sel, FragmentSpreadNode) and sel.name.value in fragments:
             frag = fragments[sel.name.value]
-            total += _selection_cost(schema, fragments, variables, schema.get_type(frag.type_condition.name.value),
-                                     frag.selection_set)
+            total += _selection_cost(
+                schema, fragments, variables, schema.get_type(frag.type_condition.name.value), frag.selection_set
+            )
     return total
 
 

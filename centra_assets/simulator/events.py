@@ -37,9 +37,9 @@ WEBHOOK_RETRY_DELAYS = (1.0, 4.0, 10.0)  # seconds, divided by --time-scale; Cen
 @dataclass(frozen=True)
 class Change:
     time: float
-    object_type: str        # EventObjectType
-    change_type: str        # EventChangeType
-    reference: int          # the object's id; the order number for orders
+    object_type: str  # EventObjectType
+    change_type: str  # EventChangeType
+    reference: int  # the object's id; the order number for orders
     store_id: int | None
     market_id: int | None
     webhook: tuple[str, str] | None = None  # (type, action) in the Integration API webhook, if announced there
@@ -70,7 +70,7 @@ def changes_between(sim, t0: float, t1: float) -> list[Change]:
         day = tl.day_orders(d)
         first_number = FIRST_ORDER_NUMBER + tl.orders_before(d)
         first_new_customer = tl.customers_before(d) + 1
-        for when, number, step in steps[bisect.bisect_right(steps, (t0, float("inf"))):]:
+        for when, number, step in steps[bisect.bisect_right(steps, (t0, float("inf"))) :]:
             if when > t1:
                 break
             o = day[number - first_number]
@@ -94,11 +94,12 @@ def changes_between(sim, t0: float, t1: float) -> list[Change]:
 
 # ---------------------------------------------------------------- the Integration API event queue
 
+
 class EventQueue:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.listeners: dict[str, dict[str, dict]] = {}  # integration -> objectType -> listener
-        self.pending: dict[str, dict[int, dict]] = {}    # integration -> event id -> event (insertion ordered)
+        self.pending: dict[str, dict[int, dict]] = {}  # integration -> event id -> event (insertion ordered)
         self._next_id = 1
 
     def publish(self, changes: list[Change]) -> None:
@@ -108,9 +109,15 @@ class EventQueue:
                 for c in changes:
                     listener = listeners.get(c.object_type)
                     if listener and c.change_type in listener["changeTypes"]:
-                        box[self._next_id] = {"id": self._next_id, "objectType": c.object_type,
-                                              "changeType": c.change_type, "objectReference": c.reference,
-                                              "createdAt": c.time, "_store": c.store_id, "_market": c.market_id}
+                        box[self._next_id] = {
+                            "id": self._next_id,
+                            "objectType": c.object_type,
+                            "changeType": c.change_type,
+                            "objectReference": c.reference,
+                            "createdAt": c.time,
+                            "_store": c.store_id,
+                            "_market": c.market_id,
+                        }
                         self._next_id += 1
 
     def set_listeners(self, integration: str, inputs: list[dict], now: float) -> list[dict]:
@@ -123,8 +130,13 @@ class EventQueue:
                     current["changeTypes"] = sorted(set(current["changeTypes"]) | types)
                     current["updatedAt"] = now
                 else:
-                    mine[item["objectType"]] = {"integrationName": integration, "objectType": item["objectType"],
-                                                "changeTypes": sorted(types), "createdAt": now, "updatedAt": now}
+                    mine[item["objectType"]] = {
+                        "integrationName": integration,
+                        "objectType": item["objectType"],
+                        "changeTypes": sorted(types),
+                        "createdAt": now,
+                        "updatedAt": now,
+                    }
             return list(mine.values())
 
     def unset_listeners(self, integration: str, inputs: list[dict], now: float) -> list[dict]:
@@ -139,8 +151,9 @@ class EventQueue:
                 removed = set(item.get("changeTypes") or current["changeTypes"])
                 current["changeTypes"] = sorted(set(current["changeTypes"]) - removed)
                 current["updatedAt"] = now
-                for eid in [i for i, e in box.items() if e["objectType"] == item["objectType"]
-                            and e["changeType"] in removed]:
+                for eid in [
+                    i for i, e in box.items() if e["objectType"] == item["objectType"] and e["changeType"] in removed
+                ]:
                     del box[eid]  # Centra deletes queued events of removed types
                 if current["changeTypes"]:
                     affected.append(current)
@@ -171,8 +184,9 @@ class EventQueue:
             box = self.pending.get(integration, {})
             done = [box.pop(i) for i in ids if i in box]
             unknown = [i for i in ids if i not in {e["id"] for e in done}]
-        warnings = [{"message": f"Event {i} not found or already confirmed", "path": ["input", "eventsIds"]}
-                    for i in unknown]
+        warnings = [
+            {"message": f"Event {i} not found or already confirmed", "path": ["input", "eventsIds"]} for i in unknown
+        ]
         return done, warnings
 
 
@@ -222,7 +236,8 @@ def event_object(event, _args, ctx):
         if plan is None:
             return None
         return {"Order": sim.records.order, "Shipment": sim.records.shipment, "Return": sim.records.return_}[kind](
-            plan, t)
+            plan, t
+        )
     if kind == "Customer":
         return {**sim.timeline.customer(ref), "__typename": "Customer"}
     for po in sim.timeline.purchase_orders_until(t):
@@ -245,14 +260,19 @@ def _event_ref(key: str) -> Callable:
 
 
 EVENT_RESOLVERS = {
-    "Query.events": resolve_events, "Query.eventListeners": resolve_event_listeners,
-    "Mutation.setEventListeners": set_event_listeners, "Mutation.unsetEventListeners": unset_event_listeners,
-    "Mutation.confirmEvents": confirm_events, "Event.object": event_object,
-    "Event.store": _event_ref("store"), "Event.market": _event_ref("market"),
+    "Query.events": resolve_events,
+    "Query.eventListeners": resolve_event_listeners,
+    "Mutation.setEventListeners": set_event_listeners,
+    "Mutation.unsetEventListeners": unset_event_listeners,
+    "Mutation.confirmEvents": confirm_events,
+    "Event.object": event_object,
+    "Event.store": _event_ref("store"),
+    "Event.market": _event_ref("market"),
 }
 
 
 # ---------------------------------------------------------------- the Centra Webhook plugin
+
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The X-Centra-Signature header value for a body sent at `timestamp`."""
@@ -278,11 +298,18 @@ class WebhookSender:
         self._thread.start()
 
     def send(self, changes: list[Change]) -> None:
-        events = [{"type": c.webhook[0], "action": c.webhook[1], "id": c.reference,
-                   "date": dt.datetime.fromtimestamp(c.time, self.tz).strftime("%Y-%m-%d %H:%M:%S.%f")}
-                  for c in changes if c.webhook]
+        events = [
+            {
+                "type": c.webhook[0],
+                "action": c.webhook[1],
+                "id": c.reference,
+                "date": dt.datetime.fromtimestamp(c.time, self.tz).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            }
+            for c in changes
+            if c.webhook
+        ]
         for i in range(0, len(events), WEBHOOK_BATCH):
-            self._queue.put(events[i:i + WEBHOOK_BATCH])
+            self._queue.put(events[i : i + WEBHOOK_BATCH])
 
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0

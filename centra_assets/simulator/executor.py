@@ -54,8 +54,9 @@ class FastExecutor:
 
     def execute(self, document, operation: OperationDefinitionNode, variables: dict, ctx) -> dict:
         run = _Run(self, document, variables, ctx)
-        root_type = self.schema.mutation_type if operation.operation == OperationType.MUTATION \
-            else self.schema.query_type
+        root_type = (
+            self.schema.mutation_type if operation.operation == OperationType.MUTATION else self.schema.query_type
+        )
         try:
             data = run.complete_object(root_type, [operation], None, None, operation.selection_set)
         except _Null:
@@ -108,8 +109,9 @@ class _Run:
 
     def error(self, exc: Exception, nodes: list, path) -> None:
         if isinstance(exc, GraphQLError):
-            err = GraphQLError(exc.message, nodes, path=_path_list(path), original_error=exc.original_error,
-                               extensions=exc.extensions)
+            err = GraphQLError(
+                exc.message, nodes, path=_path_list(path), original_error=exc.original_error, extensions=exc.extensions
+            )
         else:
             err = GraphQLError(str(exc) or type(exc).__name__, nodes, path=_path_list(path), original_error=exc)
         self.errors.append(err.formatted)
@@ -131,8 +133,11 @@ class _Run:
                 continue
             if fp.leaf:
                 if value is None and fp.non_null:
-                    self.error(GraphQLError(f"Cannot return null for non-nullable field {type_.name}.{fp.name}."),
-                               fp.nodes, (path, fp.key))
+                    self.error(
+                        GraphQLError(f"Cannot return null for non-nullable field {type_.name}.{fp.name}."),
+                        fp.nodes,
+                        (path, fp.key),
+                    )
                     raise _Null()
                 out[fp.key] = value
             else:
@@ -143,8 +148,9 @@ class _Run:
         """Complete a value at a position; a null in a non-null position raises _Null to the parent."""
         if isinstance(type_, GraphQLNonNull):
             if value is None:
-                self.error(GraphQLError(f"Cannot return null for non-nullable field {parent_name}.{field_name}."),
-                           nodes, path)
+                self.error(
+                    GraphQLError(f"Cannot return null for non-nullable field {parent_name}.{field_name}."), nodes, path
+                )
                 raise _Null()
             return self._complete_value(type_.of_type, nodes, value, path, parent_name, field_name)
         if value is None:
@@ -157,8 +163,16 @@ class _Run:
     def _complete_value(self, type_, nodes, value, path, parent_name: str, field_name: str):
         if isinstance(type_, GraphQLList):
             item_type = type_.of_type
-            return [self.complete(item_type, nodes, item, (path, i), parent_name, field_name)
-                    for i, item in enumerate(value)]
+            inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+            if inner is item_type is not None and is_leaf_type(inner):
+                return list(value)
+            if isinstance(inner, GraphQLObjectType) and inner is not item_type and None not in value:
+                # the common case, [Object!]: no per-item dispatch; a null item still nulls the list
+                return [self.complete_object(inner, nodes, item, (path, i)) for i, item in enumerate(value)]
+            return [
+                self.complete(item_type, nodes, item, (path, i), parent_name, field_name)
+                for i, item in enumerate(value)
+            ]
         if is_leaf_type(type_):
             return value
         if is_abstract_type(type_):

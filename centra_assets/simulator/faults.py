@@ -9,14 +9,14 @@ from dataclasses import dataclass, field, fields
 
 @dataclass
 class Faults:
-    latency_ms: float = 0.0          # added to every GraphQL response
-    error_rate: float = 0.0          # share of requests answered 502/503 with a JSON error
-    rate_limit_rate: float = 0.0     # share answered 429 whatever the budget (a "429 storm")
-    reset_rate: float = 0.0          # share whose connection is cut mid-response
-    slow_rate: float = 0.0           # share held for slow_seconds before answering (beyond a client's timeout)
+    latency_ms: float = 0.0  # added to every GraphQL response
+    error_rate: float = 0.0  # share of requests answered 502/503 with a JSON error
+    rate_limit_rate: float = 0.0  # share answered 429 whatever the budget (a "429 storm")
+    reset_rate: float = 0.0  # share whose connection is cut mid-response
+    slow_rate: float = 0.0  # share held for slow_seconds before answering (beyond a client's timeout)
     slow_seconds: float = 30.0
-    html_error_rate: float = 0.0     # share answered 502 with an HTML page, as a proxy in front of Centra would
-    webhook_drop_rate: float = 0.0   # share of webhook calls never sent
+    html_error_rate: float = 0.0  # share answered 502 with an HTML page, as a proxy in front of Centra would
+    webhook_drop_rate: float = 0.0  # share of webhook calls never sent
     seed: int = 0
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -10,39 +10,63 @@ from __future__ import annotations
 from graphql import GraphQLError, GraphQLSchema, get_named_type
 
 TYPE_PERMISSIONS = {
-    "Order": "Order:read", "DirectToConsumerOrder": "Order:read", "WholesaleOrder": "Order:read",
+    "Order": "Order:read",
+    "DirectToConsumerOrder": "Order:read",
+    "WholesaleOrder": "Order:read",
     "OrderConnection": "Order:read",
-    "Shipment": "Shipment:read", "DirectToConsumerShipment": "Shipment:read", "WholesaleShipment": "Shipment:read",
-    "Return": "Return:read", "DirectToConsumerReturn": "Return:read", "WholesaleReturn": "Return:read",
+    "Shipment": "Shipment:read",
+    "DirectToConsumerShipment": "Shipment:read",
+    "WholesaleShipment": "Shipment:read",
+    "Return": "Return:read",
+    "DirectToConsumerReturn": "Return:read",
+    "WholesaleReturn": "Return:read",
     "PaymentHistoryEntry": "PaymentHistory:read",
-    "Product": "Product:read", "ProductVariant": "ProductVariant:read", "ProductSize": "ProductSize:read",
-    "Warehouse": "Warehouse:read", "Market": "Market:read", "Store": "Store:read", "Brand": "Brand:read",
-    "Collection": "Collection:read", "Category": "Category:read", "Voucher": "Voucher:read",
-    "PurchaseOrder": "PurchaseOrder:read", "PurchaseOrderDelivery": "PurchaseOrderDelivery:read",
-    "Event": "Event:read", "EventListener": "Event:read",
-    "Customer": "Customer:read",        # UNCONFIRMED (older docs show Purchaser:read)
-    "Account": "Account:read",          # UNCONFIRMED
-    "Buyer": "Buyer:read",              # UNCONFIRMED
-    "Pricelist": "Pricelist:read",      # UNCONFIRMED
-    "Price": "Price:read",              # UNCONFIRMED
-    "Campaign": "Campaign:read",        # UNCONFIRMED
-    "Supplier": "Supplier:read",        # UNCONFIRMED
+    "Product": "Product:read",
+    "ProductVariant": "ProductVariant:read",
+    "ProductSize": "ProductSize:read",
+    "Warehouse": "Warehouse:read",
+    "Market": "Market:read",
+    "Store": "Store:read",
+    "Brand": "Brand:read",
+    "Collection": "Collection:read",
+    "Category": "Category:read",
+    "Voucher": "Voucher:read",
+    "PurchaseOrder": "PurchaseOrder:read",
+    "PurchaseOrderDelivery": "PurchaseOrderDelivery:read",
+    "Event": "Event:read",
+    "EventListener": "Event:read",
+    "Customer": "Customer:read",  # UNCONFIRMED (older docs show Purchaser:read)
+    "Account": "Account:read",  # UNCONFIRMED
+    "Buyer": "Buyer:read",  # UNCONFIRMED
+    "Pricelist": "Pricelist:read",  # UNCONFIRMED
+    "Price": "Price:read",  # UNCONFIRMED
+    "Campaign": "Campaign:read",  # UNCONFIRMED
+    "Supplier": "Supplier:read",  # UNCONFIRMED
 }
 FIELD_PERMISSIONS = {
-    "Order.shippingAddress": "Order.shippingAddress:read", "Order.billingAddress": "Order.billingAddress:read",
-    "Order.internalComment": "Order.internalComment:read", "Order.userIP": "Order.userIP:read",
+    "Order.shippingAddress": "Order.shippingAddress:read",
+    "Order.billingAddress": "Order.billingAddress:read",
+    "Order.internalComment": "Order.internalComment:read",
+    "Order.userIP": "Order.userIP:read",
     "Shipment.shippingAddress": "Shipment.shippingAddress:read",
-    "Product.internalComment": "Product.internalComment:read", "Market.comment": "Market.comment:read",
+    "Product.internalComment": "Product.internalComment:read",
+    "Market.comment": "Market.comment:read",
     "PurchaseOrder.internalComment": "PurchaseOrder.internalComment:read",
-    "ProductSize.stock": "ProductSize.stock:read", "ProductSize.stockTotals": "ProductSize.stockTotals:read",
+    "ProductSize.stock": "ProductSize.stock:read",
+    "ProductSize.stockTotals": "ProductSize.stockTotals:read",
     "ProductVariant.stockTotals": "ProductVariant.stockTotals:read",
     "Warehouse.stock": "ProductSize.stock:read",  # UNCONFIRMED
-    "Mutation.setEventListeners": "Event:write", "Mutation.unsetEventListeners": "Event:write",
+    "Mutation.setEventListeners": "Event:write",
+    "Mutation.unsetEventListeners": "Event:write",
     "Mutation.confirmEvents": "Event:write",
 }
 # Implementations inherit their interface's field permissions.
-_INTERFACE_OF = {"DirectToConsumerOrder": "Order", "WholesaleOrder": "Order", "DirectToConsumerShipment": "Shipment",
-                 "WholesaleShipment": "Shipment"}
+_INTERFACE_OF = {
+    "DirectToConsumerOrder": "Order",
+    "WholesaleOrder": "Order",
+    "DirectToConsumerShipment": "Shipment",
+    "WholesaleShipment": "Shipment",
+}
 ALL_PERMISSIONS = frozenset(TYPE_PERMISSIONS.values()) | frozenset(FIELD_PERMISSIONS.values())
 READ_PERMISSIONS = frozenset(p for p in ALL_PERMISSIONS if p.endswith(":read"))
 
@@ -50,8 +74,9 @@ READ_PERMISSIONS = frozenset(p for p in ALL_PERMISSIONS if p.endswith(":read"))
 def required(schema: GraphQLSchema, type_name: str, field_name: str) -> tuple[str, ...]:
     """Permissions needed to read ``type_name.field_name``: its own, then its return type's."""
     perms = []
-    own = FIELD_PERMISSIONS.get(f"{type_name}.{field_name}") or \
-        FIELD_PERMISSIONS.get(f"{_INTERFACE_OF.get(type_name, '')}.{field_name}")
+    own = FIELD_PERMISSIONS.get(f"{type_name}.{field_name}") or FIELD_PERMISSIONS.get(
+        f"{_INTERFACE_OF.get(type_name, '')}.{field_name}"
+    )
     if own:
         perms.append(own)
     field = schema.get_type(type_name).fields[field_name]
@@ -63,5 +88,6 @@ def required(schema: GraphQLSchema, type_name: str, field_name: str) -> tuple[st
 
 def denied(permission: str, field_name: str) -> GraphQLError:
     """Centra's documented error for a missing permission."""
-    return GraphQLError(f"You need {permission} permission to access {field_name}.",
-                        extensions={"category": "authorization"})
+    return GraphQLError(
+        f"You need {permission} permission to access {field_name}.", extensions={"category": "authorization"}
+    )

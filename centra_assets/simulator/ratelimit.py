@@ -13,14 +13,22 @@ import time
 INTERVALS = {"TEN_SECONDS": 10.0, "ONE_HOUR": 3600.0}
 # plan -> bucket type -> (quota per 10 s, quota per hour)
 PLANS = {
-    "growth": {"REQUEST_COUNT": (60, 5_000), "MUTATION_COUNT": (20, 1_800),
-               "QUERY_COMPLEXITY": (250_000, 30_000_000)},
-    "enhanced": {"REQUEST_COUNT": (150, 20_000), "MUTATION_COUNT": (50, 4_500),
-                 "QUERY_COMPLEXITY": (900_000, 90_000_000)},
-    "high-volume": {"REQUEST_COUNT": (450, 40_000), "MUTATION_COUNT": (150, 7_000),
-                    "QUERY_COMPLEXITY": (1_800_000, 180_000_000)},
-    "enterprise": {"REQUEST_COUNT": (1_500, 85_000), "MUTATION_COUNT": (500, 25_000),
-                   "QUERY_COMPLEXITY": (4_000_000, 400_000_000)},
+    "growth": {"REQUEST_COUNT": (60, 5_000), "MUTATION_COUNT": (20, 1_800), "QUERY_COMPLEXITY": (250_000, 30_000_000)},
+    "enhanced": {
+        "REQUEST_COUNT": (150, 20_000),
+        "MUTATION_COUNT": (50, 4_500),
+        "QUERY_COMPLEXITY": (900_000, 90_000_000),
+    },
+    "high-volume": {
+        "REQUEST_COUNT": (450, 40_000),
+        "MUTATION_COUNT": (150, 7_000),
+        "QUERY_COMPLEXITY": (1_800_000, 180_000_000),
+    },
+    "enterprise": {
+        "REQUEST_COUNT": (1_500, 85_000),
+        "MUTATION_COUNT": (500, 25_000),
+        "QUERY_COMPLEXITY": (4_000_000, 400_000_000),
+    },
 }
 
 
@@ -45,9 +53,11 @@ class RateLimiter:
         self.plan, self.enabled = plan, enabled
         self._lock = threading.Lock()
         self._last = time.monotonic()
-        self.buckets = {(kind, interval): _Bucket(quotas[i], seconds / time_scale)
-                        for kind, quotas in PLANS[plan].items()
-                        for i, (interval, seconds) in enumerate(INTERVALS.items())}
+        self.buckets = {
+            (kind, interval): _Bucket(quotas[i], seconds / time_scale)
+            for kind, quotas in PLANS[plan].items()
+            for i, (interval, seconds) in enumerate(INTERVALS.items())
+        }
 
     def charge(self, complexity: int, mutations: int) -> float:
         """Take one request's cost from every bucket; returns 0 if it fits, else seconds to wait (nothing taken)."""
@@ -72,6 +82,13 @@ class RateLimiter:
             for bucket in self.buckets.values():
                 bucket.refill(now - self._last)
             self._last = now
-            return [{"type": kind, "intervalSeconds": interval, "quota": b.quota,
-                     "usedQuota": b.quota - int(b.tokens), "remainingQuota": int(b.tokens)}
-                    for (kind, interval), b in self.buckets.items()]
+            return [
+                {
+                    "type": kind,
+                    "intervalSeconds": interval,
+                    "quota": b.quota,
+                    "usedQuota": b.quota - int(b.tokens),
+                    "remainingQuota": int(b.tokens),
+                }
+                for (kind, interval), b in self.buckets.items()
+            ]

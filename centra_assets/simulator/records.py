@@ -57,14 +57,28 @@ class Records:
     # -- orders ----------------------------------------------------------------------------------------
     def order(self, o: OrderPlan, t: float) -> dict:
         store = o.market["store"]
-        rec = {"__typename": "WholesaleOrder" if o.wholesale else "DirectToConsumerOrder",
-               "id": order_id(self.seed, o.number), "number": o.number, "status": order_status(o, t),
-               "store": store, "market": o.market, "pricelist": o.market["pricelist"],
-               "currencyBaseRate": o.rate, "createdAt": o.created, "orderDate": o.created,
-               "updatedAt": updated_at(o, t), "isOnHold": False, "isLocked": False, "isWaitingForPayment": False,
-               "isInternal": False, "otherComment": None, "userIP": o.ip,
-               "internalComment": "VIP customer" if o.number % 97 == 0 else None,
-               "_plan": o, "_t": t}
+        rec = {
+            "__typename": "WholesaleOrder" if o.wholesale else "DirectToConsumerOrder",
+            "id": order_id(self.seed, o.number),
+            "number": o.number,
+            "status": order_status(o, t),
+            "store": store,
+            "market": o.market,
+            "pricelist": o.market["pricelist"],
+            "currencyBaseRate": o.rate,
+            "createdAt": o.created,
+            "orderDate": o.created,
+            "updatedAt": updated_at(o, t),
+            "isOnHold": False,
+            "isLocked": False,
+            "isWaitingForPayment": False,
+            "isInternal": False,
+            "otherComment": None,
+            "userIP": o.ip,
+            "internalComment": "VIP customer" if o.number % 97 == 0 else None,
+            "_plan": o,
+            "_t": t,
+        }
         if o.wholesale:
             rec["purchaseOrderNumber"] = f"PO-{o.account['id']}-{o.number}"
             rec["account"], rec["buyer"] = o.account, o.buyer
@@ -83,8 +97,14 @@ class Records:
         grand = round(subtotal - discount + o.shipping, 2)
         vat = self.vat(o)
         tax = round(grand * vat / (100 + vat), 2)
-        return {"subtotal": subtotal, "discount": discount, "shipping": o.shipping, "grand": grand, "tax": tax,
-                "quantity": sum(line[2] for line in o.lines)}
+        return {
+            "subtotal": subtotal,
+            "discount": discount,
+            "shipping": o.shipping,
+            "grand": grand,
+            "tax": tax,
+            "quantity": sum(line[2] for line in o.lines),
+        }
 
     def money(self, o: OrderPlan, value: float) -> dict:
         return {"value": round(value, 2), "currency": self.currency_of(o), "conversionRate": o.rate}
@@ -94,24 +114,53 @@ class Records:
         size = self.cat.size_by_id[size_id]
         variant, product = size["productVariant"], size["product"]
         cancelled = qty if happened(o.cancelled, t) else 0
-        return {"id": lid, "product": product, "productVariant": variant, "productSize": size,
-                "brand": product["brand"], "productName": product["name"], "productVariantName": variant["name"],
-                "productNumber": product["productNumber"], "size": size["description"], "SKU": size["SKU"],
-                "quantity": qty, "cancelledQuantity": cancelled, "taxPercent": self.vat(o), "discountPercent": pct,
-                "hasAnyDiscount": pct > 0 or o.voucher is not None, "unitPrice": self.money(o, unit),
-                "unitOriginalPrice": self.money(o, original), "lineValue": self.money(o, unit * qty),
-                "comment": None,
-                "allocations": [{"id": lid, "quantity": qty, "warehouse": self.cat.warehouses[wh - 1]}]
-                if happened(o.confirmed, t) and not cancelled else []}
+        return {
+            "id": lid,
+            "product": product,
+            "productVariant": variant,
+            "productSize": size,
+            "brand": product["brand"],
+            "productName": product["name"],
+            "productVariantName": variant["name"],
+            "productNumber": product["productNumber"],
+            "size": size["description"],
+            "SKU": size["SKU"],
+            "quantity": qty,
+            "cancelledQuantity": cancelled,
+            "taxPercent": self.vat(o),
+            "discountPercent": pct,
+            "hasAnyDiscount": pct > 0 or o.voucher is not None,
+            "unitPrice": self.money(o, unit),
+            "unitOriginalPrice": self.money(o, original),
+            "lineValue": self.money(o, unit * qty),
+            "comment": None,
+            "allocations": [{"id": lid, "quantity": qty, "warehouse": self.cat.warehouses[wh - 1]}]
+            if happened(o.confirmed, t) and not cancelled
+            else [],
+        }
 
     def payment_history(self, o: OrderPlan, t: float) -> list[dict]:
         a = self.amounts(o)
-        entries = [(o.created, "AUTH", a["grand"]), (o.cancelled, "CANCEL", a["grand"]),
-                   (o.shipped, "CAPTURE", a["grand"]), (o.return_done, "REFUND", self.refund(o))]
-        return [{"id": o.number * 10 + k, "createdAt": when, "status": "SUCCESS", "entryType": kind,
-                 "externalReference": f"psp_{o.number}_{k}", "value": self.money(o, value),
-                 "paymentMethod": "invoice" if o.wholesale else "klarna", "paramsJSON": "{}"}
-                for k, (when, kind, value) in enumerate(entries, 1) if happened(when, t)]
+        entries = [
+            (o.created, "AUTH", a["grand"]),
+            (o.cancelled, "CANCEL", a["grand"]),
+            (o.shipped, "CAPTURE", a["grand"]),
+            (o.return_done, "REFUND", self.refund(o)),
+        ]
+        return [
+            {
+                "id": o.number * 10 + k,
+                "createdAt": when,
+                "status": "SUCCESS",
+                "entryType": kind,
+                "externalReference": f"psp_{o.number}_{k}",
+                "value": self.money(o, value),
+                "paymentMethod": "invoice" if o.wholesale else "klarna",
+                "paramsJSON": "{}",
+            }
+            for k, (when, kind, value) in enumerate(entries, 1)
+            if happened(when, t)
+        ]
 
     def refund(self, o: OrderPlan) -> float:
         returned = sum(line[2] * line[4] for line in o.lines if line[0] in o.returned_lines)
@@ -120,91 +169,161 @@ class Records:
 
     def address(self, o: OrderPlan) -> dict:
         if o.wholesale:
-            person = {"firstName": o.buyer["firstName"], "lastName": o.buyer["lastName"],
-                      "email": o.buyer["email"], "companyName": o.account["name"]}
+            person = {
+                "firstName": o.buyer["firstName"],
+                "lastName": o.buyer["lastName"],
+                "email": o.buyer["email"],
+                "companyName": o.account["name"],
+            }
             country = self.cat.countries[o.market["_countries"][0]]
         else:
             customer = self.tl.customer(o.customer)
-            person = {"firstName": customer["firstName"], "lastName": customer["lastName"],
-                      "email": customer["email"], "companyName": None}
+            person = {
+                "firstName": customer["firstName"],
+                "lastName": customer["lastName"],
+                "email": customer["email"],
+                "companyName": None,
+            }
             country = customer["country"]
-        return {**person, "attention": None, "address1": f"Storgatan {o.number % 90 + 1}", "address2": None,
-                "city": CITIES[country["code"]], "zipCode": f"{11000 + o.number % 800}", "stateOrProvince": None,
-                "country": country, "state": None, "phoneNumber": None, "cellPhoneNumber": None,
-                "faxNumber": None, "vatNumber": None}
+        return {
+            **person,
+            "attention": None,
+            "address1": f"Storgatan {o.number % 90 + 1}",
+            "address2": None,
+            "city": CITIES[country["code"]],
+            "zipCode": f"{11000 + o.number % 800}",
+            "stateOrProvince": None,
+            "country": country,
+            "state": None,
+            "phoneNumber": None,
+            "cellPhoneNumber": None,
+            "faxNumber": None,
+            "vatNumber": None,
+        }
 
     # -- shipments and returns -------------------------------------------------------------------------
     def shipment(self, o: OrderPlan, t: float) -> dict | None:
         if not happened(o.shipped_gtg, t):
             return None
         shipped = happened(o.shipped, t)
-        return {"__typename": "WholesaleShipment" if o.wholesale else "DirectToConsumerShipment",
-                "id": o.number, "number": f"{o.number}-1", "createdAt": o.shipped_gtg,
-                "updatedAt": o.shipped if shipped else o.shipped_gtg, "isGoodToGo": True, "isShipped": shipped,
-                "shippedAt": o.shipped if shipped else None, "isPaid": shipped,
-                "paidAt": o.shipped if shipped else None, "isCaptured": shipped,
-                "capturedAt": o.shipped if shipped else None, "numberOfPackages": 1 + len(o.lines) // 8,
-                "trackingNumber": f"00{o.number:012d}" if shipped else None,
-                "carrierInformation": {"carrierName": "DHL" if o.wholesale else "PostNord",
-                                       "serviceName": "Parcel"},
-                "warehouse": self.cat.warehouses[o.lines[0][6] - 1] if o.lines else None,
-                "account": o.account, "_plan": o, "_t": t}
+        return {
+            "__typename": "WholesaleShipment" if o.wholesale else "DirectToConsumerShipment",
+            "id": o.number,
+            "number": f"{o.number}-1",
+            "createdAt": o.shipped_gtg,
+            "updatedAt": o.shipped if shipped else o.shipped_gtg,
+            "isGoodToGo": True,
+            "isShipped": shipped,
+            "shippedAt": o.shipped if shipped else None,
+            "isPaid": shipped,
+            "paidAt": o.shipped if shipped else None,
+            "isCaptured": shipped,
+            "capturedAt": o.shipped if shipped else None,
+            "numberOfPackages": 1 + len(o.lines) // 8,
+            "trackingNumber": f"00{o.number:012d}" if shipped else None,
+            "carrierInformation": {"carrierName": "DHL" if o.wholesale else "PostNord", "serviceName": "Parcel"},
+            "warehouse": self.cat.warehouses[o.lines[0][6] - 1] if o.lines else None,
+            "account": o.account,
+            "_plan": o,
+            "_t": t,
+        }
 
     def return_(self, o: OrderPlan, t: float) -> dict | None:
         if not happened(o.return_created, t):
             return None
         done = happened(o.return_done, t)
-        return {"__typename": "WholesaleReturn" if o.wholesale else "DirectToConsumerReturn",
-                "id": o.number, "status": "ACTIVE", "returnStatus": "COMPLETED" if done else "PENDING",
-                "createdAt": o.return_created, "completedAt": o.return_done if done else None,
-                "refundTotal": self.money(o, self.refund(o)),
-                "returnedToWarehouse": self.cat.warehouses[o.lines[0][6] - 1] if done else None,
-                "account": o.account, "_plan": o, "_t": t}
+        return {
+            "__typename": "WholesaleReturn" if o.wholesale else "DirectToConsumerReturn",
+            "id": o.number,
+            "status": "ACTIVE",
+            "returnStatus": "COMPLETED" if done else "PENDING",
+            "createdAt": o.return_created,
+            "completedAt": o.return_done if done else None,
+            "refundTotal": self.money(o, self.refund(o)),
+            "returnedToWarehouse": self.cat.warehouses[o.lines[0][6] - 1] if done else None,
+            "account": o.account,
+            "_plan": o,
+            "_t": t,
+        }
 
     # -- purchase orders -----------------------------------------------------------------------------------
     def purchase_order(self, po: dict, t: float) -> dict:
         arrived = [d for d in po["deliveries"] if d["created"] <= t]
         inserted = [d for d in arrived if d["inserted"] <= t]
-        status = "DELIVERED" if len(inserted) == len(po["deliveries"]) else \
-            "PARTIALLY_DELIVERED" if inserted else "ORDERED"
+        status = (
+            "DELIVERED" if len(inserted) == len(po["deliveries"]) else "PARTIALLY_DELIVERED" if inserted else "ORDERED"
+        )
         currency = self.cat.currencies[po["currency"]]
         size = self.cat.size_by_id
         delivered: dict[int, int] = defaultdict(int)
         for d in inserted:
             for line in d["lines"]:
                 delivered[line["line"]] += line["quantity"]
-        lines = [{"id": line["id"], "quantity": line["quantity"], "deliveredQuantity": delivered[line["id"]],
-                  "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
-                  "productSize": size[line["size"]], "productVariant": size[line["size"]]["productVariant"],
-                  "product": size[line["size"]]["product"]} for line in po["lines"]]
+        lines = [
+            {
+                "id": line["id"],
+                "quantity": line["quantity"],
+                "deliveredQuantity": delivered[line["id"]],
+                "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
+                "productSize": size[line["size"]],
+                "productVariant": size[line["size"]]["productVariant"],
+                "product": size[line["size"]]["product"],
+            }
+            for line in po["lines"]
+        ]
         total = round(sum(line["quantity"] * line["unitCost"] for line in po["lines"]), 2)
-        return {"id": po["id"], "status": status, "ourReference": po["ourReference"],
-                "supplierReference": po["supplierReference"], "internalComment": f"Season buy week {po['week']}",
-                "createdAt": po["created"], "updatedAt": max([po["created"]] + [d["created"] for d in arrived]
-                                                            + [d["inserted"] for d in inserted]),
-                "ETA": po["eta"], "currency": currency,
-                "totalValue": {"value": total, "currency": currency, "conversionRate": 1.0},
-                "supplier": self.cat.suppliers[po["supplier"] - 1],
-                "warehouse": self.cat.warehouses[po["warehouse"] - 1], "lines": lines,
-                "_po": po, "_t": t}
+        return {
+            "id": po["id"],
+            "status": status,
+            "ourReference": po["ourReference"],
+            "supplierReference": po["supplierReference"],
+            "internalComment": f"Season buy week {po['week']}",
+            "createdAt": po["created"],
+            "updatedAt": max([po["created"]] + [d["created"] for d in arrived] + [d["inserted"] for d in inserted]),
+            "ETA": po["eta"],
+            "currency": currency,
+            "totalValue": {"value": total, "currency": currency, "conversionRate": 1.0},
+            "supplier": self.cat.suppliers[po["supplier"] - 1],
+            "warehouse": self.cat.warehouses[po["warehouse"] - 1],
+            "lines": lines,
+            "_po": po,
+            "_t": t,
+        }
 
     def delivery(self, po: dict, d: dict, t: float) -> dict | None:
         if d["created"] > t:
             return None
         currency = self.cat.currencies[po["currency"]]
         size = self.cat.size_by_id
-        lines = [{"id": line["id"], "quantity": line["quantity"],
-                  "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
-                  "landedCost": {"value": round(line["unitCost"] * 1.12, 2), "currency": currency,
-                                 "conversionRate": 1.0},
-                  "customsValue": None, "productSize": size[line["size"]],
-                  "productVariant": size[line["size"]]["productVariant"], "product": size[line["size"]]["product"],
-                  "purchaseOrderLine": {"id": line["line"]}} for line in d["lines"]]
+        lines = [
+            {
+                "id": line["id"],
+                "quantity": line["quantity"],
+                "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
+                "landedCost": {"value": round(line["unitCost"] * 1.12, 2), "currency": currency, "conversionRate": 1.0},
+                "customsValue": None,
+                "productSize": size[line["size"]],
+                "productVariant": size[line["size"]]["productVariant"],
+                "product": size[line["size"]]["product"],
+                "purchaseOrderLine": {"id": line["line"]},
+            }
+            for line in d["lines"]
+        ]
         inserted = d["inserted"] <= t
-        return {"id": d["id"], "number": d["number"], "status": "INSERTED" if inserted else "CREATED",
-                "createdAt": d["created"], "ETA": po["eta"], "insertedAt": d["inserted"] if inserted else None,
-                "currency": currency, "lines": lines, "supplier": self.cat.suppliers[po["supplier"] - 1],
-                "warehouse": self.cat.warehouses[po["warehouse"] - 1], "_po": po, "_t": t}
+        return {
+            "id": d["id"],
+            "number": d["number"],
+            "status": "INSERTED" if inserted else "CREATED",
+            "createdAt": d["created"],
+            "ETA": po["eta"],
+            "insertedAt": d["inserted"] if inserted else None,
+            "currency": currency,
+            "lines": lines,
+            "supplier": self.cat.suppliers[po["supplier"] - 1],
+            "warehouse": self.cat.warehouses[po["warehouse"] - 1],
+            "_po": po,
+            "_t": t,
+        }
 
     # -- stock -------------------------------------------------------------------------------------------
     def stock_levels(self, t: float) -> dict[tuple[int, int], list[int]]:
@@ -270,12 +389,21 @@ class Records:
     def stock_record(level: list[int], size: dict, warehouse: dict) -> dict:
         physical, allocated, demand, incoming, on_delivery = level
         fta = physical - allocated
-        return {"warehouse": warehouse, "productSize": size, "physicalQuantity": physical,
-                "allocatedQuantity": allocated, "freeToAllocateQuantity": fta, "demandQuantity": demand,
-                "availableNowQuantity": fta - demand, "incomingQuantity": incoming,
-                "linkedIncomingQuantity": 0, "unlinkedIncomingQuantity": incoming,
-                "availableQuantity": fta - demand + incoming, "unshippedQuantity": allocated,
-                "onDeliveryQuantity": on_delivery}
+        return {
+            "warehouse": warehouse,
+            "productSize": size,
+            "physicalQuantity": physical,
+            "allocatedQuantity": allocated,
+            "freeToAllocateQuantity": fta,
+            "demandQuantity": demand,
+            "availableNowQuantity": fta - demand,
+            "incomingQuantity": incoming,
+            "linkedIncomingQuantity": 0,
+            "unlinkedIncomingQuantity": incoming,
+            "availableQuantity": fta - demand + incoming,
+            "unshippedQuantity": allocated,
+            "onDeliveryQuantity": on_delivery,
+        }
 
     @staticmethod
     def stock_totals(levels: list[list[int]]) -> dict:

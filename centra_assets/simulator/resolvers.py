@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from graphql import GraphQLError
 
-from .records import happened, number_from_id, order_id, order_status, updated_at
+from .records import number_from_id, order_id, order_status, updated_at
 from .timeline import DAY, MAX_LIFECYCLE
 
 MAX_LIMIT = 200  # "Limit must be in range 1 - 200"
@@ -22,6 +22,7 @@ SHIPMENT_LAG = 12 * DAY  # longest time from order to shipment created/shipped
 
 
 # ---------------------------------------------------------------- generic filtering, sorting, paging
+
 
 def matches(value, cond) -> bool:
     """One filter condition, by the shape Centra's filter inputs take."""
@@ -74,7 +75,7 @@ def listing(source: Callable, accessors: dict | None = None) -> Callable:
         limit, page = check_paging(args)
         pred = where_predicate(args.get("where"), accessors)
         items = [r for r in source(ctx) if pred is None or pred(r)]
-        return sort_records(items, args.get("sort"), accessors)[(page - 1) * limit: page * limit]
+        return sort_records(items, args.get("sort"), accessors)[(page - 1) * limit : page * limit]
 
     return resolve
 
@@ -83,12 +84,25 @@ def by_id(source: Callable) -> Callable:
     return lambda _obj, args, ctx: next((r for r in source(ctx) if r["id"] == args["id"]), None)
 
 
-ref = {f"{k}Id": (lambda r, k=k: (r.get(k) or {}).get("id")) for k in
-       ("store", "market", "pricelist", "currency", "brand", "collection", "supplier", "warehouse", "product",
-        "productVariant")}
+ref = {
+    f"{k}Id": (lambda r, k=k: (r.get(k) or {}).get("id"))
+    for k in (
+        "store",
+        "market",
+        "pricelist",
+        "currency",
+        "brand",
+        "collection",
+        "supplier",
+        "warehouse",
+        "product",
+        "productVariant",
+    )
+}
 
 
 # ---------------------------------------------------------------- orders, shipments, returns
+
 
 def _day_window(sim, t: float, where: dict, lags: dict[str, float]) -> range:
     """The days whose orders can match a filter: date ranges on the record bound the order's creation day."""
@@ -110,9 +124,9 @@ def _plans(sim, t: float, days: Iterable[int], numbers: set[int] | None, descend
         last = tl.days_until(t) - 1
         wanted = {tl.day_of_number(n, last) for n in numbers} - {-1}
         days = [d for d in days if d in wanted]
-    for d in (reversed(days) if descending else days):
+    for d in reversed(days) if descending else days:
         day = tl.day_orders(d)
-        for o in (reversed(day) if descending else day):
+        for o in reversed(day) if descending else day:
             if o.created <= t and (numbers is None or o.number in numbers):
                 yield o
 
@@ -129,15 +143,23 @@ def _numbers(where: dict | None, *keys_and_parsers) -> set[int] | None:
 
 def _order_accessors(sim, t: float) -> dict:
     seed = sim.catalog.seed
-    return {"id": lambda o: order_id(seed, o.number), "number": lambda o: o.number,
-            "status": lambda o: order_status(o, t), "createdAt": lambda o: o.created,
-            "orderDate": lambda o: o.created, "updatedAt": lambda o: updated_at(o, t),
-            "storeType": lambda o: o.market["store"]["type"], "storeId": lambda o: o.market["store"]["id"],
-            "marketId": lambda o: o.market["id"], "customerId": lambda o: o.customer,
-            "accountId": lambda o: o.account["id"] if o.account else None,
-            "pricelistId": lambda o: o.market["pricelist"]["id"],
-            "currencyId": lambda o: sim.catalog.currencies[o.market["_currency"]]["id"],
-            "isOnHold": lambda o: False, "isWaitingForPayment": lambda o: False}
+    return {
+        "id": lambda o: order_id(seed, o.number),
+        "number": lambda o: o.number,
+        "status": lambda o: order_status(o, t),
+        "createdAt": lambda o: o.created,
+        "orderDate": lambda o: o.created,
+        "updatedAt": lambda o: updated_at(o, t),
+        "storeType": lambda o: o.market["store"]["type"],
+        "storeId": lambda o: o.market["store"]["id"],
+        "marketId": lambda o: o.market["id"],
+        "customerId": lambda o: o.customer,
+        "accountId": lambda o: o.account["id"] if o.account else None,
+        "pricelistId": lambda o: o.market["pricelist"]["id"],
+        "currencyId": lambda o: sim.catalog.currencies[o.market["_currency"]]["id"],
+        "isOnHold": lambda o: False,
+        "isWaitingForPayment": lambda o: False,
+    }
 
 
 NATURAL_ORDER_SORTS = {"number", "createdAt", "orderDate"}  # order numbers are given out in creation order
@@ -204,10 +226,16 @@ def resolve_order_connection(_obj, args, ctx):
         window = plans[start:end][:size]
         has_next, has_prev = end < len(plans), start > 0
     edges = [{"cursor": _cursor(o.number), "node": ctx.sim.records.order(o, ctx.t)} for o in window]
-    return {"edges": edges, "_args": args,
-            "pageInfo": {"hasNextPage": has_next, "hasPreviousPage": has_prev,
-                         "startCursor": edges[0]["cursor"] if edges else None,
-                         "endCursor": edges[-1]["cursor"] if edges else None}}
+    return {
+        "edges": edges,
+        "_args": args,
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
 
 
 def resolve_total_count(conn, _args, ctx):
@@ -224,10 +252,16 @@ def _derived_listing(make: Callable, lag: float, date_keys: tuple[str, ...], id_
         days = _day_window(sim, t, where, dict.fromkeys(date_keys, lag))
         numbers = _numbers(where, *id_keys)
         rest = {k: v for k, v in where.items() if k not in {k for k, _ in id_keys}}
-        pred = where_predicate(rest, {**ref, "storeType": lambda r: r["_plan"].market["store"]["type"],
-                                      "storeId": lambda r: r["_plan"].market["store"]["id"],
-                                      "orderNumber": lambda r: r["_plan"].number,
-                                      "customerId": lambda r: r["_plan"].customer})
+        pred = where_predicate(
+            rest,
+            {
+                **ref,
+                "storeType": lambda r: r["_plan"].market["store"]["type"],
+                "storeId": lambda r: r["_plan"].market["store"]["id"],
+                "orderNumber": lambda r: r["_plan"].number,
+                "customerId": lambda r: r["_plan"].customer,
+            },
+        )
         sort = args.get("sort") or ["id_ASC"]
         natural = sort[0].startswith("id_")
         plans = _plans(sim, t, days, numbers, descending=natural and sort[0].endswith("DESC"))
@@ -245,14 +279,21 @@ def _shipment_number(s: str) -> int | None:
 
 
 resolve_shipments = _derived_listing(
-    lambda rec, o, t: rec.shipment(o, t), SHIPMENT_LAG, ("createdAt", "updatedAt", "shippedAt"),
-    (("id", int), ("number", _shipment_number), ("orderId", number_from_id)))
+    lambda rec, o, t: rec.shipment(o, t),
+    SHIPMENT_LAG,
+    ("createdAt", "updatedAt", "shippedAt"),
+    (("id", int), ("number", _shipment_number), ("orderId", number_from_id)),
+)
 resolve_returns = _derived_listing(
-    lambda rec, o, t: rec.return_(o, t), MAX_LIFECYCLE, ("createdAt",),
-    (("id", int), ("orderId", number_from_id), ("orderNumber", int), ("shipmentId", int)))
+    lambda rec, o, t: rec.return_(o, t),
+    MAX_LIFECYCLE,
+    ("createdAt",),
+    (("id", int), ("orderId", number_from_id), ("orderNumber", int), ("shipmentId", int)),
+)
 
 
 # ---------------------------------------------------------------- customers
+
 
 def resolve_customers(_obj, args, ctx):
     limit, page = check_paging(args)
@@ -267,8 +308,9 @@ def resolve_customers(_obj, args, ctx):
     sort = args.get("sort") or ["id_ASC"]
     if sort[0] == "id_DESC":
         ids = reversed(list(ids))
-    pred = where_predicate({k: v for k, v in where.items() if k != "id"},
-                           {"marketId": lambda r: r["market"]["id"], "storeId": lambda r: 1})
+    pred = where_predicate(
+        {k: v for k, v in where.items() if k != "id"}, {"marketId": lambda r: r["market"]["id"], "storeId": lambda r: 1}
+    )
     recs = (r for i in ids if (r := tl.customer(i)) and (pred is None or pred(r)))
     if not sort[0].startswith("id_"):
         recs = iter(sort_records(list(recs), sort + ["id_ASC"], {}))
@@ -276,6 +318,7 @@ def resolve_customers(_obj, args, ctx):
 
 
 # ---------------------------------------------------------------- fields computed on demand
+
 
 def order_lines(order, args, ctx):
     o, t = order["_plan"], order["_t"]
@@ -289,10 +332,17 @@ def order_totals(order, _args, ctx):
     rec, o = ctx.sim.records, order["_plan"]
     a = rec.amounts(o)
     included = not o.wholesale and rec.vat(o) > 0
-    return {"quantity": a["quantity"], "itemsSubtotal": rec.money(o, a["subtotal"]),
-            "discounts": rec.money(o, a["discount"]), "shipping": rec.money(o, a["shipping"]),
-            "handling": rec.money(o, 0.0), "taxAdded": rec.money(o, 0.0), "taxDeducted": rec.money(o, 0.0),
-            "taxIncluded": rec.money(o, a["tax"] if included else 0.0), "grandTotal": rec.money(o, a["grand"])}
+    return {
+        "quantity": a["quantity"],
+        "itemsSubtotal": rec.money(o, a["subtotal"]),
+        "discounts": rec.money(o, a["discount"]),
+        "shipping": rec.money(o, a["shipping"]),
+        "handling": rec.money(o, 0.0),
+        "taxAdded": rec.money(o, 0.0),
+        "taxDeducted": rec.money(o, 0.0),
+        "taxIncluded": rec.money(o, a["tax"] if included else 0.0),
+        "grandTotal": rec.money(o, a["grand"]),
+    }
 
 
 def grand_total(obj, args, ctx):
@@ -305,8 +355,14 @@ def discounts_applied(order, _args, ctx):
     rec, o = ctx.sim.records, order["_plan"]
     if not o.voucher:
         return []
-    return [{"__typename": "AppliedDiscount", "value": rec.money(o, rec.amounts(o)["discount"]),
-             "date": o.created, "discount": o.voucher}]
+    return [
+        {
+            "__typename": "AppliedDiscount",
+            "value": rec.money(o, rec.amounts(o)["discount"]),
+            "date": o.created,
+            "discount": o.voucher,
+        }
+    ]
 
 
 def payment_history(order, args, ctx):
@@ -335,9 +391,16 @@ def order_of(obj, _args, ctx):
 
 def shipment_lines(shipment, _args, ctx):
     rec, o, t = ctx.sim.records, shipment["_plan"], shipment["_t"]
-    return [{"id": line[0], "quantity": line[2], "lineValue": rec.money(o, line[2] * line[4]),
-             "orderLine": rec.order_line(o, line, t), "productSize": ctx.sim.catalog.size_by_id[line[1]]}
-            for line in o.lines]
+    return [
+        {
+            "id": line[0],
+            "quantity": line[2],
+            "lineValue": rec.money(o, line[2] * line[4]),
+            "orderLine": rec.order_line(o, line, t),
+            "productSize": ctx.sim.catalog.size_by_id[line[1]],
+        }
+        for line in o.lines
+    ]
 
 
 def return_lines(ret, _args, ctx):
@@ -352,10 +415,15 @@ def return_shipment(ret, _args, ctx):
 
 def _stock_rows(ctx, sizes: Iterable[dict], warehouses: Iterable[dict], where: dict | None) -> list[dict]:
     levels = ctx.sim.records.stock_levels(ctx.t)
-    pred = where_predicate(where, {"productId": lambda r: r["productSize"]["product"]["id"],
-                                   "productVariantId": lambda r: r["productSize"]["productVariant"]["id"],
-                                   "productSizeId": lambda r: r["productSize"]["id"],
-                                   "warehouseId": lambda r: r["warehouse"]["id"]})
+    pred = where_predicate(
+        where,
+        {
+            "productId": lambda r: r["productSize"]["product"]["id"],
+            "productVariantId": lambda r: r["productSize"]["productVariant"]["id"],
+            "productSizeId": lambda r: r["productSize"]["id"],
+            "warehouseId": lambda r: r["warehouse"]["id"],
+        },
+    )
     warehouses = list(warehouses)
     rows = (ctx.sim.records.stock_record(levels[(s["id"], w["id"])], s, w) for s in sizes for w in warehouses)
     return [r for r in rows if pred is None or pred(r)]
@@ -366,7 +434,7 @@ _STOCK_SORT = {"warehouseId": lambda r: r["warehouse"]["id"], "productSizeId": l
 
 def _paged_stock(rows, args):
     limit, page = check_paging(args)
-    return sort_records(rows, args.get("sort"), _STOCK_SORT)[(page - 1) * limit: page * limit]
+    return sort_records(rows, args.get("sort"), _STOCK_SORT)[(page - 1) * limit : page * limit]
 
 
 def size_stock(size, args, ctx):
@@ -384,8 +452,9 @@ def size_stock_totals(size, _args, ctx):
 
 def variant_stock_totals(variant, _args, ctx):
     levels = ctx.sim.records.stock_levels(ctx.t)
-    return ctx.sim.records.stock_totals([levels[(s["id"], w["id"])] for s in variant["productSizes"]
-                                         for w in ctx.sim.catalog.warehouses])
+    return ctx.sim.records.stock_totals(
+        [levels[(s["id"], w["id"])] for s in variant["productSizes"] for w in ctx.sim.catalog.warehouses]
+    )
 
 
 def po_deliveries(po, args, ctx):
@@ -393,7 +462,8 @@ def po_deliveries(po, args, ctx):
     recs = [d for d in (ctx.sim.records.delivery(po["_po"], d, po["_t"]) for d in po["_po"]["deliveries"]) if d]
     pred = where_predicate(args.get("where"), {})
     return sort_records([d for d in recs if pred is None or pred(d)], args.get("sort"), {})[
-        (page - 1) * limit: page * limit]
+        (page - 1) * limit : page * limit
+    ]
 
 
 def _purchase_orders(ctx):
@@ -401,8 +471,12 @@ def _purchase_orders(ctx):
 
 
 def _deliveries(ctx):
-    return [r for po in ctx.sim.timeline.purchase_orders_until(ctx.t) for d in po["deliveries"]
-            if (r := ctx.sim.records.delivery(po, d, ctx.t))]
+    return [
+        r
+        for po in ctx.sim.timeline.purchase_orders_until(ctx.t)
+        for d in po["deliveries"]
+        if (r := ctx.sim.records.delivery(po, d, ctx.t))
+    ]
 
 
 def _catalog(name: str) -> Callable:
@@ -424,8 +498,26 @@ def _visible(name: str, field: str = "createdAt") -> Callable:
 
 # ---------------------------------------------------------------- DateTimeTz and money formatting
 
-_PHP = {"Y": "%Y", "m": "%m", "d": "%d", "H": "%H", "i": "%M", "s": "%S", "y": "%y", "D": "%a", "M": "%b",
-        "j": None, "n": None, "G": None, "P": None, "O": None, "T": "%Z", "u": "%f", "v": None, "U": None}
+_PHP = {
+    "Y": "%Y",
+    "m": "%m",
+    "d": "%d",
+    "H": "%H",
+    "i": "%M",
+    "s": "%S",
+    "y": "%y",
+    "D": "%a",
+    "M": "%b",
+    "j": None,
+    "n": None,
+    "G": None,
+    "P": None,
+    "O": None,
+    "T": "%Z",
+    "u": "%f",
+    "v": None,
+    "U": None,
+}
 
 
 def php_date(when: dt.datetime, fmt: str) -> str:
@@ -475,33 +567,58 @@ def formatted_value(money, _args, _ctx):
 
 
 ROOT_QUERIES: dict[str, Callable] = {
-    "orders": resolve_orders, "orderConnection": resolve_order_connection,
-    "shipments": resolve_shipments, "returns": resolve_returns, "customers": resolve_customers,
+    "orders": resolve_orders,
+    "orderConnection": resolve_order_connection,
+    "shipments": resolve_shipments,
+    "returns": resolve_returns,
+    "customers": resolve_customers,
     "accounts": listing(_catalog("accounts"), {"marketId": ref["marketId"]}),
-    "products": listing(_visible("products"), ref), "product": by_id(_visible("products")),
+    "products": listing(_visible("products"), ref),
+    "product": by_id(_visible("products")),
     "productVariants": listing(_catalog("variants"), {"productId": lambda r: r["product"]["id"]}),
-    "productSizes": listing(_catalog("sizes"), ref), "prices": listing(_catalog("prices"), ref),
-    "markets": listing(_catalog("markets"), ref), "market": by_id(_catalog("markets")),
-    "pricelists": listing(_catalog("pricelists"), ref), "warehouses": listing(_catalog("warehouses")),
-    "stores": listing(_catalog("stores")), "currencies": listing(_currencies), "countries": listing(_countries),
-    "brands": listing(_catalog("brands")), "collections": listing(_catalog("collections")),
-    "categories": listing(_catalog("categories")), "campaigns": listing(_catalog("campaigns")),
-    "vouchers": listing(_visible("vouchers")), "suppliers": listing(_catalog("suppliers")),
+    "productSizes": listing(_catalog("sizes"), ref),
+    "prices": listing(_catalog("prices"), ref),
+    "markets": listing(_catalog("markets"), ref),
+    "market": by_id(_catalog("markets")),
+    "pricelists": listing(_catalog("pricelists"), ref),
+    "warehouses": listing(_catalog("warehouses")),
+    "stores": listing(_catalog("stores")),
+    "currencies": listing(_currencies),
+    "countries": listing(_countries),
+    "brands": listing(_catalog("brands")),
+    "collections": listing(_catalog("collections")),
+    "categories": listing(_catalog("categories")),
+    "campaigns": listing(_catalog("campaigns")),
+    "vouchers": listing(_visible("vouchers")),
+    "suppliers": listing(_catalog("suppliers")),
     "purchaseOrders": listing(_purchase_orders, ref),
     "rateLimits": lambda _obj, _args, ctx: ctx.sim.limiter.snapshot(),
     "purchaseOrderDeliveries": listing(_deliveries, {**ref, "supplierId": lambda r: r["supplier"]["id"]}),
 }
 FIELD_RESOLVERS: dict[str, Callable] = {
-    "Order.lines": order_lines, "Order.totals": order_totals, "Order.grandTotal": grand_total,
-    "Order.discountsApplied": discounts_applied, "Order.paymentHistory": payment_history,
-    "Order.shipments": order_shipments, "Order.billingAddress": address_of, "Order.shippingAddress": address_of,
+    "Order.lines": order_lines,
+    "Order.totals": order_totals,
+    "Order.grandTotal": grand_total,
+    "Order.discountsApplied": discounts_applied,
+    "Order.paymentHistory": payment_history,
+    "Order.shipments": order_shipments,
+    "Order.billingAddress": address_of,
+    "Order.shippingAddress": address_of,
     "DirectToConsumerOrder.customer": customer_of,
-    "Shipment.grandTotal": grand_total, "Shipment.lines": shipment_lines, "Shipment.order": order_of,
-    "Shipment.shippingAddress": address_of, "DirectToConsumerShipment.customer": customer_of,
-    "Return.order": order_of, "Return.shipment": return_shipment, "Return.lines": return_lines,
+    "Shipment.grandTotal": grand_total,
+    "Shipment.lines": shipment_lines,
+    "Shipment.order": order_of,
+    "Shipment.shippingAddress": address_of,
+    "DirectToConsumerShipment.customer": customer_of,
+    "Return.order": order_of,
+    "Return.shipment": return_shipment,
+    "Return.lines": return_lines,
     "DirectToConsumerReturn.customer": customer_of,
-    "ProductSize.stock": size_stock, "ProductSize.stockTotals": size_stock_totals,
-    "ProductVariant.stockTotals": variant_stock_totals, "Warehouse.stock": warehouse_stock,
-    "PurchaseOrder.deliveries": po_deliveries, "OrderConnection.totalCount": resolve_total_count,
+    "ProductSize.stock": size_stock,
+    "ProductSize.stockTotals": size_stock_totals,
+    "ProductVariant.stockTotals": variant_stock_totals,
+    "Warehouse.stock": warehouse_stock,
+    "PurchaseOrder.deliveries": po_deliveries,
+    "OrderConnection.totalCount": resolve_total_count,
     "MonetaryValue.formattedValue": formatted_value,
 }

@@ -44,14 +44,18 @@ def load_schema(tz_name: str = "Europe/Stockholm"):
     scalar = schema.type_map["DateTimeTz"]
     scalar.parse_value = lambda v: parse_datetime(v, tz)
     scalar.parse_literal = lambda node, _vars=None: parse_datetime(
-        node.value if isinstance(node, StringValueNode) else None, tz)
+        node.value if isinstance(node, StringValueNode) else None, tz
+    )
     resolvers: dict[str, Callable] = {f"Query.{k}": v for k, v in ROOT_QUERIES.items()}
     resolvers.update(EVENT_RESOLVERS)
     for key, fn in FIELD_RESOLVERS.items():
         type_name, field = key.split(".")
         target = schema.type_map[type_name]
-        names = [type_name] if isinstance(target, GraphQLObjectType) else \
-            [t.name for t in schema.get_possible_types(target)]
+        names = (
+            [type_name]
+            if isinstance(target, GraphQLObjectType)
+            else [t.name for t in schema.get_possible_types(target)]
+        )
         for name in names:
             resolvers.setdefault(f"{name}.{field}", fn)
     for type_ in schema.type_map.values():
@@ -82,8 +86,9 @@ def reference_schema(schema: GraphQLSchema, resolvers: dict[str, Callable]) -> G
     """The same schema wired for graphql-core's own ``execute``: introspection and the executor tests."""
     for key, fn in resolvers.items():
         type_name, field = key.split(".")
-        schema.type_map[type_name].fields[field].resolve = (
-            lambda obj, info, _fn=fn, **args: _fn(obj, args, info.context))
+        schema.type_map[type_name].fields[field].resolve = lambda obj, info, _fn=fn, **args: _fn(
+            obj, args, info.context
+        )
     for type_ in schema.type_map.values():
         if isinstance(type_, GraphQLInterfaceType) or type_.__class__.__name__ == "GraphQLUnionType":
             type_.resolve_type = lambda obj, _info, _t: obj["__typename"]

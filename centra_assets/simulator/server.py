@@ -17,13 +17,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import orjson
 from graphql import GraphQLError, execute, parse, validate
 from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode, OperationType
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from . import truth
@@ -80,17 +81,36 @@ class Clock:
 
 
 class Simulator:
-    def __init__(self, seed: int = 1, days: int = 30, orders_per_day: int = 200, now: float | None = None,
-                 timezone: str = "Europe/Stockholm", plan: str = "growth", time_scale: float = 1.0,
-                 live: bool = False, rate_limits: bool = True, webhook_url: str | None = None,
-                 webhook_secret: str | None = None, faults: Faults | None = None):
+    def __init__(
+        self,
+        seed: int = 1,
+        days: int = 30,
+        orders_per_day: int = 200,
+        now: float | None = None,
+        timezone: str = "Europe/Stockholm",
+        plan: str = "growth",
+        time_scale: float = 1.0,
+        live: bool = False,
+        rate_limits: bool = True,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        faults: Faults | None = None,
+    ):
         self.tz = ZoneInfo(timezone)
         now = time.time() if now is None else now
         today = dt.datetime.fromtimestamp(now, self.tz).date()
         first = today - dt.timedelta(days=days)
         start = dt.datetime(first.year, first.month, first.day, tzinfo=self.tz).timestamp()
-        self.config = {"seed": seed, "days": days, "orders_per_day": orders_per_day, "timezone": timezone,
-                       "plan": plan, "time_scale": time_scale, "live": live, "start": start}
+        self.config = {
+            "seed": seed,
+            "days": days,
+            "orders_per_day": orders_per_day,
+            "timezone": timezone,
+            "plan": plan,
+            "time_scale": time_scale,
+            "live": live,
+            "start": start,
+        }
         self.catalog = Catalog(seed=seed, start=start)
         self.timeline = Timeline(self.catalog, orders_per_day, self.tz)
         self.records = Records(self.catalog, self.timeline)
@@ -99,8 +119,9 @@ class Simulator:
         self.limiter = RateLimiter(plan, time_scale, rate_limits)
         self.faults = faults or Faults(seed=seed)
         self.events = EventQueue()
-        self.webhooks = WebhookSender(webhook_url, webhook_secret, self.tz, time_scale, self.faults) \
-            if webhook_url else None
+        self.webhooks = (
+            WebhookSender(webhook_url, webhook_secret, self.tz, time_scale, self.faults) if webhook_url else None
+        )
         self.clock = Clock(now, time_scale, live)
         self.tokens: dict[str, Token] = {}
         self._published = now
@@ -138,8 +159,9 @@ class Simulator:
             self.webhooks.stop()
 
     # -- tokens --------------------------------------------------------------------------------------------
-    def add_token(self, value: str, permissions=None, integration: str = "centra-assets",
-                  expires_at: float | None = None) -> Token:
+    def add_token(
+        self, value: str, permissions=None, integration: str = "centra-assets", expires_at: float | None = None
+    ) -> Token:
         perms = ALL_PERMISSIONS if permissions in (None, "all") else frozenset(permissions)
         token = Token(value, perms, integration, expires_at)
         self.tokens[value] = token
@@ -165,8 +187,11 @@ class Simulator:
         """Run one request; returns (HTTP status, JSON body, extra headers)."""
         query, variables = body.get("query"), body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
-            return 400, {"errors": [{"message": "Request body must be JSON with a string 'query' and an object "
-                                                "'variables'"}]}, {}
+            return (
+                400,
+                {"errors": [{"message": "Request body must be JSON with a string 'query' and an object 'variables'"}]},
+                {},
+            )
         document, errors = self._document(query)
         if errors:
             return 200, self._envelope({"errors": [e.formatted for e in errors]}, 0, set()), {}
@@ -187,10 +212,18 @@ class Simulator:
         if wait > 0:
             return self.too_many_requests(wait)
         ctx = Context(self, self.clock.now(), token)
-        if any(s.name.value.startswith("__") and s.name.value != "__typename"
-               for s in operation.selection_set.selections if hasattr(s, "name")):
-            result = execute(reference_schema(self.schema, self.resolvers), document, context_value=ctx,
-                             variable_values=coerced, operation_name=name)
+        if any(
+            s.name.value.startswith("__") and s.name.value != "__typename"
+            for s in operation.selection_set.selections
+            if hasattr(s, "name")
+        ):
+            result = execute(
+                reference_schema(self.schema, self.resolvers),
+                document,
+                context_value=ctx,
+                variable_values=coerced,
+                operation_name=name,
+            )
             out = {"data": result.data}
             if result.errors:
                 out["errors"] = [e.formatted for e in result.errors]
@@ -208,8 +241,15 @@ class Simulator:
         # Centra: 429 with Retry-After "pointing at a timestamp" when requests may resume. We send that
         # timestamp as Unix seconds (format UNCONFIRMED); the body shape is UNCONFIRMED too.
         resume = math.ceil(time.time() + min(wait, 3600.0))
-        return 429, {"errors": [{"message": "Too Many Requests: rate limit exceeded",
-                                 "extensions": {"category": "rate-limit"}}]}, {"Retry-After": str(resume)}
+        return (
+            429,
+            {
+                "errors": [
+                    {"message": "Too Many Requests: rate limit exceeded", "extensions": {"category": "rate-limit"}}
+                ]
+            },
+            {"Retry-After": str(resume)},
+        )
 
     def authenticate(self, request: Request) -> tuple[Token | None, str | None]:
         """Bearer header or the graphql-access cookie. Rejections are HTTP 401 (status UNCONFIRMED)."""
@@ -227,19 +267,29 @@ class Simulator:
 
 # ---------------------------------------------------------------- HTTP
 
+
 class _ResetResponse(Response):
     """Starts a response and cuts the connection mid-body, as a reset or a dying proxy does."""
 
     async def __call__(self, scope, receive, send):
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"data": {"ord', "more_body": True})
         raise ConnectionResetError("fault injection: connection reset")
 
 
 def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False), status_code=status,
-                    headers=headers, media_type="application/json")
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 def build_app(sim: Simulator) -> Starlette:
@@ -278,8 +328,9 @@ def build_app(sim: Simulator) -> Starlette:
         expires = spec.get("expiresAt")
         if spec.get("expiresIn") is not None:
             expires = time.time() + float(spec["expiresIn"])
-        token = sim.add_token(spec["token"], spec.get("permissions"), spec.get("integrationName", "centra-assets"),
-                              expires)
+        token = sim.add_token(
+            spec["token"], spec.get("permissions"), spec.get("integrationName", "centra-assets"), expires
+        )
         return JSONResponse({"token": "***", "permissions": sorted(token.permissions), "expiresAt": expires})
 
     async def admin_revoke(request: Request) -> Response:
@@ -303,13 +354,25 @@ def build_app(sim: Simulator) -> Starlette:
                 sim.clock.jump(dt.datetime.fromisoformat(spec["to"]).timestamp() - sim.clock.now())
         published = await run_in_threadpool(sim.publish) if request.method == "POST" else 0
         now = sim.clock.now()
-        return JSONResponse({"now": dt.datetime.fromtimestamp(now, sim.tz).isoformat(), "epoch": now,
-                             "published": published, "start": sim.config["start"]})
+        return JSONResponse(
+            {
+                "now": dt.datetime.fromtimestamp(now, sim.tz).isoformat(),
+                "epoch": now,
+                "published": published,
+                "start": sim.config["start"],
+            }
+        )
 
     async def admin_webhooks(_request: Request) -> Response:
         hooks = sim.webhooks
-        return JSONResponse({"enabled": hooks is not None, "idle": hooks.idle() if hooks else True,
-                             "stats": hooks.stats if hooks else {}, "dropped": hooks.dropped if hooks else []})
+        return JSONResponse(
+            {
+                "enabled": hooks is not None,
+                "idle": hooks.idle() if hooks else True,
+                "stats": hooks.stats if hooks else {},
+                "dropped": hooks.dropped if hooks else [],
+            }
+        )
 
     async def admin_truth(request: Request) -> Response:
         entity = request.path_params["entity"]
@@ -317,22 +380,32 @@ def build_app(sim: Simulator) -> Starlette:
         start, end = request.query_params.get("from"), request.query_params.get("to")
         lo = dt.datetime.fromisoformat(start).timestamp() if start else sim.config["start"] - 400 * DAY
         hi = dt.datetime.fromisoformat(end).timestamp() if end else t + 1
-        try:
-            rows = await run_in_threadpool(truth.export, sim, entity, t, lo, hi)
-        except KeyError:
+        if entity not in truth.EXPORTS:
             return JSONResponse({"error": f"unknown entity {entity!r}", "entities": sorted(truth.EXPORTS)}, 404)
-        return _json({"entity": entity, "asOf": t, "rows": rows})
+        rows = iterate_in_threadpool(truth.EXPORTS[entity](sim, t, lo, hi))
+
+        async def stream():  # row by row: a million orders never sit in memory at once
+            yield b'{"entity":' + orjson.dumps(entity) + b',"asOf":' + orjson.dumps(t) + b',"rows":['
+            first = True
+            async for row in rows:
+                yield (b"" if first else b",") + orjson.dumps(row)
+                first = False
+            yield b"]}"
+
+        return StreamingResponse(stream(), media_type="application/json")
 
     async def admin_info(_request: Request) -> Response:
         return JSONResponse({**sim.config, "now": sim.clock.now(), "appVersion": APP_VERSION})
 
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
-        Route("/admin/info", admin_info), Route("/admin/tokens", admin_tokens, methods=["POST"]),
+        Route("/admin/info", admin_info),
+        Route("/admin/tokens", admin_tokens, methods=["POST"]),
         Route("/admin/tokens/revoke", admin_revoke, methods=["POST"]),
         Route("/admin/faults", admin_faults, methods=["GET", "POST"]),
         Route("/admin/clock", admin_clock, methods=["GET", "POST"]),
-        Route("/admin/webhooks", admin_webhooks), Route("/admin/ground-truth/{entity}", admin_truth),
+        Route("/admin/webhooks", admin_webhooks),
+        Route("/admin/ground-truth/{entity}", admin_truth),
     ]
     return Starlette(routes=routes)
 
@@ -343,8 +416,9 @@ class BackgroundServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
         import uvicorn
 
-        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                     access_log=False, lifespan="off"))
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        )
         self._thread = threading.Thread(target=self._server.run, name="centra-sim-http", daemon=True)
         self.url = ""
 

@@ -12,6 +12,8 @@ import bisect
 import datetime as dt
 import math
 import random
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,14 +37,44 @@ class OrderPlan:
     """One order and its whole future. Lines are tuples (line id, size id, quantity, original unit price,
     unit price, discount percent, warehouse id)."""
 
-    __slots__ = ("number", "day", "created", "wholesale", "market", "customer", "account", "buyer", "lines",
-                 "voucher", "rate", "shipping", "confirmed", "cancelled", "shipped_gtg", "shipped",
-                 "return_created", "return_done", "returned_lines", "ip")
+    __slots__ = (
+        "number",
+        "day",
+        "created",
+        "wholesale",
+        "market",
+        "customer",
+        "account",
+        "buyer",
+        "lines",
+        "voucher",
+        "rate",
+        "shipping",
+        "confirmed",
+        "cancelled",
+        "shipped_gtg",
+        "shipped",
+        "return_created",
+        "return_done",
+        "returned_lines",
+        "ip",
+    )
 
     def transitions(self) -> list[float]:
         """Every moment the order (or its shipment or return) changes, ascending."""
-        return [t for t in (self.created, self.cancelled, self.confirmed, self.shipped_gtg, self.shipped,
-                            self.return_created, self.return_done) if t is not None]
+        return [
+            t
+            for t in (
+                self.created,
+                self.cancelled,
+                self.confirmed,
+                self.shipped_gtg,
+                self.shipped,
+                self.return_created,
+                self.return_done,
+            )
+            if t is not None
+        ]
 
     def last_change(self) -> float:
         return max(self.transitions())
@@ -56,16 +88,21 @@ class DayHeader:
 
 
 class Timeline:
-    def __init__(self, catalog: Catalog, orders_per_day: int, tz: dt.tzinfo, day_cache: int = 48):
+    def __init__(self, catalog: Catalog, orders_per_day: int, tz: dt.tzinfo, max_cached_orders: int = 300_000):
         self.catalog = catalog
         self.seed = catalog.seed
         self.start = catalog.start
         self.orders_per_day = orders_per_day
         self.tz = tz
         self.existing_customers = max(20, orders_per_day * 3)
-        self._order_prefix = [0]     # orders before day d
+        self._order_prefix = [0]  # orders before day d
         self._customer_prefix = [0]  # new customers before day d
-        self.day_orders = lru_cache(maxsize=day_cache)(self._generate_day)
+        # Cache whole days, bounded by the orders they hold: scans over Centra's 36-day lifecycle window
+        # stay cached for small stores, and a 10k-orders-a-day store still fits in a few hundred MB.
+        self._days: OrderedDict[int, list[OrderPlan]] = OrderedDict()
+        self._cached_orders = 0
+        self.max_cached_orders = max_cached_orders
+        self._days_lock = threading.Lock()
 
     # -- days ----------------------------------------------------------------------------------------
     def day_start(self, d: int) -> float:
@@ -132,11 +169,19 @@ class Timeline:
         else:
             created = self.new_customers_of_day(d)[customer_id]
         country = self.catalog.countries[rng.choice(market["_countries"])]
-        return {"id": customer_id, "email": f"{first}.{last}.{customer_id}@example.com".lower().translate(_ASCII)
-                .replace(" ", ""), "firstName": first, "lastName": last,
-                "gender": rng.choice(["FEMALE", "FEMALE", "MALE", "MALE", "OTHER", "UNKNOWN"]),
-                "phoneNumber": f"+46 70 {rng.randrange(10**6):06d}", "status": "ACTIVE", "createdAt": created,
-                "updatedAt": created, "country": country, "market": market}
+        return {
+            "id": customer_id,
+            "email": f"{first}.{last}.{customer_id}@example.com".lower().translate(_ASCII).replace(" ", ""),
+            "firstName": first,
+            "lastName": last,
+            "gender": rng.choice(["FEMALE", "FEMALE", "MALE", "MALE", "OTHER", "UNKNOWN"]),
+            "phoneNumber": f"+46 70 {rng.randrange(10**6):06d}",
+            "status": "ACTIVE",
+            "createdAt": created,
+            "updatedAt": created,
+            "country": country,
+            "market": market,
+        }
 
     @lru_cache(maxsize=64)  # noqa: B019
     def new_customers_of_day(self, d: int) -> dict[int, float]:
@@ -152,7 +197,7 @@ class Timeline:
         last = days - 1
         return self.customers_before(last) + sum(1 for c in self.new_customers_of_day(last).values() if c <= t)
 
-    @lru_cache(maxsize=64)  # noqa: B019
+    @lru_cache(maxsize=40)  # noqa: B019
     def day_changes(self, d: int) -> list[tuple[float, int, str]]:
         """Every lifecycle step of day d's orders as (time, order number, step), by time."""
         steps = ("created", "cancelled", "confirmed", "shipped_gtg", "shipped", "return_created", "return_done")
@@ -161,6 +206,23 @@ class Timeline:
         return out
 
     # -- orders --------------------------------------------------------------------------------------
+    def day_orders(self, d: int) -> list[OrderPlan]:
+        """Day d's orders, generated on first use and kept while the cache has room."""
+        with self._days_lock:
+            day = self._days.get(d)
+            if day is not None:
+                self._days.move_to_end(d)
+                return day
+        day = self._generate_day(d)
+        with self._days_lock:
+            if d not in self._days:
+                self._days[d] = day
+                self._cached_orders += len(day)
+                while self._cached_orders > self.max_cached_orders and len(self._days) > 1:
+                    _, dropped = self._days.popitem(last=False)
+                    self._cached_orders -= len(dropped)
+        return day
+
     def _generate_day(self, d: int) -> list[OrderPlan]:
         header = self.header(d)
         cat = self.catalog
@@ -168,8 +230,10 @@ class Timeline:
         start = self.day_start(d)
         length = self.day_start(d + 1) - start
         # Orders cluster in the afternoon and evening: sum of two uniforms skews towards the middle.
-        times = sorted(start + length * min(0.999999, (rng.random() + rng.random()) / 2 * 0.75 + rng.random() * 0.25)
-                       for _ in range(header.orders))
+        times = sorted(
+            start + length * min(0.999999, (rng.random() + rng.random()) / 2 * 0.75 + rng.random() * 0.25)
+            for _ in range(header.orders)
+        )
         wholesale_at = set(rng.sample(range(header.orders), header.wholesale))
         d2c_positions = [i for i in range(header.orders) if i not in wholesale_at]
         new_at = set(rng.sample(d2c_positions, min(header.new_customers, len(d2c_positions))))
@@ -187,7 +251,7 @@ class Timeline:
                 account = cat.accounts[rng.randrange(len(cat.accounts))]
                 o.account, o.buyer, o.customer = account, rng.choice(account["buyers"]), None
                 o.market = account["market"]
-                n_lines, qty = rng.randint(4, 14), (lambda: 6 * rng.randint(1, 8))
+                n_lines = rng.randint(3, 10)
             else:
                 if i in new_at:
                     o.customer, next_new = next_new, next_new + 1
@@ -196,7 +260,6 @@ class Timeline:
                 o.account = o.buyer = None
                 o.market = self.customer_home_market(o.customer)
                 n_lines = min(6, 1 + int(rng.expovariate(1.1)))
-                qty = (lambda: 1 if rng.random() < 0.9 else 2)
             currency = o.market["_currency"]
             # the day's exchange rate drifts around the reference rate; the order records it
             base_rate = cat.currencies[currency]["baseCurrencyRate"]
@@ -213,7 +276,8 @@ class Timeline:
                 original = cat.price_of[(variant["id"], o.market["pricelist"]["id"])]
                 unit = round(original * (1 - pct / 100), 2)
                 wh = warehouses[0] if len(warehouses) == 1 or rng.random() < 0.8 else warehouses[1]
-                lines.append((o.number * 100 + len(lines) + 1, size["id"], qty(), original, unit, pct, wh))
+                qty = 6 * rng.randint(1, 4) if o.wholesale else (1 if rng.random() < 0.9 else 2)
+                lines.append((o.number * 100 + len(lines) + 1, size["id"], qty, original, unit, pct, wh))
             o.lines = lines
             subtotal = sum(line[2] * line[4] for line in lines)
             if not o.wholesale and rng.random() < VOUCHER_RATE:
@@ -267,8 +331,9 @@ class Timeline:
         rng = random.Random(f"{self.seed}:po:{week}:{supplier}")
         po_id = (week + 10) * 10 + supplier
         created = self.start + week * 7 * DAY + rng.uniform(0, 5) * DAY
-        candidates = [s for s in cat.sizes if s["product"]["_supplier"] == supplier
-                      and s["productVariant"]["_popularity"] > 0]
+        candidates = [
+            s for s in cat.sizes if s["product"]["_supplier"] == supplier and s["productVariant"]["_popularity"] > 0
+        ]
         chosen = sorted(rng.sample(candidates, min(len(candidates), rng.randint(4, 10))), key=lambda s: s["id"])
         currency = "USD" if supplier == 3 else "EUR"
         warehouse = rng.choice([1, 2, 3]) if supplier == 3 else 1
@@ -276,8 +341,9 @@ class Timeline:
         for n, size in enumerate(chosen, 1):
             sek_cost = size["productVariant"]["unitCost"]["value"]
             cost = round(sek_cost / cat.currencies[currency]["baseCurrencyRate"], 2)
-            lines.append({"id": po_id * 100 + n, "size": size["id"], "quantity": 6 * rng.randint(5, 40),
-                          "unitCost": cost})
+            lines.append(
+                {"id": po_id * 100 + n, "size": size["id"], "quantity": 6 * rng.randint(5, 40), "unitCost": cost}
+            )
         eta = created + rng.uniform(21, 42) * DAY
         deliveries = []
         parts = [1.0] if rng.random() < 0.7 else [0.6, 0.4]
@@ -285,23 +351,53 @@ class Timeline:
         for k, share in enumerate(parts, 1):
             delivered = []
             for line in lines:
-                qty = round(line["quantity"] * share) if k < len(parts) else \
-                    line["quantity"] - sum(round(line["quantity"] * p) for p in parts[:-1])
+                qty = (
+                    round(line["quantity"] * share)
+                    if k < len(parts)
+                    else line["quantity"] - sum(round(line["quantity"] * p) for p in parts[:-1])
+                )
                 if rng.random() < 0.05:
                     qty = max(0, qty - rng.randint(1, 6))  # short delivery
-                delivered.append({"id": po_id * 1000 + k * 100 + len(delivered) + 1, "line": line["id"],
-                                  "size": line["size"], "quantity": qty, "unitCost": line["unitCost"]})
-            deliveries.append({"id": po_id * 10 + k, "number": f"{po_id}-{k}", "created": arrival,
-                               "inserted": arrival + rng.uniform(2, 24) * HOUR, "lines": delivered})
+                delivered.append(
+                    {
+                        "id": po_id * 1000 + k * 100 + len(delivered) + 1,
+                        "line": line["id"],
+                        "size": line["size"],
+                        "quantity": qty,
+                        "unitCost": line["unitCost"],
+                    }
+                )
+            deliveries.append(
+                {
+                    "id": po_id * 10 + k,
+                    "number": f"{po_id}-{k}",
+                    "created": arrival,
+                    "inserted": arrival + rng.uniform(2, 24) * HOUR,
+                    "lines": delivered,
+                }
+            )
             arrival += rng.uniform(3, 10) * DAY
-        return {"id": po_id, "week": week, "supplier": supplier, "created": created, "eta": eta,
-                "currency": currency, "warehouse": warehouse, "lines": lines, "deliveries": deliveries,
-                "ourReference": f"NV-PO-{po_id}", "supplierReference": f"S{supplier}-{rng.randrange(10**5):05d}"}
+        return {
+            "id": po_id,
+            "week": week,
+            "supplier": supplier,
+            "created": created,
+            "eta": eta,
+            "currency": currency,
+            "warehouse": warehouse,
+            "lines": lines,
+            "deliveries": deliveries,
+            "ourReference": f"NV-PO-{po_id}",
+            "supplierReference": f"S{supplier}-{rng.randrange(10**5):05d}",
+        }
 
     PO_HISTORY_WEEKS = 8  # purchase orders start this many weeks before the first day
 
     def purchase_orders_until(self, t: float) -> list[dict]:
         last_week = math.floor((t - self.start) / (7 * DAY))
-        return [po for w in range(-self.PO_HISTORY_WEEKS, last_week + 1) for s in (1, 2, 3)
-                if (po := self.purchase_order(w, s))["created"] <= t]
-
+        return [
+            po
+            for w in range(-self.PO_HISTORY_WEEKS, last_week + 1)
+            for s in (1, 2, 3)
+            if (po := self.purchase_order(w, s))["created"] <= t
+        ]

@@ -47,12 +47,12 @@ def test_missing_permission_gives_centras_documented_error(centra):
 
 def test_missing_nested_permission_nulls_only_that_field(centra):
     centra.admin("tokens", {"token": "no-address", "permissions": ["Order:read"]})
-    body = centra.post({"query": "{ orders(limit: 2) { number shippingAddress { city } } }"},
-                       token="no-address").json()
+    body = centra.post({"query": "{ orders(limit: 2) { number shippingAddress { city } } }"}, token="no-address").json()
     assert [o["shippingAddress"] for o in body["data"]["orders"]] == [None, None]
     assert all(o["number"] for o in body["data"]["orders"])
     assert {e["message"] for e in body["errors"]} == {
-        "You need Order.shippingAddress:read permission to access shippingAddress."}
+        "You need Order.shippingAddress:read permission to access shippingAddress."
+    }
     assert body["errors"][0]["path"] == ["orders", 0, "shippingAddress"]
 
 
@@ -120,11 +120,14 @@ def test_complexity_budget_limits_expensive_queries(make_centra):
     assert 429 in codes and codes.index(429) < 12  # 250k complexity / 10 s runs out before 60 requests do
 
 
-@pytest.mark.parametrize("fault, check", [
-    ("error_rate", lambda r: r.status_code == 503 and r.json()["errors"]),
-    ("html_error_rate", lambda r: r.status_code == 502 and r.text.startswith("<html>")),
-    ("rate_limit_rate", lambda r: r.status_code == 429 and r.headers["Retry-After"].isdigit()),
-])
+@pytest.mark.parametrize(
+    "fault, check",
+    [
+        ("error_rate", lambda r: r.status_code == 503 and r.json()["errors"]),
+        ("html_error_rate", lambda r: r.status_code == 502 and r.text.startswith("<html>")),
+        ("rate_limit_rate", lambda r: r.status_code == 429 and r.headers["Retry-After"].isdigit()),
+    ],
+)
 def test_faults_switch_on_and_off_mid_run(make_centra, fault, check):
     centra = make_centra()
     centra.admin("faults", {fault: 1.0})

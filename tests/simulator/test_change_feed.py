@@ -23,8 +23,10 @@ HOUR = 3600
 def test_signature_matches_centras_documented_example():
     # Fact file §8: secret test123, t=12345678, this body -> this v1.
     body = b"payload=%7B%22x%22%3A%22test%22%7D"
-    assert sign("test123", 12345678, body) == \
-        "t=12345678,v1=0b9cd84f5d583e5e1aadfb9f160aa8080b51d5b85ff85808d6b75bdac356c549"
+    assert (
+        sign("test123", 12345678, body)
+        == "t=12345678,v1=0b9cd84f5d583e5e1aadfb9f160aa8080b51d5b85ff85808d6b75bdac356c549"
+    )
 
 
 def test_event_queue_returns_the_same_events_until_confirmed(centra_live):
@@ -32,7 +34,8 @@ def test_event_queue_returns_the_same_events_until_confirmed(centra_live):
     centra.query("""mutation { setEventListeners(input: [{objectType: Order}, {objectType: Shipment,
         changeTypes: [CREATED]}]) { eventListeners { objectType changeTypes } userErrors { message } } }""")
     centra.admin("clock", {"advance": 6 * HOUR})
-    fetch = "{ events(limit: 200) { id objectType changeType objectReference createdAt object { __typename ... on DirectToConsumerOrder { number status } } } }"
+    fetch = """{ events(limit: 200) { id objectType changeType objectReference createdAt
+        object { __typename ... on DirectToConsumerOrder { number status } } } }"""
     first = centra.query(fetch).data["events"]
     again = centra.query(fetch).data["events"]
     assert first and first == again  # unconfirmed events come back, oldest first
@@ -42,28 +45,40 @@ def test_event_queue_returns_the_same_events_until_confirmed(centra_live):
     for e in first:
         if e["objectType"] == "Order" and e["object"] and e["object"]["__typename"] == "DirectToConsumerOrder":
             assert e["object"]["number"] == e["objectReference"]  # Order events carry the order number
-    done = centra.query("mutation($ids: [Int!]!) { confirmEvents(input: {eventsIds: $ids}) { events { id } } }",
-                        {"ids": [e["id"] for e in first[:5]]})
+    done = centra.query(
+        "mutation($ids: [Int!]!) { confirmEvents(input: {eventsIds: $ids}) { events { id } } }",
+        {"ids": [e["id"] for e in first[:5]]},
+    )
     assert [e["id"] for e in done.data["confirmEvents"]["events"]] == [e["id"] for e in first[:5]]
     assert centra.query(fetch).data["events"][:1] == first[5:6]
 
 
 def test_events_match_what_changed_in_the_store(centra_live):
     centra = centra_live
-    centra.query("mutation { setEventListeners(input: [{objectType: Order, changeTypes: [CREATED]}]) "
-                  "{ eventListeners { objectType } } }")
+    centra.query(
+        "mutation { setEventListeners(input: [{objectType: Order, changeTypes: [CREATED]}]) "
+        "{ eventListeners { objectType } } }"
+    )
     before = centra.sim.clock.now()
     centra.admin("clock", {"advance": 3 * HOUR})
     created = set()
-    while events := centra.query("{ events(limit: 200, where: {objectType: [Order], changeType: [CREATED]}) "
-                                 "{ id objectReference } }").data["events"]:
+    while events := centra.query(
+        "{ events(limit: 200, where: {objectType: [Order], changeType: [CREATED]}) { id objectReference } }"
+    ).data["events"]:
         created |= {e["objectReference"] for e in events}
-        centra.query("mutation($ids: [Int!]!) { confirmEvents(input: {eventsIds: $ids}) { events { id } } }",
-                     {"ids": [e["id"] for e in events]})
-    window = {"from": dt.datetime.fromtimestamp(before).isoformat(),
-              "to": dt.datetime.fromtimestamp(centra.sim.clock.now()).isoformat()}
-    truth = {r["number"] for r in centra.admin(f"ground-truth/orders?{urllib.parse.urlencode(window)}")["rows"]
-             if dt.datetime.fromisoformat(r["created_at"]).timestamp() > before}
+        centra.query(
+            "mutation($ids: [Int!]!) { confirmEvents(input: {eventsIds: $ids}) { events { id } } }",
+            {"ids": [e["id"] for e in events]},
+        )
+    window = {
+        "from": dt.datetime.fromtimestamp(before).isoformat(),
+        "to": dt.datetime.fromtimestamp(centra.sim.clock.now()).isoformat(),
+    }
+    truth = {
+        r["number"]
+        for r in centra.admin(f"ground-truth/orders?{urllib.parse.urlencode(window)}")["rows"]
+        if dt.datetime.fromisoformat(r["created_at"]).timestamp() > before
+    }
     assert truth and created == truth
 
 
@@ -126,8 +141,9 @@ def test_webhook_body_is_the_url_encoded_json_payload():
     body = webhook_body([{"type": "order", "action": "update", "date": "2021-01-29 14:40:58.628033", "id": 2735}])
     assert body.startswith(b"payload=%7B%22events%22")
     decoded = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])
-    assert decoded == {"events": [{"type": "order", "action": "update", "date": "2021-01-29 14:40:58.628033",
-                                   "id": 2735}]}
+    assert decoded == {
+        "events": [{"type": "order", "action": "update", "date": "2021-01-29 14:40:58.628033", "id": 2735}]
+    }
 
 
 def test_live_clock_runs_and_publishes_by_itself(make_centra):

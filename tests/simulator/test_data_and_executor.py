@@ -14,9 +14,9 @@ import httpx
 import pytest
 from graphql import execute, parse
 
-from centra_assets.simulator.server import Context, Simulator, Token
 from centra_assets.simulator.permissions import ALL_PERMISSIONS
 from centra_assets.simulator.schema import reference_schema
+from centra_assets.simulator.server import Context, Simulator, Token
 from centra_assets.simulator.truth import export
 
 from ..conftest import NOW
@@ -94,23 +94,34 @@ def test_stock_is_consistent_with_orders_deliveries_and_returns():
 def test_api_totals_reconcile_with_ground_truth(centra):
     truth = centra.admin("ground-truth/orders")["rows"]
     seen, page = [], 1
-    while batch := centra.query("query($p: Int!) { orders(limit: 200, page: $p) { number grandTotal { value } } }",
-                                {"p": page}).data["orders"]:
+    while batch := centra.query(
+        "query($p: Int!) { orders(limit: 200, page: $p) { number grandTotal { value } } }", {"p": page}
+    ).data["orders"]:
         seen += batch
         page += 1
     assert [o["number"] for o in seen] == [r["number"] for r in truth]
     assert round(sum(o["grandTotal"]["value"] for o in seen), 2) == round(sum(r["grand_total"] for r in truth), 2)
 
 
-@pytest.mark.parametrize("query, variables", [
-    (ORDER_PAGE, {"p": 1}), (ORDER_PAGE, {"p": 3}),
-    ("{ returns(limit: 20) { __typename id returnStatus refundTotal { value } lines { quantity shipmentLine { id } } "
-     "order { number } } }", {}),
-    ("{ purchaseOrders(limit: 5) { id status ETA createdAt(format: \"Y-m-d\") lines { quantity deliveredQuantity } "
-     "deliveries(limit: 5) { number status } } }", {}),
-    ("{ orders(limit: 3) { number nope: status } x: orders(limit: 400) { id } }", {}),  # errors, null root
-    ("{ productSizes(limit: 3) { SKU stock(limit: 2, page: 2) { warehouse { id } physicalQuantity } } }", {}),
-])
+@pytest.mark.parametrize(
+    "query, variables",
+    [
+        (ORDER_PAGE, {"p": 1}),
+        (ORDER_PAGE, {"p": 3}),
+        (
+            "{ returns(limit: 20) { __typename id returnStatus refundTotal { value } "
+            "lines { quantity shipmentLine { id } } order { number } } }",
+            {},
+        ),
+        (
+            '{ purchaseOrders(limit: 5) { id status ETA createdAt(format: "Y-m-d") '
+            "lines { quantity deliveredQuantity } deliveries(limit: 5) { number status } } }",
+            {},
+        ),
+        ("{ orders(limit: 3) { number nope: status } x: orders(limit: 400) { id } }", {}),  # errors, null root
+        ("{ productSizes(limit: 3) { SKU stock(limit: 2, page: 2) { warehouse { id } physicalQuantity } } }", {}),
+    ],
+)
 def test_fast_executor_matches_graphql_core(centra, query, variables):
     sim = centra.sim
     document = parse(query)
@@ -119,8 +130,9 @@ def test_fast_executor_matches_graphql_core(centra, query, variables):
     fast = sim.executor.execute(document, operation, variables, ctx)
     ref = execute(reference_schema(sim.schema, sim.resolvers), document, context_value=ctx, variable_values=variables)
     assert fast["data"] == ref.data
-    assert [(e["message"], e["path"]) for e in fast.get("errors", [])] == \
-        [(e.message, e.path) for e in ref.errors or []]
+    assert [(e["message"], e["path"]) for e in fast.get("errors", [])] == [
+        (e.message, e.path) for e in ref.errors or []
+    ]
 
 
 def test_fast_executor_propagates_nulls_like_graphql_core(centra):
@@ -135,7 +147,7 @@ def test_fast_executor_propagates_nulls_like_graphql_core(centra):
 
 
 def test_introspection_works_for_schema_aware_clients(centra):
-    result = centra.post({"query": "{ __schema { queryType { name } } __type(name: \"Order\") { kind } }"}).json()
+    result = centra.post({"query": '{ __schema { queryType { name } } __type(name: "Order") { kind } }'}).json()
     assert result["data"] == {"__schema": {"queryType": {"name": "Query"}}, "__type": {"kind": "INTERFACE"}}
 
 
@@ -147,16 +159,36 @@ def _free_port() -> int:
 
 def test_centra_sim_serve_runs_as_a_process_and_stops_on_sigterm():
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "centra_assets.simulator.cli", "serve", "--port", str(port),
-                             "--days", "3", "--orders-per-day", "20", "--token", "cli-token"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "centra_assets.simulator.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--days",
+            "3",
+            "--orders-per-day",
+            "20",
+            "--token",
+            "cli-token",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/graphql"
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.post(url, json={"query": "{ orders(limit: 1) { number } }"},
-                                      headers={"Authorization": "Bearer cli-token"}, timeout=2)
+                response = httpx.post(
+                    url,
+                    json={"query": "{ orders(limit: 1) { number } }"},
+                    headers={"Authorization": "Bearer cli-token"},
+                    timeout=2,
+                )
                 break
             except httpx.ConnectError:
                 assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""

@@ -7,12 +7,13 @@ import re
 
 import pytest
 
-ISO_P = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")   # Y-m-d\TH:i:sP
-ISO_O = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$")         # Y-m-d\TH:i:sO
+ISO_P = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")  # Y-m-d\TH:i:sP
+ISO_O = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$")  # Y-m-d\TH:i:sO
 
 
 def test_orders_page_has_documented_order_shape(centra):
-    result = centra.query("""
+    result = centra.query(
+        """
       query Orders($page: Int!) {
         orders(where: {storeType: DIRECT_TO_CONSUMER}, sort: [number_ASC], limit: 10, page: $page) {
           __typename id number status orderDate createdAt updatedAt
@@ -23,7 +24,9 @@ def test_orders_page_has_documented_order_shape(centra):
                   productSize { id SKU EAN } }
           ... on DirectToConsumerOrder { customer { id email firstName lastName } }
         }
-      }""", {"page": 1})
+      }""",
+        {"page": 1},
+    )
     orders = result.data["orders"]
     assert len(orders) == 10
     for order in orders:
@@ -36,8 +39,10 @@ def test_orders_page_has_documented_order_shape(centra):
         money = order["grandTotal"]
         assert money["formattedValue"].endswith(money["currency"]["code"])
         assert money["conversionRate"] > 0
-        assert order["totals"]["quantity"] == sum(line["quantity"] for line in order["lines"]) or \
-            order["status"] == "CANCELLED"
+        assert (
+            order["totals"]["quantity"] == sum(line["quantity"] for line in order["lines"])
+            or order["status"] == "CANCELLED"
+        )
     numbers = [o["number"] for o in orders]
     assert numbers == sorted(numbers)
 
@@ -56,7 +61,8 @@ def test_rate_limits_query_lists_six_buckets(centra):
     result = centra.query("{ rateLimits { type intervalSeconds quota usedQuota remainingQuota } }")
     buckets = result.data["rateLimits"]
     assert {(b["type"], b["intervalSeconds"]) for b in buckets} == {
-        (t, i) for t in ("REQUEST_COUNT", "QUERY_COMPLEXITY", "MUTATION_COUNT") for i in ("TEN_SECONDS", "ONE_HOUR")}
+        (t, i) for t in ("REQUEST_COUNT", "QUERY_COMPLEXITY", "MUTATION_COUNT") for i in ("TEN_SECONDS", "ONE_HOUR")
+    }
     assert all(b["quota"] == b["usedQuota"] + b["remainingQuota"] for b in buckets)
     assert result.extensions["permissionsUsed"] == []
 
@@ -74,17 +80,23 @@ def test_order_filters_by_date_range_number_and_id(centra):
     by_id = centra.query("query($i: [String!]) { orders(where: {id: $i}) { number } }", {"i": [one["id"]]})
     assert by_id.data["orders"] == [{"number": one["number"]}]
     day = one["createdAt"][:10]
-    window = centra.query("""query($f: DateTimeTz!, $t: DateTimeTz!) {
+    window = centra.query(
+        """query($f: DateTimeTz!, $t: DateTimeTz!) {
         orders(where: {createdAt: {from: $f, to: $t}}, limit: 200) { createdAt } }""",
-                          {"f": f"{day} 00:00:00", "t": f"{day} 23:59:59"})
+        {"f": f"{day} 00:00:00", "t": f"{day} 23:59:59"},
+    )
     assert window.data["orders"] and all(o["createdAt"].startswith(day) for o in window.data["orders"])
 
 
 def test_pages_partition_the_result_and_sorts_reverse(centra):
     def numbers(sort, page):
-        return [o["number"] for o in centra.query(
-            "query($s: [OrderSort!], $p: Int!) { orders(sort: $s, limit: 50, page: $p) { number } }",
-            {"s": [sort], "p": page}).data["orders"]]
+        return [
+            o["number"]
+            for o in centra.query(
+                "query($s: [OrderSort!], $p: Int!) { orders(sort: $s, limit: 50, page: $p) { number } }",
+                {"s": [sort], "p": page},
+            ).data["orders"]
+        ]
 
     asc = numbers("number_ASC", 1) + numbers("number_ASC", 2)
     assert len(asc) == len(set(asc)) == 100 and asc == sorted(asc)
@@ -108,11 +120,15 @@ def test_order_connection_cursors_walk_forwards_and_backwards(centra):
     numbers = [e["node"]["number"] for e in conn["edges"]]
     assert base64.b64decode(conn["edges"][0]["cursor"]).decode() == f"number:{numbers[0]}"
     assert conn["pageInfo"]["hasNextPage"] and not conn["pageInfo"]["hasPreviousPage"]
-    nxt = centra.query("query($a: String) { orderConnection(first: 3, after: $a) { edges { cursor node { number } } } }",
-                       {"a": conn["pageInfo"]["endCursor"]}).data["orderConnection"]["edges"]
+    nxt = centra.query(
+        "query($a: String) { orderConnection(first: 3, after: $a) { edges { cursor node { number } } } }",
+        {"a": conn["pageInfo"]["endCursor"]},
+    ).data["orderConnection"]["edges"]
     assert [e["node"]["number"] for e in nxt] == [n + 3 for n in numbers]
-    back = centra.query("query($b: String) { orderConnection(last: 2, before: $b) { edges { node { number } } } }",
-                        {"b": nxt[0]["cursor"]})
+    back = centra.query(
+        "query($b: String) { orderConnection(last: 2, before: $b) { edges { node { number } } } }",
+        {"b": nxt[0]["cursor"]},
+    )
     assert [e["node"]["number"] for e in back.data["orderConnection"]["edges"]] == numbers[1:]
     assert conn["totalCount"] == len(centra.admin("ground-truth/orders")["rows"])
 

@@ -1,0 +1,47 @@
+"""`make bench`: every benchmark suite; prints a table and writes bench/results.json.
+
+Each figure comes with a baseline measured in the same run, and their ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from . import simulator
+
+SUITES = {"simulator-latency": simulator.page_latency, "simulator-size": simulator.startup_and_memory}
+
+
+def main(argv: list[str]) -> None:
+    chosen = argv or list(SUITES)
+    rows = []
+    for name in chosen:
+        print(f"running {name} ...", flush=True)
+        rows += SUITES[name]()
+    width = max(len(r["metric"]) for r in rows)
+    print(f"\n{'metric':<{width}}  {'value':>9}  {'baseline':>9}  {'ratio':>6}  target / note")
+    for r in rows:
+        print(
+            f"{r['metric']:<{width}}  {r['value']:>9}  {r['baseline']:>9}  {r['ratio']:>6}  {r['target']}  {r['note']}"
+        )
+    out = Path(__file__).with_name("results.json")
+    out.write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "machine": platform.platform(),
+                "cpus": __import__("os").cpu_count(),
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
