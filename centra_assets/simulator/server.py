@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -382,17 +383,17 @@ def build_app(sim: Simulator) -> Starlette:
         hi = dt.datetime.fromisoformat(end).timestamp() if end else t + 1
         if entity not in truth.EXPORTS:
             return JSONResponse({"error": f"unknown entity {entity!r}", "entities": sorted(truth.EXPORTS)}, 404)
-        rows = iterate_in_threadpool(truth.EXPORTS[entity](sim, t, lo, hi))
-
-        async def stream():  # row by row: a million orders never sit in memory at once
+        def chunks():  # a thousand rows at a time: a million orders never sit in memory at once
             yield b'{"entity":' + orjson.dumps(entity) + b',"asOf":' + orjson.dumps(t) + b',"rows":['
-            first = True
-            async for row in rows:
-                yield (b"" if first else b",") + orjson.dumps(row)
-                first = False
+            rows = truth.EXPORTS[entity](sim, t, lo, hi)
+            first = next(rows, None)
+            if first is not None:
+                yield orjson.dumps(first)
+            while batch := list(itertools.islice(rows, 1000)):
+                yield b"".join(b"," + orjson.dumps(row) for row in batch)
             yield b"]}"
 
-        return StreamingResponse(stream(), media_type="application/json")
+        return StreamingResponse(iterate_in_threadpool(chunks()), media_type="application/json")
 
     async def admin_info(_request: Request) -> Response:
         return JSONResponse({**sim.config, "now": sim.clock.now(), "appVersion": APP_VERSION})

@@ -139,8 +139,9 @@ def test_faults_switch_on_and_off_mid_run(make_centra, fault, check):
 def test_connection_reset_and_slow_responses(make_centra):
     centra = make_centra()
     centra.admin("faults", {"reset_rate": 1.0})
-    with pytest.raises(httpx.RemoteProtocolError):
-        centra.post(ORDERS)
+    for _ in range(5):  # the cut shows as an incomplete body or a reset, depending on timing
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            centra.post(ORDERS)
     centra.admin("faults", {"reset_rate": 0.0, "slow_rate": 1.0, "slow_seconds": 2.0})
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(centra.graphql_url, json=ORDERS, headers={"Authorization": "Bearer test-token-full"}, timeout=0.3)
