@@ -1,7 +1,8 @@
 # Every target bootstraps what it needs: a fresh machine with Python 3.11 and make is enough.
 SHELL := /bin/bash
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH if there is one, else the uv module that `bootstrap` installs for this Python.
+UV := $(or $(shell command -v uv 2>/dev/null),$(PYTHON) -m uv)
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 export DO_NOT_TRACK := 1
@@ -9,12 +10,13 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install prepare test demo bench dev lint clean
+.PHONY: bootstrap install prepare test demo bench dev lint clean
 
-$(UV):
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet uv
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
 
-install: $(UV)
+install: bootstrap
 	$(UV) sync --frozen
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
