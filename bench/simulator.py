@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 from graphql import execute, parse
+
+from centra_assets.simulator.process import SimulatorProcess
 
 TOKEN = "bench-token"
 PAGE = """query($p: Int!) { orders(limit: 200, page: $p, where: {storeType: DIRECT_TO_CONSUMER}) {
@@ -28,68 +24,22 @@ PAGE = """query($p: Int!) { orders(limit: 200, page: $p, where: {storeType: DIRE
   ... on DirectToConsumerOrder { customer { id email } } } }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SimProcess:
-    """`centra-sim serve` as a real process, pinned to one core when the machine allows it."""
+class SimProcess(SimulatorProcess):
+    """The simulator pinned to one core, with a keep-alive client for timing requests."""
 
     def __init__(self, *args: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "centra_assets.simulator.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--token",
-            TOKEN,
-            "--no-rate-limits",
-            *args,
-        ]
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lambda: os.sched_setaffinity(0, {0})
-        )
-        self.client = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300)
-
-    def wait_ready(self) -> float:
-        while True:
-            try:
-                self.client.post(f"{self.url}/graphql", json={"query": "{ stores { id } }"})
-                return time.perf_counter() - self.started
-            except httpx.ConnectError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("centra-sim exited") from None
-                time.sleep(0.02)
+        super().__init__("--no-rate-limits", *args, token=TOKEN, one_core=True)
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=600)
 
     def graphql(self, query: str, variables: dict | None = None) -> httpx.Response:
         """One request, answered in full (the body is read; parsing it is the caller's cost, not Centra's)."""
-        response = self.client.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}})
+        response = self.client.post(self.graphql_url, json={"query": query, "variables": variables or {}})
         response.raise_for_status()
         return response
 
-    def rss_mb(self, field: str = "VmRSS") -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.client.close()
-        os.kill(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
 
 def page_latency() -> list[dict]:
-    sim = SimProcess("--days", "10", "--orders-per-day", "2000", "--seed", "1")
-    try:
-        sim.wait_ready()
+    with SimProcess("--days", "10", "--orders-per-day", "2000", "--seed", "1") as sim:
         for p in (1, 2):  # warm the day caches and the parsed-document cache
             sim.graphql(PAGE, {"p": p})
         samples = []
@@ -98,8 +48,6 @@ def page_latency() -> list[dict]:
             body = sim.graphql(PAGE, {"p": p % 20 + 1})
             samples.append((time.perf_counter() - started) * 1000)
         lines = sum(len(o["lines"]) for o in body.json()["data"]["orders"])
-    finally:
-        sim.stop()
     # baseline in the same run: graphql-core's reference executor on the same query and data, in-process
     from centra_assets.simulator.permissions import ALL_PERMISSIONS
     from centra_assets.simulator.schema import reference_schema
@@ -152,9 +100,8 @@ def startup_and_memory() -> list[dict]:
     rows, base = [], None
     for total in (10_000, 100_000, 1_000_000):
         per_day = total // 100
-        sim = SimProcess("--days", "100", "--orders-per-day", str(per_day), "--seed", "1")
-        try:
-            ready = sim.wait_ready()
+        with SimProcess("--days", "100", "--orders-per-day", str(per_day), "--seed", "1") as sim:
+            ready = sim.startup_seconds
             started = time.perf_counter()
             sim.graphql(PAGE, {"p": 1})  # a page of today's orders
             first_page = time.perf_counter() - started
@@ -163,8 +110,6 @@ def startup_and_memory() -> list[dict]:
             info = sim.client.get(f"{sim.url}/admin/ground-truth/orders").json()  # touches every order
             scan = time.perf_counter() - started
             peak = sim.rss_mb("VmHWM")
-        finally:
-            sim.stop()
         row = {
             "orders": len(info["rows"]),
             "ready_s": ready,

@@ -6,17 +6,12 @@ Prints orders and revenue per day, the market split and stock, all read with the
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import defaultdict
 
-import httpx
 from gql import Client, gql
 from gql.transport.requests import RequestsHTTPTransport
+
+from centra_assets.simulator.process import SimulatorProcess
 
 TOKEN = "demo-token"
 ORDERS = gql("""
@@ -33,48 +28,10 @@ STOCK = gql(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_simulator(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "centra_assets.simulator.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--days",
-            "30",
-            "--orders-per-day",
-            "300",
-            "--token",
-            TOKEN,
-        ]
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/admin/info", timeout=1)
-            return proc
-        except httpx.ConnectError:
-            if proc.poll() is not None:
-                raise SystemExit("centra-sim exited before it was ready") from None
-            time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGTERM)
-    raise SystemExit("centra-sim did not start within 60 s")
-
-
 def main() -> None:
-    port = free_port()
-    proc = start_simulator(port)
-    try:
+    with SimulatorProcess("--days", "30", "--orders-per-day", "300", token=TOKEN, quiet=False) as sim:
         transport = RequestsHTTPTransport(
-            url=f"http://127.0.0.1:{port}/graphql", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30, retries=3
+            url=sim.graphql_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30, retries=3
         )
         with Client(transport=transport) as session:
             since = (dt.date.today() - dt.timedelta(days=6)).isoformat() + " 00:00:00"
@@ -88,10 +45,7 @@ def main() -> None:
                     break
                 page += 1
             stock = session.execute(STOCK)
-        report(orders, stock, page)
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+    report(orders, stock, page)
 
 
 def report(orders: list[dict], stock: dict, pages: int) -> None:

@@ -254,22 +254,12 @@ class Records:
             "DELIVERED" if len(inserted) == len(po["deliveries"]) else "PARTIALLY_DELIVERED" if inserted else "ORDERED"
         )
         currency = self.cat.currencies[po["currency"]]
-        size = self.cat.size_by_id
         delivered: dict[int, int] = defaultdict(int)
         for d in inserted:
             for line in d["lines"]:
                 delivered[line["line"]] += line["quantity"]
         lines = [
-            {
-                "id": line["id"],
-                "quantity": line["quantity"],
-                "deliveredQuantity": delivered[line["id"]],
-                "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
-                "productSize": size[line["size"]],
-                "productVariant": size[line["size"]]["productVariant"],
-                "product": size[line["size"]]["product"],
-            }
-            for line in po["lines"]
+            {**self._supply_line(line, currency), "deliveredQuantity": delivered[line["id"]]} for line in po["lines"]
         ]
         total = round(sum(line["quantity"] * line["unitCost"] for line in po["lines"]), 2)
         return {
@@ -294,17 +284,11 @@ class Records:
         if d["created"] > t:
             return None
         currency = self.cat.currencies[po["currency"]]
-        size = self.cat.size_by_id
         lines = [
             {
-                "id": line["id"],
-                "quantity": line["quantity"],
-                "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
+                **self._supply_line(line, currency),
                 "landedCost": {"value": round(line["unitCost"] * 1.12, 2), "currency": currency, "conversionRate": 1.0},
                 "customsValue": None,
-                "productSize": size[line["size"]],
-                "productVariant": size[line["size"]]["productVariant"],
-                "product": size[line["size"]]["product"],
                 "purchaseOrderLine": {"id": line["line"]},
             }
             for line in d["lines"]
@@ -323,6 +307,18 @@ class Records:
             "warehouse": self.cat.warehouses[po["warehouse"] - 1],
             "_po": po,
             "_t": t,
+        }
+
+    def _supply_line(self, line: dict, currency: dict) -> dict:
+        """The fields purchase order lines and delivery lines share."""
+        size = self.cat.size_by_id[line["size"]]
+        return {
+            "id": line["id"],
+            "quantity": line["quantity"],
+            "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": 1.0},
+            "productSize": size,
+            "productVariant": size["productVariant"],
+            "product": size["product"],
         }
 
     # -- stock -------------------------------------------------------------------------------------------

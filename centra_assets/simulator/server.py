@@ -383,6 +383,7 @@ def build_app(sim: Simulator) -> Starlette:
         hi = dt.datetime.fromisoformat(end).timestamp() if end else t + 1
         if entity not in truth.EXPORTS:
             return JSONResponse({"error": f"unknown entity {entity!r}", "entities": sorted(truth.EXPORTS)}, 404)
+
         def chunks():  # a thousand rows at a time: a million orders never sit in memory at once
             yield b'{"entity":' + orjson.dumps(entity) + b',"asOf":' + orjson.dumps(t) + b',"rows":['
             rows = truth.EXPORTS[entity](sim, t, lo, hi)

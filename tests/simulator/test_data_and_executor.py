@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 
 import httpx
@@ -15,6 +10,7 @@ import pytest
 from graphql import execute, parse
 
 from centra_assets.simulator.permissions import ALL_PERMISSIONS
+from centra_assets.simulator.process import SimulatorProcess
 from centra_assets.simulator.schema import reference_schema
 from centra_assets.simulator.server import Context, Simulator, Token
 from centra_assets.simulator.truth import export
@@ -151,51 +147,14 @@ def test_introspection_works_for_schema_aware_clients(centra):
     assert result["data"] == {"__schema": {"queryType": {"name": "Query"}}, "__type": {"kind": "INTERFACE"}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_centra_sim_serve_runs_as_a_process_and_stops_on_sigterm():
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "centra_assets.simulator.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--days",
-            "3",
-            "--orders-per-day",
-            "20",
-            "--token",
-            "cli-token",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.post(
-                    url,
-                    json={"query": "{ orders(limit: 1) { number } }"},
-                    headers={"Authorization": "Bearer cli-token"},
-                    timeout=2,
-                )
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                time.sleep(0.2)
+    sim = SimulatorProcess("--days", "3", "--orders-per-day", "20", token="cli-token")
+    with sim:
+        response = httpx.post(
+            sim.graphql_url,
+            json={"query": "{ orders(limit: 1) { number } }"},
+            headers={"Authorization": "Bearer cli-token"},
+            timeout=10,
+        )
         assert response.status_code == 200 and response.json()["data"]["orders"][0]["number"] == 1001
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the captured SIGTERM
-        assert proc.wait(timeout=15) in (0, -signal.SIGTERM)
-    assert "ready in" in proc.stdout.read()
+    assert sim.proc.returncode in (0, -signal.SIGTERM)  # graceful shutdown, then the signal is re-raised
