@@ -1,0 +1,250 @@
+"""The Centra GraphQL client: gql over HTTP, paced, retried, with errors that say what to do.
+
+What is retried: 5xx answers, timeouts, connection resets and refusals, and non-JSON error pages (as a
+proxy in front of Centra returns), with exponential backoff and full jitter; 429s wait as ``Retry-After``
+says. What is not: a rejected token (401/403), a missing permission, a query Centra refuses, a URL
+that is not a Centra GraphQL endpoint. Those fail at once with a message naming the fix.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from gql import Client, GraphQLRequest, gql
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from gql.transport.requests import RequestsHTTPTransport
+
+from .errors import (
+    CentraAuthError,
+    CentraConfigError,
+    CentraError,
+    CentraPermissionError,
+    CentraQueryError,
+    CentraUnavailable,
+)
+from .pacing import Pacer
+
+log = logging.getLogger("centra_assets.centra")
+PERMISSION_MESSAGE = re.compile(r"You need (?P<permission>\S+) permission to access (?P<field>[^.\s]+)")
+RATE_LIMITS = "query RateLimits { rateLimits { type intervalSeconds quota usedQuota remainingQuota } }"
+
+
+@dataclass
+class Response:
+    data: dict
+    extensions: dict = field(default_factory=dict)
+
+    @property
+    def complexity(self) -> int:
+        return int(self.extensions.get("complexity") or 0)
+
+
+@dataclass
+class Stats:
+    """What a client did, for run metadata and benchmarks."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    complexity: int = 0
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **kw) -> None:
+        with self._lock:
+            for key, value in kw.items():
+                setattr(self, key, getattr(self, key) + value)
+
+
+class _Transport(RequestsHTTPTransport):
+    """gql's requests transport, keeping the HTTP status it otherwise drops when the body is GraphQL JSON."""
+
+    last_status: int | None = None
+
+    def _prepare_result(self, response):
+        self.last_status = response.status_code
+        self.response_headers = response.headers
+        return super()._prepare_result(response)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header. Centra documents that it "points at a timestamp" but not the
+    format (UNCONFIRMED): accept delta-seconds, a Unix timestamp and an HTTP-date."""
+    if not value:
+        return None
+    now = time.time() if now is None else now
+    try:
+        number = float(value)
+        return max(0.0, number - now) if number > 1e9 else max(0.0, number)
+    except ValueError:
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError):
+            return None
+
+
+class CentraClient:
+    def __init__(self, url: str, token: str, *, pacer: Pacer | None = None, connect_timeout: float = 10,
+                 read_timeout: float = 60, max_attempts: int = 6, backoff_base: float = 0.5,
+                 backoff_cap: float = 30.0, max_rate_limit_wait: float = 900.0):
+        if not token:
+            raise CentraAuthError("CENTRA_API_TOKEN is empty")
+        self.url, self._token = url, token
+        self.pacer = pacer or Pacer()
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_attempts, self.backoff_base, self.backoff_cap = max_attempts, backoff_base, backoff_cap
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.stats = Stats()
+        self._local = threading.local()
+        self._documents: dict[str, GraphQLRequest] = {}
+        self._complexity_seen: dict[tuple, int] = {}
+        self._configure_lock = threading.Lock()
+
+    # -- public ------------------------------------------------------------------------------------------
+    def execute(self, query: str, variables: dict | None = None) -> Response:
+        """Run one query, paced and retried; raises a CentraError subclass on what retrying cannot fix."""
+        if not self.pacer.configured:
+            self._configure_pacer()
+        return self._execute(query, variables or {}, paced=True)
+
+    def rate_limits(self) -> list[dict]:
+        return self._execute(RATE_LIMITS, {}, paced=False).data["rateLimits"]
+
+    def close(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            self._local.client.close_sync()
+            self._local.session = None
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _configure_pacer(self) -> None:
+        with self._configure_lock:
+            if not self.pacer.configured:
+                self.pacer.configure(self.rate_limits())
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            transport = _Transport(url=self.url, headers={"Authorization": f"Bearer {self._token}"},
+                                   timeout=self.timeout, retries=0, verify=True)
+            self._local.transport = transport
+            self._local.client = Client(transport=transport, fetch_schema_from_transport=False)
+            session = self._local.session = self._local.client.connect_sync()
+        return session
+
+    def _request(self, query: str, variables: dict) -> GraphQLRequest:
+        parsed = self._documents.get(query)
+        if parsed is None:  # parse each document once
+            parsed = self._documents[query] = gql(query)
+        return GraphQLRequest(parsed, variable_values=variables)
+
+    def _execute(self, query: str, variables: dict, paced: bool) -> Response:
+        cost_key = (query, tuple(sorted((k, str(v)) for k, v in variables.items() if k in ("limit", "first"))))
+        estimate = self._complexity_seen.get(cost_key, 0)
+        attempt, rate_limited_for = 0, 0.0
+        while True:
+            attempt += 1
+            if paced:
+                self.stats.add(waited_seconds=self.pacer.acquire(requests=1, complexity=estimate))
+            self.stats.add(requests=1)
+            try:
+                result = self._session().execute(self._request(query, variables), get_execution_result=True)
+                response = Response(result.data or {}, result.extensions or {})
+                if paced:
+                    self.pacer.settle(response.complexity - estimate)
+                self._complexity_seen[cost_key] = response.complexity
+                self.stats.add(complexity=response.complexity)
+                return response
+            except TransportQueryError as exc:
+                problem = self._classify_graphql_error(exc)
+            except TransportServerError as exc:
+                problem = self._classify_status(exc.code, f"HTTP {exc.code}")
+            except TransportProtocolError:
+                problem = ("retry", "the answer was not GraphQL JSON (an error page?)")
+            except TransportConnectionFailed as exc:
+                problem = ("retry", self._scrub(f"connection failed: {exc}"))
+            if paced:
+                self.pacer.settle(-estimate)  # the failed request's complexity was not spent
+            kind, detail = problem
+            if kind == "rate":
+                wait = retry_after_seconds(self._header("Retry-After")) or 1.0
+                rate_limited_for += wait
+                self.stats.add(rate_limited=1)
+                if rate_limited_for > self.max_rate_limit_wait:
+                    raise CentraUnavailable(
+                        f"Centra kept answering 429 (rate budget exhausted) for {rate_limited_for:.0f} s; other "
+                        "integrations of the store may be using the whole budget. Try again later.")
+                log.warning("Centra rate budget exhausted (429); waiting %.1f s as Retry-After says", wait)
+                self.pacer.pause_until(time.time() + wait)
+                attempt -= 1  # waiting out the budget is not a failed attempt
+                continue
+            if kind == "retry" and attempt < self.max_attempts:
+                delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+                log.warning("Centra request failed (%s); retry %d/%d in %.1f s", detail, attempt,
+                            self.max_attempts - 1, delay)
+                self.stats.add(retries=1)
+                time.sleep(delay)
+                continue
+            if kind == "retry":
+                raise CentraUnavailable(
+                    f"Centra at {self.url} did not answer after {attempt} attempts ({detail}). Check CENTRA_API_URL, "
+                    "the network, and Centra's status; the run can be retried safely.")
+            raise detail  # a CentraError built by the classifier
+
+    def _header(self, name: str) -> str | None:
+        headers = getattr(getattr(self._local, "transport", None), "response_headers", None)
+        return headers.get(name) if headers else None
+
+    def _status(self) -> int | None:
+        return getattr(getattr(self._local, "transport", None), "last_status", None)
+
+    def _classify_status(self, status: int | None, detail: str) -> tuple[str, object]:
+        if status in (401, 403):
+            return "fail", CentraAuthError(f"HTTP {status}")
+        if status == 429:
+            return "rate", detail
+        if status is not None and status >= 500:
+            return "retry", detail
+        if status in (404, 405):
+            return "fail", CentraConfigError(
+                f"{self.url} answered HTTP {status}: CENTRA_API_URL should be the store's GraphQL endpoint, "
+                "e.g. https://<store>.centra.com/graphql")
+        return "fail", CentraConfigError(f"{self.url} answered {detail}; is CENTRA_API_URL a Centra GraphQL endpoint?")
+
+    def _classify_graphql_error(self, exc: TransportQueryError) -> tuple[str, object]:
+        errors = exc.errors or [{"message": str(exc)}]
+        status = self._status()
+        message = self._scrub("; ".join(str(e.get("message", e)) for e in errors))
+        if status is not None and status != 200:
+            kind, detail = self._classify_status(status, f"HTTP {status}: {message}")
+            if isinstance(detail, CentraAuthError):
+                return kind, CentraAuthError(message)
+            return kind, detail
+        for error in errors:
+            found = PERMISSION_MESSAGE.search(str(error.get("message", "")))
+            category = (error.get("extensions") or {}).get("category")
+            if found or category == "authorization":
+                permission = found["permission"] if found else "(not named by Centra)"
+                field = found["field"] if found else ".".join(map(str, error.get("path") or []))
+                return "fail", CentraPermissionError(permission, field, self._scrub(error.get("message", "")))
+            if category == "authentication":
+                return "fail", CentraAuthError(message)
+        return "fail", CentraQueryError(f"Centra refused the query: {message}")
+
+    def _scrub(self, text: str) -> str:
+        # tokens are long random strings; a very short "token" would blank out ordinary words instead
+        return text.replace(self._token, "***") if len(self._token) >= 8 else text
+
+
+__all__ = ["CentraClient", "CentraError", "Response", "retry_after_seconds"]

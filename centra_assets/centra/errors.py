@@ -1,0 +1,47 @@
+"""Typed errors that say what to do. None of them ever carries the API token."""
+
+from __future__ import annotations
+
+TOKEN_HELP = (
+    "Create a new Integration API token in Centra (System → API Tokens → + Integration API token, "
+    "with the read permissions `centra-assets check` lists) and set it as CENTRA_API_TOKEN."
+)
+
+
+class CentraError(Exception):
+    """Base class: anything that went wrong talking to Centra."""
+
+    retryable = False
+
+
+class CentraAuthError(CentraError):
+    """The token was rejected (missing, invalid, revoked or expired). Never retried."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"Centra rejected the API token: {detail}. {TOKEN_HELP}")
+
+
+class CentraPermissionError(CentraError):
+    """The token lacks a read permission; names it exactly, as Centra's message does."""
+
+    def __init__(self, permission: str, field: str, message: str):
+        self.permission, self.field = permission, field
+        super().__init__(
+            f"The Centra token lacks the permission {permission} (needed to read `{field}`): {message} "
+            f"Add {permission} to the token in Centra (System → API Tokens); centra-assets only needs read "
+            "permissions."
+        )
+
+
+class CentraConfigError(CentraError):
+    """The URL does not answer like a Centra GraphQL endpoint."""
+
+
+class CentraQueryError(CentraError):
+    """Centra refused the query itself (validation, schema drift, bad arguments). Never retried."""
+
+
+class CentraUnavailable(CentraError):
+    """5xx, timeouts, resets or error pages that outlasted every retry."""
+
+    retryable = True
