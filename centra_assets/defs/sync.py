@@ -1,0 +1,153 @@
+"""Pull one day of one Centra data type into the warehouse, or refresh given records in it.
+
+Plain functions (no Dagster), so the asset factory stays thin and the logic is testable on its own.
+Event data: the day is the store-timezone day the record was created, queried as a `DateRange` on the
+spec's date field. Snapshots: Centra only knows the present, so only today's snapshot can be fetched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from centra_assets.centra.client import CentraClient
+from centra_assets.centra.pagination import fetch_pages
+from centra_assets.entities.spec import EntitySpec, Table, check_nested_limits, flatten, get, to_utc
+from centra_assets.warehouse.parquet import PartitionWriter, partition_path, read_partition, replace_records
+
+log = logging.getLogger("centra_assets.sync")
+REFRESH_CHUNK = 200  # keys per refresh query: the page size Centra allows
+
+
+class SnapshotUnavailable(RuntimeError):
+    """A past snapshot day that was never stored: Centra cannot be asked about the past."""
+
+
+@dataclass
+class SyncResult:
+    spec: str
+    day: str
+    rows: dict[str, int] = field(default_factory=dict)
+    pages: int = 0
+    requests: int = 0
+    complexity: int = 0
+    seconds: float = 0.0
+    window: tuple[str, str] | None = None
+    centra_total: int | None = None
+    kept_existing: bool = False
+
+
+def day_window(day: dt.date, tz: ZoneInfo) -> tuple[str, str]:
+    """The day as a Centra DateRange, with explicit offsets so Centra's own timezone does not matter."""
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+    nxt = day + dt.timedelta(days=1)
+    end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz) - dt.timedelta(seconds=1)
+    return start.isoformat(), end.isoformat()
+
+
+def _audit(rows: list[dict], source: str, loaded_at: dt.datetime) -> list[dict]:
+    for row in rows:
+        row["_source"], row["_loaded_at"] = source, loaded_at
+    return rows
+
+
+def sync_partition(client: CentraClient, spec: EntitySpec, root: str, day: dt.date, tz: ZoneInfo, source: str,
+                   concurrency: int = 4, progress=None) -> SyncResult:
+    """Replace one day's partition of every table of `spec` with what Centra holds now."""
+    result = SyncResult(spec.name, day.isoformat())
+    if spec.partition == "snapshot":
+        today = dt.datetime.now(tz).date()
+        if day != today:
+            if all(partition_path(root, t.name, day).exists() for t in spec.tables):
+                result.kept_existing = True
+                result.rows = {t.name: read_partition(root, t.name, day).num_rows for t in spec.tables}
+                return result
+            raise SnapshotUnavailable(
+                f"Centra only knows the present: the {spec.name} snapshot for {day} was not stored on that day and "
+                f"cannot be fetched now. Only today's ({today}, {tz.key}) can be materialized.")
+        where = None
+    else:
+        result.window = day_window(day, tz)
+        where = {spec.date_field: {"from": result.window[0], "to": result.window[1]}}
+    before = (client.stats.requests, client.stats.complexity)
+    started = time.monotonic()
+    if spec.count_query:
+        result.centra_total = client.execute(spec.count_query, {"where": where}).data
+        result.centra_total = next(iter(result.centra_total.values()))["totalCount"]
+    loaded_at = dt.datetime.now(dt.UTC)
+    writers = {t.name: PartitionWriter(root, t.name, day, t.schema, t.key) for t in spec.tables}
+    records = 0
+    try:
+        def fetch(page: int) -> list[dict]:
+            variables = {"where": where, "limit": spec.page_size, "page": page}
+            return client.execute(spec.query, variables).data[spec.root]
+
+        for page in fetch_pages(fetch, spec.page_size, spec.concurrency or concurrency, result.centra_total):
+            check_nested_limits(spec, page)
+            result.pages += 1
+            records += len(page)
+            for t in spec.tables:
+                writers[t.name].write(_audit(flatten(t, page), source, loaded_at))
+            if progress:
+                progress(records, result.centra_total, time.monotonic() - started)
+        for t in spec.tables:
+            writers[t.name].commit()
+            result.rows[t.name] = writers[t.name].rows
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    result.requests = client.stats.requests - before[0]
+    result.complexity = client.stats.complexity - before[1]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
+    value = get(record, spec.date_field)
+    return to_utc(value).astimezone(tz).date() if value else None
+
+
+def refresh_records(client: CentraClient, spec: EntitySpec, root: str, day: dt.date, keys: Iterable, tz: ZoneInfo,
+                    source: str) -> SyncResult:
+    """Re-fetch the given records (order numbers, ids) of one partition and merge them into it.
+
+    Produces exactly what a full re-materialization of the partition would, for those records: rows of
+    records Centra no longer returns, or that belong to another day, are not kept in this partition.
+    """
+    if spec.partition != "event" or not spec.refresh_field:
+        raise ValueError(f"{spec.name} is not event data with a refresh key; materialize the partition instead")
+    keys = sorted({spec.refresh_type(k) for k in keys})
+    result = SyncResult(spec.name, day.isoformat())
+    before = (client.stats.requests, client.stats.complexity)
+    started = time.monotonic()
+    records: list[dict] = []
+    for i in range(0, len(keys), REFRESH_CHUNK):
+        where = {spec.refresh_field: keys[i:i + REFRESH_CHUNK]}
+        for page in fetch_pages(lambda p, w=where: client.execute(
+                spec.query, {"where": w, "limit": spec.page_size, "page": p}).data[spec.root], spec.page_size, 1):
+            result.pages += 1
+            records += page
+    elsewhere = [r for r in records if record_day(spec, r, tz) != day]
+    if elsewhere:
+        log.warning("%d %s records asked for in %s belong to another day; they are left to their own partition",
+                    len(elsewhere), spec.name, day)
+    records = [r for r in records if record_day(spec, r, tz) == day]
+    loaded_at = dt.datetime.now(dt.UTC)
+    for t in spec.tables:
+        record_key = _record_key(t)
+        result.rows[t.name] = replace_records(root, t.name, day, t.schema, t.key, record_key, keys,
+                                              _audit(flatten(t, records), source, loaded_at))
+    result.requests = client.stats.requests - before[0]
+    result.complexity = client.stats.complexity - before[1]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _record_key(table: Table) -> str:
+    """The column naming the record a row belongs to: the parent's key for child tables."""
+    return table.parent_key or table.key[0]
