@@ -1,5 +1,6 @@
-"""The one Definitions object of the code location (assets arrive with the ingestion work)."""
+"""The one Definitions object of the code location. Settings come from the environment, read here once."""
 
-import dagster as dg
+from centra_assets.defs import build_definitions
+from centra_assets.defs.settings import settings_from_env
 
-defs = dg.Definitions()
+defs = build_definitions(settings_from_env())

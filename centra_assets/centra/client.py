@@ -95,9 +95,19 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 class CentraClient:
-    def __init__(self, url: str, token: str, *, pacer: Pacer | None = None, connect_timeout: float = 10,
-                 read_timeout: float = 60, max_attempts: int = 6, backoff_base: float = 0.5,
-                 backoff_cap: float = 30.0, max_rate_limit_wait: float = 900.0):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        pacer: Pacer | None = None,
+        connect_timeout: float = 10,
+        read_timeout: float = 60,
+        max_attempts: int = 6,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_rate_limit_wait: float = 900.0,
+    ):
         if not token:
             raise CentraAuthError("CENTRA_API_TOKEN is empty")
         self.url, self._token = url, token
@@ -136,8 +146,13 @@ class CentraClient:
     def _session(self):
         session = getattr(self._local, "session", None)
         if session is None:
-            transport = _Transport(url=self.url, headers={"Authorization": f"Bearer {self._token}"},
-                                   timeout=self.timeout, retries=0, verify=True)
+            transport = _Transport(
+                url=self.url,
+                headers={"Authorization": f"Bearer {self._token}"},
+                timeout=self.timeout,
+                retries=0,
+                verify=True,
+            )
             self._local.transport = transport
             self._local.client = Client(transport=transport, fetch_schema_from_transport=False)
             session = self._local.session = self._local.client.connect_sync()
@@ -184,22 +199,25 @@ class CentraClient:
                 if rate_limited_for > self.max_rate_limit_wait:
                     raise CentraUnavailable(
                         f"Centra kept answering 429 (rate budget exhausted) for {rate_limited_for:.0f} s; other "
-                        "integrations of the store may be using the whole budget. Try again later.")
+                        "integrations of the store may be using the whole budget. Try again later."
+                    )
                 log.warning("Centra rate budget exhausted (429); waiting %.1f s as Retry-After says", wait)
                 self.pacer.pause_until(time.time() + wait)
                 attempt -= 1  # waiting out the budget is not a failed attempt
                 continue
             if kind == "retry" and attempt < self.max_attempts:
                 delay = random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
-                log.warning("Centra request failed (%s); retry %d/%d in %.1f s", detail, attempt,
-                            self.max_attempts - 1, delay)
+                log.warning(
+                    "Centra request failed (%s); retry %d/%d in %.1f s", detail, attempt, self.max_attempts - 1, delay
+                )
                 self.stats.add(retries=1)
                 time.sleep(delay)
                 continue
             if kind == "retry":
                 raise CentraUnavailable(
                     f"Centra at {self.url} did not answer after {attempt} attempts ({detail}). Check CENTRA_API_URL, "
-                    "the network, and Centra's status; the run can be retried safely.")
+                    "the network, and Centra's status; the run can be retried safely."
+                )
             raise detail  # a CentraError built by the classifier
 
     def _header(self, name: str) -> str | None:
@@ -219,7 +237,8 @@ class CentraClient:
         if status in (404, 405):
             return "fail", CentraConfigError(
                 f"{self.url} answered HTTP {status}: CENTRA_API_URL should be the store's GraphQL endpoint, "
-                "e.g. https://<store>.centra.com/graphql")
+                "e.g. https://<store>.centra.com/graphql"
+            )
         return "fail", CentraConfigError(f"{self.url} answered {detail}; is CENTRA_API_URL a Centra GraphQL endpoint?")
 
     def _classify_graphql_error(self, exc: TransportQueryError) -> tuple[str, object]:

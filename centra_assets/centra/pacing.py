@@ -27,8 +27,9 @@ class Pacer:
         self.share, self.window_scale = share, window_scale
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path) if path else ":memory:", timeout=60, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:", timeout=60, isolation_level=None, check_same_thread=False
+        )
         self._lock = threading.Lock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -48,11 +49,14 @@ class Pacer:
                 rate = capacity / (INTERVAL_SECONDS[b["intervalSeconds"]] / self.window_scale)
                 # what other integrations already used is not ours to spend
                 usable = max(0.0, float(b["remainingQuota"]) - (1 - self.share) * quota)
-                row = self._db.execute("SELECT capacity, tokens FROM bucket WHERE kind=? AND interval=?",
-                                       (b["type"], b["intervalSeconds"])).fetchone()
+                row = self._db.execute(
+                    "SELECT capacity, tokens FROM bucket WHERE kind=? AND interval=?", (b["type"], b["intervalSeconds"])
+                ).fetchone()
                 tokens = min(usable, row[1]) if row and row[0] == capacity else min(usable, capacity)
-                self._db.execute("INSERT OR REPLACE INTO bucket VALUES (?, ?, ?, ?, ?, ?)",
-                                 (b["type"], b["intervalSeconds"], capacity, rate, tokens, now))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO bucket VALUES (?, ?, ?, ?, ?, ?)",
+                    (b["type"], b["intervalSeconds"], capacity, rate, tokens, now),
+                )
         self.configured = True
 
     def acquire(self, requests: float = 1, complexity: float = 0, mutations: float = 0) -> float:
@@ -65,14 +69,16 @@ class Pacer:
                 rows = self._refill(now)
                 paused = (self._db.execute("SELECT until FROM pause WHERE id = 1").fetchone() or (0.0,))[0]
                 wait = max(0.0, paused - now)
-                for kind, interval, capacity, rate, tokens in rows:
+                for kind, _interval, capacity, rate, tokens in rows:
                     need = min(cost[kind], capacity)  # a single request bigger than a bucket still goes, alone
                     if need > tokens:
                         wait = max(wait, (need - tokens) / rate)
                 if wait <= 0:
                     for kind, interval, *_ in rows:
-                        self._db.execute("UPDATE bucket SET tokens = tokens - ? WHERE kind=? AND interval=?",
-                                         (cost[kind], kind, interval))
+                        self._db.execute(
+                            "UPDATE bucket SET tokens = tokens - ? WHERE kind=? AND interval=?",
+                            (cost[kind], kind, interval),
+                        )
                     self.waited_seconds += waited
                     return waited
             pause = min(wait, 1.0)
@@ -83,22 +89,26 @@ class Pacer:
         """Correct the complexity charged for a request once Centra reported the real figure."""
         if complexity_delta:
             with self._lock, self._transaction():
-                self._db.execute("UPDATE bucket SET tokens = tokens - ? WHERE kind = 'QUERY_COMPLEXITY'",
-                                 (complexity_delta,))
+                self._db.execute(
+                    "UPDATE bucket SET tokens = tokens - ? WHERE kind = 'QUERY_COMPLEXITY'", (complexity_delta,)
+                )
 
     def pause_until(self, until: float) -> None:
         """Centra said 429: every process sharing the budget holds off until `until` (epoch seconds)."""
         with self._lock, self._transaction():
-            self._db.execute("INSERT INTO pause VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET until = "
-                             "max(until, excluded.until)", (until,))
+            self._db.execute(
+                "INSERT INTO pause VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET until = max(until, excluded.until)",
+                (until,),
+            )
 
     def _refill(self, now: float) -> list[tuple]:
         rows = self._db.execute("SELECT kind, interval, capacity, rate, tokens, updated FROM bucket").fetchall()
         out = []
         for kind, interval, capacity, rate, tokens, updated in rows:
             tokens = min(capacity, tokens + max(0.0, now - updated) * rate)
-            self._db.execute("UPDATE bucket SET tokens=?, updated=? WHERE kind=? AND interval=?",
-                             (tokens, now, kind, interval))
+            self._db.execute(
+                "UPDATE bucket SET tokens=?, updated=? WHERE kind=? AND interval=?", (tokens, now, kind, interval)
+            )
             out.append((kind, interval, capacity, rate, tokens))
         return out
 

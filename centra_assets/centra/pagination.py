@@ -15,8 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 MAX_PAGE_SIZE = 200  # "Limit must be in range 1 - 200"
 
 
-def fetch_pages(fetch: Callable[[int], list], page_size: int = MAX_PAGE_SIZE, concurrency: int = 4,
-                total: int | None = None) -> Iterator[list]:
+def fetch_pages(
+    fetch: Callable[[int], list], page_size: int = MAX_PAGE_SIZE, concurrency: int = 4, total: int | None = None
+) -> Iterator[list]:
     """Yield pages 1, 2, ... (1-based, as Centra counts) until a short page or `total` rows."""
     last_page = math.ceil(total / page_size) if total is not None else None
     if last_page == 0:

@@ -55,8 +55,16 @@ def _audit(rows: list[dict], source: str, loaded_at: dt.datetime) -> list[dict]:
     return rows
 
 
-def sync_partition(client: CentraClient, spec: EntitySpec, root: str, day: dt.date, tz: ZoneInfo, source: str,
-                   concurrency: int = 4, progress=None) -> SyncResult:
+def sync_partition(
+    client: CentraClient,
+    spec: EntitySpec,
+    root: str,
+    day: dt.date,
+    tz: ZoneInfo,
+    source: str,
+    concurrency: int = 4,
+    progress=None,
+) -> SyncResult:
     """Replace one day's partition of every table of `spec` with what Centra holds now."""
     result = SyncResult(spec.name, day.isoformat())
     if spec.partition == "snapshot":
@@ -68,7 +76,8 @@ def sync_partition(client: CentraClient, spec: EntitySpec, root: str, day: dt.da
                 return result
             raise SnapshotUnavailable(
                 f"Centra only knows the present: the {spec.name} snapshot for {day} was not stored on that day and "
-                f"cannot be fetched now. Only today's ({today}, {tz.key}) can be materialized.")
+                f"cannot be fetched now. Only today's ({today}, {tz.key}) can be materialized."
+            )
         where = None
     else:
         result.window = day_window(day, tz)
@@ -82,6 +91,7 @@ def sync_partition(client: CentraClient, spec: EntitySpec, root: str, day: dt.da
     writers = {t.name: PartitionWriter(root, t.name, day, t.schema, t.key) for t in spec.tables}
     records = 0
     try:
+
         def fetch(page: int) -> list[dict]:
             variables = {"where": where, "limit": spec.page_size, "page": page}
             return client.execute(spec.query, variables).data[spec.root]
@@ -112,8 +122,9 @@ def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
     return to_utc(value).astimezone(tz).date() if value else None
 
 
-def refresh_records(client: CentraClient, spec: EntitySpec, root: str, day: dt.date, keys: Iterable, tz: ZoneInfo,
-                    source: str) -> SyncResult:
+def refresh_records(
+    client: CentraClient, spec: EntitySpec, root: str, day: dt.date, keys: Iterable, tz: ZoneInfo, source: str
+) -> SyncResult:
     """Re-fetch the given records (order numbers, ids) of one partition and merge them into it.
 
     Produces exactly what a full re-materialization of the partition would, for those records: rows of
@@ -127,21 +138,31 @@ def refresh_records(client: CentraClient, spec: EntitySpec, root: str, day: dt.d
     started = time.monotonic()
     records: list[dict] = []
     for i in range(0, len(keys), REFRESH_CHUNK):
-        where = {spec.refresh_field: keys[i:i + REFRESH_CHUNK]}
-        for page in fetch_pages(lambda p, w=where: client.execute(
-                spec.query, {"where": w, "limit": spec.page_size, "page": p}).data[spec.root], spec.page_size, 1):
+        where = {spec.refresh_field: keys[i : i + REFRESH_CHUNK]}
+        for page in fetch_pages(
+            lambda p, w=where: client.execute(spec.query, {"where": w, "limit": spec.page_size, "page": p}).data[
+                spec.root
+            ],
+            spec.page_size,
+            1,
+        ):
             result.pages += 1
             records += page
     elsewhere = [r for r in records if record_day(spec, r, tz) != day]
     if elsewhere:
-        log.warning("%d %s records asked for in %s belong to another day; they are left to their own partition",
-                    len(elsewhere), spec.name, day)
+        log.warning(
+            "%d %s records asked for in %s belong to another day; they are left to their own partition",
+            len(elsewhere),
+            spec.name,
+            day,
+        )
     records = [r for r in records if record_day(spec, r, tz) == day]
     loaded_at = dt.datetime.now(dt.UTC)
     for t in spec.tables:
         record_key = _record_key(t)
-        result.rows[t.name] = replace_records(root, t.name, day, t.schema, t.key, record_key, keys,
-                                              _audit(flatten(t, records), source, loaded_at))
+        result.rows[t.name] = replace_records(
+            root, t.name, day, t.schema, t.key, record_key, keys, _audit(flatten(t, records), source, loaded_at)
+        )
     result.requests = client.stats.requests - before[0]
     result.complexity = client.stats.complexity - before[1]
     result.seconds = time.monotonic() - started

@@ -2,8 +2,17 @@
 
 from .spec import EntitySpec, Table, col, i64
 
-QUANTITIES = ("physical", "allocated", "free_to_allocate", "demand", "available_now", "available", "incoming",
-              "unshipped", "on_delivery")
+QUANTITIES = (
+    "physical",
+    "allocated",
+    "free_to_allocate",
+    "demand",
+    "available_now",
+    "available",
+    "incoming",
+    "unshipped",
+    "on_delivery",
+)
 
 
 def _camel(name: str) -> str:
@@ -22,12 +31,29 @@ INVENTORY = EntitySpec(
     concurrency=1,  # each page is budget-heavy: no speculative pages past the end
     nested_limits=(("stock", 20),),
     tables=(
-        Table("inventory", key=("size_id", "warehouse_id"), rows_at="stock", parent_key="size_id", columns=(
-            i64("size_id", "^id"), col("sku", "^SKU"), i64("warehouse_id", "warehouse.id"),
-            *(i64(q, _camel(q)) for q in QUANTITIES),
-            i64("linked_incoming", "linkedIncomingQuantity"), i64("unlinked_incoming", "unlinkedIncomingQuantity"))),
-        Table("inventory_totals", key=("size_id",), columns=(
-            i64("size_id", "id"), col("sku", "SKU"), *(i64(q, f"stockTotals.{_camel(q)}") for q in QUANTITIES))),
+        Table(
+            "inventory",
+            key=("size_id", "warehouse_id"),
+            rows_at="stock",
+            parent_key="size_id",
+            columns=(
+                i64("size_id", "^id"),
+                col("sku", "^SKU"),
+                i64("warehouse_id", "warehouse.id"),
+                *(i64(q, _camel(q)) for q in QUANTITIES),
+                i64("linked_incoming", "linkedIncomingQuantity"),
+                i64("unlinked_incoming", "unlinkedIncomingQuantity"),
+            ),
+        ),
+        Table(
+            "inventory_totals",
+            key=("size_id",),
+            columns=(
+                i64("size_id", "id"),
+                col("sku", "SKU"),
+                *(i64(q, f"stockTotals.{_camel(q)}") for q in QUANTITIES),
+            ),
+        ),
     ),
 )
 

@@ -9,28 +9,97 @@ def _ref(name, description, document, root, *tables):
 
 
 SPECS = (
-    _ref("markets", "Centra markets as of the snapshot day.", "markets.graphql", "markets",
-         Table("markets", key=("market_id",), columns=(
-             i64("market_id", "id"), col("name"), i64("store_id", "store.id"), i64("pricelist_id", "pricelist.id"))),
-         Table("market_countries", key=("market_id", "country"), rows_at="assignedToCountries", parent_key="market_id",
-               columns=(i64("market_id", "^id"), col("country", "code")))),
-    _ref("pricelists", "Centra pricelists as of the snapshot day.", "pricelists.graphql", "pricelists",
-         Table("pricelists", key=("pricelist_id",), columns=(
-             i64("pricelist_id", "id"), col("name"), col("status"), col("currency", "currency.code"),
-             i64("store_id", "store.id")))),
-    _ref("warehouses", "Centra warehouses as of the snapshot day.", "warehouses.graphql", "warehouses",
-         Table("warehouses", key=("warehouse_id",), columns=(
-             i64("warehouse_id", "id"), col("name"), col("status"), col("country", "country.code")))),
-    _ref("stores", "Centra stores (D2C and wholesale) as of the snapshot day.", "stores.graphql", "stores",
-         Table("stores", key=("store_id",), columns=(i64("store_id", "id"), col("name"), col("type")))),
-    _ref("currencies", "Centra currencies with their rate to the base currency, as of the snapshot day.",
-         "currencies.graphql", "currencies",
-         Table("currencies", key=("currency_id",), columns=(
-             i64("currency_id", "id"), col("code"), col("name"), boolean("is_base", "isBase"),
-             f64("base_currency_rate", "baseCurrencyRate")))),
-    _ref("countries", "Centra countries as of the snapshot day.", "countries.graphql", "countries",
-         Table("countries", key=("country_id",), columns=(
-             i64("country_id", "id"), col("code"), col("name"), col("continent"), boolean("is_eu", "isEU")))),
-    _ref("suppliers", "Centra suppliers as of the snapshot day.", "suppliers.graphql", "suppliers",
-         Table("suppliers", key=("supplier_id",), columns=(i64("supplier_id", "id"), col("name"), col("status")))),
+    _ref(
+        "markets",
+        "Centra markets as of the snapshot day.",
+        "markets.graphql",
+        "markets",
+        Table(
+            "markets",
+            key=("market_id",),
+            columns=(
+                i64("market_id", "id"),
+                col("name"),
+                i64("store_id", "store.id"),
+                i64("pricelist_id", "pricelist.id"),
+            ),
+        ),
+        Table(
+            "market_countries",
+            key=("market_id", "country"),
+            rows_at="assignedToCountries",
+            parent_key="market_id",
+            columns=(i64("market_id", "^id"), col("country", "code")),
+        ),
+    ),
+    _ref(
+        "pricelists",
+        "Centra pricelists as of the snapshot day.",
+        "pricelists.graphql",
+        "pricelists",
+        Table(
+            "pricelists",
+            key=("pricelist_id",),
+            columns=(
+                i64("pricelist_id", "id"),
+                col("name"),
+                col("status"),
+                col("currency", "currency.code"),
+                i64("store_id", "store.id"),
+            ),
+        ),
+    ),
+    _ref(
+        "warehouses",
+        "Centra warehouses as of the snapshot day.",
+        "warehouses.graphql",
+        "warehouses",
+        Table(
+            "warehouses",
+            key=("warehouse_id",),
+            columns=(i64("warehouse_id", "id"), col("name"), col("status"), col("country", "country.code")),
+        ),
+    ),
+    _ref(
+        "stores",
+        "Centra stores (D2C and wholesale) as of the snapshot day.",
+        "stores.graphql",
+        "stores",
+        Table("stores", key=("store_id",), columns=(i64("store_id", "id"), col("name"), col("type"))),
+    ),
+    _ref(
+        "currencies",
+        "Centra currencies with their rate to the base currency, as of the snapshot day.",
+        "currencies.graphql",
+        "currencies",
+        Table(
+            "currencies",
+            key=("currency_id",),
+            columns=(
+                i64("currency_id", "id"),
+                col("code"),
+                col("name"),
+                boolean("is_base", "isBase"),
+                f64("base_currency_rate", "baseCurrencyRate"),
+            ),
+        ),
+    ),
+    _ref(
+        "countries",
+        "Centra countries as of the snapshot day.",
+        "countries.graphql",
+        "countries",
+        Table(
+            "countries",
+            key=("country_id",),
+            columns=(i64("country_id", "id"), col("code"), col("name"), col("continent"), boolean("is_eu", "isEU")),
+        ),
+    ),
+    _ref(
+        "suppliers",
+        "Centra suppliers as of the snapshot day.",
+        "suppliers.graphql",
+        "suppliers",
+        Table("suppliers", key=("supplier_id",), columns=(i64("supplier_id", "id"), col("name"), col("status"))),
+    ),
 )

@@ -63,7 +63,10 @@ def money(name: str, path: str, with_currency: bool = True) -> list[Column]:
     """A MonetaryValue as value, plus its currency code and conversion rate (to the base currency)."""
     cols = [f64(name, f"{path}.value")]
     if with_currency:
-        cols += [col(f"{name}_currency", f"{path}.currency.code"), f64(f"{name}_conversion_rate", f"{path}.conversionRate")]
+        cols += [
+            col(f"{name}_currency", f"{path}.currency.code"),
+            f64(f"{name}_conversion_rate", f"{path}.conversionRate"),
+        ]
     return cols
 
 
@@ -127,7 +130,8 @@ def check_nested_limits(spec: EntitySpec, records: Iterable[dict]) -> None:
             if len(get(record, path) or []) >= limit:
                 raise TruncatedListError(
                     f"{spec.name}: `{path}` of record {record.get('id')} has {limit} entries, the limit in "
-                    f"{spec.document}; raise that limit so no rows are cut off")
+                    f"{spec.document}; raise that limit so no rows are cut off"
+                )
 
 
 def flatten(table: Table, records: Iterable[dict]) -> list[dict]:

@@ -12,18 +12,40 @@ PURCHASE_ORDERS = EntitySpec(
     date_field="createdAt",
     refresh_field="id",
     tables=(
-        Table("purchase_orders", key=("purchase_order_id",), columns=(
-            i64("purchase_order_id", "id"), col("status"), col("our_reference", "ourReference"),
-            col("supplier_reference", "supplierReference"), ts("created_at", "createdAt"),
-            ts("updated_at", "updatedAt"), ts("eta", "ETA"), i64("supplier_id", "supplier.id"),
-            col("supplier_name", "supplier.name"), i64("warehouse_id", "warehouse.id"),
-            *money("total_value", "totalValue"))),
-        Table("purchase_order_lines", key=("purchase_order_id", "line_id"), rows_at="lines",
-              parent_key="purchase_order_id", columns=(
-            i64("purchase_order_id", "^id"), i64("line_id", "id"), i64("product_id", "product.id"),
-            i64("variant_id", "productVariant.id"), i64("size_id", "productSize.id"), i64("quantity", "quantity"),
-            i64("delivered_quantity", "deliveredQuantity"), f64("unit_cost", "unitCost.value"),
-            col("currency", "^totalValue.currency.code"))),
+        Table(
+            "purchase_orders",
+            key=("purchase_order_id",),
+            columns=(
+                i64("purchase_order_id", "id"),
+                col("status"),
+                col("our_reference", "ourReference"),
+                col("supplier_reference", "supplierReference"),
+                ts("created_at", "createdAt"),
+                ts("updated_at", "updatedAt"),
+                ts("eta", "ETA"),
+                i64("supplier_id", "supplier.id"),
+                col("supplier_name", "supplier.name"),
+                i64("warehouse_id", "warehouse.id"),
+                *money("total_value", "totalValue"),
+            ),
+        ),
+        Table(
+            "purchase_order_lines",
+            key=("purchase_order_id", "line_id"),
+            rows_at="lines",
+            parent_key="purchase_order_id",
+            columns=(
+                i64("purchase_order_id", "^id"),
+                i64("line_id", "id"),
+                i64("product_id", "product.id"),
+                i64("variant_id", "productVariant.id"),
+                i64("size_id", "productSize.id"),
+                i64("quantity", "quantity"),
+                i64("delivered_quantity", "deliveredQuantity"),
+                f64("unit_cost", "unitCost.value"),
+                col("currency", "^totalValue.currency.code"),
+            ),
+        ),
     ),
 )
 
@@ -37,16 +59,38 @@ PURCHASE_ORDER_DELIVERIES = EntitySpec(
     date_field="createdAt",
     refresh_field="id",
     tables=(
-        Table("purchase_order_deliveries", key=("delivery_id",), columns=(
-            i64("delivery_id", "id"), col("delivery_number", "number"), col("status"),
-            ts("created_at", "createdAt"), ts("eta", "ETA"), ts("inserted_at", "insertedAt"),
-            col("currency", "currency.code"), i64("supplier_id", "supplier.id"),
-            i64("purchase_order_id", "purchaseOrder.id"), i64("warehouse_id", "warehouse.id"))),
-        Table("purchase_order_delivery_lines", key=("delivery_id", "line_id"), rows_at="lines",
-              parent_key="delivery_id", columns=(
-            i64("delivery_id", "^id"), i64("line_id", "id"), i64("purchase_order_line_id", "purchaseOrderLine.id"),
-            i64("size_id", "productSize.id"), i64("quantity", "quantity"), f64("unit_cost", "unitCost.value"),
-            f64("landed_cost", "landedCost.value"), col("currency", "^currency.code"))),
+        Table(
+            "purchase_order_deliveries",
+            key=("delivery_id",),
+            columns=(
+                i64("delivery_id", "id"),
+                col("delivery_number", "number"),
+                col("status"),
+                ts("created_at", "createdAt"),
+                ts("eta", "ETA"),
+                ts("inserted_at", "insertedAt"),
+                col("currency", "currency.code"),
+                i64("supplier_id", "supplier.id"),
+                i64("purchase_order_id", "purchaseOrder.id"),
+                i64("warehouse_id", "warehouse.id"),
+            ),
+        ),
+        Table(
+            "purchase_order_delivery_lines",
+            key=("delivery_id", "line_id"),
+            rows_at="lines",
+            parent_key="delivery_id",
+            columns=(
+                i64("delivery_id", "^id"),
+                i64("line_id", "id"),
+                i64("purchase_order_line_id", "purchaseOrderLine.id"),
+                i64("size_id", "productSize.id"),
+                i64("quantity", "quantity"),
+                f64("unit_cost", "unitCost.value"),
+                f64("landed_cost", "landedCost.value"),
+                col("currency", "^currency.code"),
+            ),
+        ),
     ),
 )
 

@@ -305,6 +305,7 @@ class Records:
             "lines": lines,
             "supplier": self.cat.suppliers[po["supplier"] - 1],
             "warehouse": self.cat.warehouses[po["warehouse"] - 1],
+            "purchaseOrder": self.purchase_order(po, t),
             "_po": po,
             "_t": t,
         }

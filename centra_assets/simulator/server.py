@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -125,6 +125,8 @@ class Simulator:
         )
         self.clock = Clock(now, time_scale, live)
         self.tokens: dict[str, Token] = {}
+        # what the simulator answered: tests assert on these (no retry storms, no 429s under pacing)
+        self.stats: Counter[str] = Counter()
         self._published = now
         self._publish_lock = threading.Lock()
         self._documents: OrderedDict = OrderedDict()
@@ -211,6 +213,7 @@ class Simulator:
         mutations = len(operation.selection_set.selections) if operation.operation == OperationType.MUTATION else 0
         wait = self.limiter.charge(cost, mutations)
         if wait > 0:
+            self.stats["rate_limited"] += 1
             return self.too_many_requests(wait)
         ctx = Context(self, self.clock.now(), token)
         if any(
@@ -299,8 +302,10 @@ def build_app(sim: Simulator) -> Starlette:
     async def graphql_endpoint(request: Request) -> Response:
         if request.method != "POST":
             return _json({"errors": [{"message": "Use POST"}]}, 405, {"Allow": "POST"})
+        sim.stats["requests"] += 1
         token, problem = sim.authenticate(request)
         if token is None:
+            sim.stats["unauthenticated"] += 1
             return _json({"errors": [{"message": problem, "extensions": {"category": "authentication"}}]}, 401)
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -397,7 +402,7 @@ def build_app(sim: Simulator) -> Starlette:
         return StreamingResponse(iterate_in_threadpool(chunks()), media_type="application/json")
 
     async def admin_info(_request: Request) -> Response:
-        return JSONResponse({**sim.config, "now": sim.clock.now(), "appVersion": APP_VERSION})
+        return JSONResponse({**sim.config, "now": sim.clock.now(), "appVersion": APP_VERSION, "stats": sim.stats})
 
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),

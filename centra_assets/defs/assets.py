@@ -1,0 +1,246 @@
+"""The asset factory: every entity spec becomes one multi-asset, one Dagster asset per table it writes.
+
+Asset keys are ``centra/<table>``; each is partitioned by day in the store's timezone (today included,
+for "today so far" and snapshots). Runs draw on the ``centra_api`` concurrency pool, so parallel
+backfill runs cannot outgrow the store's rate budget, and backfills run a week of partitions per run:
+one run's start-up is paid per week, and a failed run retries a week, not a year.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import pyarrow as pa
+
+from centra_assets.entities import ALL
+from centra_assets.entities.spec import EntitySpec, Table
+from centra_assets.warehouse.parquet import read_partition
+
+from .resources import CentraResource
+from .settings import Settings
+from .sync import SyncResult, refresh_records, sync_partition
+
+POOL = "centra_api"
+PARTITIONS_PER_BACKFILL_RUN = 7
+OWNER = "team:data"
+
+
+class SyncConfig(dg.Config):
+    """Leave empty to re-materialize whole partitions. For event data, `refresh_keys` re-fetches only these
+    records (order numbers for orders, ids otherwise) and merges them into the partition."""
+
+    refresh_keys: list[str] = []
+
+
+def partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=settings.start_date, timezone=settings.timezone, end_offset=1)
+
+
+def _arrow_to_dagster(type_: pa.DataType) -> str:
+    return {"int64": "integer", "double": "float", "bool": "boolean", "string": "text"}.get(
+        str(type_), "timestamp (UTC)" if pa.types.is_timestamp(type_) else str(type_)
+    )
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                f.name,
+                _arrow_to_dagster(f.type),
+                constraints=dg.TableColumnConstraints(nullable=f.name not in table.key),
+            )
+            for f in table.schema
+        ]
+    )
+
+
+def _description(spec: EntitySpec, table: Table) -> str:
+    rule = (
+        "Partition: the day the record was created in Centra, in the store's timezone (CENTRA_TIMEZONE)."
+        if spec.partition == "event"
+        else "Partition: the snapshot day. Centra only knows the present, so only today's snapshot can be fetched; "
+        "past days exist only if they were stored on that day."
+    )
+    grain = f"One row per {', '.join(table.key)}."
+    return f"{spec.description}\n\nTable `{table.name}`. {grain} {rule}"
+
+
+def _checks(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
+    checks = []
+    for t in spec.tables:
+        key = dg.AssetKey(["centra", t.name])
+        checks.append(dg.AssetCheckSpec("key_is_unique", asset=key, description=f"{', '.join(t.key)} is unique"))
+        checks.append(dg.AssetCheckSpec("key_is_not_null", asset=key, description=f"{', '.join(t.key)} is never null"))
+    if spec.count_document:
+        checks.append(
+            dg.AssetCheckSpec(
+                "row_count_matches_centra",
+                asset=dg.AssetKey(["centra", spec.tables[0].name]),
+                description="Rows equal Centra's own totalCount for the partition's window",
+            )
+        )
+    return checks
+
+
+def _check_results(spec: EntitySpec, root: str, results: list[SyncResult]) -> list[dg.AssetCheckResult]:
+    out = []
+    for t in spec.tables:
+        key = dg.AssetKey(["centra", t.name])
+        duplicates = nulls = 0
+        for r in results:
+            data = read_partition(root, t.name, r.day)
+            if data is None or data.num_rows == 0:
+                continue
+            keys = data.select(list(t.key))
+            nulls += sum(keys[c].null_count for c in t.key)
+            duplicates += data.num_rows - keys.group_by(list(t.key)).aggregate([]).num_rows
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=key,
+                check_name="key_is_unique",
+                passed=duplicates == 0,
+                metadata={"duplicate_rows": duplicates},
+            )
+        )
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=key, check_name="key_is_not_null", passed=nulls == 0, metadata={"null_keys": nulls}
+            )
+        )
+    if spec.count_document:
+        counted = [r for r in results if r.centra_total is not None]
+        mismatches = {
+            r.day: {"warehouse": r.rows[spec.tables[0].name], "centra": r.centra_total}
+            for r in counted
+            if r.rows[spec.tables[0].name] != r.centra_total
+        }
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=dg.AssetKey(["centra", spec.tables[0].name]),
+                check_name="row_count_matches_centra",
+                passed=not mismatches,
+                metadata={"partitions_checked": len(counted), "mismatches": dg.MetadataValue.json(mismatches)},
+            )
+        )
+    return out
+
+
+def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
+    data = read_partition(root, table.name, day)
+    if data is None or data.num_rows == 0:
+        return dg.MetadataValue.md("_no rows_")
+    head = data.slice(0, 5).drop_columns(["_source", "_loaded_at"]).to_pylist()
+    cols = list(head[0])[:10]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |" for r in head]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(
+            ["centra", t.name],
+            description=_description(spec, t),
+            group_name=spec.group,
+            kinds={"centra", "parquet"},
+            owners=[OWNER],
+            metadata={
+                "dagster/column_schema": column_schema(t),
+                "centra/data_type": spec.name,
+                "centra/query": spec.document,
+                "partition_rule": spec.partition,
+                "dagster/uri": f"{settings.warehouse_dir}/raw/{t.name}",
+            },
+        )
+        for t in spec.tables
+    ]
+
+    @dg.multi_asset(
+        name=f"centra_{spec.name}",
+        specs=specs,
+        check_specs=_checks(spec),
+        partitions_def=partitions(settings),
+        pool=POOL,
+        can_subset=False,
+        backfill_policy=dg.BackfillPolicy.multi_run(PARTITIONS_PER_BACKFILL_RUN),
+        description=spec.description,
+    )
+    def sync(context: dg.AssetExecutionContext, config: SyncConfig, centra: CentraResource):
+        tz, root = settings.tz, settings.warehouse_dir
+        days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+        client = centra.client()
+        results: list[SyncResult] = []
+        try:
+            for day in days:
+                if config.refresh_keys:
+                    result = refresh_records(client, spec, root, day, config.refresh_keys, tz, centra.source)
+                    context.log.info(
+                        f"{spec.name} {day}: refreshed {len(config.refresh_keys)} records ({result.requests} requests)"
+                    )
+                else:
+                    result = sync_partition(
+                        client,
+                        spec,
+                        root,
+                        day,
+                        tz,
+                        centra.source,
+                        centra.concurrency,
+                        progress=_progress(context, spec.name, day),
+                    )
+                    context.log.info(_summary(result))
+                results.append(result)
+        finally:
+            client.close()
+        for t in spec.tables:
+            yield dg.MaterializeResult(
+                asset_key=["centra", t.name],
+                metadata={
+                    "dagster/row_count": sum(r.rows[t.name] for r in results),
+                    "dagster/column_schema": column_schema(t),
+                    "preview": _preview(root, t, results[-1].day),
+                    "partitions": ", ".join(r.day for r in results),
+                    "pages": sum(r.pages for r in results),
+                    "requests": sum(r.requests for r in results),
+                    "complexity": sum(r.complexity for r in results),
+                    "seconds": round(sum(r.seconds for r in results), 2),
+                    "window": ", ".join(f"{r.window[0]} .. {r.window[1]}" for r in results if r.window) or "snapshot",
+                    "refreshed_keys": len(config.refresh_keys),
+                },
+            )
+        yield from _check_results(spec, root, results)
+
+    return sync
+
+
+def _progress(context, name: str, day: dt.date):
+    last = [0.0]
+
+    def report(records: int, total: int | None, elapsed: float) -> None:
+        if elapsed - last[0] < 10:  # a line every 10 s on long pulls
+            return
+        last[0] = elapsed
+        rate = records / elapsed if elapsed else 0.0
+        if total:
+            left = (total - records) / rate if rate else float("nan")
+            context.log.info(
+                f"{name} {day}: {records}/{total} records ({100 * records / total:.0f}%), "
+                f"{rate:.0f}/s, about {left:.0f} s left"
+            )
+        else:
+            context.log.info(f"{name} {day}: {records} records so far, {rate:.0f}/s")
+
+    return report
+
+
+def _summary(r: SyncResult) -> str:
+    if r.kept_existing:
+        return f"{r.spec} {r.day}: kept the snapshot stored on that day ({r.rows})"
+    return (
+        f"{r.spec} {r.day}: {r.rows} in {r.pages} pages, {r.requests} requests, complexity {r.complexity}, "
+        f"{r.seconds:.1f} s"
+    )
+
+
+def build_sync_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    return [build_sync_asset(spec, settings) for spec in ALL]

@@ -1,0 +1,45 @@
+"""Settings from the environment, read in one place (definitions.py) and passed down.
+
+Partitions need the start date and timezone when the definitions are built, so those are read then;
+the API URL and token are read by the resource at run time (dg.EnvVar), never stored in definitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_START_DATE = "2025-01-01"
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_dir: str = "warehouse"
+    timezone: str = "UTC"
+    start_date: str = DEFAULT_START_DATE
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def settings_from_env(env: dict | None = None) -> Settings:
+    env = os.environ if env is None else env
+    settings = Settings(
+        warehouse_dir=env.get("CENTRA_WAREHOUSE_DIR") or "warehouse",
+        timezone=env.get("CENTRA_TIMEZONE") or "UTC",
+        start_date=env.get("CENTRA_START_DATE") or DEFAULT_START_DATE,
+    )
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"CENTRA_TIMEZONE={settings.timezone!r} is not a timezone name such as 'Europe/Stockholm'"
+        ) from None
+    try:
+        dt.date.fromisoformat(settings.start_date)
+    except ValueError:
+        raise ValueError(f"CENTRA_START_DATE={settings.start_date!r} is not a date like 2025-01-01") from None
+    return settings

@@ -1,0 +1,152 @@
+"""Materializing the real Dagster assets yields exactly the simulator's ground truth."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+
+import pytest
+
+from .helpers import materialize, resource_for, rows, settings_for, sim_day, today, truth
+
+SEED = int(os.environ.get("CENTRA_TEST_SEED", random.randrange(1, 10**6)))
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """A simulator with a seed the tests do not choose, synced for three past days, today, and the snapshots."""
+    from tests.conftest import serve
+
+    centra, server = serve(seed=SEED, orders_per_day=80, rate_limits=True, plan="enterprise")
+    settings = settings_for(tmp_path_factory.mktemp("sync"))
+    resource = resource_for(centra, settings)
+    days = [sim_day(centra, n) for n in (3, 2, 1, 0)]
+    for day in days:
+        materialize(settings, resource, day, "event")
+    materialize(settings, resource, today(), "snapshot")
+    yield centra, settings, days
+    server.__exit__()
+    centra.sim.stop()
+
+
+def test_orders_equal_ground_truth(synced):
+    centra, settings, days = synced
+    for day in days:
+        expected = truth(centra, "orders", day)
+        got = rows(
+            settings,
+            "orders",
+            day,
+            "order_number, order_id, status, store_type, market_id, currency, "
+            "conversion_rate, customer_id, grand_total, items_subtotal, discounts, "
+            "shipping, tax_included, quantity",
+        )
+        assert [r[0] for r in got] == [o["number"] for o in expected], f"seed {SEED}, {day}"
+        for g, e in zip(got, expected, strict=True):
+            assert g[1:8] == (
+                e["id"],
+                e["status"],
+                e["store_type"],
+                e["market_id"],
+                e["currency"],
+                e["conversion_rate"],
+                e["customer_id"],
+            ), f"seed {SEED}"
+            assert g[8:13] == pytest.approx((e["grand_total"], e["subtotal"], e["discount"], e["shipping"], e["tax"]))
+            assert g[13] == e["quantity"]
+
+
+def test_order_lines_equal_ground_truth(synced):
+    centra, settings, days = synced
+    for day in days:
+        expected = sorted(
+            (
+                r["order_number"],
+                r["line_id"],
+                r["sku"],
+                r["quantity"],
+                r["cancelled_quantity"],
+                r["unit_price"],
+                r["line_value"],
+            )
+            for r in truth(centra, "order_lines", day)
+        )
+        got = rows(
+            settings,
+            "order_lines",
+            day,
+            "order_number, line_id, sku, quantity, cancelled_quantity, unit_price, line_value",
+        )
+        assert got == expected, f"seed {SEED}, {day}"
+        assert expected, "the simulator made orders with lines on every day"
+
+
+def test_shipments_returns_and_supply_equal_ground_truth(synced):
+    centra, settings, days = synced
+    for day in days:
+        assert [r[0] for r in rows(settings, "shipments", day, "shipment_id")] == sorted(
+            s["id"] for s in truth(centra, "shipments", day)
+        )
+        got_returns = rows(settings, "returns", day, "return_id, return_status, refund_total")
+        assert got_returns == sorted((r["id"], r["return_status"], r["refund"]) for r in truth(centra, "returns", day))
+        assert [r[0] for r in rows(settings, "purchase_orders", day, "purchase_order_id")] == sorted(
+            p["id"] for p in truth(centra, "purchase_orders", day)
+        )
+        assert [r[0] for r in rows(settings, "purchase_order_deliveries", day, "delivery_id")] == sorted(
+            d["id"] for d in truth(centra, "purchase_order_deliveries", day)
+        )
+    line_units = sum(r[0] for r in rows(settings, "shipment_lines", None, "quantity"))
+    assert line_units == sum(s["quantity"] for day in days for s in truth(centra, "shipments", day))
+
+
+def test_payments_follow_the_order_lifecycle(synced):
+    _, settings, days = synced
+    payments = Counter(r[0] for r in rows(settings, "order_payments", days[0], "entry_type"))
+    statuses = Counter(r[0] for r in rows(settings, "orders", days[0], "status"))
+    assert payments["AUTH"] == sum(statuses.values())
+    assert payments["CAPTURE"] == statuses["SHIPPED"]
+
+
+def test_inventory_snapshot_equals_stock_per_size_and_warehouse(synced):
+    centra, settings, _ = synced
+    expected = sorted(
+        (s["size_id"], s["warehouse_id"], s["physical"], s["allocated"], s["free_to_allocate"], s["incoming"])
+        for s in truth(centra, "stock")
+    )
+    got = rows(settings, "inventory", today(), "size_id, warehouse_id, physical, allocated, free_to_allocate, incoming")
+    assert got == expected
+    totals = rows(settings, "inventory_totals", today(), "sum(physical), sum(allocated)")
+    assert totals == [(sum(s[2] for s in expected), sum(s[3] for s in expected))]
+
+
+@pytest.mark.parametrize(
+    "table, entity, key",
+    [
+        ("customers", "customers", "customer_id"),
+        ("products", "products", "product_id"),
+        ("variants", "variants", "variant_id"),
+        ("sizes", "sizes", "size_id"),
+        ("prices", "prices", "price_id"),
+        ("markets", "markets", "market_id"),
+        ("pricelists", "pricelists", "pricelist_id"),
+        ("warehouses", "warehouses", "warehouse_id"),
+        ("vouchers", "vouchers", "voucher_id"),
+        ("campaigns", "campaigns", "campaign_id"),
+        ("categories", "categories", "category_id"),
+        ("brands", "brands", "brand_id"),
+        ("collections", "collections", "collection_id"),
+        ("accounts", "accounts", "account_id"),
+        ("suppliers", "suppliers", "supplier_id"),
+    ],
+)
+def test_snapshot_tables_hold_every_record(synced, table, entity, key):
+    centra, settings, _ = synced
+    assert [r[0] for r in rows(settings, table, today(), key)] == sorted(r["id"] for r in truth(centra, entity))
+
+
+def test_every_row_names_its_source_and_load_time(synced):
+    centra, settings, days = synced
+    sources = rows(settings, "orders", days[0], "DISTINCT _source")
+    assert sources == [(centra.graphql_url.split("//")[1].split("/")[0],)]
+    assert rows(settings, "order_lines", days[0], "count(*) FILTER (WHERE _loaded_at IS NULL)") == [(0,)]
