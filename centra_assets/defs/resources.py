@@ -26,7 +26,8 @@ class CentraResource(dg.ConfigurableResource):
     rate_window_scale: float = Field(default=1.0, description="Only for a simulator started with --time-scale")
     concurrency: int = Field(default=4, description="Pages in flight per partition")
     max_attempts: int = Field(default=6, description="Tries per request on 5xx, timeouts and resets")
-    read_timeout: float = Field(default=60.0)
+    read_timeout: float = Field(default=60.0, description="Seconds to wait for an answer before retrying")
+    backoff_base: float = Field(default=0.5, description="First retry delay in seconds; doubles, with full jitter")
 
     def client(self) -> CentraClient:
         pacer = Pacer(self.pacer_path, share=self.rate_share, window_scale=self.rate_window_scale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, fields
 
 
@@ -20,6 +21,7 @@ class Faults:
     seed: int = 0
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    fired: Counter = field(default_factory=Counter, repr=False, compare=False)  # how often each fault struck
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -39,7 +41,10 @@ class Faults:
         if rate <= 0:
             return False
         with self._lock:
-            return self._rng.random() < rate
+            hit = self._rng.random() < rate
+            if hit:
+                self.fired[name] += 1
+            return hit
 
     def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_") and f.name != "fired"}

@@ -402,7 +402,15 @@ def build_app(sim: Simulator) -> Starlette:
         return StreamingResponse(iterate_in_threadpool(chunks()), media_type="application/json")
 
     async def admin_info(_request: Request) -> Response:
-        return JSONResponse({**sim.config, "now": sim.clock.now(), "appVersion": APP_VERSION, "stats": sim.stats})
+        return JSONResponse(
+            {
+                **sim.config,
+                "now": sim.clock.now(),
+                "appVersion": APP_VERSION,
+                "stats": sim.stats,
+                "faults_fired": sim.faults.fired,
+            }
+        )
 
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),

@@ -1,0 +1,160 @@
+"""Idempotent, refreshable, fault-tolerant, and failing fast with the exact reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import dagster as dg
+import pytest
+
+from .helpers import assets_of, materialize, resource_for, rows, settings_for, sim_day, today, truth
+
+ORDER_TABLES = ("orders", "order_lines", "order_discounts", "order_payments")
+NO_AUDIT = "* EXCLUDE (_loaded_at)"
+
+
+def snapshot_of(settings, day):
+    return {t: rows(settings, t, day, NO_AUDIT) for t in ORDER_TABLES}
+
+
+def test_a_second_run_adds_no_rows(make_centra, tmp_path):
+    centra = make_centra(orders_per_day=120)
+    settings = settings_for(tmp_path)
+    resource = resource_for(centra, settings)
+    day = sim_day(centra, 1)
+    materialize(settings, resource, day, "event")
+    first = snapshot_of(settings, day)
+    materialize(settings, resource, day, "event")
+    assert snapshot_of(settings, day) == first and first["orders"]
+
+
+def test_targeted_refresh_equals_full_rematerialization(make_centra, tmp_path):
+    centra = make_centra(orders_per_day=150)
+    refreshed, full = settings_for(tmp_path / "refreshed"), settings_for(tmp_path / "full")
+    day = sim_day(centra, 0)  # today in the simulator: orders are still arriving and moving on
+    materialize(refreshed, resource_for(centra, refreshed), day, "event")
+    before = centra.sim.clock.now()
+    centra.admin("clock", {"advance": 5 * 3600})
+    changed = [
+        o["number"]
+        for o in truth(centra, "orders", day)
+        if dt.datetime.fromisoformat(o["updated_at"]).timestamp() > before
+    ]
+    assert len(changed) > 10, "orders were created, confirmed and shipped in those five hours"
+    config = {"ops": {"centra_orders": {"config": {"refresh_keys": [str(n) for n in changed]}}}}
+    dg.materialize(
+        [a for a in assets_of(refreshed) if a.op.name == "centra_orders"],
+        partition_key=day,
+        resources={"centra": resource_for(centra, refreshed)},
+        run_config=config,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    materialize(full, resource_for(centra, full), day, "event")
+    assert snapshot_of(refreshed, day) == snapshot_of(full, day)
+
+
+def test_faults_do_not_change_the_result(make_centra, tmp_path):
+    centra = make_centra(orders_per_day=100, rate_limits=True, plan="enterprise")
+    settings = settings_for(tmp_path)
+    resource = resource_for(centra, settings, read_timeout=0.5, backoff_base=0.05)
+    centra.admin(
+        "faults",
+        {
+            "error_rate": 0.12,
+            "html_error_rate": 0.05,
+            "reset_rate": 0.05,
+            "rate_limit_rate": 0.08,
+            "slow_rate": 0.03,
+            "slow_seconds": 2.0,
+            "latency_ms": 5,
+        },
+    )
+    days = [sim_day(centra, 2), sim_day(centra, 1)]
+    for day in days:
+        materialize(settings, resource, day, "event")
+    materialize(settings, resource, today(), "snapshot")
+    fired = centra.admin("info")["faults_fired"]
+    assert sum(fired.values()) >= 5, fired
+    centra.admin(
+        "faults",
+        {k: 0 for k in ("error_rate", "html_error_rate", "reset_rate", "rate_limit_rate", "slow_rate", "latency_ms")},
+    )
+    for day in days:
+        assert [r[0] for r in rows(settings, "orders", day, "order_number")] == [
+            o["number"] for o in truth(centra, "orders", day)
+        ]
+        assert rows(settings, "order_lines", day, "sum(line_value)")[0][0] == pytest.approx(
+            sum(r["line_value"] for r in truth(centra, "order_lines", day))
+        )
+    assert rows(settings, "inventory", today(), "sum(physical)")[0][0] == sum(
+        s["physical"] for s in truth(centra, "stock")
+    )
+
+
+def _failure(result) -> str:
+    return "\n".join(
+        str(e.event_specific_data.error)
+        for e in result.all_events
+        if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+    )
+
+
+def test_expired_token_fails_at_once_with_what_to_do(make_centra, tmp_path):
+    centra = make_centra()
+    secret = "expired-token-0123456789abcdef"
+    centra.admin("tokens", {"token": secret, "expiresIn": 0})
+    settings = settings_for(tmp_path)
+    before = centra.sim.stats["requests"]
+    result = materialize(
+        settings, resource_for(centra, settings, token=secret), sim_day(centra, 1), "event", raise_on_error=False
+    )
+    assert not result.success
+    message = _failure(result)
+    assert "Centra rejected the API token: Access token has expired" in message
+    assert "System → API Tokens" in message and "CENTRA_API_TOKEN" in message
+    assert centra.sim.stats["requests"] - before <= 7  # one try per asset at most: no retry storm
+    logs = "\n".join(str(e) for e in result.all_events)
+    assert secret not in logs
+
+
+def test_missing_permission_names_it_exactly(make_centra, tmp_path):
+    from centra_assets.simulator.permissions import ALL_PERMISSIONS
+
+    centra = make_centra()
+    centra.admin("tokens", {"token": "no-returns-token", "permissions": sorted(ALL_PERMISSIONS - {"Return:read"})})
+    settings = settings_for(tmp_path)
+    before = centra.sim.stats["requests"]
+    result = materialize(
+        settings,
+        resource_for(centra, settings, token="no-returns-token"),
+        sim_day(centra, 1),
+        "event",
+        raise_on_error=False,
+    )
+    failed = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert failed == {"centra_returns"}
+    assert "lacks the permission Return:read (needed to read `returns`)" in _failure(result)
+    assert centra.sim.stats["requests"] - before < 40  # the other assets ran; nothing retried the refusal
+
+
+def test_a_past_snapshot_cannot_be_fetched_but_one_stored_on_its_day_is_kept(make_centra, tmp_path):
+    centra = make_centra()
+    settings = settings_for(tmp_path)
+    resource = resource_for(centra, settings)
+    yesterday = (dt.date.fromisoformat(today()) - dt.timedelta(days=1)).isoformat()
+    result = materialize(settings, resource, yesterday, "snapshot", raise_on_error=False)
+    assert not result.success
+    message = _failure(result)
+    assert f"Centra only knows the present: the brands snapshot for {yesterday} was not stored" in message
+    assert f"Only today's ({today()}, Europe/Stockholm) can be materialized" in message
+    # a snapshot that was stored on its day (here: today's files, as if written yesterday) is kept as it is
+    materialize(settings, resource, today(), "snapshot")
+    raw = tmp_path / "warehouse" / "raw"
+    for table_dir in raw.iterdir():
+        shutil.copytree(table_dir / f"date={today()}", table_dir / f"date={yesterday}")
+    stored = rows(settings, "inventory", yesterday)
+    requests = centra.sim.stats["requests"]
+    assert materialize(settings, resource, yesterday, "snapshot").success
+    assert rows(settings, "inventory", yesterday) == stored
+    assert centra.sim.stats["requests"] - requests <= 1  # nothing fetched (at most the budget lookup)
