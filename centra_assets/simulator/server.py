@@ -215,6 +215,7 @@ class Simulator:
         if wait > 0:
             self.stats["rate_limited"] += 1
             return self.too_many_requests(wait)
+        self.stats["complexity"] += cost
         ctx = Context(self, self.clock.now(), token)
         if any(
             s.name.value.startswith("__") and s.name.value != "__typename"

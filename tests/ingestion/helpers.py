@@ -22,12 +22,8 @@ def settings_for(tmp_path: Path, start: str = "2026-10-01") -> Settings:
 
 
 def resource_for(centra, settings: Settings, token: str = "test-token-full", **kw) -> CentraResource:
-    return CentraResource(
-        api_url=centra.graphql_url,
-        api_token=token,
-        pacer_path=str(Path(settings.warehouse_dir) / ".state" / "budget.sqlite"),
-        **kw,
-    )
+    kw.setdefault("pacer_path", str(Path(settings.warehouse_dir) / ".state" / "budget.sqlite"))
+    return CentraResource(api_url=centra.graphql_url, api_token=token, **kw)
 
 
 def assets_of(settings: Settings, partition: str | None = None) -> list:
