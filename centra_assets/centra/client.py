@@ -250,15 +250,19 @@ class CentraClient:
             if isinstance(detail, CentraAuthError):
                 return kind, CentraAuthError(message)
             return kind, detail
+        missing: dict[str, str] = {}
         for error in errors:
             found = PERMISSION_MESSAGE.search(str(error.get("message", "")))
             category = (error.get("extensions") or {}).get("category")
-            if found or category == "authorization":
-                permission = found["permission"] if found else "(not named by Centra)"
-                field = found["field"] if found else ".".join(map(str, error.get("path") or []))
-                return "fail", CentraPermissionError(permission, field, self._scrub(error.get("message", "")))
             if category == "authentication":
                 return "fail", CentraAuthError(message)
+            if found:
+                missing.setdefault(found["permission"], found["field"])
+            elif category == "authorization":
+                missing.setdefault("(not named by Centra)", ".".join(map(str, error.get("path") or [])))
+        if missing:
+            used = list((exc.extensions or {}).get("permissionsUsed") or [])
+            return "fail", CentraPermissionError(missing, message, used)
         return "fail", CentraQueryError(f"Centra refused the query: {message}")
 
     def _scrub(self, text: str) -> str:

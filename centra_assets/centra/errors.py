@@ -22,14 +22,17 @@ class CentraAuthError(CentraError):
 
 
 class CentraPermissionError(CentraError):
-    """The token lacks a read permission; names it exactly, as Centra's message does."""
+    """The token lacks read permissions; names each exactly, as Centra's messages do."""
 
-    def __init__(self, permission: str, field: str, message: str):
-        self.permission, self.field = permission, field
+    def __init__(self, missing: dict[str, str], message: str, used: list[str] | None = None):
+        self.missing = missing  # permission -> the field that needs it
+        self.used = used or []  # extensions.permissionsUsed: what the query would have used
+        self.permission, self.field = next(iter(missing.items()))
+        needs = ", ".join(f"{p} (needed to read `{f}`)" for p, f in missing.items())
+        names = ", ".join(missing)
         super().__init__(
-            f"The Centra token lacks the permission {permission} (needed to read `{field}`): {message} "
-            f"Add {permission} to the token in Centra (System → API Tokens); centra-assets only needs read "
-            "permissions."
+            f"The Centra token lacks the permission {needs}: {message} Add {names} to the token in Centra "
+            "(System → API Tokens); centra-assets only needs read permissions."
         )
 
 

@@ -1,0 +1,47 @@
+"""`centra-assets check` reports the token and exactly which read permissions are present and missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from centra_assets.simulator.permissions import ALL_PERMISSIONS
+
+
+def run_check(centra, token: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CENTRA_API_URL": centra.graphql_url, "CENTRA_API_TOKEN": token}
+    return subprocess.run(
+        [sys.executable, "-m", "centra_assets.cli", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_lists_the_permissions_the_queries_use(centra):
+    result = run_check(centra, "test-token-full")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Token: accepted" in result.stdout and "All read permissions present" in result.stdout
+    for permission in ("Order:read", "ProductSize.stock:read", "PurchaseOrderDelivery:read", "Return:read"):
+        assert f"ok       {permission}" in result.stdout
+    assert ":write" not in result.stdout.replace("no write permission", "")
+
+
+def test_check_names_missing_permissions_exactly(centra):
+    centra.admin(
+        "tokens",
+        {
+            "token": "partial-token-123",
+            "permissions": sorted(ALL_PERMISSIONS - {"Return:read", "ProductSize.stock:read"}),
+        },
+    )
+    result = run_check(centra, "partial-token-123")
+    assert result.returncode == 1
+    assert "MISSING  ProductSize.stock:read" in result.stdout and "MISSING  Return:read" in result.stdout
+    assert "2 read permission(s) missing: ProductSize.stock:read, Return:read" in result.stdout
+
+
+def test_check_says_when_the_token_is_rejected_and_never_prints_it(centra):
+    centra.admin("tokens", {"token": "expired-token-abcdef123", "expiresIn": 0})
+    result = run_check(centra, "expired-token-abcdef123")
+    assert result.returncode == 2
+    assert "Token: REJECTED" in result.stdout and "Access token has expired" in result.stdout
+    assert "expired-token-abcdef123" not in result.stdout + result.stderr
