@@ -19,7 +19,9 @@ bootstrap:
 install: bootstrap
 	$(UV) sync --frozen
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+	@# Telemetry off; at most 2 ops talking to Centra at once across all runs (the centra_api pool; the
+	@# shared pacer splits the rate budget between them); a cap on concurrent runs for big backfills.
+	@printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 2\n  runs:\n    max_concurrent_runs: 4\n' > $(DAGSTER_HOME)/dagster.yaml
 
 # dbt's manifest must exist before Dagster imports the dbt assets.
 prepare: install
@@ -33,6 +35,10 @@ demo: prepare
 
 bench: prepare
 	$(RUN) python -m bench
+
+# Dagster UI and daemon on http://127.0.0.1:3000 against a live simulator; Ctrl-C stops everything.
+dev: prepare
+	$(RUN) python -m centra_assets.dev
 
 lint: install
 	$(RUN) ruff check centra_assets tests bench
