@@ -11,9 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import simulator
+from . import ingestion, simulator
 
-SUITES = {"simulator-latency": simulator.page_latency, "simulator-size": simulator.startup_and_memory}
+SUITES = {
+    "simulator-latency": simulator.page_latency,
+    "simulator-size": simulator.startup_and_memory,
+    "ingestion-throughput": ingestion.backfill_throughput,
+    "ingestion-memory": ingestion.partition_memory,
+}
 
 
 def main(argv: list[str]) -> None:

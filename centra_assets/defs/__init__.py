@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import dagster as dg
 
+from centra_assets.entities import ALL
+
 from .assets import build_sync_assets
 from .resources import centra_resource
 from .settings import Settings
 
 
+def _tables(partition: str) -> dg.AssetSelection:
+    return dg.AssetSelection.assets(*[["centra", t.name] for s in ALL if s.partition == partition for t in s.tables])
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
-    assets = build_sync_assets(settings)
-    centra = dg.AssetSelection.key_prefixes(["centra"])
     return dg.Definitions(
-        assets=assets,
+        assets=build_sync_assets(settings),
         jobs=[
             dg.define_asset_job(
-                "centra_sync", selection=centra, description="Every Centra data type for the chosen day(s)"
-            )
+                "centra_events",
+                selection=_tables("event"),
+                description="Orders, shipments, returns, purchase orders and deliveries for the "
+                "chosen days: backfill any range since CENTRA_START_DATE",
+            ),
+            dg.define_asset_job(
+                "centra_snapshots",
+                selection=_tables("snapshot"),
+                description="Inventory, catalogue and reference data as they are now (today's "
+                "partition only: Centra does not know the past)",
+            ),
         ],
         resources={"centra": centra_resource(settings.warehouse_dir)},
     )

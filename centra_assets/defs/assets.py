@@ -193,10 +193,17 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         finally:
             client.close()
         for t in spec.tables:
+            # one partition: its exact row count. A range run records one event per partition carrying the same
+            # metadata, so it names each partition's rows rather than a total that would read as per-partition.
+            counts = (
+                {"dagster/row_count": results[0].rows[t.name]}
+                if len(results) == 1
+                else {"rows_by_partition": dg.MetadataValue.json({r.day: r.rows[t.name] for r in results})}
+            )
             yield dg.MaterializeResult(
                 asset_key=["centra", t.name],
                 metadata={
-                    "dagster/row_count": sum(r.rows[t.name] for r in results),
+                    **counts,
                     "dagster/column_schema": column_schema(t),
                     "preview": _preview(root, t, results[-1].day),
                     "partitions": ", ".join(r.day for r in results),

@@ -1,0 +1,199 @@
+"""Ingestion benchmarks: backfill throughput against the rate-limit ceiling, and memory by partition size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from centra_assets.entities import BY_NAME
+from centra_assets.simulator.process import SimulatorProcess
+from centra_assets.simulator.ratelimit import INTERVALS, PLANS
+
+TOKEN = "bench-token"
+TZ = "Europe/Stockholm"
+SCALE = 10.0  # the simulator's rate-limit windows are 10x shorter; every limit keeps its proportions
+DAYS, PER_DAY = 10, 10_000  # a 100k-order backfill
+ORDERS = BY_NAME["orders"]
+
+
+def _days() -> list[str]:
+    today = dt.datetime.now(ZoneInfo(TZ)).date()
+    return [(today - dt.timedelta(days=n)).isoformat() for n in range(DAYS, 0, -1)]
+
+
+def _simulator(*extra: str) -> SimulatorProcess:
+    return SimulatorProcess(
+        "--days",
+        str(DAYS + 1),
+        "--orders-per-day",
+        str(PER_DAY),
+        "--timezone",
+        TZ,
+        "--plan",
+        "growth",
+        "--time-scale",
+        str(SCALE),
+        "--latency-ms",
+        "100",
+        *extra,
+        token=TOKEN,
+    )
+
+
+def _ceiling(spent: dict[str, float], orders: int, seconds: float) -> float:
+    """Orders the Growth plan allows in `seconds`, at the measured cost per order (full buckets at the start)."""
+    allowed = []
+    for kind in ("REQUEST_COUNT", "QUERY_COMPLEXITY"):
+        per_order = spent[kind] / orders
+        for i, interval in enumerate(INTERVALS.values()):
+            quota = PLANS["growth"][kind][i]
+            allowed.append((quota + quota / (interval / SCALE) * seconds) / per_order)
+    return min(allowed)
+
+
+def _spent(sim: SimulatorProcess) -> dict[str, float]:
+    stats = httpx.get(f"{sim.url}/admin/info", timeout=30).json()["stats"]
+    return {
+        "REQUEST_COUNT": stats.get("requests", 0) - stats.get("rate_limited", 0),
+        "QUERY_COMPLEXITY": stats.get("complexity", 0),
+        "rate_limited": stats.get("rate_limited", 0),
+    }
+
+
+def _warm(sim: SimulatorProcess) -> None:
+    """Generate the days once, outside the timing (admin endpoint: no rate budget spent)."""
+    httpx.get(f"{sim.url}/admin/ground-truth/orders", timeout=600)
+
+
+PIPELINE = textwrap.dedent("""
+    import sys, time, dagster as dg
+    from centra_assets.defs import build_definitions
+    from centra_assets.defs.resources import CentraResource
+    from centra_assets.defs.settings import Settings
+    url, token, root, scale, first, last = sys.argv[1:7]
+    settings = Settings(warehouse_dir=root, timezone="Europe/Stockholm", start_date="2020-01-01")
+    asset = next(a for a in build_definitions(settings).assets if a.op.name == "centra_orders")
+    resource = CentraResource(api_url=url, api_token=token, pacer_path=root + "/budget.sqlite", rate_share=1.0,
+                              rate_window_scale=float(scale), concurrency=4)
+    started = time.monotonic()
+    result = dg.materialize([asset], resources={"centra": resource}, instance=dg.DagsterInstance.ephemeral(),
+                            tags={"dagster/asset_partition_range_start": first,
+                                  "dagster/asset_partition_range_end": last})
+    seconds = time.monotonic() - started
+    import duckdb
+    rows = duckdb.connect().execute(f"SELECT count(*) FROM '{root}/raw/orders/*/*.parquet'").fetchone()[0]
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    print("RESULT", int(result.success), rows, seconds, peak / 1024)
+""")
+
+
+def _run_pipeline(url: str, root: str, scale: float, first: str, last: str) -> tuple[bool, int, float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", PIPELINE, url, TOKEN, root, str(scale), first, last],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT")), None)
+    if line is None:
+        raise RuntimeError(f"the pipeline run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    _, ok, rows, seconds, peak = line.split()
+    return ok == "1", int(rows), float(seconds), float(peak)
+
+
+def _naive(sim: SimulatorProcess) -> tuple[int, float]:
+    """What a first integration does: one request after another, waiting out 429s, no pacing, no concurrency."""
+    orders, started = 0, time.monotonic()
+    with httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120) as http:
+        for day in _days():
+            start = dt.datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(TZ))
+            where = {
+                "createdAt": {"from": start.isoformat(), "to": (start + dt.timedelta(days=1, seconds=-1)).isoformat()}
+            }
+            page = 1
+            while True:
+                response = http.post(
+                    sim.graphql_url,
+                    json={"query": ORDERS.query, "variables": {"where": where, "limit": 200, "page": page}},
+                )
+                if response.status_code == 429:
+                    time.sleep(max(0.0, float(response.headers["Retry-After"]) - time.time()))
+                    continue
+                batch = response.json()["data"]["orders"]
+                orders += len(batch)
+                if len(batch) < 200:
+                    break
+                page += 1
+    return orders, time.monotonic() - started
+
+
+def backfill_throughput() -> list[dict]:
+    days = _days()
+    with tempfile.TemporaryDirectory() as root, _simulator() as sim:
+        _warm(sim)
+        ok, orders, seconds, _ = _run_pipeline(sim.graphql_url, root, SCALE, days[0], days[-1])
+        spent = _spent(sim)
+    ceiling = _ceiling(spent, orders, seconds)
+    with _simulator() as sim:
+        _warm(sim)
+        naive_orders, naive_seconds = _naive(sim)
+        naive_spent = _spent(sim)
+    naive_ceiling = _ceiling(naive_spent, naive_orders, naive_seconds)
+    note = f"Growth plan, +100 ms latency, windows /{SCALE:g}; {orders:,} orders in {seconds:.0f} s"
+    return [
+        {
+            "suite": "ingestion",
+            "metric": "backfill orders/s (pipeline, 100k orders)",
+            "value": round(orders / seconds),
+            "baseline": round(ceiling / seconds),
+            "ratio": round(orders / ceiling, 2),
+            "target": "ratio >= 0.9 of the ceiling, no failed run",
+            "note": f"{note}; run ok: {ok}; 429 answers: {spent['rate_limited']}",
+        },
+        {
+            "suite": "ingestion",
+            "metric": "backfill orders/s (naive sequential client)",
+            "value": round(naive_orders / naive_seconds),
+            "baseline": round(naive_ceiling / naive_seconds),
+            "ratio": round(naive_orders / naive_ceiling, 2),
+            "target": "-",
+            "note": f"same simulator settings; {naive_orders:,} orders in {naive_seconds:.0f} s; "
+            f"429 answers: {naive_spent['rate_limited']}",
+        },
+    ]
+
+
+def partition_memory() -> list[dict]:
+    rows, base = [], None
+    for per_day in (10_000, 100_000):
+        with (
+            tempfile.TemporaryDirectory() as root,
+            SimulatorProcess(
+                "--days", "2", "--orders-per-day", str(per_day), "--timezone", TZ, "--no-rate-limits", token=TOKEN
+            ) as sim,
+        ):
+            _warm(sim)
+            day = (dt.datetime.now(ZoneInfo(TZ)).date() - dt.timedelta(days=1)).isoformat()
+            ok, orders, seconds, peak = _run_pipeline(sim.graphql_url, root, 1.0, day, day)
+            size = sum(f.stat().st_size for f in Path(root).rglob("*.parquet")) / 2**20
+        base = base or peak
+        rows.append(
+            {
+                "suite": "ingestion",
+                "metric": f"peak memory materializing a {orders:,}-order day (MB)",
+                "value": round(peak),
+                "baseline": round(base),
+                "ratio": round(peak / base, 2),
+                "target": "ratio <= 1.5 (100k vs 10k)",
+                "note": f"{seconds:.0f} s, {size:.1f} MB of Parquet; whole process incl. Dagster; ok: {ok}",
+            }
+        )
+    return rows
