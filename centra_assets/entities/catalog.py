@@ -1,23 +1,11 @@
 """Catalogue: products, variants, sizes, prices, categories, brands, collections, campaigns, vouchers (snapshots)."""
 
-from .spec import EntitySpec, Table, boolean, col, f64, i64, ts
-
-
-def snapshot(name: str, description: str, document: str, root: str, *tables: Table, group: str = "catalog"):
-    return EntitySpec(
-        name=name,
-        group=group,
-        description=description,
-        document=document,
-        root=root,
-        partition="snapshot",
-        tables=tables,
-    )
-
+from .spec import Table, boolean, col, f64, i64, listing, ts
 
 SPECS = (
-    snapshot(
+    listing(
         "products",
+        "catalog",
         "Centra products as of the snapshot day.",
         "products.graphql",
         "products",
@@ -44,8 +32,9 @@ SPECS = (
             columns=(i64("product_id", "^id"), i64("category_id", "id")),
         ),
     ),
-    snapshot(
+    listing(
         "variants",
+        "catalog",
         "Centra product variants as of the snapshot day.",
         "variants.graphql",
         "productVariants",
@@ -64,8 +53,9 @@ SPECS = (
             ),
         ),
     ),
-    snapshot(
+    listing(
         "sizes",
+        "catalog",
         "Centra product sizes (the stock-keeping unit, with SKU and EAN) as of the snapshot day.",
         "sizes.graphql",
         "productSizes",
@@ -87,8 +77,9 @@ SPECS = (
             ),
         ),
     ),
-    snapshot(
+    listing(
         "prices",
+        "catalog",
         "Centra prices per variant and pricelist as of the snapshot day.",
         "prices.graphql",
         "prices",
@@ -106,8 +97,9 @@ SPECS = (
             ),
         ),
     ),
-    snapshot(
+    listing(
         "categories",
+        "catalog",
         "Centra categories as of the snapshot day.",
         "categories.graphql",
         "categories",
@@ -123,22 +115,25 @@ SPECS = (
             ),
         ),
     ),
-    snapshot(
+    listing(
         "brands",
+        "catalog",
         "Centra brands as of the snapshot day.",
         "brands.graphql",
         "brands",
         Table("brands", key=("brand_id",), columns=(i64("brand_id", "id"), col("name"))),
     ),
-    snapshot(
+    listing(
         "collections",
+        "catalog",
         "Centra collections as of the snapshot day.",
         "collections.graphql",
         "collections",
         Table("collections", key=("collection_id",), columns=(i64("collection_id", "id"), col("name"), col("status"))),
     ),
-    snapshot(
+    listing(
         "campaigns",
+        "catalog",
         "Centra campaigns as of the snapshot day.",
         "campaigns.graphql",
         "campaigns",
@@ -163,8 +158,9 @@ SPECS = (
             columns=(i64("campaign_id", "^id"), i64("market_id", "id")),
         ),
     ),
-    snapshot(
+    listing(
         "vouchers",
+        "catalog",
         "Centra vouchers as of the snapshot day.",
         "vouchers.graphql",
         "vouchers",

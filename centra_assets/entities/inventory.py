@@ -1,6 +1,6 @@
 """Inventory: every stock quantity per size and warehouse, and the size's totals, as of the snapshot day."""
 
-from .spec import EntitySpec, Table, col, i64
+from .spec import Table, col, i64, snapshot
 
 QUANTITIES = (
     "physical",
@@ -20,14 +20,13 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest) + "Quantity"
 
 
-INVENTORY = EntitySpec(
+INVENTORY = snapshot(
     name="inventory",
     group="inventory",
     description="Stock per size and warehouse (physical, allocated, free to allocate, demand, incoming, ...) and "
     "the totals per size, as Centra reports them at the moment of the snapshot.",
     document="inventory.graphql",
     root="productSizes",
-    partition="snapshot",
     concurrency=1,  # each page is budget-heavy: no speculative pages past the end
     nested_limits=(("stock", 20),),
     tables=(

@@ -1,16 +1,11 @@
 """Reference data: markets, pricelists, warehouses, stores, currencies (with base rates), countries, suppliers."""
 
-from .catalog import snapshot
-from .spec import Table, boolean, col, f64, i64
-
-
-def _ref(name, description, document, root, *tables):
-    return snapshot(name, description, document, root, *tables, group="reference")
-
+from .spec import Table, boolean, col, f64, i64, listing
 
 SPECS = (
-    _ref(
+    listing(
         "markets",
+        "reference",
         "Centra markets as of the snapshot day.",
         "markets.graphql",
         "markets",
@@ -32,8 +27,9 @@ SPECS = (
             columns=(i64("market_id", "^id"), col("country", "code")),
         ),
     ),
-    _ref(
+    listing(
         "pricelists",
+        "reference",
         "Centra pricelists as of the snapshot day.",
         "pricelists.graphql",
         "pricelists",
@@ -49,8 +45,9 @@ SPECS = (
             ),
         ),
     ),
-    _ref(
+    listing(
         "warehouses",
+        "reference",
         "Centra warehouses as of the snapshot day.",
         "warehouses.graphql",
         "warehouses",
@@ -60,15 +57,17 @@ SPECS = (
             columns=(i64("warehouse_id", "id"), col("name"), col("status"), col("country", "country.code")),
         ),
     ),
-    _ref(
+    listing(
         "stores",
+        "reference",
         "Centra stores (D2C and wholesale) as of the snapshot day.",
         "stores.graphql",
         "stores",
         Table("stores", key=("store_id",), columns=(i64("store_id", "id"), col("name"), col("type"))),
     ),
-    _ref(
+    listing(
         "currencies",
+        "reference",
         "Centra currencies with their rate to the base currency, as of the snapshot day.",
         "currencies.graphql",
         "currencies",
@@ -84,8 +83,9 @@ SPECS = (
             ),
         ),
     ),
-    _ref(
+    listing(
         "countries",
+        "reference",
         "Centra countries as of the snapshot day.",
         "countries.graphql",
         "countries",
@@ -95,8 +95,9 @@ SPECS = (
             columns=(i64("country_id", "id"), col("code"), col("name"), col("continent"), boolean("is_eu", "isEU")),
         ),
     ),
-    _ref(
+    listing(
         "suppliers",
+        "reference",
         "Centra suppliers as of the snapshot day.",
         "suppliers.graphql",
         "suppliers",

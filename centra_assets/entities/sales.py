@@ -1,8 +1,8 @@
 """Sales: orders with lines, discounts and payments; shipments; returns. Partitioned by the day they happened."""
 
-from .spec import EntitySpec, Table, boolean, col, f64, i64, money, ts
+from .spec import Table, boolean, col, event, f64, i64, money, snapshot, ts
 
-ORDERS = EntitySpec(
+ORDERS = event(
     name="orders",
     group="sales",
     description="Centra orders (D2C and wholesale) by the day they were placed, with their lines, applied "
@@ -10,7 +10,6 @@ ORDERS = EntitySpec(
     "Centra recorded on the order.",
     document="orders.graphql",
     root="orders",
-    partition="event",
     date_field="createdAt",
     refresh_field="number",
     count_document="order_count.graphql",
@@ -120,13 +119,12 @@ ORDERS = EntitySpec(
     ),
 )
 
-SHIPMENTS = EntitySpec(
+SHIPMENTS = event(
     name="shipments",
     group="sales",
     description="Centra shipments by the day they were created, with their lines.",
     document="shipments.graphql",
     root="shipments",
-    partition="event",
     date_field="createdAt",
     refresh_field="id",
     tables=(
@@ -175,13 +173,12 @@ SHIPMENTS = EntitySpec(
     ),
 )
 
-RETURNS = EntitySpec(
+RETURNS = event(
     name="returns",
     group="sales",
     description="Centra returns by the day they were created, with their lines and refund totals.",
     document="returns.graphql",
     root="returns",
-    partition="event",
     date_field="createdAt",
     refresh_field="id",
     tables=(
@@ -221,13 +218,12 @@ RETURNS = EntitySpec(
     ),
 )
 
-CUSTOMERS = EntitySpec(
+CUSTOMERS = snapshot(
     name="customers",
     group="sales",
     description="Centra customers (D2C), as of the snapshot day.",
     document="customers.graphql",
     root="customers",
-    partition="snapshot",
     tables=(
         Table(
             "customers",
@@ -248,13 +244,12 @@ CUSTOMERS = EntitySpec(
     ),
 )
 
-ACCOUNTS = EntitySpec(
+ACCOUNTS = snapshot(
     name="accounts",
     group="sales",
     description="Centra wholesale accounts and their buyers, as of the snapshot day.",
     document="accounts.graphql",
     root="accounts",
-    partition="snapshot",
     tables=(
         Table(
             "accounts",

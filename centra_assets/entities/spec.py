@@ -112,6 +112,21 @@ class EntitySpec:
         return (QUERIES / self.count_document).read_text() if self.count_document else None
 
 
+def event(**kw) -> EntitySpec:
+    """Event data: partitioned by the day the record was created, refreshed by id, unless the spec says otherwise."""
+    return EntitySpec(**{"partition": "event", "date_field": "createdAt", "refresh_field": "id", **kw})
+
+
+def snapshot(**kw) -> EntitySpec:
+    """State: partitioned by the day the snapshot was taken (only today can be fetched)."""
+    return EntitySpec(partition="snapshot", **kw)
+
+
+def listing(name: str, group: str, description: str, document: str, root: str, *tables: Table) -> EntitySpec:
+    """A snapshot of a plain list (catalogue and reference data), in one line."""
+    return snapshot(name=name, group=group, description=description, document=document, root=root, tables=tables)
+
+
 def get(record: Any, path: str) -> Any:
     for part in path.split("."):
         if record is None:

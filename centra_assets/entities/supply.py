@@ -1,14 +1,13 @@
 """Supply: purchase orders and their deliveries (Centra's "indeliveries"), by the day they were created."""
 
-from .spec import EntitySpec, Table, col, f64, i64, money, ts
+from .spec import Table, col, event, f64, i64, money, ts
 
-PURCHASE_ORDERS = EntitySpec(
+PURCHASE_ORDERS = event(
     name="purchase_orders",
     group="supply",
     description="Centra purchase orders by the day they were created, with their lines (ordered and delivered).",
     document="purchase_orders.graphql",
     root="purchaseOrders",
-    partition="event",
     date_field="createdAt",
     refresh_field="id",
     tables=(
@@ -49,13 +48,12 @@ PURCHASE_ORDERS = EntitySpec(
     ),
 )
 
-PURCHASE_ORDER_DELIVERIES = EntitySpec(
+PURCHASE_ORDER_DELIVERIES = event(
     name="purchase_order_deliveries",
     group="supply",
     description="Centra purchase order deliveries (indeliveries) by the day they arrived, with their lines.",
     document="purchase_order_deliveries.graphql",
     root="purchaseOrderDeliveries",
-    partition="event",
     date_field="createdAt",
     refresh_field="id",
     tables=(
