@@ -11,6 +11,7 @@ import threading
 import time
 
 INTERVALS = {"TEN_SECONDS": 10.0, "ONE_HOUR": 3600.0}
+UNLIMITED = 2**31 - 1  # what `rateLimits` reports with the limiter off
 # plan -> bucket type -> (quota per 10 s, quota per hour)
 PLANS = {
     "growth": {"REQUEST_COUNT": (60, 5_000), "MUTATION_COUNT": (20, 1_800), "QUERY_COMPLEXITY": (250_000, 30_000_000)},
@@ -77,6 +78,17 @@ class RateLimiter:
             return 0.0
 
     def snapshot(self) -> list[dict]:
+        if not self.enabled:  # --no-rate-limits: report a budget no client needs to pace for
+            return [
+                {
+                    "type": kind,
+                    "intervalSeconds": interval,
+                    "quota": UNLIMITED,
+                    "usedQuota": 0,
+                    "remainingQuota": UNLIMITED,
+                }
+                for kind, interval in self.buckets
+            ]
         with self._lock:
             now = time.monotonic()
             for bucket in self.buckets.values():

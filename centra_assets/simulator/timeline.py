@@ -197,6 +197,11 @@ class Timeline:
         last = days - 1
         return self.customers_before(last) + sum(1 for c in self.new_customers_of_day(last).values() if c <= t)
 
+    @lru_cache(maxsize=64)  # noqa: B019
+    def day_times(self, d: int) -> list[float]:
+        """Creation times of day d's orders, ascending (orders are numbered in creation order)."""
+        return [o.created for o in self.day_orders(d)]
+
     @lru_cache(maxsize=40)  # noqa: B019
     def day_changes(self, d: int) -> list[tuple[float, int, str]]:
         """Every lifecycle step of day d's orders as (time, order number, step), by time."""
