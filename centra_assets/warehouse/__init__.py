@@ -1,0 +1,1 @@
+"""Where data lands: partition paths, atomic Parquet writes and merges. Knows nothing of Centra."""

@@ -1,0 +1,143 @@
+"""Where data lands: one Parquet file per table and day, written whole or not at all.
+
+Layout: ``<root>/raw/<table>/date=YYYY-MM-DD/data.parquet`` (hive-style, so DuckDB and dbt read the
+``date`` column from the path). A partition is written to a hidden temp file beside it and renamed into
+place (``os.replace`` is atomic on POSIX), so a reader sees the old partition or the new one, never half
+of one. Rows stream in as row groups, so memory stays flat however large a partition is. Every file is
+sorted by its table's key: a targeted refresh and a full re-materialization produce the same file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+FILE_NAME = "data.parquet"
+ROW_GROUP_ROWS = 50_000
+
+
+class SchemaDriftError(ValueError):
+    """Centra returned a value that does not fit the column's declared type."""
+
+
+def partition_path(root: str | Path, table: str, day: dt.date | str) -> Path:
+    return Path(root) / "raw" / table / f"date={day}" / FILE_NAME
+
+
+def to_arrow(rows: list[dict], schema: pa.Schema, table: str) -> pa.Table:
+    """Rows as an Arrow table of the declared schema, or an error naming the column that does not fit."""
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+        for f in schema:
+            for r in rows:
+                try:
+                    pa.array([r.get(f.name)], type=f.type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+                    raise SchemaDriftError(
+                        f"Centra returned {r.get(f.name)!r} for {table}.{f.name}, which is declared {f.type}: has "
+                        "the field changed type? Update the column in the entity spec."
+                    ) from exc
+        raise
+
+
+def _sorted(table: pa.Table, key: Sequence[str]) -> pa.Table:
+    return table.sort_by([(k, "ascending") for k in key]) if table.num_rows else table
+
+
+class PartitionWriter:
+    """Stream rows into a partition; ``commit()`` publishes it atomically, ``abort()`` leaves the old one."""
+
+    def __init__(self, root: str | Path, table: str, day: dt.date | str, schema: pa.Schema, key: Sequence[str]):
+        self.path = partition_path(root, table, day)
+        self.table, self.schema, self.key = table, schema, tuple(key)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{FILE_NAME}.{uuid.uuid4().hex}.tmp")
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._batches: list[pa.Table] = []
+        self._buffered = 0
+        self._last_key: tuple | None = None
+        self._in_order = True
+        self.rows = 0
+
+    def write(self, rows: Iterable[dict]) -> None:
+        """Add rows. Each call becomes a compact Arrow batch at once; row groups are written from batches."""
+        rows = list(rows)
+        for row in rows:
+            k = tuple(row[c] for c in self.key)
+            if self._last_key is not None and self._in_order and _lt(k, self._last_key):
+                self._in_order = False
+            self._last_key = k
+        if rows:
+            self._batches.append(to_arrow(rows, self.schema, self.table))
+            self._buffered += len(rows)
+        if self._buffered >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def write_arrow(self, table: pa.Table) -> None:
+        """Write an Arrow table that is already sorted by the key."""
+        self._flush()
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def _flush(self) -> None:
+        if self._batches:
+            self._writer.write_table(pa.concat_tables(self._batches))
+            self.rows += self._buffered
+            self._batches, self._buffered = [], 0
+
+    def commit(self) -> Path:
+        self._flush()
+        self._writer.close()
+        if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
+            pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self._writer.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _lt(a: tuple, b: tuple) -> bool:
+    try:
+        return a < b
+    except TypeError:  # None in a key: let the final sort decide
+        return True
+
+
+def read_partition(root: str | Path, table: str, day: dt.date | str) -> pa.Table | None:
+    path = partition_path(root, table, day)
+    return pq.read_table(path) if path.exists() else None
+
+
+def replace_records(root: str | Path, table: str, day: dt.date | str, schema: pa.Schema, key: Sequence[str],
+                    record_key: str, record_ids: Iterable, rows: list[dict]) -> int:
+    """Targeted refresh: in one partition, replace every row of the given records with `rows` (atomically).
+
+    `record_key` is the column naming the record a row belongs to (the order number for orders and their
+    lines). Records no longer returned by Centra lose their rows, as a full re-materialization would.
+    """
+    ids = pa.array(list(record_ids), type=schema.field(record_key).type)
+    existing = read_partition(root, table, day)
+    fresh = to_arrow(rows, schema, table)
+    if existing is not None:
+        existing = existing.select(schema.names).cast(schema)
+        kept = existing.filter(pc.invert(pc.is_in(existing[record_key], value_set=ids)))
+        fresh = pa.concat_tables([kept, fresh])
+    merged = _sorted(fresh, key)
+    writer = PartitionWriter(root, table, day, schema, key)
+    try:
+        writer.write_arrow(merged)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return merged.num_rows
