@@ -120,6 +120,8 @@ class CentraClient:
         self._documents: dict[str, GraphQLRequest] = {}
         self._complexity_seen: dict[tuple, int] = {}
         self._configure_lock = threading.Lock()
+        self._clients: list[Client] = []  # one per thread that has sent a request
+        self._clients_lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------------------------------
     def execute(self, query: str, variables: dict | None = None) -> Response:
@@ -132,10 +134,12 @@ class CentraClient:
         return self._execute(RATE_LIMITS, {}, paced=False).data["rateLimits"]
 
     def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
-            self._local.client.close_sync()
-            self._local.session = None
+        """Close every thread's connection (pages are fetched from several threads)."""
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close_sync()
+        self._local = threading.local()
 
     # -- internals ---------------------------------------------------------------------------------------
     def _configure_pacer(self) -> None:
@@ -156,6 +160,8 @@ class CentraClient:
             self._local.transport = transport
             self._local.client = Client(transport=transport, fetch_schema_from_transport=False)
             session = self._local.session = self._local.client.connect_sync()
+            with self._clients_lock:
+                self._clients.append(self._local.client)
         return session
 
     def _request(self, query: str, variables: dict) -> GraphQLRequest:

@@ -84,9 +84,9 @@ def sync_partition(
         where = {spec.date_field: {"from": result.window[0], "to": result.window[1]}}
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
-    if spec.count_query:
-        result.centra_total = client.execute(spec.count_query, {"where": where}).data
-        result.centra_total = next(iter(result.centra_total.values()))["totalCount"]
+    if spec.count_query:  # Centra's own count: exact pages to fetch, and the row-count check
+        (counted,) = client.execute(spec.count_query, {"where": where}).data.values()
+        result.centra_total = counted["totalCount"]
     loaded_at = dt.datetime.now(dt.UTC)
     writers = {t.name: PartitionWriter(root, t.name, day, t.schema, t.key) for t in spec.tables}
     records = 0

@@ -118,8 +118,16 @@ def read_partition(root: str | Path, table: str, day: dt.date | str) -> pa.Table
     return pq.read_table(path) if path.exists() else None
 
 
-def replace_records(root: str | Path, table: str, day: dt.date | str, schema: pa.Schema, key: Sequence[str],
-                    record_key: str, record_ids: Iterable, rows: list[dict]) -> int:
+def replace_records(
+    root: str | Path,
+    table: str,
+    day: dt.date | str,
+    schema: pa.Schema,
+    key: Sequence[str],
+    record_key: str,
+    record_ids: Iterable,
+    rows: list[dict],
+) -> int:
     """Targeted refresh: in one partition, replace every row of the given records with `rows` (atomically).
 
     `record_key` is the column naming the record a row belongs to (the order number for orders and their
