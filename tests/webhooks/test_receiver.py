@@ -1,0 +1,226 @@
+"""The webhook receiver: answers 2xx only for stored, genuinely signed deliveries; refuses everything else."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from centra_assets.simulator.process import free_port
+from centra_assets.simulator.server import BackgroundServer
+from centra_assets.webhooks.app import build_app
+from centra_assets.webhooks.signature import sign
+from centra_assets.webhooks.store import SqliteEventStore
+
+SECRET = "whsec-test-0123456789"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def body_of(events: list[dict]) -> bytes:
+    return ("payload=" + urllib.parse.quote(json.dumps({"events": events}), safe="")).encode()
+
+
+def event(n: int, kind: str = "order", action: str = "update") -> dict:
+    return {"type": kind, "action": action, "date": "2026-11-18 14:40:58.628033", "id": n}
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    store = SqliteEventStore(tmp_path / "webhooks.sqlite")
+    with BackgroundServer(build_app(store, SECRET)) as url:
+        yield f"{url}/webhooks/centra", store
+    store.close()
+
+
+def post(url: str, body: bytes, signature: str | None = "sign", headers: dict | None = None) -> httpx.Response:
+    headers = {**FORM, **(headers or {})}
+    if signature == "sign":
+        signature = sign(SECRET, body)
+    if signature:
+        headers["X-Centra-Signature"] = signature
+    return httpx.post(url, content=body, headers=headers, timeout=10)
+
+
+def test_a_signed_delivery_is_stored_before_the_answer(receiver):
+    url, store = receiver
+    events = [event(1042), event(7, "shipment", "good_to_go"), event(3, "wishlist", "create")]  # unknown type too
+    response = post(url, body_of(events))
+    assert response.status_code == 200 and response.json() == {"stored": 3}
+    stored = store.read_after(0)
+    assert [(e.type, e.action, e.object_id) for e in stored] == [
+        ("order", "update", 1042),
+        ("shipment", "good_to_go", 7),
+        ("wishlist", "create", 3),
+    ]
+    assert json.loads(stored[0].raw) == events[0]
+    assert httpx.get(url.replace("/webhooks/centra", "/health")).json() == {"ok": True, "events": 3}
+
+
+def test_the_other_plugin_versions_payload_is_stored_too(receiver):
+    url, store = receiver
+    body = ("payload=" + urllib.parse.quote(json.dumps({"products": ["1", "6"], "categories": ["2"]}))).encode()
+    assert post(url, body).status_code == 200
+    assert [(e.type, e.object_id) for e in store.read_after(0)] == [("products", 1), ("products", 6), ("categories", 2)]
+
+
+@pytest.mark.parametrize(
+    "signature, reason",
+    [
+        (None, "no X-Centra-Signature"),
+        ("v1=abc", "malformed"),
+        ("t=12345,v1=" + "0" * 64, "does not match"),
+    ],
+)
+def test_missing_malformed_or_forged_signatures_get_401(receiver, signature, reason):
+    url, store = receiver
+    response = post(url, body_of([event(1)]), signature)
+    assert response.status_code == 401 and reason in response.json()["error"]
+    assert store.count() == 0
+
+
+def test_a_signature_over_another_body_or_with_another_secret_gets_401(receiver):
+    url, store = receiver
+    genuine = body_of([event(1)])
+    assert post(url, body_of([event(2)]), sign(SECRET, genuine)).status_code == 401  # tampered body
+    assert post(url, genuine, sign("another-secret", genuine)).status_code == 401
+    assert store.count() == 0
+
+
+@pytest.mark.parametrize("age", [-400, 400])
+def test_stale_and_future_timestamps_are_refused(receiver, age):
+    url, store = receiver
+    body = body_of([event(1)])
+    response = post(url, body, sign(SECRET, body, int(time.time()) - age))
+    assert response.status_code == 401 and "outside" in response.json()["error"]
+
+
+def test_a_replayed_request_is_refused(receiver):
+    url, store = receiver
+    body = body_of([event(1)])
+    signature = sign(SECRET, body)
+    assert post(url, body, signature).status_code == 200
+    assert post(url, body, signature).status_code == 409
+    assert store.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body, headers, status",
+    [
+        (b'{"events": []}', {"Content-Type": "application/json"}, 415),
+        (b"nothing=here", None, 400),
+        (b"payload=not-json", None, 400),
+        (b"payload=" + urllib.parse.quote('{"events": "nope"}').encode(), None, 400),
+        (b"payload=" + urllib.parse.quote("[1, 2]").encode(), None, 400),
+        (b"\xff\xfe", None, 400),
+        (b"payload=" + b"x" * 1_100_000, None, 413),
+    ],
+)
+def test_bad_input_gets_the_right_answer_and_leaves_nothing(receiver, body, headers, status):
+    url, store = receiver
+    assert post(url, body, headers=headers).status_code == status
+    assert store.count() == 0
+
+
+def test_wrong_method_gets_405(receiver):
+    url, _ = receiver
+    response = httpx.get(url)
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+def test_logs_say_what_happened_without_secret_or_signature(receiver, caplog):
+    url, _ = receiver
+    body = body_of([event(1)])
+    signature = sign(SECRET, body)
+    with caplog.at_level(logging.INFO, logger="centra_assets.webhooks"):
+        post(url, body, signature)
+        post(url, body, signature)
+        post(url, body_of([event(2)]), "t=1,v1=" + "ab" * 32)
+    text = caplog.text
+    assert "stored 1 events (order)" in text and "replayed" in text and "does not match" in text
+    assert SECRET not in text and signature.split("v1=")[1] not in text
+
+
+def test_webhooks_from_the_simulator_verify_and_land(make_centra, receiver):
+    url, store = receiver
+    centra = make_centra(webhook_url=url, webhook_secret=SECRET, time_scale=50.0)
+    centra.admin("clock", {"advance": 8 * 3600})
+    deadline = time.monotonic() + 30
+    while not centra.admin("webhooks")["idle"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stats = centra.admin("webhooks")["stats"]
+    assert stats["delivered_events"] > 50 and stats["failed_attempts"] == 0
+    assert store.count() == stats["delivered_events"]
+    assert {e.type for e in store.read_after(0, 100_000)} <= {"order", "shipment", "return", "customer"}
+
+
+def test_every_acknowledged_event_survives_a_sigkill_under_load(tmp_path):
+    port, path = free_port(), tmp_path / "webhooks.sqlite"
+    env = {**os.environ, "CENTRA_WEBHOOK_SECRET": SECRET}
+    cmd = [
+        sys.executable,
+        "-m",
+        "centra_assets.webhooks.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        str(path),
+        "--log-level",
+        "warning",
+    ]
+    url = f"http://127.0.0.1:{port}/webhooks/centra"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                return proc
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+
+    proc = start()
+    acknowledged, lock, stop = set(), threading.Lock(), threading.Event()
+
+    def sender(worker: int) -> None:
+        with httpx.Client(timeout=5) as client:
+            for i in range(10_000):
+                if stop.is_set():
+                    return
+                n = worker * 100_000 + i
+                body = body_of([event(n)])
+                try:
+                    r = client.post(url, content=body, headers={**FORM, "X-Centra-Signature": sign(SECRET, body)})
+                except httpx.TransportError:
+                    return  # the receiver is gone: this one was never acknowledged
+                if r.status_code == 200:
+                    with lock:
+                        acknowledged.add(n)
+
+    with ThreadPoolExecutor(8) as pool:
+        for w in range(8):
+            pool.submit(sender, w)
+        while len(acknowledged) < 300:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)  # mid-load: requests are in flight
+        proc.wait(timeout=10)
+        stop.set()
+    proc = start()
+    try:
+        stored = {e.object_id for e in SqliteEventStore(path).read_after(0, 1_000_000)}
+        assert acknowledged and acknowledged <= stored
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
