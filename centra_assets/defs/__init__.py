@@ -7,6 +7,7 @@ import dagster as dg
 from centra_assets.entities import ALL
 
 from .assets import build_sync_assets
+from .realtime import build_sweep_schedule, build_webhook_sensor
 from .resources import centra_resource
 from .settings import Settings
 
@@ -16,8 +17,11 @@ def _tables(partition: str) -> dg.AssetSelection:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    assets = build_sync_assets(settings)
     return dg.Definitions(
-        assets=build_sync_assets(settings),
+        assets=assets,
+        sensors=[build_webhook_sensor(settings, assets)],
+        schedules=[build_sweep_schedule(settings, assets)],
         jobs=[
             dg.define_asset_job(
                 "centra_events",

@@ -99,6 +99,9 @@ class EntitySpec:
     refresh_field: str | None = None  # the filter that selects records by key for a targeted refresh
     refresh_type: type = int
     count_document: str | None = None  # a query answering {totalCount} for the same `where`, if Centra has one
+    locate_document: str | None = None  # a light query answering {key createdAt}: which partition a record is in
+    webhook_type: str | None = None  # the `type` Centra's webhooks use for this data type (order, shipment, ...)
+    sweep_field: str | None = None  # filter for "changed since" (updatedAt); None where Centra has none
     page_size: int = 200
     concurrency: int | None = None  # pages in flight; None: the resource's default. 1 for budget-heavy queries
     nested_limits: tuple[tuple[str, int], ...] = ()  # (list field, its limit in the query): a full one may be cut
@@ -106,6 +109,10 @@ class EntitySpec:
     @property
     def query(self) -> str:
         return (QUERIES / self.document).read_text()
+
+    @property
+    def locate_query(self) -> str | None:
+        return (QUERIES / self.locate_document).read_text() if self.locate_document else None
 
     @property
     def count_query(self) -> str | None:

@@ -15,7 +15,8 @@ from .timeline import MAX_LIFECYCLE
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
+    """UTC, to the second: Centra renders timestamps in whole seconds (truncated)."""
+    return None if ts is None else dt.datetime.fromtimestamp(int(ts), dt.UTC).isoformat()
 
 
 def _plans(sim, t: float, lo: float, hi: float, lag: float = 0.0) -> Iterator:

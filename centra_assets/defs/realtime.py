@@ -1,0 +1,227 @@
+"""From "Centra says this changed" to refreshed partitions: the webhook sensor and the catch-up sweep.
+
+Webhooks are hints, not truth: each announced order, shipment or return is re-fetched from the API by a
+targeted refresh run (`SyncConfig.refresh_keys`) of the partition it belongs to. The partition comes from
+what the warehouse already holds, with one light API call for keys it has never seen (new orders).
+
+At least once: the sensor's cursor holds the last stored event it read and the refresh runs it asked for.
+A run that fails is asked for again (with a new run key); the events count as handled only when their
+run succeeded. Re-evaluating a tick is harmless: run keys are derived from the events they cover.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+
+from centra_assets.centra.client import CentraClient
+from centra_assets.centra.pagination import fetch_pages
+from centra_assets.entities import ALL
+from centra_assets.entities.spec import EntitySpec, to_utc
+from centra_assets.webhooks.store import SqliteEventStore
+
+from .resources import CentraResource
+from .settings import Settings
+
+REFRESHABLE = {spec.webhook_type: spec for spec in ALL if spec.webhook_type}
+SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
+MAX_EVENTS_PER_TICK = 20_000
+TAG = "centra/refresh"
+LOOKUP_CHUNK = 200
+
+
+def webhook_store_path(settings: Settings) -> Path:
+    return Path(settings.warehouse_dir) / ".state" / "webhooks.sqlite"
+
+
+def locate(
+    spec: EntitySpec, keys: Iterable[int], root: str, tz: ZoneInfo, client: CentraClient | None
+) -> dict[str, set[int]]:
+    """day -> keys: from the warehouse where the record was seen, else from Centra (one call per 200 keys)."""
+    keys = set(keys)
+    table, column = spec.tables[0].name, spec.tables[0].key[0]
+    days: dict[str, set[int]] = defaultdict(set)
+    files = Path(root) / "raw" / table
+    if keys and any(files.glob("*/data.parquet")):
+        with duckdb.connect() as con:
+            found = con.execute(
+                f"SELECT DISTINCT CAST(date AS VARCHAR), {column} FROM read_parquet('{files}/*/data.parquet', "
+                f"hive_partitioning = true) WHERE {column} IN (SELECT unnest(?))",
+                [sorted(keys)],
+            ).fetchall()
+        for day, key in found:
+            days[day].add(key)
+            keys.discard(key)
+    if keys and client is not None:
+        ordered = sorted(keys)
+        for i in range(0, len(ordered), LOOKUP_CHUNK):
+            where = {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]}
+            for page in fetch_pages(
+                lambda p, w=where: client.execute(
+                    spec.locate_query, {"where": w, "limit": LOOKUP_CHUNK, "page": p}
+                ).data[spec.root],
+                LOOKUP_CHUNK,
+                1,
+            ):
+                for record in page:
+                    days[to_utc(record["createdAt"]).astimezone(tz).date().isoformat()].add(record["key"])
+    return days
+
+
+def refresh_request(spec: EntitySpec, day: str, keys: Iterable[int], reason: str, attempt: int = 1) -> dg.RunRequest:
+    keys = sorted(set(keys))
+    digest = hashlib.sha1(f"{spec.name}|{day}|{keys}".encode()).hexdigest()[:12]
+    run_key = f"{reason}:{spec.name}:{day}:{digest}:{attempt}"
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=day,
+        asset_selection=[dg.AssetKey(["centra", t.name]) for t in spec.tables],
+        run_config={"ops": {f"centra_{spec.name}": {"config": {"refresh_keys": [str(k) for k in keys]}}}},
+        tags={TAG: run_key, "centra/reason": reason},
+    )
+
+
+def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict]:
+    """Drop requests whose run succeeded; ask again for those whose run failed; keep the rest waiting."""
+    again, still = [], {}
+    for run_key, req in pending.items():
+        runs = context.instance.get_runs(filters=dg.RunsFilter(tags={TAG: run_key}), limit=1)
+        status = runs[0].status if runs else None
+        if status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        if status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+            spec = next(s for s in REFRESHABLE.values() if s.name == req["spec"])
+            retry = refresh_request(spec, req["day"], req["keys"], req["reason"], req["attempt"] + 1)
+            context.log.warning(f"refresh run {run_key} failed; asking again as {retry.run_key}")
+            again.append(retry)
+            still[retry.run_key] = {**req, "attempt": req["attempt"] + 1}
+        else:
+            still[run_key] = req
+    return again, still
+
+
+def _remember(pending: dict, requests: list[dg.RunRequest], spec_of: dict[str, EntitySpec], reason: str) -> None:
+    for r in requests:
+        keys = [int(k) for k in r.run_config["ops"][next(iter(r.run_config["ops"]))]["config"]["refresh_keys"]]
+        pending[r.run_key] = {
+            "spec": spec_of[r.run_key].name,
+            "day": r.partition_key,
+            "keys": keys,
+            "reason": reason,
+            "attempt": 1,
+        }
+
+
+def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
+    targets = [
+        key
+        for a in assets
+        for key in a.keys
+        if a.op.name.removeprefix("centra_") in {s.name for s in REFRESHABLE.values()}
+    ]
+
+    @dg.sensor(
+        name="centra_webhook_sensor",
+        minimum_interval_seconds=SENSOR_INTERVAL,
+        asset_selection=targets,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Turns webhook events stored by `centra-webhooks serve` into targeted refreshes of the "
+        "announced orders, shipments and returns; failed refreshes are asked for again.",
+    )
+    def centra_webhook_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
+        cursor = json.loads(context.cursor) if context.cursor else {"after": 0, "pending": {}}
+        requests, pending = _follow_up(context, cursor["pending"])
+        path = webhook_store_path(settings)
+        events = SqliteEventStore(path).read_after(cursor["after"], MAX_EVENTS_PER_TICK) if path.exists() else []
+        announced: dict[str, set[int]] = defaultdict(set)
+        for e in events:
+            if e.type in REFRESHABLE and e.object_id is not None:
+                announced[e.type].add(e.object_id)
+        client = centra.client() if announced else None
+        spec_of: dict[str, EntitySpec] = {}
+        try:
+            for kind, keys in announced.items():
+                spec = REFRESHABLE[kind]
+                for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
+                    request = refresh_request(spec, day, day_keys, "webhook")
+                    spec_of[request.run_key] = spec
+                    requests.append(request)
+        finally:
+            if client:
+                client.close()
+        _remember(pending, [r for r in requests if r.run_key in spec_of], spec_of, "webhook")
+        after = events[-1].id if events else cursor["after"]
+        context.update_cursor(json.dumps({"after": after, "pending": pending}))
+        if events:
+            context.log.info(f"{len(events)} webhook events -> {len(requests)} refresh runs")
+        return (
+            dg.SensorResult(run_requests=requests)
+            if requests
+            else dg.SkipReason(f"no new webhook events ({len(pending)} refreshes still running)")
+        )
+
+    return centra_webhook_sensor
+
+
+def sweep_requests(
+    centra: CentraResource, settings: Settings, since: dt.datetime, lookback: dt.timedelta
+) -> list[dg.RunRequest]:
+    """Refreshes for everything Centra changed since `since - lookback`: catches what no webhook announced."""
+    client = centra.client()
+    requests = []
+    try:
+        for spec in REFRESHABLE.values():
+            field = spec.sweep_field or "createdAt"
+            # without updatedAt (returns), re-read what was created in a longer window: returns complete within days
+            start = since - lookback - (dt.timedelta(days=7) if spec.sweep_field is None else dt.timedelta())
+            where = {field: {"from": start.isoformat()}}
+            keys = [
+                r["key"]
+                for page in fetch_pages(
+                    lambda p, w=where, s=spec: client.execute(
+                        s.locate_query, {"where": w, "limit": 200, "page": p}
+                    ).data[s.root],
+                    200,
+                    2,
+                )
+                for r in page
+            ]
+            for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
+                requests.append(refresh_request(spec, day, day_keys, f"sweep-{int(since.timestamp())}"))
+    finally:
+        client.close()
+    return requests
+
+
+def build_sweep_schedule(
+    settings: Settings, assets: list, cron: str = "*/15 * * * *", lookback: dt.timedelta = dt.timedelta(minutes=30)
+) -> dg.ScheduleDefinition:
+    targets = [
+        key
+        for a in assets
+        for key in a.keys
+        if a.op.name.removeprefix("centra_") in {s.name for s in REFRESHABLE.values()}
+    ]
+    job = dg.define_asset_job("centra_sweep", selection=dg.AssetSelection.assets(*targets))
+
+    @dg.schedule(
+        name="centra_sweep_schedule",
+        cron_schedule=cron,
+        job=job,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Every 15 minutes, refreshes the orders, shipments and returns Centra changed since the "
+        "previous sweep (minus a 30-minute look-back): catches changes no webhook announced.",
+    )
+    def centra_sweep_schedule(context: dg.ScheduleEvaluationContext, centra: CentraResource):
+        scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        since = scheduled - dt.timedelta(minutes=15)
+        return sweep_requests(centra, settings, since, lookback) or dg.SkipReason("nothing changed")
+
+    return centra_sweep_schedule

@@ -1,0 +1,123 @@
+"""Signed webhooks -> receiver -> sensor -> targeted refresh runs; the sweep catches what no webhook announced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import dagster as dg
+import pytest
+
+from centra_assets.defs import build_definitions
+from centra_assets.defs.realtime import sweep_requests, webhook_store_path
+from centra_assets.simulator.server import BackgroundServer
+from centra_assets.webhooks.app import build_app
+from centra_assets.webhooks.store import SqliteEventStore
+
+from ..ingestion.helpers import assets_of, materialize, resource_for, rows, settings_for, sim_day, truth
+
+SECRET = "whsec-e2e-0123456789"
+HOUR = 3600
+
+
+def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
+    selected = [a for a in assets_of(settings) if set(a.keys) & set(request.asset_selection)]
+    return dg.materialize(
+        selected,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+        resources={"centra": resource},
+        instance=instance,
+        raise_on_error=False,
+    ).success
+
+
+def tick(settings, resource, instance, cursor):
+    sensor = build_definitions(settings).get_sensor_def("centra_webhook_sensor")
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"centra": resource})
+    result = sensor(context)
+    requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+    return requests, context.cursor
+
+
+def wait_for_webhooks(centra) -> None:
+    deadline = time.monotonic() + 60
+    while not centra.admin("webhooks")["idle"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def live(make_centra, tmp_path):
+    settings = settings_for(tmp_path)
+    store = SqliteEventStore(webhook_store_path(settings))
+    with BackgroundServer(build_app(store, SECRET)) as receiver:
+        centra = make_centra(
+            orders_per_day=120, webhook_url=f"{receiver}/webhooks/centra", webhook_secret=SECRET, time_scale=100.0
+        )
+        yield centra, settings, resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    store.close()
+
+
+def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(live):
+    centra, settings, resource, instance = live
+    days = [sim_day(centra, n) for n in (2, 1, 0)]
+    for day in days:
+        materialize(settings, resource, day, "event")
+    before = centra.sim.clock.now()
+    centra.admin("faults", {"webhook_drop_rate": 0.3})  # Centra does not guarantee delivery
+    cursor, runs = None, 0
+    for _ in range(16):  # half an hour at a time: orders arrive, ship, get returned; each step is one webhook call
+        centra.admin("clock", {"advance": HOUR / 2})
+        wait_for_webhooks(centra)
+        requests, cursor = tick(settings, resource, instance, cursor)
+        assert all(execute(settings, resource, instance, r) for r in requests)
+        runs += len(requests)
+    assert runs > 10, "announced changes became refresh runs"
+    hooks = centra.admin("webhooks")["stats"]
+    assert hooks["dropped_events"] > 0 and hooks["delivered_events"] > 0
+    assert json.loads(cursor)["after"] == SqliteEventStore(webhook_store_path(settings)).count()
+
+    since = dt.datetime.fromtimestamp(before, dt.UTC)
+    for request in sweep_requests(resource, settings, since, dt.timedelta(minutes=30)):
+        assert execute(settings, resource, instance, request)
+
+    for day in days:
+        expected = sorted((o["number"], o["status"], o["updated_at"]) for o in truth(centra, "orders", day))
+        got = [(n, s, u.isoformat()) for n, s, u in rows(settings, "orders", day, "order_number, status, updated_at")]
+        assert got == [(n, s, dt.datetime.fromisoformat(u).isoformat()) for n, s, u in expected], day
+        assert [r[0] for r in rows(settings, "shipments", day, "shipment_id")] == sorted(
+            s["id"] for s in truth(centra, "shipments", day)
+        )
+    assert [r for r in rows(settings, "returns", days[-1], "return_id, return_status")] == sorted(
+        (r["id"], r["return_status"]) for r in truth(centra, "returns", days[-1])
+    )
+
+
+def test_a_failed_refresh_is_asked_for_again_until_it_succeeds(live):
+    centra, settings, resource, instance = live
+    day = sim_day(centra, 0)
+    materialize(settings, resource, day, "event")
+    centra.admin("clock", {"advance": HOUR})
+    wait_for_webhooks(centra)
+    requests, cursor = tick(settings, resource, instance, None)
+    assert requests
+    broken = resource_for(centra, settings, token="revoked-token-0123456")
+    assert not any(execute(settings, broken, instance, r) for r in requests)
+    retried, cursor = tick(settings, resource, instance, cursor)
+    assert sorted(r.run_key.rsplit(":", 1)[0] for r in retried) == sorted(r.run_key.rsplit(":", 1)[0] for r in requests)
+    assert all(r.run_key.endswith(":2") for r in retried)
+    assert all(execute(settings, resource, instance, r) for r in retried)
+    again, cursor = tick(settings, resource, instance, cursor)
+    assert again == [] and json.loads(cursor)["pending"] == {}
+
+
+def test_re_evaluating_a_tick_asks_for_the_same_runs(live):
+    centra, settings, resource, instance = live
+    materialize(settings, resource, sim_day(centra, 0), "event")
+    centra.admin("clock", {"advance": HOUR})
+    wait_for_webhooks(centra)
+    first, _ = tick(settings, resource, instance, None)
+    second, _ = tick(settings, resource, instance, None)
+    assert first and [r.run_key for r in first] == [r.run_key for r in second]
