@@ -24,6 +24,7 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from gql.transport.requests import RequestsHTTPTransport
+from graphql.language import OperationType
 
 from .errors import (
     CentraAuthError,
@@ -173,11 +174,17 @@ class CentraClient:
     def _execute(self, query: str, variables: dict, paced: bool) -> Response:
         cost_key = (query, tuple(sorted((k, str(v)) for k, v in variables.items() if k in ("limit", "first"))))
         estimate = self._complexity_seen.get(cost_key, 0)
+        mutations = int(
+            any(
+                getattr(d, "operation", None) == OperationType.MUTATION
+                for d in self._request(query, variables).document.definitions
+            )
+        )
         attempt, rate_limited_for = 0, 0.0
         while True:
             attempt += 1
             if paced:
-                self.stats.add(waited_seconds=self.pacer.acquire(requests=1, complexity=estimate))
+                self.stats.add(waited_seconds=self.pacer.acquire(requests=1, complexity=estimate, mutations=mutations))
             self.stats.add(requests=1)
             try:
                 result = self._session().execute(self._request(query, variables), get_execution_result=True)

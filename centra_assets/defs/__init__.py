@@ -7,7 +7,7 @@ import dagster as dg
 from centra_assets.entities import ALL
 
 from .assets import build_sync_assets
-from .realtime import build_sweep_schedule, build_webhook_sensor
+from .realtime import build_event_queue_sensor, build_sweep_schedule, build_webhook_sensor
 from .resources import centra_resource
 from .settings import Settings
 
@@ -20,7 +20,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets = build_sync_assets(settings)
     return dg.Definitions(
         assets=assets,
-        sensors=[build_webhook_sensor(settings, assets)],
+        sensors=[build_webhook_sensor(settings, assets), build_event_queue_sensor(settings, assets)],
         schedules=[build_sweep_schedule(settings, assets)],
         jobs=[
             dg.define_asset_job(

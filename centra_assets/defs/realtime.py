@@ -23,7 +23,7 @@ import duckdb
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities import ALL
-from centra_assets.entities.spec import EntitySpec, to_utc
+from centra_assets.entities.spec import QUERIES, EntitySpec, to_utc
 from centra_assets.webhooks.store import SqliteEventStore
 
 from .resources import CentraResource
@@ -34,6 +34,7 @@ SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within
 MAX_EVENTS_PER_TICK = 20_000
 TAG = "centra/refresh"
 LOOKUP_CHUNK = 200
+EVENT_PAGE = 200  # events per poll (Centra's documented example uses 200)
 
 
 def webhook_store_path(settings: Settings) -> Path:
@@ -87,13 +88,14 @@ def refresh_request(spec: EntitySpec, day: str, keys: Iterable[int], reason: str
     )
 
 
-def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict]:
-    """Drop requests whose run succeeded; ask again for those whose run failed; keep the rest waiting."""
-    again, still = [], {}
+def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict, list[dict]]:
+    """Drop requests whose run succeeded (returned as done); ask again for failed ones; keep the rest waiting."""
+    again, still, done = [], {}, []
     for run_key, req in pending.items():
         runs = context.instance.get_runs(filters=dg.RunsFilter(tags={TAG: run_key}), limit=1)
         status = runs[0].status if runs else None
         if status == dg.DagsterRunStatus.SUCCESS:
+            done.append(req)
             continue
         if status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             spec = next(s for s in REFRESHABLE.values() if s.name == req["spec"])
@@ -103,10 +105,16 @@ def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict]:
             still[retry.run_key] = {**req, "attempt": req["attempt"] + 1}
         else:
             still[run_key] = req
-    return again, still
+    return again, still, done
 
 
-def _remember(pending: dict, requests: list[dg.RunRequest], spec_of: dict[str, EntitySpec], reason: str) -> None:
+def _remember(
+    pending: dict,
+    requests: list[dg.RunRequest],
+    spec_of: dict[str, EntitySpec],
+    reason: str,
+    event_ids: dict[str, list[int]] | None = None,
+) -> None:
     for r in requests:
         keys = [int(k) for k in r.run_config["ops"][next(iter(r.run_config["ops"]))]["config"]["refresh_keys"]]
         pending[r.run_key] = {
@@ -115,7 +123,22 @@ def _remember(pending: dict, requests: list[dg.RunRequest], spec_of: dict[str, E
             "keys": keys,
             "reason": reason,
             "attempt": 1,
+            "events": (event_ids or {}).get(r.run_key, []),
         }
+
+
+def _requests_for(
+    announced: dict[str, set[int]], settings: Settings, client, reason: str, spec_of: dict[str, EntitySpec]
+) -> list[dg.RunRequest]:
+    """One refresh run per data type and partition, for the announced keys."""
+    requests = []
+    for kind, keys in announced.items():
+        spec = REFRESHABLE[kind]
+        for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
+            request = refresh_request(spec, day, day_keys, reason)
+            spec_of[request.run_key] = spec
+            requests.append(request)
+    return requests
 
 
 def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
@@ -136,7 +159,7 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
     )
     def centra_webhook_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = json.loads(context.cursor) if context.cursor else {"after": 0, "pending": {}}
-        requests, pending = _follow_up(context, cursor["pending"])
+        requests, pending, _ = _follow_up(context, cursor["pending"])
         path = webhook_store_path(settings)
         events = SqliteEventStore(path).read_after(cursor["after"], MAX_EVENTS_PER_TICK) if path.exists() else []
         announced: dict[str, set[int]] = defaultdict(set)
@@ -146,12 +169,7 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         client = centra.client() if announced else None
         spec_of: dict[str, EntitySpec] = {}
         try:
-            for kind, keys in announced.items():
-                spec = REFRESHABLE[kind]
-                for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
-                    request = refresh_request(spec, day, day_keys, "webhook")
-                    spec_of[request.run_key] = spec
-                    requests.append(request)
+            requests += _requests_for(announced, settings, client, "webhook", spec_of)
         finally:
             if client:
                 client.close()
@@ -167,6 +185,78 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         )
 
     return centra_webhook_sensor
+
+
+EVENT_KINDS = {"Order": "order", "Shipment": "shipment", "Return": "return"}
+
+
+def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
+    targets = [
+        key
+        for a in assets
+        for key in a.keys
+        if a.op.name.removeprefix("centra_") in {s.name for s in REFRESHABLE.values()}
+    ]
+
+    @dg.sensor(
+        name="centra_event_queue_sensor",
+        minimum_interval_seconds=SENSOR_INTERVAL,
+        asset_selection=targets,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Polls Centra's Integration API event queue (needs Event:read and Event:write) and "
+        "refreshes the orders, shipments and returns it names; confirms events only after "
+        "their refresh run succeeded.",
+    )
+    def centra_event_queue_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
+        cursor = json.loads(context.cursor) if context.cursor else {"listening": False, "pending": {}}
+        requests, pending, done = _follow_up(context, cursor["pending"])
+        client = centra.client()
+        spec_of: dict[str, EntitySpec] = {}
+        try:
+            if not cursor["listening"]:
+                client.execute((QUERIES / "set_event_listeners.graphql").read_text())
+            confirmed = sorted({i for req in done for i in req["events"]})
+            if confirmed:  # their refresh succeeded: Centra may forget them now
+                client.execute((QUERIES / "confirm_events.graphql").read_text(), {"ids": confirmed})
+            waiting = {i for req in pending.values() for i in req["events"]} | set(confirmed)
+            events = [
+                e
+                for e in client.execute((QUERIES / "events.graphql").read_text(), {"limit": EVENT_PAGE}).data["events"]
+                if e["id"] not in waiting
+            ]
+            announced: dict[str, set[int]] = defaultdict(set)
+            ids_by_key: dict[tuple[str, int], list[int]] = defaultdict(list)
+            for e in events:
+                kind = EVENT_KINDS.get(e["objectType"])
+                if kind and e["changeType"] != "DELETED":
+                    announced[kind].add(int(e["objectReference"]))
+                    ids_by_key[(kind, int(e["objectReference"]))].append(e["id"])
+            new = _requests_for(announced, settings, client, "event-queue", spec_of)
+            unrelated = [e["id"] for e in events if EVENT_KINDS.get(e["objectType"]) is None]
+            if unrelated:
+                client.execute((QUERIES / "confirm_events.graphql").read_text(), {"ids": unrelated})
+        finally:
+            client.close()
+        event_ids = {
+            r.run_key: sorted(
+                i
+                for k in r.run_config["ops"][f"centra_{spec_of[r.run_key].name}"]["config"]["refresh_keys"]
+                for i in ids_by_key[(spec_of[r.run_key].webhook_type, int(k))]
+            )
+            for r in new
+        }
+        _remember(pending, new, spec_of, "event-queue", event_ids)
+        context.update_cursor(json.dumps({"listening": True, "pending": pending}))
+        requests += new
+        if confirmed:
+            context.log.info(f"confirmed {len(confirmed)} events whose refresh succeeded")
+        return (
+            dg.SensorResult(run_requests=requests)
+            if requests
+            else dg.SkipReason(f"no new events ({len(pending)} refreshes still running)")
+        )
+
+    return centra_event_queue_sensor
 
 
 def sweep_requests(

@@ -121,3 +121,50 @@ def test_re_evaluating_a_tick_asks_for_the_same_runs(live):
     first, _ = tick(settings, resource, instance, None)
     second, _ = tick(settings, resource, instance, None)
     assert first and [r.run_key for r in first] == [r.run_key for r in second]
+
+
+def queue_tick(settings, resource, instance, cursor):
+    sensor = build_definitions(settings).get_sensor_def("centra_event_queue_sensor")
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"centra": resource})
+    result = sensor(context)
+    return (result.run_requests if isinstance(result, dg.SensorResult) else []), context.cursor
+
+
+def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refresh(make_centra, tmp_path):
+    centra = make_centra(orders_per_day=120)
+    settings = settings_for(tmp_path)
+    resource, instance = resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    days = [sim_day(centra, n) for n in (1, 0)]
+    for day in days:
+        materialize(settings, resource, day, "event")
+    requests, cursor = queue_tick(settings, resource, instance, None)  # registers the listeners
+    assert requests == [] and centra.sim.events.listeners["centra-assets"].keys() == {"Order", "Shipment", "Return"}
+    runs = 0
+    for _ in range(8):
+        centra.admin("clock", {"advance": HOUR / 2})
+        requests, cursor = queue_tick(settings, resource, instance, cursor)
+        assert all(execute(settings, resource, instance, r) for r in requests)
+        runs += len(requests)
+    _, cursor = queue_tick(settings, resource, instance, cursor)  # confirms the last refreshed events
+    assert runs > 5
+    assert centra.sim.events.pending["centra-assets"] == {}  # every event confirmed, none before its refresh
+    assert json.loads(cursor)["pending"] == {}
+    for day in days:
+        expected = sorted((o["number"], o["status"], o["updated_at"]) for o in truth(centra, "orders", day))
+        got = [(n, s, u.isoformat()) for n, s, u in rows(settings, "orders", day, "order_number, status, updated_at")]
+        assert got == [(n, s, dt.datetime.fromisoformat(u).isoformat()) for n, s, u in expected], day
+
+
+def test_events_stay_unconfirmed_while_their_refresh_fails(make_centra, tmp_path):
+    centra = make_centra(orders_per_day=120)
+    settings = settings_for(tmp_path)
+    resource, instance = resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    materialize(settings, resource, sim_day(centra, 0), "event")
+    _, cursor = queue_tick(settings, resource, instance, None)
+    centra.admin("clock", {"advance": HOUR})
+    requests, cursor = queue_tick(settings, resource, instance, cursor)
+    queued = len(centra.sim.events.pending["centra-assets"])
+    broken = resource_for(centra, settings, token="revoked-token-0123456")
+    assert requests and not any(execute(settings, broken, instance, r) for r in requests)
+    retried, cursor = queue_tick(settings, resource, instance, cursor)
+    assert len(retried) == len(requests) and len(centra.sim.events.pending["centra-assets"]) == queued
