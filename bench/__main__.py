@@ -11,13 +11,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import ingestion, simulator
+from . import ingestion, realtime, simulator
 
 SUITES = {
     "simulator-latency": simulator.page_latency,
     "simulator-size": simulator.startup_and_memory,
     "ingestion-throughput": ingestion.backfill_throughput,
     "ingestion-memory": ingestion.partition_memory,
+    "realtime-receiver": realtime.receiver_throughput,
+    "realtime-sensor": realtime.sensor_and_latency,
 }
 
 

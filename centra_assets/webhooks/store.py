@@ -2,16 +2,19 @@
 
 ``EventStore`` is the interface (a server database could implement it); ``SqliteEventStore`` keeps events in
 SQLite in WAL mode with ``synchronous=FULL``: when ``append`` returns, the events survive a killed process
-and a power cut, so the receiver may answer 2xx. Each signature is stored once, so a replayed request is
-recognised and refused.
+and a power cut, so the receiver may answer 2xx. Under load, deliveries share transactions (group commit).
+Each signature is stored once, so a replayed request is recognised and refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import queue
 import sqlite3
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -34,63 +37,94 @@ class StoredEvent:
 
 class EventStore(Protocol):
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
+    async def append_async(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]: ...
     def count(self) -> int: ...
 
 
 class SqliteEventStore:
+    """Group commit: one writer thread takes every delivery waiting at that moment into one transaction, so
+    one fsync serves many requests under load; each caller returns only after its transaction committed."""
+
+    MAX_BATCH = 500
+
     def __init__(self, path: str | Path, replay_window: float = 600.0):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path, self.replay_window = str(path), replay_window
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript("""
-                CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
-                    type TEXT, action TEXT, object_id INTEGER, date TEXT, raw TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS signature (v1 TEXT PRIMARY KEY, signed_at INTEGER NOT NULL);
-            """)
-        self._appends = 0
+        self._write = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._write.execute("PRAGMA journal_mode=WAL")
+        self._write.execute("PRAGMA synchronous=FULL")
+        self._write.executescript("""
+            CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
+                type TEXT, action TEXT, object_id INTEGER, date TEXT, raw TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS signature (v1 TEXT PRIMARY KEY, signed_at INTEGER NOT NULL);
+        """)
+        self._read = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._read_lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._batches = 0
+        self._writer = threading.Thread(target=self._write_loop, name="webhook-store-writer", daemon=True)
+        self._writer.start()
 
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int:
-        """Store one delivery's events atomically; Replay if this signature was stored before."""
-        now = time.time()
-        rows = [
-            (
-                now,
-                _text(e.get("type")),
-                _text(e.get("action")),
-                _int(e.get("id")),
-                _text(e.get("date")),
-                json.dumps(e, separators=(",", ":")),
-            )
-            for e in events
-        ]
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("INSERT INTO signature VALUES (?, ?)", (signature, signed_at))
-                self._db.executemany(
+        """Store one delivery's events atomically and durably; Replay if this signature was stored before."""
+        done: Future = Future()
+        self._queue.put((signature, signed_at, _rows(events), _settle(done.set_result, done.set_exception)))
+        return done.result()
+
+    async def append_async(self, signature: str, signed_at: int, events: list[dict]) -> int:
+        """The same from an event loop, without a thread of its own: the writer thread wakes the caller."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def settle(result) -> None:
+            if not done.cancelled():
+                (done.set_exception if isinstance(result, BaseException) else done.set_result)(result)
+
+        self._queue.put((signature, signed_at, _rows(events), lambda r: loop.call_soon_threadsafe(settle, r)))
+        return await done
+
+    def _write_loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            batch = [item]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            self._commit(batch)
+
+    def _commit(self, batch: list) -> None:
+        db, results = self._write, []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for signature, signed_at, rows, _ in batch:
+                db.execute("INSERT INTO signature VALUES (?, ?) ON CONFLICT DO NOTHING", (signature, signed_at))
+                if db.execute("SELECT changes()").fetchone()[0] == 0:
+                    results.append(Replay("this signed request was already received"))
+                    continue
+                db.executemany(
                     "INSERT INTO event (received_at, type, action, object_id, date, raw) VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                self._appends += 1
-                if self._appends % 1000 == 0:  # signatures older than any accepted timestamp can go
-                    self._db.execute("DELETE FROM signature WHERE signed_at < ?", (now - self.replay_window,))
-                self._db.execute("COMMIT")
-            except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
-                raise Replay("this signed request was already received") from None
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return len(rows)
+                results.append(len(rows))
+            self._batches += 1
+            if self._batches % 1000 == 0:  # signatures older than any accepted timestamp can go
+                db.execute("DELETE FROM signature WHERE signed_at < ?", (time.time() - self.replay_window,))
+            db.execute("COMMIT")  # one fsync (synchronous=FULL) for the whole batch
+        except BaseException as exc:
+            db.execute("ROLLBACK")
+            results = [exc] * len(batch)
+        for (*_, settle), result in zip(batch, results, strict=True):
+            settle(result)
 
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._read.execute(
                 "SELECT id, received_at, type, action, object_id, date, raw FROM event "
                 "WHERE id > ? ORDER BY id LIMIT ?",
                 (cursor, limit),
@@ -98,12 +132,33 @@ class SqliteEventStore:
         return [StoredEvent(*row) for row in rows]
 
     def count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM event").fetchone()[0]
+        with self._read_lock:
+            return self._read.execute("SELECT count(*) FROM event").fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._queue.put(None)
+        self._writer.join(timeout=10)
+        self._write.close()
+        self._read.close()
+
+
+def _rows(events: list[dict]) -> list[tuple]:
+    now = time.time()
+    return [
+        (
+            now,
+            _text(e.get("type")),
+            _text(e.get("action")),
+            _int(e.get("id")),
+            _text(e.get("date")),
+            json.dumps(e, separators=(",", ":")),
+        )
+        for e in events
+    ]
+
+
+def _settle(on_result, on_error):
+    return lambda result: (on_error if isinstance(result, BaseException) else on_result)(result)
 
 
 def _text(value) -> str | None:
