@@ -141,13 +141,14 @@ def _requests_for(
     return requests
 
 
+def refreshable_keys(assets: list) -> list[dg.AssetKey]:
+    """The asset keys a refresh run can target: every table of the data types webhooks and events announce."""
+    names = {f"centra_{s.name}" for s in REFRESHABLE.values()}
+    return [key for a in assets if a.op.name in names for key in a.keys]
+
+
 def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
-    targets = [
-        key
-        for a in assets
-        for key in a.keys
-        if a.op.name.removeprefix("centra_") in {s.name for s in REFRESHABLE.values()}
-    ]
+    targets = refreshable_keys(assets)
 
     @dg.sensor(
         name="centra_webhook_sensor",
@@ -191,12 +192,7 @@ EVENT_KINDS = {"Order": "order", "Shipment": "shipment", "Return": "return"}
 
 
 def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
-    targets = [
-        key
-        for a in assets
-        for key in a.keys
-        if a.op.name.removeprefix("centra_") in {s.name for s in REFRESHABLE.values()}
-    ]
+    targets = refreshable_keys(assets)
 
     @dg.sensor(
         name="centra_event_queue_sensor",
@@ -292,12 +288,7 @@ def sweep_requests(
 def build_sweep_schedule(
     settings: Settings, assets: list, cron: str = "*/15 * * * *", lookback: dt.timedelta = dt.timedelta(minutes=30)
 ) -> dg.ScheduleDefinition:
-    targets = [
-        key
-        for a in assets
-        for key in a.keys
-        if a.op.name.removeprefix("centra_") in {s.name for s in REFRESHABLE.values()}
-    ]
+    targets = refreshable_keys(assets)
     job = dg.define_asset_job("centra_sweep", selection=dg.AssetSelection.assets(*targets))
 
     @dg.schedule(
