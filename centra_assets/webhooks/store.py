@@ -99,25 +99,38 @@ class SqliteEventStore:
             self._commit(batch)
 
     def _commit(self, batch: list) -> None:
-        db, results = self._write, []
+        """One transaction for the batch: one replay lookup, two bulk inserts, one fsync."""
+        db = self._write
         try:
-            db.execute("BEGIN IMMEDIATE")
+            signatures = [item[0] for item in batch]
+            seen = {
+                row[0]
+                for row in db.execute(
+                    f"SELECT v1 FROM signature WHERE v1 IN ({','.join('?' * len(signatures))})", signatures
+                )
+            }
+            results, new_signatures, new_events = [], [], []
             for signature, signed_at, rows, _ in batch:
-                db.execute("INSERT INTO signature VALUES (?, ?) ON CONFLICT DO NOTHING", (signature, signed_at))
-                if db.execute("SELECT changes()").fetchone()[0] == 0:
+                if signature in seen:
                     results.append(Replay("this signed request was already received"))
                     continue
-                db.executemany(
-                    "INSERT INTO event (received_at, type, action, object_id, date, raw) VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                seen.add(signature)  # the same request twice in one batch is a replay too
+                new_signatures.append((signature, signed_at))
+                new_events.extend(rows)
                 results.append(len(rows))
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT INTO signature VALUES (?, ?)", new_signatures)
+            db.executemany(
+                "INSERT INTO event (received_at, type, action, object_id, date, raw) VALUES (?, ?, ?, ?, ?, ?)",
+                new_events,
+            )
             self._batches += 1
             if self._batches % 1000 == 0:  # signatures older than any accepted timestamp can go
                 db.execute("DELETE FROM signature WHERE signed_at < ?", (time.time() - self.replay_window,))
             db.execute("COMMIT")  # one fsync (synchronous=FULL) for the whole batch
         except BaseException as exc:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             results = [exc] * len(batch)
         for (*_, settle), result in zip(batch, results, strict=True):
             settle(result)
