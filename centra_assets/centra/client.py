@@ -118,7 +118,7 @@ class CentraClient:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.stats = Stats()
         self._local = threading.local()
-        self._documents: dict[str, GraphQLRequest] = {}
+        self._documents: dict[str, tuple[GraphQLRequest, int]] = {}
         self._complexity_seen: dict[tuple, int] = {}
         self._configure_lock = threading.Lock()
         self._clients: list[Client] = []  # one per thread that has sent a request
@@ -165,21 +165,21 @@ class CentraClient:
                 self._clients.append(self._local.client)
         return session
 
-    def _request(self, query: str, variables: dict) -> GraphQLRequest:
-        parsed = self._documents.get(query)
-        if parsed is None:  # parse each document once
-            parsed = self._documents[query] = gql(query)
-        return GraphQLRequest(parsed, variable_values=variables)
+    def _parsed(self, query: str) -> tuple[GraphQLRequest, int]:
+        """The parsed document and how many mutations it holds, once per distinct query text."""
+        found = self._documents.get(query)
+        if found is None:
+            parsed = gql(query)
+            mutations = sum(
+                getattr(d, "operation", None) == OperationType.MUTATION for d in parsed.document.definitions
+            )
+            found = self._documents[query] = (parsed, mutations)
+        return found
 
     def _execute(self, query: str, variables: dict, paced: bool) -> Response:
         cost_key = (query, tuple(sorted((k, str(v)) for k, v in variables.items() if k in ("limit", "first"))))
         estimate = self._complexity_seen.get(cost_key, 0)
-        mutations = int(
-            any(
-                getattr(d, "operation", None) == OperationType.MUTATION
-                for d in self._request(query, variables).document.definitions
-            )
-        )
+        parsed, mutations = self._parsed(query)
         attempt, rate_limited_for = 0, 0.0
         while True:
             attempt += 1
@@ -187,7 +187,9 @@ class CentraClient:
                 self.stats.add(waited_seconds=self.pacer.acquire(requests=1, complexity=estimate, mutations=mutations))
             self.stats.add(requests=1)
             try:
-                result = self._session().execute(self._request(query, variables), get_execution_result=True)
+                result = self._session().execute(
+                    GraphQLRequest(parsed, variable_values=variables), get_execution_result=True
+                )
                 response = Response(result.data or {}, result.extensions or {})
                 if paced:
                     self.pacer.settle(response.complexity - estimate)

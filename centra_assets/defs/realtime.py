@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -23,7 +24,7 @@ import duckdb
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities import ALL
-from centra_assets.entities.spec import QUERIES, EntitySpec, to_utc
+from centra_assets.entities.spec import EntitySpec, read_query, to_utc
 from centra_assets.webhooks.store import SqliteEventStore
 
 from .resources import CentraResource
@@ -108,37 +109,32 @@ def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict, list[
     return again, still, done
 
 
-def _remember(
-    pending: dict,
-    requests: list[dg.RunRequest],
-    spec_of: dict[str, EntitySpec],
-    reason: str,
-    event_ids: dict[str, list[int]] | None = None,
-) -> None:
-    for r in requests:
-        keys = [int(k) for k in r.run_config["ops"][next(iter(r.run_config["ops"]))]["config"]["refresh_keys"]]
-        pending[r.run_key] = {
-            "spec": spec_of[r.run_key].name,
-            "day": r.partition_key,
-            "keys": keys,
-            "reason": reason,
-            "attempt": 1,
-            "events": (event_ids or {}).get(r.run_key, []),
-        }
+class Planned(NamedTuple):
+    request: dg.RunRequest
+    spec: EntitySpec
+    keys: list[int]
 
 
-def _requests_for(
-    announced: dict[str, set[int]], settings: Settings, client, reason: str, spec_of: dict[str, EntitySpec]
-) -> list[dg.RunRequest]:
-    """One refresh run per data type and partition, for the announced keys."""
-    requests = []
+def _plan(announced: dict[str, set[int]], settings: Settings, client, reason: str) -> list[Planned]:
+    """One refresh run per data type and partition, for the announced keys that could be located."""
+    planned = []
     for kind, keys in announced.items():
         spec = REFRESHABLE[kind]
         for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
-            request = refresh_request(spec, day, day_keys, reason)
-            spec_of[request.run_key] = spec
-            requests.append(request)
-    return requests
+            planned.append(Planned(refresh_request(spec, day, day_keys, reason), spec, sorted(day_keys)))
+    return planned
+
+
+def _remember(pending: dict, planned: list[Planned], reason: str, events: dict[str, list[int]] | None = None) -> None:
+    for p in planned:
+        pending[p.request.run_key] = {
+            "spec": p.spec.name,
+            "day": p.request.partition_key,
+            "keys": p.keys,
+            "reason": reason,
+            "attempt": 1,
+            "events": (events or {}).get(p.request.run_key, []),
+        }
 
 
 def refreshable_keys(assets: list) -> list[dg.AssetKey]:
@@ -168,13 +164,13 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
             if e.type in REFRESHABLE and e.object_id is not None:
                 announced[e.type].add(e.object_id)
         client = centra.client() if announced else None
-        spec_of: dict[str, EntitySpec] = {}
         try:
-            requests += _requests_for(announced, settings, client, "webhook", spec_of)
+            planned = _plan(announced, settings, client, "webhook")
         finally:
             if client:
                 client.close()
-        _remember(pending, [r for r in requests if r.run_key in spec_of], spec_of, "webhook")
+        requests += [p.request for p in planned]
+        _remember(pending, planned, "webhook")
         after = events[-1].id if events else cursor["after"]
         context.update_cursor(json.dumps({"after": after, "pending": pending}))
         if events:
@@ -207,43 +203,41 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
         cursor = json.loads(context.cursor) if context.cursor else {"listening": False, "pending": {}}
         requests, pending, done = _follow_up(context, cursor["pending"])
         client = centra.client()
-        spec_of: dict[str, EntitySpec] = {}
         try:
             if not cursor["listening"]:
-                client.execute((QUERIES / "set_event_listeners.graphql").read_text())
+                client.execute(read_query("set_event_listeners.graphql"))
             confirmed = sorted({i for req in done for i in req["events"]})
             if confirmed:  # their refresh succeeded: Centra may forget them now
-                client.execute((QUERIES / "confirm_events.graphql").read_text(), {"ids": confirmed})
+                client.execute(read_query("confirm_events.graphql"), {"ids": confirmed})
             waiting = {i for req in pending.values() for i in req["events"]} | set(confirmed)
             events = [
                 e
-                for e in client.execute((QUERIES / "events.graphql").read_text(), {"limit": EVENT_PAGE}).data["events"]
+                for e in client.execute(read_query("events.graphql"), {"limit": EVENT_PAGE}).data["events"]
                 if e["id"] not in waiting
             ]
             announced: dict[str, set[int]] = defaultdict(set)
             ids_by_key: dict[tuple[str, int], list[int]] = defaultdict(list)
             for e in events:
                 kind = EVENT_KINDS.get(e["objectType"])
-                if kind and e["changeType"] != "DELETED":
+                if kind:  # DELETED too: the refresh drops rows of records Centra no longer returns
                     announced[kind].add(int(e["objectReference"]))
                     ids_by_key[(kind, int(e["objectReference"]))].append(e["id"])
-            new = _requests_for(announced, settings, client, "event-queue", spec_of)
-            unrelated = [e["id"] for e in events if EVENT_KINDS.get(e["objectType"]) is None]
-            if unrelated:
-                client.execute((QUERIES / "confirm_events.graphql").read_text(), {"ids": unrelated})
+            planned = _plan(announced, settings, client, "event-queue")
+            covered = {
+                p.request.run_key: sorted(i for k in p.keys for i in ids_by_key[(p.spec.webhook_type, k)])
+                for p in planned
+            }
+            # events of other types, or of records found nowhere, have nothing to refresh: confirm them now,
+            # or they would come back on every poll and fill the page
+            handled = {i for ids in covered.values() for i in ids}
+            nothing_to_do = [e["id"] for e in events if e["id"] not in handled]
+            if nothing_to_do:
+                client.execute(read_query("confirm_events.graphql"), {"ids": nothing_to_do})
         finally:
             client.close()
-        event_ids = {
-            r.run_key: sorted(
-                i
-                for k in r.run_config["ops"][f"centra_{spec_of[r.run_key].name}"]["config"]["refresh_keys"]
-                for i in ids_by_key[(spec_of[r.run_key].webhook_type, int(k))]
-            )
-            for r in new
-        }
-        _remember(pending, new, spec_of, "event-queue", event_ids)
+        _remember(pending, planned, "event-queue", covered)
         context.update_cursor(json.dumps({"listening": True, "pending": pending}))
-        requests += new
+        requests += [p.request for p in planned]
         if confirmed:
             context.log.info(f"confirmed {len(confirmed)} events whose refresh succeeded")
         return (

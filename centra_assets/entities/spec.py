@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,12 @@ import pyarrow as pa
 
 QUERIES = Path(__file__).resolve().parent.parent / "centra" / "queries"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@cache
+def read_query(name: str) -> str:
+    """A `.graphql` document of centra/queries, read once (sync runs ask for it on every page)."""
+    return (QUERIES / name).read_text()
 
 
 def to_utc(value: str | None) -> dt.datetime | None:
@@ -108,15 +115,15 @@ class EntitySpec:
 
     @property
     def query(self) -> str:
-        return (QUERIES / self.document).read_text()
+        return read_query(self.document)
 
     @property
     def locate_query(self) -> str | None:
-        return (QUERIES / self.locate_document).read_text() if self.locate_document else None
+        return read_query(self.locate_document) if self.locate_document else None
 
     @property
     def count_query(self) -> str | None:
-        return (QUERIES / self.count_document).read_text() if self.count_document else None
+        return read_query(self.count_document) if self.count_document else None
 
 
 def event(**kw) -> EntitySpec:

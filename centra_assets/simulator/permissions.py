@@ -68,7 +68,6 @@ _INTERFACE_OF = {
     "WholesaleShipment": "Shipment",
 }
 ALL_PERMISSIONS = frozenset(TYPE_PERMISSIONS.values()) | frozenset(FIELD_PERMISSIONS.values())
-READ_PERMISSIONS = frozenset(p for p in ALL_PERMISSIONS if p.endswith(":read"))
 
 
 def required(schema: GraphQLSchema, type_name: str, field_name: str) -> tuple[str, ...]:

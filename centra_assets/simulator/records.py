@@ -12,8 +12,6 @@ from collections import defaultdict
 from .catalog import CITIES, Catalog
 from .timeline import MAX_LIFECYCLE, OrderPlan, Timeline
 
-STOCK_FIELDS = ("physicalQuantity", "allocatedQuantity", "demandQuantity", "incomingQuantity", "onDeliveryQuantity")
-
 
 def order_id(seed: int, number: int) -> str:
     """Centra order ids are 32-hex strings distinct from the number; ours end in the number (in hex) so the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -170,6 +171,11 @@ class Simulator:
         self.tokens[value] = token
         return token
 
+    @functools.cached_property
+    def reference_schema(self):
+        """The schema wired for graphql-core's own execute (introspection), built on first use."""
+        return reference_schema(self.schema, self.resolvers)
+
     # -- GraphQL -------------------------------------------------------------------------------------------
     def _document(self, query: str):
         """Parse and validate once per distinct query text (clients send the same few queries)."""
@@ -223,7 +229,7 @@ class Simulator:
             if hasattr(s, "name")
         ):
             result = execute(
-                reference_schema(self.schema, self.resolvers),
+                self.reference_schema,
                 document,
                 context_value=ctx,
                 variable_values=coerced,

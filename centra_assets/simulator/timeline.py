@@ -323,11 +323,6 @@ class Timeline:
         """Number of days (0..n-1) that have begun by time t."""
         return max(0, self.day_of(t) + 1) if t >= self.start else 0
 
-    def orders_created_by(self, d: int, t: float) -> int:
-        """How many of day d's orders exist at time t."""
-        day = self.day_orders(d)
-        return bisect.bisect_right([o.created for o in day], t) if self.day_start(d + 1) > t else len(day)
-
     # -- purchase orders -----------------------------------------------------------------------------
     @lru_cache(maxsize=1024)  # noqa: B019
     def purchase_order(self, week: int, supplier: int) -> dict:
