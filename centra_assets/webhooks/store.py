@@ -3,21 +3,23 @@
 ``EventStore`` is the interface (a server database could implement it); ``SqliteEventStore`` keeps events in
 SQLite in WAL mode with ``synchronous=FULL``: when ``append`` returns, the events survive a killed process
 and a power cut, so the receiver may answer 2xx. Under load, deliveries share transactions (group commit).
-Each signature is stored once, so a replayed request is recognised and refused.
+Each event keeps the signature of the request that brought it, so a replayed request is recognised and
+refused, also after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import queue
 import sqlite3
 import threading
 import time
-from concurrent.futures import Future
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import orjson
 
 
 class Replay(ValueError):
@@ -38,102 +40,123 @@ class StoredEvent:
 class EventStore(Protocol):
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
     async def append_async(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
+    def _remember(self, signature: str, at: float) -> None:
+        self._seen[signature] = at
+        self._seen_order.append((at, signature))
+
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]: ...
     def count(self) -> int: ...
 
 
+_INSERT_EVENT = (
+    "INSERT INTO event (received_at, type, action, object_id, date, raw, signature) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class SqliteEventStore:
-    """Group commit: one writer thread takes every delivery waiting at that moment into one transaction, so
-    one fsync serves many requests under load; each caller returns only after its transaction committed."""
+    """Group commit: one transaction at a time runs on a writer thread, and every delivery that arrives while
+    it waits for the disk joins the next one, so one fsync serves many requests under load while the event
+    loop keeps serving. Each caller gets its answer only after its own transaction committed."""
 
     MAX_BATCH = 500
 
-    def __init__(self, path: str | Path, replay_window: float = 600.0):
+    def __init__(self, path: str | Path, replay_window: float = 600.0, commit_window: float = 0.002):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.replay_window = str(path), replay_window
+        self.path, self.replay_window, self.commit_window = str(path), replay_window, commit_window
         self._write = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._write.execute("PRAGMA journal_mode=WAL")
         self._write.execute("PRAGMA synchronous=FULL")
         self._write.executescript("""
             CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
-                type TEXT, action TEXT, object_id INTEGER, date TEXT, raw TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS signature (v1 TEXT PRIMARY KEY, signed_at INTEGER NOT NULL);
+                type TEXT, action TEXT, object_id INTEGER, date TEXT, raw TEXT NOT NULL, signature TEXT);
         """)
+        if "signature" not in {row[1] for row in self._write.execute("PRAGMA table_info(event)")}:
+            self._write.execute("ALTER TABLE event ADD COLUMN signature TEXT")  # a store from before 0.2
+        # Replays are recognised in memory (an index of random signatures would cost a page write per request);
+        # only signatures young enough to pass the timestamp check matter, and those are read back on start.
+        self._seen: dict[str, float] = {}
+        self._seen_order: deque[tuple[float, str]] = deque()
+        cutoff = time.time() - replay_window
+        for signature, received_at in self._write.execute(
+            "SELECT signature, received_at FROM event WHERE signature IS NOT NULL ORDER BY id DESC"
+        ):
+            if received_at < cutoff:
+                break
+            self._remember(signature, received_at)
+        self._seen_order = deque(sorted(self._seen_order))
+        self._write_lock = threading.Lock()
         self._read = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._read_lock = threading.Lock()
-        self._queue: queue.Queue = queue.Queue()
-        self._batches = 0
-        self._writer = threading.Thread(target=self._write_loop, name="webhook-store-writer", daemon=True)
-        self._writer.start()
+        self._pending: list[tuple] = []
+        self._draining = False
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="webhook-store-writer")
 
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int:
         """Store one delivery's events atomically and durably; Replay if this signature was stored before."""
-        done: Future = Future()
-        self._queue.put((signature, signed_at, _rows(events), _settle(done.set_result, done.set_exception)))
-        return done.result()
+        (result,) = self._commit([(signature, signed_at, _rows(events))])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     async def append_async(self, signature: str, signed_at: int, events: list[dict]) -> int:
-        """The same from an event loop, without a thread of its own: the writer thread wakes the caller."""
+        """The same from the event loop, which keeps serving while a commit waits for the disk."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-
-        def settle(result) -> None:
-            if not done.cancelled():
-                (done.set_exception if isinstance(result, BaseException) else done.set_result)(result)
-
-        self._queue.put((signature, signed_at, _rows(events), lambda r: loop.call_soon_threadsafe(settle, r)))
+        self._pending.append((signature, signed_at, _rows(events), done))
+        if not self._draining:
+            self._draining = True  # a short window first, so that a burst shares the first transaction
+            loop.call_later(self.commit_window, lambda: loop.create_task(self._drain()))
         return await done
 
-    def _write_loop(self) -> None:
-        while (item := self._queue.get()) is not None:
-            batch = [item]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                batch.append(nxt)
-            self._commit(batch)
-
-    def _commit(self, batch: list) -> None:
-        """One transaction for the batch: one replay lookup, two bulk inserts, one fsync."""
-        db = self._write
+    async def _drain(self) -> None:
+        """Commit what is pending on the writer thread, then what arrived meanwhile, until nothing is left."""
+        loop = asyncio.get_running_loop()
         try:
-            signatures = [item[0] for item in batch]
-            seen = {
-                row[0]
-                for row in db.execute(
-                    f"SELECT v1 FROM signature WHERE v1 IN ({','.join('?' * len(signatures))})", signatures
-                )
-            }
-            results, new_signatures, new_events = [], [], []
-            for signature, signed_at, rows, _ in batch:
-                if signature in seen:
-                    results.append(Replay("this signed request was already received"))
-                    continue
-                seen.add(signature)  # the same request twice in one batch is a replay too
-                new_signatures.append((signature, signed_at))
-                new_events.extend(rows)
-                results.append(len(rows))
+            while self._pending:
+                batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
+                try:
+                    results = await loop.run_in_executor(self._writer, self._commit, [item[:3] for item in batch])
+                except BaseException as exc:  # every waiting caller must hear of it
+                    results = [exc] * len(batch)
+                for (*_, done), result in zip(batch, results, strict=True):
+                    if not done.cancelled():
+                        (done.set_exception if isinstance(result, BaseException) else done.set_result)(result)
+        finally:
+            self._draining = False
+
+    def _commit(self, batch: list[tuple]) -> list:
+        """One transaction for the batch: one bulk insert, one fsync. Returns each
+        delivery's count of stored events, or the exception it gets."""
+        with self._write_lock:
+            return self._commit_locked(self._write, batch)
+
+    def _commit_locked(self, db: sqlite3.Connection, batch: list[tuple]) -> list:
+        try:
             db.execute("BEGIN IMMEDIATE")
-            db.executemany("INSERT INTO signature VALUES (?, ?)", new_signatures)
-            db.executemany(
-                "INSERT INTO event (received_at, type, action, object_id, date, raw) VALUES (?, ?, ?, ?, ?, ?)",
-                new_events,
-            )
-            self._batches += 1
-            if self._batches % 1000 == 0:  # signatures older than any accepted timestamp can go
-                db.execute("DELETE FROM signature WHERE signed_at < ?", (time.time() - self.replay_window,))
+            results, new_events, fresh = [], [], set()
+            for signature, _signed_at, rows in batch:
+                if signature in self._seen or signature in fresh:  # (the same request twice in one batch too)
+                    results.append(Replay("this signed request was already received"))
+                else:
+                    fresh.add(signature)
+                    new_events.extend((*row, signature) for row in rows)
+                    results.append(len(rows))
+            db.executemany(_INSERT_EVENT, new_events)
             db.execute("COMMIT")  # one fsync (synchronous=FULL) for the whole batch
+            now = time.time()  # remembered only once stored: a delivery that failed may be sent again
+            for signature in fresh:
+                self._remember(signature, now)
+            while self._seen_order and self._seen_order[0][0] < now - self.replay_window:
+                self._seen.pop(self._seen_order.popleft()[1], None)
         except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             results = [exc] * len(batch)
-        for (*_, settle), result in zip(batch, results, strict=True):
-            settle(result)
+        return results
+
+    def _remember(self, signature: str, at: float) -> None:
+        self._seen[signature] = at
+        self._seen_order.append((at, signature))
 
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]:
         with self._read_lock:
@@ -149,8 +172,7 @@ class SqliteEventStore:
             return self._read.execute("SELECT count(*) FROM event").fetchone()[0]
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._writer.join(timeout=10)
+        self._writer.shutdown()
         self._write.close()
         self._read.close()
 
@@ -164,14 +186,10 @@ def _rows(events: list[dict]) -> list[tuple]:
             _text(e.get("action")),
             _int(e.get("id")),
             _text(e.get("date")),
-            json.dumps(e, separators=(",", ":")),
+            orjson.dumps(e).decode(),
         )
         for e in events
     ]
-
-
-def _settle(on_result, on_error):
-    return lambda result: (on_error if isinstance(result, BaseException) else on_result)(result)
 
 
 def _text(value) -> str | None:

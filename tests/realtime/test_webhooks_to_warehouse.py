@@ -11,6 +11,7 @@ import pytest
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.realtime import sweep_requests, webhook_store_path
+from centra_assets.simulator.events import Change
 from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app
 from centra_assets.webhooks.store import SqliteEventStore
@@ -168,3 +169,30 @@ def test_events_stay_unconfirmed_while_their_refresh_fails(make_centra, tmp_path
     assert requests and not any(execute(settings, broken, instance, r) for r in requests)
     retried, cursor = queue_tick(settings, resource, instance, cursor)
     assert len(retried) == len(requests) and len(centra.sim.events.pending["centra-assets"]) == queued
+
+
+def test_events_with_nothing_to_refresh_are_confirmed_without_a_run(make_centra, tmp_path):
+    """A DELETED order and an order number found nowhere: no run can refresh them, so they are confirmed at
+    once instead of coming back on every poll."""
+    centra = make_centra(orders_per_day=60)
+    settings = settings_for(tmp_path)
+    resource, instance = resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    day = sim_day(centra, 0)
+    materialize(settings, resource, day, "event")
+    _, cursor = queue_tick(settings, resource, instance, None)  # registers the listeners
+    centra.sim.events.listeners["centra-assets"]["Order"]["changeTypes"].append("DELETED")
+    now, known = centra.sim.clock.now(), truth(centra, "orders", day)[0]["number"]
+    centra.sim.events.publish(
+        [
+            Change(now, "Order", "DELETED", 99_999_999, None, None),
+            Change(now, "Order", "UPDATED", 88_888_888, None, None),
+            Change(now, "Order", "UPDATED", known, None, None),
+        ]
+    )
+    requests, cursor = queue_tick(settings, resource, instance, cursor)
+    assert [r.run_config["ops"]["centra_orders"]["config"]["refresh_keys"] for r in requests] == [[str(known)]]
+    waiting = centra.sim.events.pending["centra-assets"]
+    assert [e["objectReference"] for e in waiting.values()] == [known]  # the other two are confirmed
+    assert all(execute(settings, resource, instance, r) for r in requests)
+    queue_tick(settings, resource, instance, cursor)
+    assert centra.sim.events.pending["centra-assets"] == {}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,9 +20,9 @@ import pytest
 
 from centra_assets.simulator.process import free_port
 from centra_assets.simulator.server import BackgroundServer
-from centra_assets.webhooks.app import build_app
+from centra_assets.webhooks.app import _payload_field, build_app
 from centra_assets.webhooks.signature import sign
-from centra_assets.webhooks.store import SqliteEventStore
+from centra_assets.webhooks.store import Replay, SqliteEventStore
 
 SECRET = "whsec-test-0123456789"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -111,6 +113,50 @@ def test_a_replayed_request_is_refused(receiver):
     assert post(url, body, signature).status_code == 200
     assert post(url, body, signature).status_code == 409
     assert store.count() == 1
+
+
+def test_a_replay_is_refused_after_a_restart_and_within_one_group_commit(tmp_path):
+    path = tmp_path / "webhooks.sqlite"
+    first = SqliteEventStore(path)
+    assert first.append("sig-a", int(time.time()), [event(1)]) == 1
+    first.close()
+    again = SqliteEventStore(path)  # a restarted receiver remembers what it acknowledged
+
+    async def twice_at_once():
+        return await asyncio.gather(
+            *(again.append_async(s, int(time.time()), [event(2)]) for s in ("sig-a", "sig-b", "sig-b")),
+            return_exceptions=True,
+        )
+
+    first_replayed, stored, second_copy = asyncio.run(twice_at_once())
+    assert isinstance(first_replayed, Replay) and stored == 1 and isinstance(second_copy, Replay)
+    assert [e.object_id for e in again.read_after(0)] == [1, 2]
+
+
+def test_a_delivery_that_failed_to_store_may_be_sent_again(tmp_path):
+    store = SqliteEventStore(tmp_path / "webhooks.sqlite")
+    store._write.execute("PRAGMA query_only=ON")  # the disk refuses the write
+    with pytest.raises(sqlite3.OperationalError):
+        store.append("sig-a", int(time.time()), [event(1)])
+    store._write.execute("PRAGMA query_only=OFF")
+    assert store.append("sig-a", int(time.time()), [event(1)]) == 1  # Centra's retry is not a replay
+    assert store.count() == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['{"events": [{"type": "order", "id": 1}]}', '{"a": "x+y z%&=;\\u00e9é"}', '{"k": "%zz"}'],
+)
+@pytest.mark.parametrize("encoding", ["quote", "quote_plus", "lower-case escapes", "a raw % that escapes nothing"])
+def test_the_fast_form_decoder_agrees_with_urllib(payload, encoding):
+    quote = urllib.parse.quote_plus if encoding == "quote_plus" else urllib.parse.quote
+    body = ("payload=" + quote(payload, safe="")).encode()
+    if encoding == "lower-case escapes":
+        body = body.lower()
+    elif encoding.startswith("a raw"):
+        body += b"%zz"
+    expected = urllib.parse.parse_qs(body.decode(), strict_parsing=True)["payload"][0].encode()
+    assert _payload_field(body) == expected
 
 
 @pytest.mark.parametrize(
