@@ -10,7 +10,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bootstrap install prepare test demo bench dev lint clean
+.PHONY: bootstrap install prepare dbt-sources test demo bench dev lint clean
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -26,6 +26,10 @@ install: bootstrap
 # dbt's manifest must exist before Dagster imports the dbt assets.
 prepare: install
 	cd dbt_models && DBT_PROFILES_DIR=. $(abspath $(VENV))/bin/dbt parse --quiet
+
+# The dbt sources and staging models are generated from the entity specs; run after changing a spec.
+dbt-sources: install
+	$(RUN) python -m centra_assets.analytics.dbt_sources
 
 test: prepare
 	$(RUN) pytest -n 2 --dist loadfile

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import ingestion, realtime, simulator
+from . import analytics, ingestion, realtime, simulator
 
 SUITES = {
     "simulator-latency": simulator.page_latency,
@@ -20,6 +20,7 @@ SUITES = {
     "ingestion-memory": ingestion.partition_memory,
     "realtime-receiver": realtime.receiver_throughput,
     "realtime-sensor": realtime.sensor_and_latency,
+    "analytics-daily-sales": analytics.daily_sales_build,
 }
 
 

@@ -1,9 +1,9 @@
 """`make demo`: the main job on the local Centra simulator, end to end.
 
 Starts the simulator, materializes every Centra asset with Dagster (the last 7 days of event data in one
-run, today's snapshots in another) into ./warehouse, prints rows per table and a few KPIs read back from
-the Parquet with DuckDB, and stops the simulator. Runs are recorded in DAGSTER_HOME, so `make dev`
-shows them in the UI afterwards.
+run, today's snapshots in another) into ./warehouse, builds the dbt marts into warehouse/centra.duckdb,
+prints rows per table and a few figures from the marts, and stops the simulator. Runs are recorded in
+DAGSTER_HOME, so `make dev` shows them in the UI afterwards.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 
 from centra_assets.defs import build_definitions
+from centra_assets.defs.analytics import dbt_resource
 from centra_assets.defs.resources import CentraResource
 from centra_assets.defs.settings import Settings
 from centra_assets.entities import BY_NAME
@@ -31,8 +32,10 @@ def main() -> None:
     warehouse = os.environ.get("CENTRA_WAREHOUSE_DIR", "warehouse")
     settings = Settings(warehouse_dir=warehouse, timezone=TIMEZONE, start_date=_days_ago(30))
     defs = build_definitions(settings)
-    event = [a for a in defs.assets if BY_NAME[a.op.name.removeprefix("centra_")].partition == "event"]
-    snapshot = [a for a in defs.assets if a not in event]
+    kinds = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in defs.assets}
+    event = [a for a, spec in kinds.items() if spec and spec.partition == "event"]
+    snapshot = [a for a, spec in kinds.items() if spec and spec.partition == "snapshot"]
+    marts = [a for a, spec in kinds.items() if spec is None]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     with SimulatorProcess(
@@ -56,7 +59,10 @@ def main() -> None:
             result = dg.materialize(assets, tags=tags, resources={"centra": centra}, instance=instance)
             if not result.success:
                 raise SystemExit("a materialization failed; see the log above")
-    report(warehouse, time.monotonic() - started)
+    print(f"\nBuilding the dbt models into {settings.duckdb_file} ...", flush=True)
+    if not dg.materialize(marts, resources={"dbt": dbt_resource()}, instance=instance).success:
+        raise SystemExit("the dbt build failed; see the log above")
+    report(warehouse, settings, time.monotonic() - started)
 
 
 def _days_ago(n: int) -> str:
@@ -65,7 +71,7 @@ def _days_ago(n: int) -> str:
     return (dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=n)).isoformat()
 
 
-def report(warehouse: str, seconds: float) -> None:
+def report(warehouse: str, settings: Settings, seconds: float) -> None:
     raw = Path(warehouse) / "raw"
     con = duckdb.connect()
     print(f"\nDone in {seconds:.0f} s. Rows per table in {raw}:")
@@ -77,28 +83,32 @@ def report(warehouse: str, seconds: float) -> None:
     cells = [f"{table:<30}{n:>8,}" for table, n in counts.items()]
     for i in range(0, len(cells), 3):
         print("  " + "    ".join(cells[i : i + 3]))
-    print("\nSales by day (store timezone; net of cancellations, in SEK at each order's own rate):")
-    print(f"  {'day':<12}{'orders':>8}{'units':>8}{'net sales SEK':>16}{'AOV SEK':>10}{'returns':>9}")
-    for day, orders, units, sek, returns in con.execute(f"""
-        WITH o AS (SELECT * FROM read_parquet('{raw}/orders/*/*.parquet', hive_partitioning = true)),
-             r AS (SELECT date, count(*) AS n FROM read_parquet('{raw}/returns/*/*.parquet',
-                   hive_partitioning = true) GROUP BY date)
-        SELECT o.date, count(*), sum(quantity) FILTER (WHERE status <> 'CANCELLED'),
-               sum(grand_total * conversion_rate) FILTER (WHERE status <> 'CANCELLED'), any_value(r.n)
-        FROM o LEFT JOIN r USING (date) GROUP BY o.date ORDER BY o.date""").fetchall():
-        aov = sek / orders if orders else 0
-        print(f"  {str(day):<12}{orders:>8}{units or 0:>8}{sek or 0:>16,.0f}{aov:>10,.0f}{returns or 0:>9}")
-    physical, allocated, fta, incoming = con.execute(
-        f"SELECT sum(physical), sum(allocated), sum(free_to_allocate), sum(incoming) FROM '{raw}/inventory/*/*.parquet'"
+    marts = duckdb.connect(str(settings.duckdb_file), read_only=True)
+    print(f"\nFrom the marts in {settings.duckdb_file} (base currency SEK, at each order's own rate):")
+    print(f"  {'day':<12}{'orders':>8}{'units':>8}{'net sales':>14}{'AOV':>9}{'return rate':>13}{'new customers':>15}")
+    for day, orders, units, net, aov, rate, new in marts.execute("""
+        SELECT d.order_day, sum(d.orders), sum(d.units), sum(d.net_sales_base),
+               sum(d.gross_sales_base - d.discounts_base) / nullif(sum(d.orders), 0),
+               sum(d.returned_units) / nullif(sum(d.units), 0), any_value(n.new)
+        FROM daily_sales AS d
+        LEFT JOIN (SELECT order_day, count(*) FILTER (WHERE new_or_repeat = 'new') AS new FROM fct_orders GROUP BY 1)
+            AS n USING (order_day)
+        GROUP BY d.order_day ORDER BY d.order_day""").fetchall():
+        print(f"  {day!s:<12}{orders:>8}{units:>8}{net:>14,.0f}{aov or 0:>9,.0f}{rate or 0:>13.1%}{new or 0:>15}")
+    print("\n  Net sales by market, all days:")
+    for market, store_type, net in marts.execute(
+        "SELECT market_name, store_type, sum(net_sales_base) FROM daily_sales GROUP BY ALL ORDER BY 3 DESC LIMIT 5"
+    ).fetchall():
+        print(f"    {market:<24}{store_type:<20}{net:>14,.0f}")
+    sizes, low, cover = marts.execute(
+        "SELECT count(*), count(*) FILTER (WHERE days_of_cover < 14), median(days_of_cover) FROM inventory_health"
     ).fetchone()
+    print(f"\n  Stock: {sizes:,} sizes x warehouses; {low:,} under 14 days of cover; median {cover or 0:.0f} days")
+    marts.close()
     print(
-        f"\nStock today: physical {physical:,}, allocated {allocated:,}, free to allocate {fta:,}, "
-        f"incoming {incoming:,}"
-    )
-    print(
-        "\nThe simulator has stopped. Query the warehouse yourself:\n"
-        f'  uv run python -c "import duckdb; print(duckdb.sql(\\"SELECT status, count(*) FROM '
-        f"'{raw}/orders/*/*.parquet' GROUP BY 1\\\"))\""
+        "\nThe simulator has stopped. Query the warehouse yourself (read-only never blocks a build):\n"
+        f"  uv run python -c \"import duckdb; print(duckdb.connect('{settings.duckdb_file}', read_only=True)"
+        ".sql('SELECT * FROM daily_sales ORDER BY order_day DESC LIMIT 10'))\""
     )
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 from centra_assets.entities import ALL
 
+from .analytics import build_dbt_assets, dbt_resource
 from .assets import build_sync_assets
 from .realtime import build_event_queue_sensor, build_sweep_schedule, build_webhook_sensor
 from .resources import centra_resource
@@ -19,7 +20,7 @@ def _tables(partition: str) -> dg.AssetSelection:
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = build_sync_assets(settings)
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, build_dbt_assets(settings)],
         sensors=[build_webhook_sensor(settings, assets), build_event_queue_sensor(settings, assets)],
         schedules=[build_sweep_schedule(settings, assets)],
         jobs=[
@@ -36,5 +37,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 "partition only: Centra does not know the past)",
             ),
         ],
-        resources={"centra": centra_resource(settings.warehouse_dir)},
+        resources={"centra": centra_resource(settings.warehouse_dir), "dbt": dbt_resource()},
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_START_DATE = "2025-01-01"
@@ -19,10 +20,15 @@ class Settings:
     warehouse_dir: str = "warehouse"
     timezone: str = "UTC"
     start_date: str = DEFAULT_START_DATE
+    duckdb_path: str = ""  # the analytics warehouse dbt builds; default <warehouse_dir>/centra.duckdb
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def duckdb_file(self) -> Path:
+        return Path(self.duckdb_path or Path(self.warehouse_dir) / "centra.duckdb").resolve()
 
 
 def settings_from_env(env: dict | None = None) -> Settings:
@@ -31,6 +37,7 @@ def settings_from_env(env: dict | None = None) -> Settings:
         warehouse_dir=env.get("CENTRA_WAREHOUSE_DIR") or "warehouse",
         timezone=env.get("CENTRA_TIMEZONE") or "UTC",
         start_date=env.get("CENTRA_START_DATE") or DEFAULT_START_DATE,
+        duckdb_path=env.get("CENTRA_DUCKDB_PATH") or "",
     )
     try:
         ZoneInfo(settings.timezone)

@@ -27,12 +27,11 @@ def resource_for(centra, settings: Settings, token: str = "test-token-full", **k
 
 
 def assets_of(settings: Settings, partition: str | None = None) -> list:
-    assets = build_definitions(settings).assets
-    if partition is None:
-        return list(assets)
+    """The Centra assets (not the dbt models), of one partition kind or all."""
     from centra_assets.entities import BY_NAME
 
-    return [a for a in assets if BY_NAME[a.op.name.removeprefix("centra_")].partition == partition]
+    specs = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in build_definitions(settings).assets}
+    return [a for a, spec in specs.items() if spec and partition in (None, spec.partition)]
 
 
 def materialize(
@@ -45,6 +44,16 @@ def materialize(
         instance=dg.DagsterInstance.ephemeral(),
         run_config=run_config,
         raise_on_error=raise_on_error,
+    )
+
+
+def materialize_range(settings: Settings, resource: CentraResource, first: str, last: str, partition: str = "event"):
+    """Several days in one run, as a backfill's ranged run does."""
+    return dg.materialize(
+        assets_of(settings, partition),
+        resources={"centra": resource},
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
     )
 
 

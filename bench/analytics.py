@@ -1,0 +1,178 @@
+"""Analytics benchmark: dbt building `daily_sales` and everything it depends on, on 1,000,000 orders, beside
+one hand-written DuckDB query computing the same figures from the same Parquet, in the same run.
+
+The raw warehouse is made by the pipeline itself (Dagster against the simulator, no rate limits) for 100,000
+orders, then copied ten times with shifted keys and dates, which keeps every table's shape and every join's
+fan-out. dbt's fixed start-up (an empty selection, timed in the same run) is subtracted from its time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from centra_assets.analytics.dbt_sources import DBT_DIR
+from centra_assets.defs import build_definitions
+from centra_assets.defs.analytics import dbt_vars
+from centra_assets.defs.resources import CentraResource
+from centra_assets.defs.settings import Settings
+from centra_assets.entities import ALL, BY_NAME
+from centra_assets.simulator.process import SimulatorProcess
+
+TOKEN = "bench-token"
+TZ = "Europe/Stockholm"
+DAYS, PER_DAY, COPIES = 30, 3_334, 10  # 100k orders synced, 1M analysed
+IDS = ("order_number", "shipment_id", "return_id", "purchase_order_id", "delivery_id")
+
+HAND_WRITTEN = """
+CREATE TABLE daily_sales AS
+WITH orders AS (
+    SELECT order_number, created_at, market_id, market_name, store_type, status, conversion_rate,
+           CASE WHEN status = 'CANCELLED' THEN 0 ELSE discounts END AS discounts
+    FROM read_parquet('{raw}/orders/date=*/data.parquet')
+),
+lines AS (
+    SELECT order_number, sum(quantity - cancelled_quantity) AS units,
+           sum(round((quantity - cancelled_quantity) * unit_price, 2)) AS gross
+    FROM read_parquet('{raw}/order_lines/date=*/data.parquet') GROUP BY order_number
+),
+returns AS (SELECT * FROM read_parquet('{raw}/returns/date=*/data.parquet')),
+returned AS (
+    SELECT returns.order_number, sum(l.quantity) AS returned_units
+    FROM read_parquet('{raw}/return_lines/date=*/data.parquet') AS l JOIN returns USING (return_id)
+    GROUP BY returns.order_number
+),
+refunds AS (
+    SELECT order_number, sum(refund_total) FILTER (WHERE return_status = 'COMPLETED') AS refunds
+    FROM returns GROUP BY order_number
+),
+per_order AS (
+    SELECT orders.*, coalesce(units, 0) AS units, coalesce(returned_units, 0) AS returned_units,
+           round(coalesce(gross, 0) * conversion_rate, 2) AS gross_base,
+           round(discounts * conversion_rate, 2) AS discounts_base,
+           round(coalesce(refunds, 0) * conversion_rate, 2) AS refunds_base,
+           round(round(coalesce(gross, 0) - discounts - coalesce(refunds, 0), 2) * conversion_rate, 2) AS net_base
+    FROM orders LEFT JOIN lines USING (order_number) LEFT JOIN returned USING (order_number)
+    LEFT JOIN refunds USING (order_number)
+)
+SELECT CAST(timezone('{tz}', created_at) AS DATE) AS order_day, market_id, any_value(market_name) AS market_name,
+       store_type, count(*) FILTER (WHERE status <> 'CANCELLED') AS orders, sum(units) AS units,
+       sum(returned_units) AS returned_units, round(sum(gross_base), 2) AS gross_sales_base,
+       round(sum(net_base), 2) AS net_sales_base,
+       round(sum(gross_base - discounts_base) / nullif(count(*) FILTER (WHERE status <> 'CANCELLED'), 0), 2) AS aov,
+       round(sum(returned_units) / nullif(sum(units), 0), 4) AS return_rate
+FROM per_order GROUP BY ALL
+"""
+
+
+def _sync(root: Path) -> Settings:
+    """100k orders over 30 days and today's snapshots, through the real assets."""
+    today = dt.datetime.now(ZoneInfo(TZ)).date()
+    first, last = (today - dt.timedelta(days=DAYS - 1)).isoformat(), today.isoformat()
+    settings = Settings(warehouse_dir=str(root / "warehouse"), timezone=TZ, start_date=first)
+    defs = build_definitions(settings)
+    kinds = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in defs.assets}
+    with SimulatorProcess(
+        "--days", str(DAYS), "--orders-per-day", str(PER_DAY), "--timezone", TZ, "--no-rate-limits", token=TOKEN
+    ) as sim:
+        centra = CentraResource(api_url=sim.graphql_url, api_token=TOKEN, pacer_path=str(root / "budget.sqlite"))
+        for partition, start in (("event", first), ("snapshot", last)):
+            result = dg.materialize(
+                [a for a, spec in kinds.items() if spec and spec.partition == partition],
+                resources={"centra": centra},
+                instance=dg.DagsterInstance.ephemeral(),
+                tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": last},
+            )
+            assert result.success
+    return settings
+
+
+def _copy(raw: Path, span: int) -> None:
+    """COPIES - 1 more copies of every event table: keys offset, timestamps and partitions moved by k * span days."""
+    con = duckdb.connect()
+    con.execute("SET threads = 1")  # one file per partition
+    for spec in ALL:
+        if spec.partition != "event":
+            continue
+        for table in spec.tables:
+            stamps = [c.name for c in table.columns if pa.types.is_timestamp(c.type)]
+            for k in range(1, COPIES):
+                replace = [f"{c} + {k * 10**8} AS {c}" for c in IDS if c in {x.name for x in table.columns}]
+                replace += [f"{c} + INTERVAL {k * span} DAY AS {c}" for c in stamps]
+                if "order_id" in {x.name for x in table.columns}:
+                    replace.append(f"order_id || '-{k}' AS order_id")
+                out = raw / f".copy{k}" / table.name
+                con.execute(
+                    f"COPY (SELECT * EXCLUDE (date) REPLACE ({', '.join(replace)}), "
+                    f"CAST(date AS DATE) + {k * span} AS date "
+                    f"FROM read_parquet('{raw}/{table.name}/date=*/data.parquet', hive_partitioning = true)) "
+                    f"TO '{out}' (FORMAT parquet, PARTITION_BY (date))"
+                )
+                for part in out.iterdir():
+                    (files,) = [list(part.glob("*.parquet"))]
+                    assert len(files) == 1
+                    target = raw / table.name / part.name
+                    target.mkdir()
+                    files[0].rename(target / "data.parquet")
+
+
+def _dbt(settings: Settings, build: Path, *args: str) -> float:
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1"}
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), *args, "--vars", dbt_vars(settings, str(build)), "--quiet"],
+        cwd=DBT_DIR,
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def daily_sales_build() -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = _sync(root)
+        raw = Path(settings.warehouse_dir) / "raw"
+        _copy(raw, span=DAYS + 40)
+        orders = duckdb.sql(f"SELECT count(*) FROM read_parquet('{raw}/orders/date=*/data.parquet')").fetchone()[0]
+        build = root / "dbt.duckdb"
+        _dbt(settings, build, "run", "--select", "+daily_sales")  # warms the OS cache and dbt's parse cache
+        startup = min(_dbt(settings, build, "run", "--select", "tag:no-such-tag") for _ in range(2))
+        dbt_seconds = min(_dbt(settings, build, "run", "--select", "+daily_sales") for _ in range(2))
+        hand = []
+        for k in range(2):
+            con = duckdb.connect(str(root / f"hand{k}.duckdb"))
+            started = time.perf_counter()
+            con.execute(HAND_WRITTEN.format(raw=raw, tz=TZ))
+            con.close()
+            hand.append(time.perf_counter() - started)
+        with duckdb.connect(str(build), read_only=True) as con:
+            con.execute(f"ATTACH '{root / 'hand0.duckdb'}' AS hand (READ_ONLY)")
+            mismatched = con.execute(
+                "SELECT count(*) FROM daily_sales d FULL JOIN hand.daily_sales h USING (order_day, market_id, "
+                "store_type) WHERE d.units IS DISTINCT FROM h.units OR d.orders IS DISTINCT FROM h.orders "
+                "OR abs(d.net_sales_base - h.net_sales_base) > 0.01 OR d.order_day IS NULL OR h.order_day IS NULL"
+            ).fetchone()[0]
+    net = dbt_seconds - startup
+    return [
+        {
+            "suite": "analytics",
+            "metric": f"dbt build of daily_sales and its parents, {orders:,} orders (s)",
+            "value": round(net, 2),
+            "baseline": round(min(hand), 2),
+            "ratio": round(net / min(hand), 2),
+            "target": "ratio <= 2",
+            "note": f"baseline: one hand-written DuckDB query; dbt start-up {startup:.1f} s subtracted "
+            f"(total {dbt_seconds:.1f} s); {mismatched} rows differ between the two",
+        }
+    ]

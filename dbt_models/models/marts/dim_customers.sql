@@ -1,0 +1,36 @@
+-- One row per customer (the latest customer snapshot), with their ordering history in the warehouse. Cancelled
+-- orders are not purchases. The cohort is the month of the first purchase.
+with customers as (
+    select * from {{ ref('stg_centra__customers') }} where is_latest_snapshot
+),
+
+history as (
+    select
+        customer_id,
+        min(created_at) as first_order_at,
+        max(created_at) as last_order_at,
+        count(*) as lifetime_orders,
+        sum(units) as lifetime_units,
+        round(sum(net_sales_base), 2) as lifetime_net_sales_base
+    from {{ ref('fct_orders') }}
+    where customer_id is not null and not is_cancelled
+    group by customer_id
+)
+
+select
+    customers.customer_id,
+    customers.email,
+    customers.first_name,
+    customers.last_name,
+    customers.country,
+    customers.market_id,
+    customers.status,
+    customers.created_at,
+    history.first_order_at,
+    history.last_order_at,
+    coalesce(history.lifetime_orders, 0) as lifetime_orders,
+    coalesce(history.lifetime_units, 0) as lifetime_units,
+    coalesce(history.lifetime_net_sales_base, 0) as lifetime_net_sales_base,
+    date_trunc('month', {{ local_day('history.first_order_at') }}) as cohort_month
+from customers
+left join history using (customer_id)

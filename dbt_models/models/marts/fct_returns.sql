@@ -1,0 +1,42 @@
+-- One row per return: units and goods value returned, the refund (money back, after order discounts), and how
+-- long after the order it came.
+with returns as (
+    select * from {{ ref('stg_centra__returns') }}
+),
+
+lines as (
+    select return_id, sum(quantity) as units, sum(line_value) as returned_value, any_value(conversion_rate) as rate
+    from {{ ref('stg_centra__return_lines') }}
+    group by return_id
+),
+
+orders as (
+    select order_number, created_at as order_created_at, market_id, store_type
+    from {{ ref('stg_centra__orders') }}
+)
+
+select
+    returns.return_id,
+    returns.order_number,
+    returns.shipment_id,
+    returns.warehouse_id,
+    {{ local_day('returns.created_at') }} as return_day,
+    returns.created_at,
+    returns.completed_at,
+    returns.return_status,
+    returns.return_status = 'COMPLETED' as is_completed,
+    orders.market_id,
+    orders.store_type,
+    orders.order_created_at,
+    coalesce(lines.units, 0) as units,
+    coalesce(lines.returned_value, 0) as returned_value,
+    {{ to_base('coalesce(lines.returned_value, 0)', 'coalesce(lines.rate, returns.refund_total_conversion_rate)') }}
+        as returned_value_base,
+    returns.refund_total as refund,
+    returns.refund_total_currency as currency,
+    returns.refund_total_conversion_rate as conversion_rate,
+    {{ to_base('returns.refund_total', 'returns.refund_total_conversion_rate') }} as refund_base,
+    date_diff('second', orders.order_created_at, returns.created_at) / 86400.0 as days_order_to_return
+from returns
+left join lines using (return_id)
+left join orders using (order_number)

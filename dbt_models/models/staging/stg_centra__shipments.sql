@@ -1,0 +1,2 @@
+-- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
+{{ centra_staging('shipments', key=['shipment_id'], partition='event', money={'grand_total': 'grand_total_conversion_rate'}) }}
