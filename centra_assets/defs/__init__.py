@@ -21,7 +21,18 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets = build_sync_assets(settings)
     return dg.Definitions(
         assets=[*assets, build_dbt_assets(settings)],
-        sensors=[build_webhook_sensor(settings, assets), build_event_queue_sensor(settings, assets)],
+        sensors=[
+            build_webhook_sensor(settings, assets),
+            build_event_queue_sensor(settings, assets),
+            dg.AutomationConditionSensorDefinition(
+                "centra_marts_automation",
+                target=dg.AssetSelection.key_prefixes("analytics"),
+                default_status=dg.DefaultSensorStatus.RUNNING,  # costs nothing until raw data changes
+                minimum_interval_seconds=60,
+                description="Asks for a dbt build of the models whose raw data changed (each model's "
+                "automation condition); on by default",
+            ),
+        ],
         schedules=[build_sweep_schedule(settings, assets)],
         jobs=[
             dg.define_asset_job(
