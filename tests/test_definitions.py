@@ -7,7 +7,9 @@ from centra_assets.definitions import defs
 
 def test_definitions_load():
     assert isinstance(defs, Definitions)
-    defs.get_repository_def()  # resolves every asset, job, sensor and schedule
+    repo = defs.get_repository_def()  # resolves every asset, sensor and schedule
+    jobs = {j.name for j in repo.get_all_jobs()}
+    assert {"centra_events", "centra_snapshots", "centra_stock", "centra_sweep"} <= jobs
 
 
 def test_every_centra_table_feeds_the_dbt_models_and_only_the_marts_automation_runs_by_default():
@@ -22,3 +24,26 @@ def test_every_centra_table_feeds_the_dbt_models_and_only_the_marts_automation_r
             assert graph.get(staging).parent_keys == {AssetKey(["centra", table.name])}
     running = {s.name for s in defs.get_repository_def().sensor_defs if s.default_status == DefaultSensorStatus.RUNNING}
     assert running == {"centra_marts_automation"}
+
+
+def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone():
+    import datetime as dt
+
+    from dagster import DefaultScheduleStatus, build_schedule_context
+
+    from centra_assets.defs import build_definitions
+    from centra_assets.defs.settings import Settings
+
+    local = build_definitions(Settings(timezone="Europe/Stockholm", snapshot_cron="0 6 * * *"))
+    at = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)  # already 2 March in Stockholm
+    repo = local.get_repository_def()
+    events = local.get_schedule_def("centra_daily_events")
+    tick = build_schedule_context(scheduled_execution_time=at, repository_def=repo)
+    requests = events.evaluate_tick(tick).run_requests
+    assert [r.partition_key for r in requests] == ["2026-03-01", "2026-03-02"]
+    snapshots = local.get_schedule_def("centra_daily_snapshots")
+    assert snapshots.cron_schedule == "0 6 * * *"
+    (request,) = snapshots.evaluate_tick(tick).run_requests
+    assert request.partition_key == "2026-03-02"
+    running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
+    assert running == {"centra_daily_events", "centra_daily_snapshots", "centra_sweep_schedule"}

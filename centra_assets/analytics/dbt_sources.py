@@ -74,7 +74,8 @@ def render_sources() -> str:
             for c in table.columns:
                 lines += [
                     f"          - name: {c.name}",
-                    f'            description: "Centra `{c.path}` ({_type(c.type)})"',
+                    f"            data_type: {_type(c.type)}",
+                    f'            description: "Centra `{c.path}`"',
                 ]
     return "\n".join(lines) + "\n"
 

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from centra_assets.entities import ALL
-
 from .analytics import build_dbt_assets, dbt_resource
 from .assets import build_sync_assets
 from .realtime import build_event_queue_sensor, build_sweep_schedule, build_webhook_sensor
 from .resources import centra_resource
+from .schedules import build_jobs, build_schedules
 from .settings import Settings
-
-
-def _tables(partition: str) -> dg.AssetSelection:
-    return dg.AssetSelection.assets(*[["centra", t.name] for s in ALL if s.partition == partition for t in s.tables])
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = build_sync_assets(settings)
+    jobs = build_jobs()
     return dg.Definitions(
         assets=[*assets, build_dbt_assets(settings)],
         sensors=[
@@ -33,20 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 "automation condition); on by default",
             ),
         ],
-        schedules=[build_sweep_schedule(settings, assets)],
-        jobs=[
-            dg.define_asset_job(
-                "centra_events",
-                selection=_tables("event"),
-                description="Orders, shipments, returns, purchase orders and deliveries for the "
-                "chosen days: backfill any range since CENTRA_START_DATE",
-            ),
-            dg.define_asset_job(
-                "centra_snapshots",
-                selection=_tables("snapshot"),
-                description="Inventory, catalogue and reference data as they are now (today's "
-                "partition only: Centra does not know the past)",
-            ),
-        ],
+        schedules=[*build_schedules(settings, jobs), build_sweep_schedule(settings, assets)],
+        jobs=list(jobs.values()),
         resources={"centra": centra_resource(settings.warehouse_dir), "dbt": dbt_resource()},
     )

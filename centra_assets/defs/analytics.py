@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from centra_assets.analytics.project import DBT_PROJECT
 from centra_assets.analytics.publish import building
 
-from .assets import OWNER
+from .assets import OWNER, RAW_FRESHNESS
 from .settings import Settings
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
@@ -24,6 +24,10 @@ REFRESH_WHEN_UPSTREAM_CHANGES = dg.AutomationCondition.eager().without(~dg.Autom
 
 class CentraDbtTranslator(DagsterDbtTranslator):
     """dbt source `centra.<table>` is the Centra asset `centra/<table>`; models are `analytics/<model>`."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return spec if spec.key.path[0] == "centra" else spec.replace_attributes(freshness_policy=RAW_FRESHNESS)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":

@@ -136,6 +136,11 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
+# The daily schedules bring every raw asset up to date once a day (the sweep and the sensors more often): a
+# day and two hours without a new materialization means the sync has stalled.
+RAW_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
+
+
 def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
@@ -144,6 +149,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             group_name=spec.group,
             kinds={"centra", "parquet"},
             owners=[OWNER],
+            freshness_policy=RAW_FRESHNESS,
             metadata={
                 "dagster/column_schema": column_schema(t),
                 "centra/data_type": spec.name,

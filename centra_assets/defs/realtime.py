@@ -290,9 +290,10 @@ def build_sweep_schedule(
         cron_schedule=cron,
         job=job,
         execution_timezone=settings.timezone,
-        default_status=dg.DefaultScheduleStatus.STOPPED,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Every 15 minutes, refreshes the orders, shipments and returns Centra changed since the "
-        "previous sweep (minus a 30-minute look-back): catches changes no webhook announced.",
+        "previous sweep (minus a 30-minute look-back): catches changes no webhook announced. On by default: it "
+        "needs nothing but the API, and without webhooks it is what keeps today's orders current.",
     )
     def centra_sweep_schedule(context: dg.ScheduleEvaluationContext, centra: CentraResource):
         scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)

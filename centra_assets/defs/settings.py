@@ -21,6 +21,8 @@ class Settings:
     timezone: str = "UTC"
     start_date: str = DEFAULT_START_DATE
     duckdb_path: str = ""  # the analytics warehouse dbt builds; default <warehouse_dir>/centra.duckdb
+    events_cron: str = "15 0 * * *"  # the daily event sync, in the store's timezone
+    snapshot_cron: str = "30 1 * * *"  # the daily snapshots, in the store's timezone
 
     @property
     def tz(self) -> ZoneInfo:
@@ -38,6 +40,8 @@ def settings_from_env(env: dict | None = None) -> Settings:
         timezone=env.get("CENTRA_TIMEZONE") or "UTC",
         start_date=env.get("CENTRA_START_DATE") or DEFAULT_START_DATE,
         duckdb_path=env.get("CENTRA_DUCKDB_PATH") or "",
+        events_cron=env.get("CENTRA_EVENTS_CRON") or Settings.events_cron,
+        snapshot_cron=env.get("CENTRA_SNAPSHOT_CRON") or Settings.snapshot_cron,
     )
     try:
         ZoneInfo(settings.timezone)

@@ -6,10 +6,37 @@
     and `is_latest_snapshot` for the current state.
   - money: every money column also as `<column>_base`, in the base currency at the rate Centra recorded
     (value * conversion rate).
+  - a table with nothing synced yet (a data type not synced, a permission missing) stages as an empty relation
+    of the same shape, so the marts still build.
 #}
+{% macro centra_raw_files(table) -%}
+    {{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}/raw/{{ table }}/date=*/data.parquet
+{%- endmacro %}
+
 {% macro centra_staging(table, key, partition, money) %}
+{%- set synced = true -%}
+{%- if execute -%}
+    {%- set files = run_query("select count(*) from glob('" ~ centra_raw_files(table) ~ "')") -%}
+    {%- set synced = files.columns[0].values()[0] > 0 -%}
+    {%- set raw = centra_raw_files('*') -%}
+    {%- if not synced and run_query("select count(*) from glob('" ~ raw ~ "')").columns[0].values()[0] == 0 -%}
+        {{ exceptions.raise_compiler_error("No raw data at " ~ raw ~ ": is CENTRA_WAREHOUSE_DIR right? "
+            ~ "(Materialize the Centra assets first.)") }}
+    {%- endif -%}
+{%- endif %}
 with source as (
+{%- if synced %}
     select * from {{ source('centra', table) }}
+{%- else %}
+    select
+    {%- for column in graph.sources['source.centra.centra.' ~ table].columns.values() %}
+        cast(null as {{ column.data_type }}) as {{ column.name }},
+    {%- endfor %}
+        cast(null as varchar) as _source,
+        cast(null as timestamptz) as _loaded_at,
+        cast(null as date) as date
+    where false
+{%- endif %}
 )
 select
     * exclude (date, _source, _loaded_at),
