@@ -10,7 +10,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bootstrap install prepare dbt-sources test demo bench dev lint clean
+.PHONY: bootstrap install prepare dbt-sources chromium test demo bench dev lint clean
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -31,7 +31,13 @@ prepare: install
 dbt-sources: install
 	$(RUN) python -m centra_assets.analytics.dbt_sources
 
-test: prepare
+# The browser test drives Debian's Chromium (Playwright cannot download browsers here): install it when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: prepare chromium
 	$(RUN) pytest -n 2 --dist loadfile
 
 demo: prepare
