@@ -16,5 +16,5 @@ select
     round(sum(gross_sales_base - discounts_base) / nullif(count(*) filter (where not is_cancelled), 0), 2)
         as average_order_value_base,
     round(sum(returned_units) / nullif(sum(units), 0), 4) as return_rate
-from {{ ref('fct_orders') }}
+from {{ ref('int_orders') }}
 group by order_day, market_id, store_type

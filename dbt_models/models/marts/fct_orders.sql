@@ -1,29 +1,7 @@
 -- One row per order: what was sold, discounted, taxed, shipped and refunded, in the order's currency and the base
 -- currency; who bought it (new or repeat); how fast it shipped. Metric choices: DECISIONLOG.md.
 with orders as (
-    select * from {{ ref('stg_centra__orders') }}
-),
-
-lines as (
-    select
-        order_number,
-        sum(sold_quantity) as units,
-        sum(returned_quantity) as returned_units,
-        sum(gross_sales) as gross_sales,
-        sum(markdown) as markdown,
-        sum(returned_value) as returned_value
-    from {{ ref('fct_order_lines') }}
-    group by order_number
-),
-
-refunds as (
-    select
-        order_number,
-        count(*) as returns,
-        sum(refund_total) filter (where return_status = 'COMPLETED') as refunds,
-        sum(refund_total) filter (where return_status <> 'COMPLETED') as pending_refunds
-    from {{ ref('stg_centra__returns') }}
-    group by order_number
+    select * from {{ ref('int_orders') }}
 ),
 
 shipments as (
@@ -32,70 +10,65 @@ shipments as (
     group by order_number
 ),
 
-measured as (
-    select
-        orders.order_number,
-        orders.order_id,
-        {{ local_day('orders.created_at') }} as order_day,
-        orders.created_at,
-        orders.updated_at,
-        orders.status,
-        orders.status = 'CANCELLED' as is_cancelled,
-        orders.order_type,
-        orders.store_id,
-        orders.store_type,
-        orders.market_id,
-        orders.market_name,
-        orders.pricelist_id,
-        orders.customer_id,
-        orders.account_id,
-        orders.shipping_country,
-        orders.currency,
-        orders.conversion_rate,
-        coalesce(lines.units, 0) as units,
-        coalesce(lines.returned_units, 0) as returned_units,
-        coalesce(lines.gross_sales, 0) as gross_sales,
-        coalesce(lines.markdown, 0) as markdown,
-        -- order-level amounts lapse with the order when it is cancelled
-        case when orders.status = 'CANCELLED' then 0 else orders.discounts end as discounts,
-        case when orders.status = 'CANCELLED' then 0 else orders.shipping + orders.handling end as shipping,
-        case when orders.status = 'CANCELLED' then 0 else orders.tax_included + orders.tax_added end as tax,
-        coalesce(lines.returned_value, 0) as returned_value,
-        coalesce(refunds.returns, 0) as returns,
-        coalesce(refunds.refunds, 0) as refunds,
-        coalesce(refunds.pending_refunds, 0) as pending_refunds,
-        orders.grand_total,
-        shipments.first_shipment_at,
-        shipments.shipped_at
-    from orders
-    left join lines using (order_number)
-    left join refunds using (order_number)
-    left join shipments using (order_number)
-),
-
 sequenced as (
     select
-        *,
-        round(gross_sales - discounts - refunds, 2) as net_sales,
+        orders.*,
+        shipments.first_shipment_at,
+        shipments.shipped_at,
         case
-            when customer_id is not null and not is_cancelled
+            when orders.customer_id is not null and not orders.is_cancelled
                 then row_number() over (
-                    partition by customer_id, is_cancelled order by created_at, order_number
+                    partition by orders.customer_id, orders.is_cancelled order by orders.created_at, orders.order_number
                 )
         end as customer_order_sequence
-    from measured
+    from orders
+    left join shipments using (order_number)
 )
 
 select
-    *,
-    case when customer_order_sequence = 1 then 'new' when customer_order_sequence > 1 then 'repeat' end as new_or_repeat,
+    order_number,
+    order_id,
+    order_day,
+    created_at,
+    updated_at,
+    status,
+    is_cancelled,
+    order_type,
+    store_id,
+    store_type,
+    market_id,
+    market_name,
+    pricelist_id,
+    customer_id,
+    account_id,
+    shipping_country,
+    currency,
+    conversion_rate,
+    units,
+    returned_units,
+    gross_sales,
+    markdown,
+    order_discounts as discounts,
+    order_shipping as shipping,
+    tax,
+    returned_value,
+    returns,
+    refunds,
+    pending_refunds,
+    net_sales,
+    grand_total,
+    customer_order_sequence,
+    case when customer_order_sequence = 1 then 'new' when customer_order_sequence > 1 then 'repeat' end
+        as new_or_repeat,
+    first_shipment_at,
+    shipped_at,
     date_diff('second', created_at, shipped_at) / 3600.0 as hours_to_ship,
-    {{ to_base('gross_sales') }} as gross_sales_base,
-    {{ to_base('markdown') }} as markdown_base,
-    {{ to_base('discounts') }} as discounts_base,
-    {{ to_base('shipping') }} as shipping_base,
-    {{ to_base('tax') }} as tax_base,
-    {{ to_base('refunds') }} as refunds_base,
-    {{ to_base('net_sales') }} as net_sales_base,
-    {{ to_base('grand_total') }} as grand_total_base
+    gross_sales_base,
+    markdown_base,
+    discounts_base,
+    shipping_base,
+    tax_base,
+    refunds_base,
+    net_sales_base,
+    grand_total_base
 from sequenced

@@ -1,0 +1,23 @@
+-- Per order line: units sold (not cancelled), returned, and their values, in the order's currency. A view: the
+-- marts that need it (fct_order_lines, int_orders) each read only the columns they use.
+with returned as (
+    select
+        returns.order_number,
+        return_lines.order_line_id as line_id,
+        sum(return_lines.quantity) as returned_quantity,
+        sum(return_lines.line_value) as returned_value
+    from {{ ref('stg_centra__return_lines') }} as return_lines
+    inner join {{ ref('stg_centra__returns') }} as returns using (return_id)
+    group by all
+)
+
+select
+    lines.*,
+    lines.quantity - lines.cancelled_quantity as sold_quantity,
+    coalesce(returned.returned_quantity, 0) as returned_quantity,
+    round((lines.quantity - lines.cancelled_quantity) * lines.unit_price, 2) as gross_sales,
+    round((lines.quantity - lines.cancelled_quantity) * (lines.unit_original_price - lines.unit_price), 2) as markdown,
+    round(lines.cancelled_quantity * lines.unit_price, 2) as cancelled_value,
+    coalesce(returned.returned_value, 0) as returned_value
+from {{ ref('stg_centra__order_lines') }} as lines
+left join returned using (order_number, line_id)

@@ -1,0 +1,58 @@
+-- Per order: the sales measures every order mart shares (gross, discounts, shipping, tax, refunds, net, in the
+-- order's and the base currency), so fct_orders and daily_sales count alike. Choices: DECISIONLOG.md.
+with lines as (
+    select
+        order_number,
+        sum(sold_quantity) as units,
+        sum(returned_quantity) as returned_units,
+        sum(gross_sales) as gross_sales,
+        sum(markdown) as markdown,
+        sum(returned_value) as returned_value
+    from {{ ref('int_order_lines') }}
+    group by order_number
+),
+
+refunds as (
+    select
+        order_number,
+        count(*) as returns,
+        sum(refund_total) filter (where return_status = 'COMPLETED') as refunds,
+        sum(refund_total) filter (where return_status <> 'COMPLETED') as pending_refunds
+    from {{ ref('stg_centra__returns') }}
+    group by order_number
+),
+
+measured as (
+    select
+        orders.*,
+        {{ local_day('orders.created_at') }} as order_day,
+        orders.status = 'CANCELLED' as is_cancelled,
+        coalesce(lines.units, 0) as units,
+        coalesce(lines.returned_units, 0) as returned_units,
+        coalesce(lines.gross_sales, 0) as gross_sales,
+        coalesce(lines.markdown, 0) as markdown,
+        -- order-level amounts lapse with the order when it is cancelled
+        case when orders.status = 'CANCELLED' then 0 else orders.discounts end as order_discounts,
+        case when orders.status = 'CANCELLED' then 0 else orders.shipping + orders.handling end as order_shipping,
+        case when orders.status = 'CANCELLED' then 0 else orders.tax_included + orders.tax_added end as tax,
+        coalesce(lines.returned_value, 0) as returned_value,
+        coalesce(refunds.returns, 0) as returns,
+        coalesce(refunds.refunds, 0) as refunds,
+        coalesce(refunds.pending_refunds, 0) as pending_refunds
+    from {{ ref('stg_centra__orders') }} as orders
+    left join lines using (order_number)
+    left join refunds using (order_number)
+)
+
+select
+    *,
+    round(gross_sales - order_discounts - refunds, 2) as net_sales,
+    {{ to_base('gross_sales') }} as gross_sales_base,
+    {{ to_base('markdown') }} as markdown_base,
+    {{ to_base('order_discounts') }} as discounts_base,
+    {{ to_base('order_shipping') }} as shipping_base,
+    {{ to_base('tax') }} as tax_base,
+    {{ to_base('refunds') }} as refunds_base,
+    {{ to_base('round(gross_sales - order_discounts - refunds, 2)') }} as net_sales_base,
+    {{ to_base('grand_total') }} as grand_total_base
+from measured
