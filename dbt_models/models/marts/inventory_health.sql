@@ -1,7 +1,8 @@
 -- Size by warehouse on the latest stock day: how fast it sells and how long the stock lasts.
 -- Units sold = units shipped from that warehouse in the 28 days up to the stock day (order lines carry no
--- warehouse); days of cover = free to allocate / average daily units sold; days out of stock = stock days in
--- that window with nothing free to allocate.
+-- warehouse); their daily average is over the days of that window the warehouse has shipments for (a young
+-- warehouse has fewer than 28); days of cover = free to allocate / average daily units sold; days out of
+-- stock = stock days in that window with nothing free to allocate.
 {% set window_days = 28 %}
 with daily as (
     select * from {{ ref('fct_inventory_daily') }}
@@ -20,6 +21,11 @@ shipped as (
     from {{ ref('stg_centra__shipment_lines') }} as lines
     inner join {{ ref('stg_centra__shipments') }} as shipments using (shipment_id)
     where shipments.shipped_at is not null
+),
+
+history as (  -- days of the window the synced shipments cover
+    select coalesce(least({{ window_days }}, (select max(stock_day) from latest) - min(shipped_day) + 1), {{ window_days }}) as days
+    from shipped
 ),
 
 sold as (
@@ -55,14 +61,15 @@ select
     latest.free_to_allocate,
     latest.incoming,
     coalesce(sold.units_sold, 0) as units_sold_{{ window_days }}d,
-    round(coalesce(sold.units_sold, 0) / {{ window_days }}, 4) as average_daily_units_sold,
+    round(coalesce(sold.units_sold, 0) / history.days, 4) as average_daily_units_sold,
     case
         when coalesce(sold.units_sold, 0) > 0
-            then round(greatest(latest.free_to_allocate, 0) / (sold.units_sold / {{ window_days }}), 1)
+            then round(greatest(latest.free_to_allocate, 0) / (sold.units_sold / history.days), 1)
     end as days_of_cover,
     round(coalesce(sold.units_sold, 0) / nullif(coalesce(sold.units_sold, 0) + latest.physical, 0), 4)
         as sell_through_{{ window_days }}d,
     coalesce(out_of_stock.days_out_of_stock, 0) as days_out_of_stock_{{ window_days }}d
 from latest
+cross join history
 left join sold using (size_id, warehouse_id)
 left join out_of_stock using (size_id, warehouse_id)
