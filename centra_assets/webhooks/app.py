@@ -19,7 +19,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .signature import DEFAULT_TOLERANCE, SignatureError, verify
@@ -28,6 +28,7 @@ from .store import EventStore, Replay
 log = logging.getLogger("centra_assets.webhooks")
 MAX_BODY = 1_000_000  # bytes; 100 events of Centra's shape are a few kB
 FORM = "application/x-www-form-urlencoded"
+FORM_BYTES = FORM.encode()
 
 
 class BadPayload(ValueError):
@@ -71,8 +72,75 @@ def _payload_field(body: bytes) -> bytes:
     return form["payload"][0].encode("utf-8")
 
 
-def _error(status: int, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+class _Reject(Exception):
+    def __init__(self, status: int, message: str, *headers: tuple[bytes, bytes]):
+        super().__init__(message)
+        self.status, self.headers = status, list(headers)
+
+
+class _Receiver:
+    """`POST /webhooks/centra` as a plain ASGI app: Centra's deliveries are the hot path, so the endpoint reads
+    the few headers it needs straight from the scope and answers with two messages, without request and
+    response objects."""
+
+    def __init__(self, store: EventStore, secret: str, tolerance: float, max_body: int):
+        self.store, self.secret, self.tolerance, self.max_body = store, secret, tolerance, max_body
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            status, body, headers = 200, await self._handle(scope, receive), []
+        except _Reject as exc:
+            status, body, headers = exc.status, orjson.dumps({"error": str(exc)}), exc.headers
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), *headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(self, scope, receive) -> bytes:
+        if scope["method"] != "POST":
+            raise _Reject(405, "use POST", (b"allow", b"POST"))
+        headers = dict(scope["headers"])  # names arrive lower-cased
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type != FORM_BYTES:
+            raise _Reject(415, f"expected {FORM}")
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise _Reject(413, f"body over {self.max_body} bytes")
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Reject(400, "the client went away before the body arrived")
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                raise _Reject(413, f"body over {self.max_body} bytes")
+        signature_header = headers.get(b"x-centra-signature")
+        try:
+            signature = verify(
+                self.secret, signature_header.decode("latin-1") if signature_header else None, body, self.tolerance
+            )
+        except SignatureError as exc:
+            client = scope.get("client") or ("?",)
+            log.warning("rejected a webhook from %s: %s", client[0], exc)
+            raise _Reject(401, str(exc)) from None
+        try:
+            events = events_of(body)
+            stored = await self.store.append_async(signature.v1, signature.timestamp, events)
+        except BadPayload as exc:
+            log.warning("rejected a malformed webhook: %s", exc)
+            raise _Reject(400, str(exc)) from None
+        except Replay as exc:
+            log.warning("rejected a replayed webhook (signed at %d)", signature.timestamp)
+            raise _Reject(409, str(exc)) from None
+        if log.isEnabledFor(logging.INFO):
+            kinds = ", ".join(sorted({str(e.get("type")) for e in events}))
+            log.info("stored %d events (%s) signed at %d", stored, kinds, signature.timestamp)
+        return b'{"stored":%d}' % stored
 
 
 def build_app(
@@ -81,48 +149,12 @@ def build_app(
     if not secret:
         raise ValueError("CENTRA_WEBHOOK_SECRET is empty: set it to the plugin's endpoint secret")
 
-    async def receive(request: Request) -> JSONResponse:
-        if request.method != "POST":
-            return _error(405, "use POST", Allow="POST")
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != FORM:
-            return _error(415, f"expected {FORM}")
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_body:
-            return _error(413, f"body over {max_body} bytes")
-        if declared and declared.isdigit():  # the usual case: read it in one go
-            body = await request.body()
-        else:
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > max_body:
-                    return _error(413, f"body over {max_body} bytes")
-        try:
-            signature = verify(secret, request.headers.get("x-centra-signature"), body, tolerance)
-        except SignatureError as exc:
-            log.warning("rejected a webhook from %s: %s", request.client.host if request.client else "?", exc)
-            return _error(401, str(exc))
-        try:
-            events = events_of(body)
-            stored = await store.append_async(signature.v1, signature.timestamp, events)
-        except BadPayload as exc:
-            log.warning("rejected a malformed webhook: %s", exc)
-            return _error(400, str(exc))
-        except Replay as exc:
-            log.warning("rejected a replayed webhook (signed at %d)", signature.timestamp)
-            return _error(409, str(exc))
-        if log.isEnabledFor(logging.INFO):
-            kinds = ", ".join(sorted({str(e.get("type")) for e in events}))
-            log.info("stored %d events (%s) signed at %d", stored, kinds, signature.timestamp)
-        return Response(b'{"stored":%d}' % stored, media_type="application/json")
-
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"ok": True, "events": await run_in_threadpool(store.count)})
 
     return Starlette(
         routes=[
-            Route("/webhooks/centra", receive, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            Route("/webhooks/centra", _Receiver(store, secret, tolerance, max_body)),  # every method: 405 is ours
             Route("/health", health),
         ]
     )

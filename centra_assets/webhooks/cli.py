@@ -43,7 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     store = SqliteEventStore(args.store or default_store())
     app = build_app(store, secret, args.tolerance)
     print(f"centra-webhooks: storing in {store.path}; POST http://{args.host}:{args.port}/webhooks/centra", flush=True)
-    sys.setswitchinterval(0.0002)  # the writer thread gets the GIL back promptly after each fsync
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 
