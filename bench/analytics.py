@@ -26,9 +26,10 @@ import pyarrow as pa
 from centra_assets.analytics.dbt_sources import DBT_DIR
 from centra_assets.defs import build_definitions
 from centra_assets.defs.analytics import dbt_vars
+from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
 from centra_assets.defs.settings import Settings
-from centra_assets.entities import ALL, BY_NAME
+from centra_assets.entities import ALL
 from centra_assets.simulator.process import SimulatorProcess
 
 TOKEN = "bench-token"
@@ -98,14 +99,13 @@ def _sync(root: Path) -> Settings:
     first, last = (today - dt.timedelta(days=DAYS - 1)).isoformat(), today.isoformat()
     settings = Settings(warehouse_dir=str(root / "warehouse"), timezone=TZ, start_date=first)
     defs = build_definitions(settings)
-    kinds = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in defs.assets}
     with SimulatorProcess(
         "--days", str(DAYS), "--orders-per-day", str(PER_DAY), "--timezone", TZ, "--no-rate-limits", token=TOKEN
     ) as sim:
         centra = CentraResource(api_url=sim.graphql_url, api_token=TOKEN, pacer_path=str(root / "budget.sqlite"))
         for partition, start in (("event", first), ("snapshot", last)):
             result = dg.materialize(
-                [a for a, spec in kinds.items() if spec and spec.partition == partition],
+                sync_assets(defs.assets, partition),
                 resources={"centra": centra},
                 instance=dg.DagsterInstance.ephemeral(),
                 tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": last},
@@ -138,11 +138,9 @@ def _copy(raw: Path, span: int) -> None:
                     f"TO '{out}' (FORMAT parquet, PARTITION_BY (date))"
                 )
                 for part in out.iterdir():
-                    (files,) = [list(part.glob("*.parquet"))]
-                    assert len(files) == 1
-                    target = raw / table.name / part.name
-                    target.mkdir()
-                    files[0].rename(target / "data.parquet")
+                    (written,) = part.glob("*.parquet")  # one file per partition (one thread)
+                    (raw / table.name / part.name).mkdir()
+                    written.rename(raw / table.name / part.name / "data.parquet")
 
 
 def _dbt(settings: Settings, build: Path, *args: str) -> float:

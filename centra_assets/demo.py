@@ -18,9 +18,9 @@ import duckdb
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.analytics import dbt_resource
+from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
 from centra_assets.defs.settings import Settings
-from centra_assets.entities import BY_NAME
 from centra_assets.simulator.process import SimulatorProcess
 
 TOKEN = "demo-token"
@@ -32,10 +32,8 @@ def main() -> None:
     warehouse = os.environ.get("CENTRA_WAREHOUSE_DIR", "warehouse")
     settings = Settings(warehouse_dir=warehouse, timezone=TIMEZONE, start_date=_days_ago(30))
     defs = build_definitions(settings)
-    kinds = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in defs.assets}
-    event = [a for a, spec in kinds.items() if spec and spec.partition == "event"]
-    snapshot = [a for a, spec in kinds.items() if spec and spec.partition == "snapshot"]
-    marts = [a for a, spec in kinds.items() if spec is None]
+    event, snapshot = sync_assets(defs.assets, "event"), sync_assets(defs.assets, "snapshot")
+    marts = [a for a in defs.assets if a not in sync_assets(defs.assets)]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     with SimulatorProcess(

@@ -11,7 +11,7 @@ import datetime as dt
 import dagster as dg
 import pyarrow as pa
 
-from centra_assets.entities import ALL
+from centra_assets.entities import ALL, BY_NAME
 from centra_assets.entities.spec import EntitySpec, Table
 from centra_assets.warehouse.parquet import read_partition
 
@@ -257,3 +257,9 @@ def _summary(r: SyncResult) -> str:
 
 def build_sync_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     return [build_sync_asset(spec, settings) for spec in ALL]
+
+
+def sync_assets(assets, partition: str | None = None) -> list[dg.AssetsDefinition]:
+    """The Centra assets among `assets` (not the dbt models), of one partition kind ("event", "snapshot") or all."""
+    specs = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in assets}
+    return [a for a, spec in specs.items() if spec and partition in (None, spec.partition)]

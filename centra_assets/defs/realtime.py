@@ -158,7 +158,13 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         cursor = json.loads(context.cursor) if context.cursor else {"after": 0, "pending": {}}
         requests, pending, _ = _follow_up(context, cursor["pending"])
         path = webhook_store_path(settings)
-        events = SqliteEventStore(path).read_after(cursor["after"], MAX_EVENTS_PER_TICK) if path.exists() else []
+        events = []
+        if path.exists():
+            store = SqliteEventStore(path)
+            try:
+                events = store.read_after(cursor["after"], MAX_EVENTS_PER_TICK)
+            finally:
+                store.close()
         announced: dict[str, set[int]] = defaultdict(set)
         for e in events:
             if e.type in REFRESHABLE and e.object_id is not None:

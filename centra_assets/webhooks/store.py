@@ -40,10 +40,6 @@ class StoredEvent:
 class EventStore(Protocol):
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
     async def append_async(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
-    def _remember(self, signature: str, at: float) -> None:
-        self._seen[signature] = at
-        self._seen_order.append((at, signature))
-
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]: ...
     def count(self) -> int: ...
 
@@ -73,17 +69,10 @@ class SqliteEventStore:
         if "signature" not in {row[1] for row in self._write.execute("PRAGMA table_info(event)")}:
             self._write.execute("ALTER TABLE event ADD COLUMN signature TEXT")  # a store from before 0.2
         # Replays are recognised in memory (an index of random signatures would cost a page write per request);
-        # only signatures young enough to pass the timestamp check matter, and those are read back on start.
-        self._seen: dict[str, float] = {}
+        # only signatures young enough to pass the timestamp check matter, read back before the first write (a
+        # store opened only to read, as the sensor does, never needs them).
+        self._seen: dict[str, float] | None = None
         self._seen_order: deque[tuple[float, str]] = deque()
-        cutoff = time.time() - replay_window
-        for signature, received_at in self._write.execute(
-            "SELECT signature, received_at FROM event WHERE signature IS NOT NULL ORDER BY id DESC"
-        ):
-            if received_at < cutoff:
-                break
-            self._remember(signature, received_at)
-        self._seen_order = deque(sorted(self._seen_order))
         self._write_lock = threading.Lock()
         self._read = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._read_lock = threading.Lock()
@@ -131,6 +120,8 @@ class SqliteEventStore:
             return self._commit_locked(self._write, batch)
 
     def _commit_locked(self, db: sqlite3.Connection, batch: list[tuple]) -> list:
+        if self._seen is None:
+            self._read_back_signatures(db)
         try:
             db.execute("BEGIN IMMEDIATE")
             results, new_events, fresh = [], [], set()
@@ -153,6 +144,17 @@ class SqliteEventStore:
                 db.execute("ROLLBACK")
             results = [exc] * len(batch)
         return results
+
+    def _read_back_signatures(self, db: sqlite3.Connection) -> None:
+        self._seen, cutoff, recent = {}, time.time() - self.replay_window, []
+        for signature, received_at in db.execute(
+            "SELECT signature, received_at FROM event WHERE signature IS NOT NULL ORDER BY id DESC"
+        ):
+            if received_at < cutoff:
+                break
+            recent.append((received_at, signature))
+        for received_at, signature in sorted(recent):
+            self._remember(signature, received_at)
 
     def _remember(self, signature: str, at: float) -> None:
         self._seen[signature] = at

@@ -23,9 +23,14 @@ from ..ingestion.helpers import TZ, materialize, materialize_range, resource_for
 DAYS = 16  # returns come 3 to 25 days after shipping
 
 
-def build_marts(settings) -> dg.ExecuteInJobResult:
+def build_marts(settings, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
     (dbt_assets,) = [a for a in build_definitions(settings).assets if a.op.name == "centra_dbt"]
-    return dg.materialize([dbt_assets], resources={"dbt": dbt_resource()}, instance=dg.DagsterInstance.ephemeral())
+    return dg.materialize(
+        [dbt_assets],
+        resources={"dbt": dbt_resource()},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +156,7 @@ def test_a_failed_build_leaves_the_last_good_warehouse(marts, tmp_path):
     inode = os.stat(settings.duckdb_file).st_ino
     # the raw files gone: every model that reads them fails
     broken = dataclasses.replace(settings, warehouse_dir=str(tmp_path), duckdb_path=str(settings.duckdb_file))
-    (dbt_assets,) = [a for a in build_definitions(broken).assets if a.op.name == "centra_dbt"]
-    result = dg.materialize(
-        [dbt_assets], resources={"dbt": dbt_resource()}, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
-    assert not result.success
+    assert not build_marts(broken, raise_on_error=False).success
     assert os.stat(settings.duckdb_file).st_ino == inode
     assert query(settings, "SELECT count(*) FROM daily_sales")[0][0] > 0
     assert sorted(p.name for p in settings.duckdb_file.parent.glob("*.duckdb*")) == ["centra.duckdb"]

@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from centra_assets.defs import build_definitions
+from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
 from centra_assets.defs.settings import Settings
 
@@ -28,10 +29,7 @@ def resource_for(centra, settings: Settings, token: str = "test-token-full", **k
 
 def assets_of(settings: Settings, partition: str | None = None) -> list:
     """The Centra assets (not the dbt models), of one partition kind or all."""
-    from centra_assets.entities import BY_NAME
-
-    specs = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in build_definitions(settings).assets}
-    return [a for a, spec in specs.items() if spec and partition in (None, spec.partition)]
+    return sync_assets(build_definitions(settings).assets, partition)
 
 
 def materialize(
