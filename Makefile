@@ -10,7 +10,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bootstrap install prepare dbt-sources chromium test demo bench dev lint clean
+.PHONY: bootstrap install prepare dbt-sources chromium postgres test demo bench dev lint clean
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -37,7 +37,20 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-test: prepare chromium
+# The ingestion and real-time suites also run against a throwaway PostgreSQL server (Debian's package), which
+# the tests start on 127.0.0.1 and stop by PID. Install it when missing, without letting the package start a
+# server of its own (policy-rc.d says no while it installs).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		$(SUDO) sh -c 'test -e /usr/sbin/policy-rc.d || { printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; \
+			chmod +x /usr/sbin/policy-rc.d; touch /tmp/.centra-assets-policy-rc; }' && \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+		status=$$?; \
+		$(SUDO) sh -c 'test ! -e /tmp/.centra-assets-policy-rc || rm -f /usr/sbin/policy-rc.d /tmp/.centra-assets-policy-rc'; \
+		exit $$status; }
+
+test: prepare chromium postgres
 	$(RUN) pytest -n 2 --dist loadfile
 
 demo: prepare

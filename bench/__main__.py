@@ -18,6 +18,7 @@ SUITES = {
     "simulator-size": simulator.startup_and_memory,
     "ingestion-throughput": ingestion.backfill_throughput,
     "ingestion-memory": ingestion.partition_memory,
+    "ingestion-object-storage": ingestion.object_storage_throughput,
     "realtime-receiver": realtime.receiver_throughput,
     "realtime-sensor": realtime.sensor_and_latency,
     "analytics-daily-sales": analytics.daily_sales_build,

@@ -28,8 +28,8 @@ from centra_assets.defs import build_definitions
 from centra_assets.defs.analytics import dbt_vars
 from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
-from centra_assets.defs.settings import Settings
 from centra_assets.entities import ALL
+from centra_assets.settings import Settings
 from centra_assets.simulator.process import SimulatorProcess
 
 TOKEN = "bench-token"
@@ -158,12 +158,12 @@ def _dbt(settings: Settings, build: Path, *args: str) -> float:
 def daily_sales_build() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = _sync(Path(tmp))
-        _copy(Path(settings.warehouse_dir) / "raw", span=DAYS + 40)
+        _copy(Path(settings.store_root(settings.stores[0])) / "raw", span=DAYS + 40)
         return measure(settings, Path(tmp))
 
 
 def measure(settings: Settings, root: Path) -> list[dict]:
-    raw = Path(settings.warehouse_dir) / "raw"
+    raw = Path(settings.store_root(settings.stores[0])) / "raw"
     count = f"SELECT count(*) FROM read_parquet('{raw}/orders/date=*/data.parquet')"
     orders = duckdb.connect().execute(count).fetchone()[0]
     build = root / "dbt.duckdb"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,27 +78,31 @@ PIPELINE = textwrap.dedent("""
     import sys, time, dagster as dg
     from centra_assets.defs import build_definitions
     from centra_assets.defs.resources import CentraResource
-    from centra_assets.defs.settings import Settings
-    url, token, root, scale, first, last = sys.argv[1:7]
-    settings = Settings(warehouse_dir=root, timezone="Europe/Stockholm", start_date="2020-01-01")
+    from centra_assets.settings import Settings
+    from centra_assets.warehouse import storage
+    url, token, root, state, scale, first, last = sys.argv[1:8]
+    settings = Settings(warehouse_dir=root, timezone="Europe/Stockholm", start_date="2020-01-01", state_dir=state)
     asset = next(a for a in build_definitions(settings).assets if a.op.name == "centra_orders")
-    resource = CentraResource(api_url=url, api_token=token, pacer_path=root + "/budget.sqlite", rate_share=1.0,
+    resource = CentraResource(api_url=url, api_token=token, pacer_path=state + "/budget.sqlite", rate_share=1.0,
                               rate_window_scale=float(scale), concurrency=4)
     started = time.monotonic()
     result = dg.materialize([asset], resources={"centra": resource}, instance=dg.DagsterInstance.ephemeral(),
                             tags={"dagster/asset_partition_range_start": first,
                                   "dagster/asset_partition_range_end": last})
     seconds = time.monotonic() - started
-    import duckdb
-    rows = duckdb.connect().execute(f"SELECT count(*) FROM '{root}/raw/orders/*/*.parquet'").fetchone()[0]
+    files = storage.join(root, "*", "raw", "orders", "*", "data.parquet")
+    rows = storage.connect(root).execute(f"SELECT count(*) FROM read_parquet('{files}')").fetchone()[0]
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
     print("RESULT", int(result.success), rows, seconds, peak / 1024)
 """)
 
 
-def _run_pipeline(url: str, root: str, scale: float, first: str, last: str) -> tuple[bool, int, float, float]:
+def _run_pipeline(
+    url: str, root: str, scale: float, first: str, last: str, state: str | None = None
+) -> tuple[bool, int, float, float]:
+    """One Dagster run of the orders asset over a range of days, in a process of its own."""
     out = subprocess.run(
-        [sys.executable, "-c", PIPELINE, url, TOKEN, root, str(scale), first, last],
+        [sys.executable, "-c", PIPELINE, url, TOKEN, root, state or root, str(scale), first, last],
         capture_output=True,
         text=True,
         timeout=3600,
@@ -197,3 +202,42 @@ def partition_memory() -> list[dict]:
             }
         )
     return rows
+
+
+def object_storage_throughput() -> list[dict]:
+    """The same sync into a local folder and into S3 (moto's S3 server on 127.0.0.1), alternating rounds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.services import S3
+
+    days, rounds = _days()[-5:], 3
+    results: dict[str, list[tuple[int, float]]] = {"local": [], "s3": []}
+    s3 = S3()
+    try:
+        with SimulatorProcess(
+            "--days", str(DAYS + 1), "--orders-per-day", "4000", "--timezone", TZ, "--no-rate-limits", token=TOKEN
+        ) as sim:
+            _warm(sim)
+            for i in range(rounds):
+                for where in ("local", "s3"):
+                    with tempfile.TemporaryDirectory() as tmp:
+                        root = s3.url(f"bench-{i}") if where == "s3" else tmp
+                        ok, orders, seconds, _ = _run_pipeline(sim.graphql_url, root, 1.0, days[0], days[-1], tmp)
+                        if not ok:
+                            raise RuntimeError(f"the {where} sync failed")
+                        results[where].append((orders, seconds))
+    finally:
+        s3.stop()
+    rate = {where: statistics.median(o / s for o, s in runs) for where, runs in results.items()}
+    orders = results["s3"][0][0]
+    return [
+        {
+            "suite": "ingestion",
+            "metric": "sync orders/s, warehouse on S3 (moto)",
+            "value": round(rate["s3"]),
+            "baseline": round(rate["local"]),
+            "ratio": round(rate["s3"] / rate["local"], 2),
+            "target": "baseline: the same run into a local folder",
+            "note": f"{orders:,} orders with lines, discounts, payments over {len(days)} days in one ranged run; "
+            f"no rate limits; medians of {rounds} alternating rounds; moto's S3 server on 127.0.0.1",
+        }
+    ]

@@ -207,20 +207,19 @@ def sensor_and_latency() -> list[dict]:
     import dagster as dg
 
     from centra_assets.defs import build_definitions
-    from centra_assets.defs.realtime import SENSOR_INTERVAL, webhook_store_path
+    from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
     from centra_assets.defs.resources import CentraResource
-    from centra_assets.defs.settings import Settings
+    from centra_assets.settings import Settings
     from centra_assets.simulator.process import SimulatorProcess
     from centra_assets.simulator.server import BackgroundServer
     from centra_assets.webhooks.app import build_app
-    from centra_assets.webhooks.store import SqliteEventStore
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             warehouse_dir=str(Path(tmp) / "warehouse"), timezone="Europe/Stockholm", start_date="2020-01-01"
         )
-        store = SqliteEventStore(webhook_store_path(settings))
+        store = event_store(settings, settings.stores[0])
         defs = build_definitions(settings)
         sensor = defs.get_sensor_def("centra_webhook_sensor")
         by_op = {a.op.name: a for a in defs.assets}
@@ -272,7 +271,7 @@ def sensor_and_latency() -> list[dict]:
                 r[0]
                 for r in __import__("duckdb")
                 .connect()
-                .execute(f"SELECT order_number FROM '{settings.warehouse_dir}/raw/orders/*/*.parquet' LIMIT 10000")
+                .execute(f"SELECT order_number FROM '{settings.warehouse_dir}/*/raw/orders/*/*.parquet' LIMIT 10000")
                 .fetchall()
             ]
             cursor = None

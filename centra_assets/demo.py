@@ -20,7 +20,7 @@ from centra_assets.defs import build_definitions
 from centra_assets.defs.analytics import dbt_resource
 from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
-from centra_assets.defs.settings import Settings
+from centra_assets.settings import Settings
 from centra_assets.simulator.process import SimulatorProcess
 
 TOKEN = "demo-token"
@@ -42,7 +42,7 @@ def main() -> None:
         centra = CentraResource(
             api_url=sim.graphql_url,
             api_token=TOKEN,
-            pacer_path=str(Path(warehouse) / ".state" / "centra-rate-budget.sqlite"),
+            pacer_path=str(settings.local_state / "centra-rate-budget.sqlite"),
         )
         first, last = _days_ago(DAYS - 1), _days_ago(0)
         print(
@@ -70,7 +70,7 @@ def _days_ago(n: int) -> str:
 
 
 def report(warehouse: str, settings: Settings, seconds: float) -> None:
-    raw = Path(warehouse) / "raw"
+    raw = Path(settings.store_root(settings.stores[0])) / "raw"
     con = duckdb.connect()
     print(f"\nDone in {seconds:.0f} s. Rows per table in {raw}:")
     counts = {

@@ -83,3 +83,38 @@ def make_centra():
 def centra_live(make_centra):
     """A simulator of its own whose clock a test moves (POST /admin/clock)."""
     return make_centra()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from .services import Postgres
+
+    server = Postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    from .services import S3
+
+    server = S3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=["local", "s3-postgres"])
+def backend(request):
+    """Where a module's warehouse, webhook events and Dagster runs live (see tests/ingestion/helpers.py)."""
+    import contextlib
+
+    from .ingestion import helpers
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "local":
+            helpers.BACKEND = helpers.Local()
+        else:
+            s3, postgres = request.getfixturevalue("s3_server"), request.getfixturevalue("postgres_server")
+            helpers.BACKEND = helpers.Distributed(s3, postgres, stack)
+        yield helpers.BACKEND
+        helpers.BACKEND = helpers.Local()

@@ -32,7 +32,7 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
     from dagster import DefaultScheduleStatus, build_schedule_context
 
     from centra_assets.defs import build_definitions
-    from centra_assets.defs.settings import Settings
+    from centra_assets.settings import Settings
 
     local = build_definitions(Settings(timezone="Europe/Stockholm", snapshot_cron="0 6 * * *"))
     at = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)  # already 2 March in Stockholm

@@ -58,7 +58,7 @@ def render_sources() -> str:
         for table in spec.tables:
             location = (
                 "read_parquet('{{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}"
-                f"/raw/{table.name}/date=*/data.parquet', hive_partitioning = true, union_by_name = true)"
+                f"/store=*/raw/{table.name}/date=*/data.parquet', hive_partitioning = true, union_by_name = true)"
             )
             lines += [
                 f"      - name: {table.name}",
@@ -93,12 +93,13 @@ def render_staging_docs() -> str:
     lines = [f"# {HEADER}", "version: 2", "models:"]
     for spec in ALL:
         for table in spec.tables:
-            key = list(table.key) + (["snapshot_date"] if spec.partition == "snapshot" else [])
+            key = ["store", *table.key] + (["snapshot_date"] if spec.partition == "snapshot" else [])
             unique = key[0] if len(key) == 1 else "(" + " || '|' || ".join(f"cast({k} as varchar)" for k in key) + ")"
             money = money_columns(table)
             lines += [
                 f"  - name: stg_centra__{table.name}",
-                f'    description: "Centra `{table.name}`, typed and deduplicated: {_partition_rule(spec)}.'
+                f'    description: "Centra `{table.name}`, typed and deduplicated per store (`store`): '
+                f"{_partition_rule(spec)}."
                 + (" Money also in the base currency (`*_base`, at the rate Centra recorded)." if money else "")
                 + '"',
                 "    data_tests:  # keys are non-null: the raw assets' checks say so for every partition",

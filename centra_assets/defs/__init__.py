@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from centra_assets.settings import Settings
+
 from .analytics import build_dbt_assets, dbt_resource
 from .assets import build_sync_assets
 from .realtime import build_event_queue_sensor, build_sweep_schedule, build_webhook_sensor
 from .resources import centra_resource
 from .schedules import build_jobs, build_schedules
-from .settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -31,5 +32,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ],
         schedules=[*build_schedules(settings, jobs), build_sweep_schedule(settings, assets)],
         jobs=list(jobs.values()),
-        resources={"centra": centra_resource(settings.warehouse_dir), "dbt": dbt_resource()},
+        resources={"centra": centra_resource(settings), "dbt": dbt_resource()},
     )

@@ -12,9 +12,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from centra_assets.analytics.project import DBT_PROJECT
 from centra_assets.analytics.publish import building
+from centra_assets.settings import Settings
 
 from .assets import OWNER, RAW_FRESHNESS
-from .settings import Settings
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
@@ -48,8 +48,8 @@ def dbt_vars(settings: Settings, duckdb_path: str) -> str:
     return json.dumps(
         {
             "duckdb_path": duckdb_path,
-            "centra_warehouse_dir": str(Path(settings.warehouse_dir).resolve()),
-            "timezone": settings.timezone,
+            "centra_warehouse_dir": settings.warehouse_url,
+            "store_timezones": {s.name: s.timezone for s in settings.stores},
         }
     )
 
@@ -65,6 +65,11 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     def centra_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the selected dbt models and runs their tests into a copy of the warehouse, and publishes it
         only if everything passed: the events are reported once the new warehouse is in place."""
+        if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
+            yield from dbt.cli(
+                ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")], context=context
+            ).stream()
+            return
         with building(settings.duckdb_file) as build:
             invocation = dbt.cli(["build", "--vars", dbt_vars(settings, str(build))], context=context)
             events = list(invocation.stream())

@@ -13,10 +13,11 @@ import pyarrow as pa
 
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.entities.spec import EntitySpec, Table
+from centra_assets.settings import Settings
 from centra_assets.warehouse.parquet import read_partition
 
+from .partitions import partitions, store_days
 from .resources import CentraResource
-from .settings import Settings
 from .sync import SyncResult, refresh_records, sync_partition
 
 POOL = "centra_api"
@@ -29,10 +30,6 @@ class SyncConfig(dg.Config):
     records (order numbers for orders, ids otherwise) and merges them into the partition."""
 
     refresh_keys: list[str] = []
-
-
-def partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=settings.start_date, timezone=settings.timezone, end_offset=1)
 
 
 def _arrow_to_dagster(type_: pa.DataType) -> str:
@@ -82,13 +79,13 @@ def _checks(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
     return checks
 
 
-def _check_results(spec: EntitySpec, root: str, results: list[SyncResult]) -> list[dg.AssetCheckResult]:
+def _check_results(spec: EntitySpec, results: list[SyncResult], label) -> list[dg.AssetCheckResult]:
     out = []
     for t in spec.tables:
         key = dg.AssetKey(["centra", t.name])
         duplicates = nulls = 0
         for r in results:
-            data = read_partition(root, t.name, r.day)
+            data = read_partition(r.root, t.name, r.day)
             if data is None or data.num_rows == 0:
                 continue
             keys = data.select(list(t.key))
@@ -110,7 +107,7 @@ def _check_results(spec: EntitySpec, root: str, results: list[SyncResult]) -> li
     if spec.count_document:
         counted = [r for r in results if r.centra_total is not None]
         mismatches = {
-            r.day: {"warehouse": r.rows[spec.tables[0].name], "centra": r.centra_total}
+            label(r): {"warehouse": r.rows[spec.tables[0].name], "centra": r.centra_total}
             for r in counted
             if r.rows[spec.tables[0].name] != r.centra_total
         }
@@ -129,7 +126,7 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
     data = read_partition(root, table.name, day)
     if data is None or data.num_rows == 0:
         return dg.MetadataValue.md("_no rows_")
-    head = data.slice(0, 5).drop_columns(["_source", "_loaded_at"]).to_pylist()
+    head = data.slice(0, 5).drop_columns(["_store", "_source", "_loaded_at"]).to_pylist()
     cols = list(head[0])[:10]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |" for r in head]
@@ -155,7 +152,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                 "centra/data_type": spec.name,
                 "centra/query": spec.document,
                 "partition_rule": spec.partition,
-                "dagster/uri": f"{settings.warehouse_dir}/raw/{t.name}",
+                "dagster/uri": settings.store_root("*") + f"/raw/{t.name}",
             },
         )
         for t in spec.tables
@@ -172,14 +169,15 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         description=spec.description,
     )
     def sync(context: dg.AssetExecutionContext, config: SyncConfig, centra: CentraResource):
-        tz, root = settings.tz, settings.warehouse_dir
-        days = [dt.date.fromisoformat(k) for k in context.partition_keys]
-        client = centra.client()
         results: list[SyncResult] = []
-        try:
-            for day in days:
+        for store, day in store_days(settings, context.partition_keys):
+            root = settings.store_root(store)
+            client = centra.client(store)
+            try:
                 if config.refresh_keys:
-                    result = refresh_records(client, spec, root, day, config.refresh_keys, tz, centra.source)
+                    result = refresh_records(
+                        client, spec, root, day, config.refresh_keys, store.tz, centra.audit(store)
+                    )
                     context.log.info(
                         f"{spec.name} {day}: refreshed {len(config.refresh_keys)} records ({result.requests} requests)"
                     )
@@ -189,30 +187,34 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         spec,
                         root,
                         day,
-                        tz,
-                        centra.source,
+                        store.tz,
+                        centra.audit(store),
                         centra.concurrency,
                         progress=_progress(context, spec.name, day),
                     )
                     context.log.info(_summary(result))
-                results.append(result)
-        finally:
-            client.close()
+            finally:
+                client.close()
+            results.append(result)
+
+        def label(r: SyncResult) -> str:
+            return f"{r.day}|{r.store}" if settings.multi_store else r.day
+
         for t in spec.tables:
             # one partition: its exact row count. A range run records one event per partition carrying the same
             # metadata, so it names each partition's rows rather than a total that would read as per-partition.
             counts = (
                 {"dagster/row_count": results[0].rows[t.name]}
                 if len(results) == 1
-                else {"rows_by_partition": dg.MetadataValue.json({r.day: r.rows[t.name] for r in results})}
+                else {"rows_by_partition": dg.MetadataValue.json({label(r): r.rows[t.name] for r in results})}
             )
             yield dg.MaterializeResult(
                 asset_key=["centra", t.name],
                 metadata={
                     **counts,
                     "dagster/column_schema": column_schema(t),
-                    "preview": _preview(root, t, results[-1].day),
-                    "partitions": ", ".join(r.day for r in results),
+                    "preview": _preview(results[-1].root, t, results[-1].day),
+                    "partitions": ", ".join(label(r) for r in results),
                     "pages": sum(r.pages for r in results),
                     "requests": sum(r.requests for r in results),
                     "complexity": sum(r.complexity for r in results),
@@ -221,7 +223,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                     "refreshed_keys": len(config.refresh_keys),
                 },
             )
-        yield from _check_results(spec, root, results)
+        yield from _check_results(spec, results, label)
 
     return sync
 

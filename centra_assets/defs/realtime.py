@@ -14,21 +14,21 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import duckdb
 
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities import ALL
 from centra_assets.entities.spec import EntitySpec, read_query, to_utc
-from centra_assets.webhooks.store import SqliteEventStore
+from centra_assets.settings import Settings, Store
+from centra_assets.warehouse import storage
+from centra_assets.webhooks.store import EventStore, open_event_store
 
+from .partitions import key
 from .resources import CentraResource
-from .settings import Settings
 
 REFRESHABLE = {spec.webhook_type: spec for spec in ALL if spec.webhook_type}
 SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
@@ -38,8 +38,9 @@ LOOKUP_CHUNK = 200
 EVENT_PAGE = 200  # events per poll (Centra's documented example uses 200)
 
 
-def webhook_store_path(settings: Settings) -> Path:
-    return Path(settings.warehouse_dir) / ".state" / "webhooks.sqlite"
+def event_store(settings: Settings, store: Store) -> EventStore:
+    """Where the receiver keeps this store's webhook events (PostgreSQL, or SQLite in the state folder)."""
+    return open_event_store(settings.webhook_events, store.name)
 
 
 def locate(
@@ -49,11 +50,11 @@ def locate(
     keys = set(keys)
     table, column = spec.tables[0].name, spec.tables[0].key[0]
     days: dict[str, set[int]] = defaultdict(set)
-    files = Path(root) / "raw" / table
-    if keys and any(files.glob("*/data.parquet")):
-        with duckdb.connect() as con:
+    files = storage.join(root, "raw", table, "*", "data.parquet")
+    if keys and storage.glob(files):
+        with storage.connect(root) as con:
             found = con.execute(
-                f"SELECT DISTINCT CAST(date AS VARCHAR), {column} FROM read_parquet('{files}/*/data.parquet', "
+                f"SELECT DISTINCT CAST(date AS VARCHAR), {column} FROM read_parquet('{files}', "
                 f"hive_partitioning = true) WHERE {column} IN (SELECT unnest(?))",
                 [sorted(keys)],
             ).fetchall()
@@ -76,20 +77,22 @@ def locate(
     return days
 
 
-def refresh_request(spec: EntitySpec, day: str, keys: Iterable[int], reason: str, attempt: int = 1) -> dg.RunRequest:
+def refresh_request(
+    settings: Settings, store: Store, spec: EntitySpec, day: str, keys: Iterable[int], reason: str, attempt: int = 1
+) -> dg.RunRequest:
     keys = sorted(set(keys))
-    digest = hashlib.sha1(f"{spec.name}|{day}|{keys}".encode()).hexdigest()[:12]
-    run_key = f"{reason}:{spec.name}:{day}:{digest}:{attempt}"
+    digest = hashlib.sha1(f"{store.name}|{spec.name}|{day}|{keys}".encode()).hexdigest()[:12]
+    run_key = f"{reason}:{store.name}:{spec.name}:{day}:{digest}:{attempt}"
     return dg.RunRequest(
         run_key=run_key,
-        partition_key=day,
+        partition_key=key(settings, store, day),
         asset_selection=[dg.AssetKey(["centra", t.name]) for t in spec.tables],
         run_config={"ops": {f"centra_{spec.name}": {"config": {"refresh_keys": [str(k) for k in keys]}}}},
         tags={TAG: run_key, "centra/reason": reason},
     )
 
 
-def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict, list[dict]]:
+def _follow_up(context, settings: Settings, pending: dict) -> tuple[list[dg.RunRequest], dict, list[dict]]:
     """Drop requests whose run succeeded (returned as done); ask again for failed ones; keep the rest waiting."""
     again, still, done = [], {}, []
     for run_key, req in pending.items():
@@ -100,7 +103,8 @@ def _follow_up(context, pending: dict) -> tuple[list[dg.RunRequest], dict, list[
             continue
         if status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             spec = next(s for s in REFRESHABLE.values() if s.name == req["spec"])
-            retry = refresh_request(spec, req["day"], req["keys"], req["reason"], req["attempt"] + 1)
+            store = settings.store(req.get("store") or settings.stores[0].name)
+            retry = refresh_request(settings, store, spec, req["day"], req["keys"], req["reason"], req["attempt"] + 1)
             context.log.warning(f"refresh run {run_key} failed; asking again as {retry.run_key}")
             again.append(retry)
             still[retry.run_key] = {**req, "attempt": req["attempt"] + 1}
@@ -113,15 +117,18 @@ class Planned(NamedTuple):
     request: dg.RunRequest
     spec: EntitySpec
     keys: list[int]
+    store: str
+    day: str
 
 
-def _plan(announced: dict[str, set[int]], settings: Settings, client, reason: str) -> list[Planned]:
+def _plan(announced: dict[str, set[int]], settings: Settings, store: Store, client, reason: str) -> list[Planned]:
     """One refresh run per data type and partition, for the announced keys that could be located."""
     planned = []
     for kind, keys in announced.items():
         spec = REFRESHABLE[kind]
-        for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
-            planned.append(Planned(refresh_request(spec, day, day_keys, reason), spec, sorted(day_keys)))
+        for day, day_keys in sorted(locate(spec, keys, settings.store_root(store), store.tz, client).items()):
+            request = refresh_request(settings, store, spec, day, day_keys, reason)
+            planned.append(Planned(request, spec, sorted(day_keys), store.name, day))
     return planned
 
 
@@ -129,7 +136,8 @@ def _remember(pending: dict, planned: list[Planned], reason: str, events: dict[s
     for p in planned:
         pending[p.request.run_key] = {
             "spec": p.spec.name,
-            "day": p.request.partition_key,
+            "store": p.store,
+            "day": p.day,
             "keys": p.keys,
             "reason": reason,
             "attempt": 1,
@@ -155,32 +163,34 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         "announced orders, shipments and returns; failed refreshes are asked for again.",
     )
     def centra_webhook_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
-        cursor = json.loads(context.cursor) if context.cursor else {"after": 0, "pending": {}}
-        requests, pending, _ = _follow_up(context, cursor["pending"])
-        path = webhook_store_path(settings)
-        events = []
-        if path.exists():
-            store = SqliteEventStore(path)
+        cursor = json.loads(context.cursor) if context.cursor else {"after": {}, "pending": {}}
+        requests, pending, _ = _follow_up(context, settings, cursor["pending"])
+        after, received = cursor["after"], 0
+        if isinstance(after, int):  # a cursor from before several stores
+            after = {settings.stores[0].name: after}
+        for store in settings.stores:
+            events = event_store(settings, store)
             try:
-                events = store.read_after(cursor["after"], MAX_EVENTS_PER_TICK)
+                new = events.read_after(after.get(store.name, 0), MAX_EVENTS_PER_TICK)
             finally:
-                store.close()
-        announced: dict[str, set[int]] = defaultdict(set)
-        for e in events:
-            if e.type in REFRESHABLE and e.object_id is not None:
-                announced[e.type].add(e.object_id)
-        client = centra.client() if announced else None
-        try:
-            planned = _plan(announced, settings, client, "webhook")
-        finally:
-            if client:
-                client.close()
-        requests += [p.request for p in planned]
-        _remember(pending, planned, "webhook")
-        after = events[-1].id if events else cursor["after"]
+                events.close()
+            announced: dict[str, set[int]] = defaultdict(set)
+            for e in new:
+                if e.type in REFRESHABLE and e.object_id is not None:
+                    announced[e.type].add(e.object_id)
+            client = centra.client(store) if announced else None
+            try:
+                planned = _plan(announced, settings, store, client, "webhook")
+            finally:
+                if client:
+                    client.close()
+            requests += [p.request for p in planned]
+            _remember(pending, planned, "webhook")
+            if new:
+                after[store.name], received = new[-1].id, received + len(new)
         context.update_cursor(json.dumps({"after": after, "pending": pending}))
-        if events:
-            context.log.info(f"{len(events)} webhook events -> {len(requests)} refresh runs")
+        if received:
+            context.log.info(f"{received} webhook events -> {len(requests)} refresh runs")
         return (
             dg.SensorResult(run_requests=requests)
             if requests
@@ -206,46 +216,55 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
         "their refresh run succeeded.",
     )
     def centra_event_queue_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
-        cursor = json.loads(context.cursor) if context.cursor else {"listening": False, "pending": {}}
-        requests, pending, done = _follow_up(context, cursor["pending"])
-        client = centra.client()
-        try:
-            if not cursor["listening"]:
-                client.execute(read_query("set_event_listeners.graphql"))
-            confirmed = sorted({i for req in done for i in req["events"]})
-            if confirmed:  # their refresh succeeded: Centra may forget them now
-                client.execute(read_query("confirm_events.graphql"), {"ids": confirmed})
-            waiting = {i for req in pending.values() for i in req["events"]} | set(confirmed)
-            events = [
-                e
-                for e in client.execute(read_query("events.graphql"), {"limit": EVENT_PAGE}).data["events"]
-                if e["id"] not in waiting
-            ]
-            announced: dict[str, set[int]] = defaultdict(set)
-            ids_by_key: dict[tuple[str, int], list[int]] = defaultdict(list)
-            for e in events:
-                kind = EVENT_KINDS.get(e["objectType"])
-                if kind:  # DELETED too: the refresh drops rows of records Centra no longer returns
-                    announced[kind].add(int(e["objectReference"]))
-                    ids_by_key[(kind, int(e["objectReference"]))].append(e["id"])
-            planned = _plan(announced, settings, client, "event-queue")
-            covered = {
-                p.request.run_key: sorted(i for k in p.keys for i in ids_by_key[(p.spec.webhook_type, k)])
-                for p in planned
-            }
-            # events of other types, or of records found nowhere, have nothing to refresh: confirm them now,
-            # or they would come back on every poll and fill the page
-            handled = {i for ids in covered.values() for i in ids}
-            nothing_to_do = [e["id"] for e in events if e["id"] not in handled]
-            if nothing_to_do:
-                client.execute(read_query("confirm_events.graphql"), {"ids": nothing_to_do})
-        finally:
-            client.close()
-        _remember(pending, planned, "event-queue", covered)
-        context.update_cursor(json.dumps({"listening": True, "pending": pending}))
-        requests += [p.request for p in planned]
-        if confirmed:
-            context.log.info(f"confirmed {len(confirmed)} events whose refresh succeeded")
+        cursor = json.loads(context.cursor) if context.cursor else {"listening": [], "pending": {}}
+        requests, pending, done = _follow_up(context, settings, cursor["pending"])
+        listening, confirmed_total = set(cursor["listening"]), 0
+        for store in settings.stores:
+            client = centra.client(store)
+            try:
+                if store.name not in listening:
+                    client.execute(read_query("set_event_listeners.graphql"))
+                    listening.add(store.name)
+                confirmed = sorted(
+                    {i for req in done if req.get("store", store.name) == store.name for i in req["events"]}
+                )
+                if confirmed:  # their refresh succeeded: Centra may forget them now
+                    client.execute(read_query("confirm_events.graphql"), {"ids": confirmed})
+                    confirmed_total += len(confirmed)
+                waiting = {
+                    i for req in pending.values() if req.get("store", store.name) == store.name for i in req["events"]
+                }
+                waiting |= set(confirmed)
+                events = [
+                    e
+                    for e in client.execute(read_query("events.graphql"), {"limit": EVENT_PAGE}).data["events"]
+                    if e["id"] not in waiting
+                ]
+                announced: dict[str, set[int]] = defaultdict(set)
+                ids_by_key: dict[tuple[str, int], list[int]] = defaultdict(list)
+                for e in events:
+                    kind = EVENT_KINDS.get(e["objectType"])
+                    if kind:  # DELETED too: the refresh drops rows of records Centra no longer returns
+                        announced[kind].add(int(e["objectReference"]))
+                        ids_by_key[(kind, int(e["objectReference"]))].append(e["id"])
+                planned = _plan(announced, settings, store, client, "event-queue")
+                covered = {
+                    p.request.run_key: sorted(i for k in p.keys for i in ids_by_key[(p.spec.webhook_type, k)])
+                    for p in planned
+                }
+                # events of other types, or of records found nowhere, have nothing to refresh: confirm them now,
+                # or they would come back on every poll and fill the page
+                handled = {i for ids in covered.values() for i in ids}
+                nothing_to_do = [e["id"] for e in events if e["id"] not in handled]
+                if nothing_to_do:
+                    client.execute(read_query("confirm_events.graphql"), {"ids": nothing_to_do})
+            finally:
+                client.close()
+            _remember(pending, planned, "event-queue", covered)
+            requests += [p.request for p in planned]
+        context.update_cursor(json.dumps({"listening": sorted(listening), "pending": pending}))
+        if confirmed_total:
+            context.log.info(f"confirmed {confirmed_total} events whose refresh succeeded")
         return (
             dg.SensorResult(run_requests=requests)
             if requests
@@ -258,30 +277,34 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
 def sweep_requests(
     centra: CentraResource, settings: Settings, since: dt.datetime, lookback: dt.timedelta
 ) -> list[dg.RunRequest]:
-    """Refreshes for everything Centra changed since `since - lookback`: catches what no webhook announced."""
-    client = centra.client()
+    """Refreshes for everything Centra changed since `since - lookback`, in every store: catches what no webhook
+    announced."""
     requests = []
-    try:
-        for spec in REFRESHABLE.values():
-            field = spec.sweep_field or "createdAt"
-            # without updatedAt (returns), re-read what was created in a longer window: returns complete within days
-            start = since - lookback - (dt.timedelta(days=7) if spec.sweep_field is None else dt.timedelta())
-            where = {field: {"from": start.isoformat()}}
-            keys = [
-                r["key"]
-                for page in fetch_pages(
-                    lambda p, w=where, s=spec: client.execute(
-                        s.locate_query, {"where": w, "limit": 200, "page": p}
-                    ).data[s.root],
-                    200,
-                    2,
-                )
-                for r in page
-            ]
-            for day, day_keys in sorted(locate(spec, keys, settings.warehouse_dir, settings.tz, client).items()):
-                requests.append(refresh_request(spec, day, day_keys, f"sweep-{int(since.timestamp())}"))
-    finally:
-        client.close()
+    for store in settings.stores:
+        client = centra.client(store)
+        try:
+            for spec in REFRESHABLE.values():
+                field = spec.sweep_field or "createdAt"
+                # without updatedAt (returns), re-read what was created in a longer window: returns complete in days
+                start = since - lookback - (dt.timedelta(days=7) if spec.sweep_field is None else dt.timedelta())
+                where = {field: {"from": start.isoformat()}}
+                keys = [
+                    r["key"]
+                    for page in fetch_pages(
+                        lambda p, w=where, s=spec, c=client: c.execute(
+                            s.locate_query, {"where": w, "limit": 200, "page": p}
+                        ).data[s.root],
+                        200,
+                        2,
+                    )
+                    for r in page
+                ]
+                located = locate(spec, keys, settings.store_root(store), store.tz, client)
+                reason = f"sweep-{int(since.timestamp())}"
+                for day, day_keys in sorted(located.items()):
+                    requests.append(refresh_request(settings, store, spec, day, day_keys, reason))
+        finally:
+            client.close()
     return requests
 
 

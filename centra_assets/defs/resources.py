@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,13 +11,18 @@ from pydantic import Field
 
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pacing import Pacer
+from centra_assets.settings import Settings, Store
 
 
 class CentraResource(dg.ConfigurableResource):
     """Centra's GraphQL Integration API, paced by a rate budget every run on this machine shares."""
 
-    api_url: str = Field(description="The store's GraphQL endpoint, e.g. https://<store>.centra.com/graphql")
-    api_token: str = Field(description="An Integration API token with the read permissions `centra-assets check` lists")
+    api_url: str = Field(
+        default="", description="The store's GraphQL endpoint, e.g. https://<store>.centra.com/graphql"
+    )
+    api_token: str = Field(
+        default="", description="An Integration API token with the read permissions `centra-assets check` lists"
+    )
     pacer_path: str = Field(description="SQLite file holding the shared rate budget (under the warehouse directory)")
     rate_share: float = Field(
         default=0.9,
@@ -29,21 +35,39 @@ class CentraResource(dg.ConfigurableResource):
     read_timeout: float = Field(default=60.0, description="Seconds to wait for an answer before retrying")
     backoff_base: float = Field(default=0.5, description="First retry delay in seconds; doubles, with full jitter")
 
-    def client(self) -> CentraClient:
-        pacer = Pacer(self.pacer_path, share=self.rate_share, window_scale=self.rate_window_scale)
-        return CentraClient(
-            self.api_url, self.api_token, pacer=pacer, max_attempts=self.max_attempts, read_timeout=self.read_timeout
-        )
+    def connection(self, store: Store | None = None) -> tuple[str, str]:
+        """(API URL, token) of a store: the resource's own, or those the stores file names (token by env var)."""
+        if store is None or not store.api_url:
+            if not (self.api_url and self.api_token):
+                raise RuntimeError("Set CENTRA_API_URL and CENTRA_API_TOKEN (or list the stores in CENTRA_STORES_FILE)")
+            return self.api_url, self.api_token
+        token = os.environ.get(store.token_env, "") if store.token_env else ""
+        if not token:
+            raise RuntimeError(
+                f"Store {store.name!r}: set {store.token_env} to its Centra Integration API token "
+                "(the stores file names the variable, never the token)"
+            )
+        return store.api_url, token
 
-    @property
-    def source(self) -> str:
-        """The Centra environment the rows come from: the API host (several stores can share a warehouse)."""
-        return urlparse(self.api_url).netloc or self.api_url
+    def client(self, store: Store | None = None) -> CentraClient:
+        url, token = self.connection(store)
+        pacer_path = self.pacer_path
+        if store is not None and store.api_url:  # each Centra store has a rate budget of its own
+            path = Path(self.pacer_path)
+            pacer_path = str(path.with_name(f"{path.stem}-{store.name}{path.suffix}"))
+        pacer = Pacer(pacer_path, share=self.rate_share, window_scale=self.rate_window_scale)
+        return CentraClient(url, token, pacer=pacer, max_attempts=self.max_attempts, read_timeout=self.read_timeout)
+
+    def audit(self, store: Store) -> dict[str, str]:
+        """The columns every raw row carries: the store's name, and the API host the row came from."""
+        url = store.api_url or self.api_url
+        return {"_store": store.name, "_source": urlparse(url).netloc or url}
 
 
-def centra_resource(warehouse_dir: str) -> CentraResource:
+def centra_resource(settings: Settings) -> CentraResource:
+    pacer_path = str(settings.local_state / "centra-rate-budget.sqlite")
+    if settings.multi_store:  # every store names its own URL and token variable
+        return CentraResource(pacer_path=pacer_path)
     return CentraResource(
-        api_url=dg.EnvVar("CENTRA_API_URL"),
-        api_token=dg.EnvVar("CENTRA_API_TOKEN"),
-        pacer_path=str(Path(warehouse_dir) / ".state" / "centra-rate-budget.sqlite"),
+        api_url=dg.EnvVar("CENTRA_API_URL"), api_token=dg.EnvVar("CENTRA_API_TOKEN"), pacer_path=pacer_path
     )

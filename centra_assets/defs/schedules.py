@@ -14,8 +14,9 @@ import datetime as dt
 import dagster as dg
 
 from centra_assets.entities import ALL
+from centra_assets.settings import Settings, Store
 
-from .settings import Settings
+from .partitions import key
 
 
 def _tables(partition: str, names: set[str] | None = None) -> dg.AssetSelection:
@@ -45,40 +46,56 @@ def build_jobs() -> dict[str, dg.UnresolvedAssetJobDefinition]:
     }
 
 
-def _days(context: dg.ScheduleEvaluationContext, settings: Settings) -> tuple[str, str]:
-    now = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(settings.tz)
+def _days(context: dg.ScheduleEvaluationContext, store: Store) -> tuple[str, str]:
+    now = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(store.tz)
     return (now.date() - dt.timedelta(days=1)).isoformat(), now.date().isoformat()
 
 
 def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinition]:
+    """The daily schedules, once per store (named `<schedule>_<store>` when there are several), each running at
+    its cron in the store's own timezone."""
+    schedules = []
+    for store in settings.stores:
+        suffix = f"_{store.name}" if settings.multi_store else ""
+        schedules += _store_schedules(settings, store, suffix, jobs)
+    return schedules
+
+
+def _store_schedules(settings: Settings, store: Store, suffix: str, jobs: dict) -> list[dg.ScheduleDefinition]:
     @dg.schedule(
-        name="centra_daily_events",
+        name=f"centra_daily_events{suffix}",
         cron_schedule=settings.events_cron,
         job=jobs["centra_events"],
-        execution_timezone=settings.timezone,
+        execution_timezone=store.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Every day: yesterday's event data once more (late changes) and today's so far. On by "
         "default: it is the backbone of the sync.",
     )
     def centra_daily_events(context: dg.ScheduleEvaluationContext):
-        yesterday, today = _days(context, settings)
+        yesterday, today = _days(context, store)
         return [
-            dg.RunRequest(run_key=f"events-{day}-{context.scheduled_execution_time}", partition_key=day)
+            dg.RunRequest(
+                run_key=f"events-{store.name}-{day}-{context.scheduled_execution_time}",
+                partition_key=key(settings, store, day),
+            )
             for day in (yesterday, today)
         ]
 
     def snapshot(name: str, job: str, cron: str, status: dg.DefaultScheduleStatus, description: str):
         @dg.schedule(
-            name=name,
+            name=f"{name}{suffix}",
             cron_schedule=cron,
             job=jobs[job],
-            execution_timezone=settings.timezone,
+            execution_timezone=store.timezone,
             default_status=status,
             description=description,
         )
         def _schedule(context: dg.ScheduleEvaluationContext):
-            today = _days(context, settings)[1]
-            return dg.RunRequest(run_key=f"{name}-{context.scheduled_execution_time}", partition_key=today)
+            today = _days(context, store)[1]
+            return dg.RunRequest(
+                run_key=f"{name}-{store.name}-{context.scheduled_execution_time}",
+                partition_key=key(settings, store, today),
+            )
 
         return _schedule
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities.spec import EntitySpec, Table, check_nested_limits, flatten, get, to_utc
-from centra_assets.warehouse.parquet import PartitionWriter, partition_path, read_partition, replace_records
+from centra_assets.warehouse.parquet import PartitionWriter, partition_exists, read_partition, replace_records
 
 log = logging.getLogger("centra_assets.sync")
 REFRESH_CHUNK = 200  # keys per refresh query: the page size Centra allows
@@ -39,6 +39,8 @@ class SyncResult:
     window: tuple[str, str] | None = None
     centra_total: int | None = None
     kept_existing: bool = False
+    root: str = ""  # the store's root in the warehouse
+    store: str = ""
 
 
 def day_window(day: dt.date, tz: ZoneInfo) -> tuple[str, str]:
@@ -49,9 +51,11 @@ def day_window(day: dt.date, tz: ZoneInfo) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
-def _audit(rows: list[dict], source: str, loaded_at: dt.datetime) -> list[dict]:
+def _audit(rows: list[dict], audit: dict[str, str], loaded_at: dt.datetime) -> list[dict]:
+    """Stamp rows with where they came from (`_store`, `_source`) and when they were loaded."""
     for row in rows:
-        row["_source"], row["_loaded_at"] = source, loaded_at
+        row.update(audit)
+        row["_loaded_at"] = loaded_at
     return rows
 
 
@@ -61,16 +65,16 @@ def sync_partition(
     root: str,
     day: dt.date,
     tz: ZoneInfo,
-    source: str,
+    audit: dict[str, str],
     concurrency: int = 4,
     progress=None,
 ) -> SyncResult:
     """Replace one day's partition of every table of `spec` with what Centra holds now."""
-    result = SyncResult(spec.name, day.isoformat())
+    result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
         today = dt.datetime.now(tz).date()
         if day != today:
-            if all(partition_path(root, t.name, day).exists() for t in spec.tables):
+            if all(partition_exists(root, t.name, day) for t in spec.tables):
                 result.kept_existing = True
                 result.rows = {t.name: read_partition(root, t.name, day).num_rows for t in spec.tables}
                 return result
@@ -101,7 +105,7 @@ def sync_partition(
             result.pages += 1
             records += len(page)
             for t in spec.tables:
-                writers[t.name].write(_audit(flatten(t, page), source, loaded_at))
+                writers[t.name].write(_audit(flatten(t, page), audit, loaded_at))
             if progress:
                 progress(records, result.centra_total, time.monotonic() - started)
         for t in spec.tables:
@@ -123,7 +127,7 @@ def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
 
 
 def refresh_records(
-    client: CentraClient, spec: EntitySpec, root: str, day: dt.date, keys: Iterable, tz: ZoneInfo, source: str
+    client: CentraClient, spec: EntitySpec, root: str, day: dt.date, keys: Iterable, tz: ZoneInfo, audit: dict[str, str]
 ) -> SyncResult:
     """Re-fetch the given records (order numbers, ids) of one partition and merge them into it.
 
@@ -133,7 +137,7 @@ def refresh_records(
     if spec.partition != "event" or not spec.refresh_field:
         raise ValueError(f"{spec.name} is not event data with a refresh key; materialize the partition instead")
     keys = sorted({spec.refresh_type(k) for k in keys})
-    result = SyncResult(spec.name, day.isoformat())
+    result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
     records: list[dict] = []
@@ -161,7 +165,7 @@ def refresh_records(
     for t in spec.tables:
         record_key = _record_key(t)
         result.rows[t.name] = replace_records(
-            root, t.name, day, t.schema, t.key, record_key, keys, _audit(flatten(t, records), source, loaded_at)
+            root, t.name, day, t.schema, t.key, record_key, keys, _audit(flatten(t, records), audit, loaded_at)
         )
     result.requests = client.stats.requests - before[0]
     result.complexity = client.stats.complexity - before[1]

@@ -90,7 +90,7 @@ class Table:
         return pa.schema([pa.field(c.name, c.type) for c in self.columns] + list(AUDIT_FIELDS))
 
 
-AUDIT_FIELDS = (pa.field("_source", pa.string()), pa.field("_loaded_at", TIMESTAMP))
+AUDIT_FIELDS = (pa.field("_store", pa.string()), pa.field("_source", pa.string()), pa.field("_loaded_at", TIMESTAMP))
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,24 @@
 """Where data lands: one Parquet file per table and day, written whole or not at all.
 
-Layout: ``<root>/raw/<table>/date=YYYY-MM-DD/data.parquet`` (hive-style, so DuckDB and dbt read the
-``date`` column from the path). A partition is written to a hidden temp file beside it and renamed into
-place (``os.replace`` is atomic on POSIX), so a reader sees the old partition or the new one, never half
-of one. Rows stream in as row groups, so memory stays flat however large a partition is. Every file is
-sorted by its table's key: a targeted refresh and a full re-materialization produce the same file.
+Layout: ``<root>/raw/<table>/date=YYYY-MM-DD/data.parquet`` under each store's root,
+``<warehouse>/store=<name>`` (hive-style, so DuckDB and dbt read ``store`` and ``date`` from the path). The
+warehouse is a folder or an object-storage URL (storage.py). A partition is written to a temp file first and
+published whole (a rename on disk, one upload on object storage), so a reader sees the old partition or the
+new one, never half of one. Rows stream in as row groups, so memory stays flat however large a partition is.
+Every file is sorted by its table's key: a targeted refresh and a full re-materialization produce the same file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from . import storage
 
 FILE_NAME = "data.parquet"
 ROW_GROUP_ROWS = 50_000
@@ -27,8 +28,12 @@ class SchemaDriftError(ValueError):
     """Centra returned a value that does not fit the column's declared type."""
 
 
-def partition_path(root: str | Path, table: str, day: dt.date | str) -> Path:
-    return Path(root) / "raw" / table / f"date={day}" / FILE_NAME
+def partition_path(root: str | Path, table: str, day: dt.date | str) -> str:
+    return storage.join(str(root), "raw", table, f"date={day}", FILE_NAME)
+
+
+def partition_exists(root: str | Path, table: str, day: dt.date | str) -> bool:
+    return storage.exists(partition_path(root, table, day))
 
 
 def to_arrow(rows: list[dict], schema: pa.Schema, table: str) -> pa.Table:
@@ -58,8 +63,7 @@ class PartitionWriter:
     def __init__(self, root: str | Path, table: str, day: dt.date | str, schema: pa.Schema, key: Sequence[str]):
         self.path = partition_path(root, table, day)
         self.table, self.schema, self.key = table, schema, tuple(key)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{FILE_NAME}.{uuid.uuid4().hex}.tmp")
+        self._tmp = storage.staging_file(self.path)
         self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
         self._batches: list[pa.Table] = []
         self._buffered = 0
@@ -93,12 +97,12 @@ class PartitionWriter:
             self.rows += self._buffered
             self._batches, self._buffered = [], 0
 
-    def commit(self) -> Path:
+    def commit(self) -> str:
         self._flush()
         self._writer.close()
         if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
             pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
-        os.replace(self._tmp, self.path)
+        storage.publish(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -114,8 +118,7 @@ def _lt(a: tuple, b: tuple) -> bool:
 
 
 def read_partition(root: str | Path, table: str, day: dt.date | str) -> pa.Table | None:
-    path = partition_path(root, table, day)
-    return pq.read_table(path) if path.exists() else None
+    return storage.read_table(partition_path(root, table, day))
 
 
 def replace_records(

@@ -1,4 +1,7 @@
-"""``POST /webhooks/centra``: verify, store durably, then (and only then) answer 2xx. ``GET /health``.
+"""``POST /webhooks/centra/<store>``: verify, store durably, then (and only then) answer 2xx. ``GET /health``.
+
+Each Centra store posts to its own path with its own secret, and its events go to its own event store;
+``POST /webhooks/centra`` serves the single store of a one-store deployment.
 
 Centra's plugin posts ``application/x-www-form-urlencoded`` with one field, ``payload``, holding JSON:
 ``{"events": [{"type", "action", "date", "id"}, ...]}`` for the Integration API version. Other versions
@@ -144,17 +147,35 @@ class _Receiver:
 
 
 def build_app(
-    store: EventStore, secret: str, tolerance: float = DEFAULT_TOLERANCE, max_body: int = MAX_BODY
+    store: EventStore | None,
+    secret: str = "",
+    tolerance: float = DEFAULT_TOLERANCE,
+    max_body: int = MAX_BODY,
+    stores: dict[str, tuple[EventStore, str]] | None = None,
 ) -> Starlette:
-    if not secret:
-        raise ValueError("CENTRA_WEBHOOK_SECRET is empty: set it to the plugin's endpoint secret")
+    """`store` and `secret` serve ``/webhooks/centra``; `stores` maps a store's name to its event store and
+    secret, served at ``/webhooks/centra/<name>``."""
+    endpoints = {"": (store, secret)} if store is not None else {}
+    endpoints.update({f"/{name}": pair for name, pair in (stores or {}).items()})
+    if not endpoints:
+        raise ValueError("no webhook endpoint to serve")
+    for path, (_, key) in endpoints.items():
+        if not key:
+            raise ValueError(
+                f"the webhook secret for /webhooks/centra{path} is empty: set it to the plugin's endpoint secret"
+            )
 
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True, "events": await run_in_threadpool(store.count)})
+        counts = {path.lstrip("/") or "default": await run_in_threadpool(s.count) for path, (s, _) in endpoints.items()}
+        return JSONResponse({"ok": True, "events": sum(counts.values()), "by_store": counts})
 
     return Starlette(
         routes=[
-            Route("/webhooks/centra", _Receiver(store, secret, tolerance, max_body)),  # every method: 405 is ours
+            # every method: 405 is ours
+            *(
+                Route(f"/webhooks/centra{path}", _Receiver(s, key, tolerance, max_body))
+                for path, (s, key) in endpoints.items()
+            ),
             Route("/health", health),
         ]
     )

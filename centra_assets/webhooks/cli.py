@@ -2,6 +2,9 @@
 
     CENTRA_WEBHOOK_SECRET=... centra-webhooks serve --host 127.0.0.1 --port 8787
 
+One store: POST /webhooks/centra (and /webhooks/centra/<CENTRA_STORE>), secret CENTRA_WEBHOOK_SECRET.
+Several (CENTRA_STORES_FILE): POST /webhooks/centra/<store>, each with the secret its `webhook_secret_env`
+names. Events go to CENTRA_WEBHOOK_STORE (a postgresql:// URL) or to SQLite files in the state folder.
 Serve it behind HTTPS (a reverse proxy terminating TLS on 443) for a real store: Centra posts to ports 80/443.
 """
 
@@ -15,13 +18,11 @@ from pathlib import Path
 
 import uvicorn
 
+from centra_assets.settings import settings_from_env
+
 from .app import build_app
 from .signature import DEFAULT_TOLERANCE
-from .store import SqliteEventStore
-
-
-def default_store() -> Path:
-    return Path(os.environ.get("CENTRA_WAREHOUSE_DIR") or "warehouse") / ".state" / "webhooks.sqlite"
+from .store import SqliteEventStore, open_event_store
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,20 +30,35 @@ def main(argv: list[str] | None = None) -> None:
         prog="centra-webhooks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve POST /webhooks/centra and GET /health")
+    serve = sub.add_parser("serve", help="serve POST /webhooks/centra[/<store>] and GET /health")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8787)
-    serve.add_argument("--store", type=Path, default=None, help="SQLite file (default: under CENTRA_WAREHOUSE_DIR)")
+    serve.add_argument("--store", type=Path, default=None, help="one store only: a SQLite file to store events in")
     serve.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="seconds a signature stays valid")
     serve.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    secret = os.environ.get("CENTRA_WEBHOOK_SECRET", "")
-    if not secret:
-        sys.exit("Set CENTRA_WEBHOOK_SECRET to the endpoint secret configured in Centra's webhook plugin.")
-    store = SqliteEventStore(args.store or default_store())
-    app = build_app(store, secret, args.tolerance)
-    print(f"centra-webhooks: storing in {store.path}; POST http://{args.host}:{args.port}/webhooks/centra", flush=True)
+    try:
+        settings = settings_from_env()
+    except ValueError as exc:
+        sys.exit(str(exc))
+    endpoints = {}
+    for store in settings.stores:
+        secret = os.environ.get(store.webhook_secret_env, "")
+        if not secret:
+            sys.exit(f"Set {store.webhook_secret_env} to the endpoint secret of store {store.name!r}'s webhook plugin.")
+        events = (
+            SqliteEventStore(args.store)
+            if args.store and not settings.multi_store
+            else open_event_store(settings.webhook_events, store.name)
+        )
+        endpoints[store.name] = (events, secret)
+    single = None if settings.multi_store else endpoints[settings.stores[0].name]
+    app = build_app(*(single or (None, "")), tolerance=args.tolerance, stores=endpoints)
+    for name, (events, _) in endpoints.items():
+        print(f"centra-webhooks: {name}: POST http://{args.host}:{args.port}/webhooks/centra/{name} -> {events.path}")
+    if single:
+        print(f"centra-webhooks: POST http://{args.host}:{args.port}/webhooks/centra (the one store)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 

@@ -1,10 +1,10 @@
 """Where acknowledged webhook events live until the sensor has handled them.
 
-``EventStore`` is the interface (a server database could implement it); ``SqliteEventStore`` keeps events in
-SQLite in WAL mode with ``synchronous=FULL``: when ``append`` returns, the events survive a killed process
-and a power cut, so the receiver may answer 2xx. Under load, deliveries share transactions (group commit).
-Each event keeps the signature of the request that brought it, so a replayed request is recognised and
-refused, also after a restart.
+``EventStore`` is the interface. ``SqliteEventStore`` keeps one store's events in SQLite in WAL mode with
+``synchronous=FULL``; ``PostgresEventStore`` keeps them in PostgreSQL (several receivers, a sensor on another
+machine). Either way, when ``append`` returns the events survive a killed process and a power cut, so the
+receiver may answer 2xx. Under load, deliveries share transactions (group commit). Each delivery's signature
+is kept, so a replayed request is recognised and refused, also after a restart.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Protocol
 
 import orjson
+
+DEFAULT_STORE = "default"
 
 
 class Replay(ValueError):
@@ -38,10 +40,13 @@ class StoredEvent:
 
 
 class EventStore(Protocol):
+    path: str  # where the events are, for people (no secrets)
+
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
     async def append_async(self, signature: str, signed_at: int, events: list[dict]) -> int: ...
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]: ...
     def count(self) -> int: ...
+    def close(self) -> None: ...
 
 
 _INSERT_EVENT = (
@@ -49,36 +54,27 @@ _INSERT_EVENT = (
 )
 
 
-class SqliteEventStore:
+class _GroupCommit:
     """Group commit: one transaction at a time runs on a writer thread, and every delivery that arrives while
     it waits for the disk joins the next one, so one fsync serves many requests under load while the event
-    loop keeps serving. Each caller gets its answer only after its own transaction committed."""
+    loop keeps serving. Each caller gets its answer only after its own transaction committed. Subclasses
+    implement `_commit_locked(batch)` -> one result per delivery (its count of events, or an exception)."""
 
     MAX_BATCH = 500
 
-    def __init__(self, path: str | Path, replay_window: float = 600.0, commit_window: float = 0.002):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.replay_window, self.commit_window = str(path), replay_window, commit_window
-        self._write = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._write.execute("PRAGMA journal_mode=WAL")
-        self._write.execute("PRAGMA synchronous=FULL")
-        self._write.executescript("""
-            CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
-                type TEXT, action TEXT, object_id INTEGER, date TEXT, raw TEXT NOT NULL, signature TEXT);
-        """)
-        if "signature" not in {row[1] for row in self._write.execute("PRAGMA table_info(event)")}:
-            self._write.execute("ALTER TABLE event ADD COLUMN signature TEXT")  # a store from before 0.2
-        # Replays are recognised in memory (an index of random signatures would cost a page write per request);
-        # only signatures young enough to pass the timestamp check matter, read back before the first write (a
-        # store opened only to read, as the sensor does, never needs them).
-        self._seen: dict[str, float] | None = None
-        self._seen_order: deque[tuple[float, str]] = deque()
+    def __init__(self, commit_window: float):
+        self.commit_window = commit_window
         self._write_lock = threading.Lock()
-        self._read = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._read_lock = threading.Lock()
         self._pending: list[tuple] = []
         self._draining = False
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="webhook-store-writer")
+
+    def _commit_locked(self, batch: list[tuple]) -> list:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._writer.shutdown()
 
     def append(self, signature: str, signed_at: int, events: list[dict]) -> int:
         """Store one delivery's events atomically and durably; Replay if this signature was stored before."""
@@ -117,9 +113,34 @@ class SqliteEventStore:
         """One transaction for the batch: one bulk insert, one fsync. Returns each
         delivery's count of stored events, or the exception it gets."""
         with self._write_lock:
-            return self._commit_locked(self._write, batch)
+            return self._commit_locked(batch)
 
-    def _commit_locked(self, db: sqlite3.Connection, batch: list[tuple]) -> list:
+
+class SqliteEventStore(_GroupCommit):
+    """One Centra store's events in a SQLite file (WAL, synchronous=FULL)."""
+
+    def __init__(self, path: str | Path, replay_window: float = 600.0, commit_window: float = 0.002):
+        super().__init__(commit_window)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.replay_window = str(path), replay_window
+        self._write = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._write.execute("PRAGMA journal_mode=WAL")
+        self._write.execute("PRAGMA synchronous=FULL")
+        self._write.executescript("""
+            CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
+                type TEXT, action TEXT, object_id INTEGER, date TEXT, raw TEXT NOT NULL, signature TEXT);
+        """)
+        if "signature" not in {row[1] for row in self._write.execute("PRAGMA table_info(event)")}:
+            self._write.execute("ALTER TABLE event ADD COLUMN signature TEXT")  # a store from before 0.2
+        # Replays are recognised in memory (an index of random signatures would cost a page write per request);
+        # only signatures young enough to pass the timestamp check matter, read back before the first write (a
+        # store opened only to read, as the sensor does, never needs them).
+        self._seen: dict[str, float] | None = None
+        self._seen_order: deque[tuple[float, str]] = deque()
+        self._read = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+
+    def _commit_locked(self, batch: list[tuple]) -> list:
+        db = self._write
         if self._seen is None:
             self._read_back_signatures(db)
         try:
@@ -174,9 +195,126 @@ class SqliteEventStore:
             return self._read.execute("SELECT count(*) FROM event").fetchone()[0]
 
     def close(self) -> None:
-        self._writer.shutdown()
+        super().close()
         self._write.close()
         self._read.close()
+
+
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS centra_webhook_event (
+    id BIGSERIAL PRIMARY KEY, store TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL, type TEXT, action TEXT,
+    object_id BIGINT, date TEXT, raw TEXT NOT NULL, signature TEXT);
+CREATE INDEX IF NOT EXISTS centra_webhook_event_store_id ON centra_webhook_event (store, id);
+CREATE TABLE IF NOT EXISTS centra_webhook_delivery (
+    store TEXT NOT NULL, signature TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (store, signature));
+"""
+_PG_LOCK = 0x63656E747261  # one advisory lock: event ids become visible in the order they were given out
+_PG_INSERT_EVENT = (
+    "INSERT INTO centra_webhook_event (store, received_at, type, action, object_id, date, raw, signature) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+class PostgresEventStore(_GroupCommit):
+    """One Centra store's events in PostgreSQL (tables `centra_webhook_event` and `centra_webhook_delivery`,
+    shared by every store, one `store` column). Several receivers may write at once: each batch takes one
+    advisory lock, so a reader that has seen event id N has seen every event below N (the sensor's cursor
+    never skips one). A replay is a conflict on the deliveries' primary key; deliveries older than the replay
+    window are forgotten (their signatures no longer pass the timestamp check anyway)."""
+
+    PRUNE_EVERY = 1000  # commits
+
+    def __init__(self, url: str, store: str = DEFAULT_STORE, replay_window: float = 600.0, commit_window=0.002):
+        super().__init__(commit_window)
+        self.url, self.store, self.replay_window = url, store, replay_window
+        self.path = f"PostgreSQL {_redacted(url)} (store {store})"  # what the receiver prints; no password
+        self._write = self._connect()
+        with self._write.transaction():
+            self._write.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+            self._write.execute(_PG_SCHEMA)
+        self._read = self._connect()
+        self._commits = 0
+
+    def _connect(self):
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+
+    def _commit_locked(self, batch: list[tuple]) -> list:
+        if self._write.closed or self._write.broken:  # the server restarted: reconnect, the caller may retry
+            self._write = self._connect()
+        now = time.time()
+        signatures = [signature for signature, _, _ in batch]
+        try:
+            with self._write.transaction(), self._write.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+                cur.execute(
+                    "INSERT INTO centra_webhook_delivery (store, signature, received_at) "
+                    "SELECT %s, s, %s FROM unnest(%s::text[]) AS s ON CONFLICT DO NOTHING RETURNING signature",
+                    (self.store, now, signatures),
+                )
+                fresh = {row[0] for row in cur.fetchall()}
+                results, new_events = [], []
+                for signature, _signed_at, rows in batch:
+                    if signature in fresh:
+                        fresh.discard(signature)  # the same request twice in one batch: the second is a replay
+                        new_events.extend((self.store, *row, signature) for row in rows)
+                        results.append(len(rows))
+                    else:
+                        results.append(Replay("this signed request was already received"))
+                if new_events:
+                    cur.executemany(_PG_INSERT_EVENT, new_events)
+                self._commits += 1
+                if self._commits % self.PRUNE_EVERY == 0:
+                    cur.execute(
+                        "DELETE FROM centra_webhook_delivery WHERE store = %s AND received_at < %s",
+                        (self.store, now - self.replay_window),
+                    )
+        except Exception as exc:
+            return [exc] * len(batch)
+        return results
+
+    def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]:
+        with self._read_lock:
+            if self._read.closed or self._read.broken:
+                self._read = self._connect()
+            rows = self._read.execute(
+                "SELECT id, received_at, type, action, object_id, date, raw FROM centra_webhook_event "
+                "WHERE store = %s AND id > %s ORDER BY id LIMIT %s",
+                (self.store, cursor, limit),
+            ).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def count(self) -> int:
+        with self._read_lock:
+            return self._read.execute(
+                "SELECT count(*) FROM centra_webhook_event WHERE store = %s", (self.store,)
+            ).fetchone()[0]
+
+    def close(self) -> None:
+        super().close()
+        self._write.close()
+        self._read.close()
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for logs and messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_event_store(location: str | Path, store: str = DEFAULT_STORE) -> EventStore:
+    """A store's webhook events: in PostgreSQL if `location` is a postgresql:// URL, else in a SQLite file
+    ``webhooks-<store>.sqlite`` in the folder `location`."""
+    if str(location).startswith(("postgresql://", "postgres://")):
+        return PostgresEventStore(str(location), store)
+    return SqliteEventStore(Path(location) / f"webhooks-{store}.sqlite")
 
 
 def _rows(events: list[dict]) -> list[tuple]:

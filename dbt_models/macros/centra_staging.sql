@@ -1,5 +1,6 @@
 {#
   The staging model of one raw Centra table (see models/staging/_centra__sources.yml).
+  - every row carries its Centra store (`store`); keys are unique per store, so several stores share tables.
   - event data (orders, shipments, ...): one row per key; where a record sits in more than one partition
     (a re-sync after a timezone change, a refresh), the most recently loaded version wins.
   - snapshots (inventory, catalogue, reference data): every day's snapshot is kept, with `snapshot_date`
@@ -10,7 +11,7 @@
     of the same shape, so the marts still build.
 #}
 {% macro centra_raw_files(table) -%}
-    {{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}/raw/{{ table }}/date=*/data.parquet
+    {{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}/store=*/raw/{{ table }}/date=*/data.parquet
 {%- endmacro %}
 
 {% macro centra_staging(table, key, partition, money) %}
@@ -32,14 +33,17 @@ with source as (
     {%- for column in graph.sources['source.centra.centra.' ~ table].columns.values() %}
         cast(null as {{ column.data_type }}) as {{ column.name }},
     {%- endfor %}
+        cast(null as varchar) as _store,
         cast(null as varchar) as _source,
         cast(null as timestamptz) as _loaded_at,
-        cast(null as date) as date
+        cast(null as date) as date,
+        cast(null as varchar) as store
     where false
 {%- endif %}
 )
 select
-    * exclude (date, _source, _loaded_at),
+    _store as store,
+    * exclude (date, store, _store, _source, _loaded_at),
     {%- for column, rate in money.items() %}
     {{ column }} * {{ rate }} as {{ column }}_base,
     {%- endfor %}
@@ -47,11 +51,11 @@ select
     cast(date as date) as partition_date,
     {%- else %}
     cast(date as date) as snapshot_date,
-    cast(date as date) = max(cast(date as date)) over () as is_latest_snapshot,
+    cast(date as date) = max(cast(date as date)) over (partition by _store) as is_latest_snapshot,
     {%- endif %}
     _loaded_at as loaded_at
 from source
 {%- if partition == 'event' %}
-qualify row_number() over (partition by {{ key | join(', ') }} order by _loaded_at desc, date desc) = 1
+qualify row_number() over (partition by _store, {{ key | join(', ') }} order by _loaded_at desc, date desc) = 1
 {%- endif %}
 {% endmacro %}

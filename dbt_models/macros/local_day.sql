@@ -1,10 +1,53 @@
-{# The calendar day of a UTC timestamp in the store's timezone (var `timezone`, from CENTRA_TIMEZONE): the
-   same rule that puts a record in its raw partition. #}
-{% macro local_day(ts) -%}
-    cast(timezone('{{ var("timezone") }}', {{ ts }}) as date)
+{# Portable building blocks: the marts use these and dbt's cross-database macros (dbt.datediff, dbt.date_trunc,
+   dbt.any_value, dbt.listagg, ...) rather than one warehouse's dialect, so they build on DuckDB, PostgreSQL
+   and the cloud warehouses dbt supports. Staging (centra_staging.sql) is where the raw files are read. #}
+
+{# The calendar day of a UTC timestamp in its store's timezone: the same rule that puts a record in its raw
+   partition. var `store_timezones` maps store name -> timezone (Dagster passes the configured stores; by
+   hand it is {"default": CENTRA_TIMEZONE}). One timezone: used for every row, whatever the store is called. #}
+{% macro local_day(ts, store='store') -%}
+    {%- set zones = var('store_timezones') -%}
+    {%- if zones is string %}{% set zones = fromjson(zones) %}{% endif -%}
+    {%- if zones | length == 1 -%}
+        {{ centra_at_zone(ts, (zones.values() | list)[0]) }}
+    {%- else -%}
+        case {{ store }}
+        {%- for name, tz in zones.items() %} when '{{ name }}' then {{ centra_at_zone(ts, tz) }}{% endfor %} end
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro centra_at_zone(ts, tz) -%}
+    {{ return(adapter.dispatch('centra_at_zone')(ts, tz)) }}
+{%- endmacro %}
+
+{% macro default__centra_at_zone(ts, tz) -%}
+    cast(({{ ts }}) at time zone '{{ tz }}' as date)
+{%- endmacro %}
+
+{# round(x, n) for any numeric x: PostgreSQL rounds only numerics to n places. #}
+{% macro centra_round(value, places) -%}
+    {{ return(adapter.dispatch('centra_round')(value, places)) }}
+{%- endmacro %}
+
+{% macro default__centra_round(value, places) -%}
+    round({{ value }}, {{ places }})
+{%- endmacro %}
+
+{% macro postgres__centra_round(value, places) -%}
+    round(cast({{ value }} as numeric), {{ places }})
+{%- endmacro %}
+
+{# numerator / denominator as a fraction (never integer division), null when the denominator is 0. #}
+{% macro ratio(numerator, denominator, places=4) -%}
+    {{ centra_round('cast(' ~ numerator ~ ' as ' ~ dbt.type_float() ~ ') / nullif(' ~ denominator ~ ', 0)', places) }}
 {%- endmacro %}
 
 {# Money in the base currency: Centra's conversion rate multiplies (MonetaryValue.conversionRate). #}
 {% macro to_base(value, rate='conversion_rate') -%}
-    round({{ value }} * {{ rate }}, 2)
+    {{ centra_round(value ~ ' * ' ~ rate, 2) }}
+{%- endmacro %}
+
+{# Hours (or days) between two timestamps, with fractions. #}
+{% macro hours_between(start, end, per=3600.0) -%}
+    {{ dbt.datediff(start, end, 'second') }} / {{ per }}
 {%- endmacro %}

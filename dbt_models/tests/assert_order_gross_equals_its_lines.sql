@@ -2,12 +2,15 @@
 -- An order's gross sales equal the sum of its lines, and, for an order with nothing cancelled, Centra's own
 -- items subtotal.
 with lines as (
-    select order_number, sum(gross_sales) as gross from {{ ref('fct_order_lines') }} group by order_number
+    select store, order_number, sum(gross_sales) as gross
+    from {{ ref('fct_order_lines') }}
+    group by store, order_number
 )
 
-select orders.order_number, orders.gross_sales, lines.gross, centra.items_subtotal
+select orders.store, orders.order_number, orders.gross_sales, lines.gross, centra.items_subtotal
 from {{ ref('fct_orders') }} as orders
-left join lines using (order_number)
-inner join {{ ref('stg_centra__orders') }} as centra using (order_number)
+left join lines on orders.store = lines.store and orders.order_number = lines.order_number
+inner join {{ ref('stg_centra__orders') }} as centra
+    on orders.store = centra.store and orders.order_number = centra.order_number
 where abs(orders.gross_sales - coalesce(lines.gross, 0)) > 0.005
     or (orders.status <> 'CANCELLED' and abs(orders.gross_sales - centra.items_subtotal) > 0.005)

@@ -54,12 +54,13 @@ def query(settings, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def local_day(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(ZoneInfo(TZ)).date().isoformat()
+def local_day(iso: str, tz: str = TZ) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).date().isoformat()
 
 
-def expected_daily(centra) -> dict[tuple[str, int], dict]:
-    """Net sales (base currency), units and returned units per day and market, from the ground truth alone."""
+def expected_daily(centra, tz: str = TZ) -> dict[tuple[str, int], dict]:
+    """Net sales (base currency), units and returned units per day (in the store's timezone) and market, from
+    the ground truth alone."""
     lines = defaultdict(list)
     for line in truth(centra, "order_lines"):
         lines[line["order_number"]].append(line)
@@ -68,7 +69,7 @@ def expected_daily(centra) -> dict[tuple[str, int], dict]:
         returns[r["order_number"]].append(r)
     out: dict = defaultdict(lambda: {"orders": 0, "units": 0, "returned_units": 0, "net_base": 0.0})
     for o in truth(centra, "orders"):
-        cell = out[(local_day(o["created_at"]), o["market_id"])]
+        cell = out[(local_day(o["created_at"], tz), o["market_id"])]
         sold = [(x["quantity"] - x["cancelled_quantity"], x["unit_price"]) for x in lines[o["number"]]]
         gross = sum(round(q * price, 2) for q, price in sold)
         discount = 0.0 if o["status"] == "CANCELLED" else o["discount"]

@@ -1,29 +1,87 @@
-"""Run the real Dagster assets against a simulator and read back what they wrote."""
+"""Run the real Dagster assets against a simulator and read back what they wrote.
+
+The ingestion and real-time suites run twice (the `backend` fixture): on one machine (a local warehouse
+folder, SQLite, an ephemeral Dagster instance) and beyond it (the warehouse on an S3-compatible server, the
+webhook events and Dagster's runs in PostgreSQL). `settings_for` and `instance` give the current one's.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import urllib.parse
+import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import duckdb
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.assets import sync_assets
+from centra_assets.defs.partitions import key
 from centra_assets.defs.resources import CentraResource
-from centra_assets.defs.settings import Settings
+from centra_assets.settings import Settings
+from centra_assets.warehouse import storage
 
 TZ = "Europe/Stockholm"
 
 
+class Local:
+    name = "local"
+
+    def settings(self, path: Path, start: str) -> Settings:
+        return Settings(warehouse_dir=str(path / "warehouse"), timezone=TZ, start_date=start)
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.ephemeral()
+
+
+class Distributed(Local):
+    """The warehouse on S3 (moto's server), webhook events and Dagster's storage in PostgreSQL: a fresh bucket
+    prefix and fresh databases for every warehouse and every instance."""
+
+    name = "s3-postgres"
+
+    def __init__(self, s3, postgres, stack: contextlib.ExitStack):
+        self.s3, self.postgres, self.stack = s3, postgres, stack
+        self.template = postgres.new_database()
+        with dg.instance_for_test(overrides=self._storage(self.template)):
+            pass  # creates Dagster's schema once; each instance starts from a copy of it
+        self.template = self.template.rsplit("/", 1)[1]
+
+    @staticmethod
+    def _storage(url: str) -> dict:
+        return {"storage": {"postgres": {"postgres_url": url}}}
+
+    def settings(self, path: Path, start: str) -> Settings:
+        path.mkdir(parents=True, exist_ok=True)
+        return Settings(
+            warehouse_dir=self.s3.url(uuid.uuid4().hex[:12]),
+            timezone=TZ,
+            start_date=start,
+            state_dir=str(path / "state"),
+            duckdb_path=str(path / "centra.duckdb"),
+            webhook_store=self.postgres.new_database(),
+        )
+
+    def instance(self) -> dg.DagsterInstance:
+        url = self.postgres.new_database(template=self.template)
+        return self.stack.enter_context(dg.instance_for_test(overrides=self._storage(url)))
+
+
+BACKEND: Local = Local()
+
+
 def settings_for(tmp_path: Path, start: str = "2026-10-01") -> Settings:
-    return Settings(warehouse_dir=str(tmp_path / "warehouse"), timezone=TZ, start_date=start)
+    return BACKEND.settings(tmp_path, start)
+
+
+def new_instance() -> dg.DagsterInstance:
+    return BACKEND.instance()
 
 
 def resource_for(centra, settings: Settings, token: str = "test-token-full", **kw) -> CentraResource:
-    kw.setdefault("pacer_path", str(Path(settings.warehouse_dir) / ".state" / "budget.sqlite"))
+    kw.setdefault("pacer_path", str(settings.local_state / "budget.sqlite"))
     return CentraResource(api_url=centra.graphql_url, api_token=token, **kw)
 
 
@@ -37,9 +95,9 @@ def materialize(
 ):
     return dg.materialize(
         assets_of(settings, partition),
-        partition_key=day,
+        partition_key=key(settings, settings.stores[0], day),
         resources={"centra": resource},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=new_instance(),
         run_config=run_config,
         raise_on_error=raise_on_error,
     )
@@ -50,15 +108,19 @@ def materialize_range(settings: Settings, resource: CentraResource, first: str, 
     return dg.materialize(
         assets_of(settings, partition),
         resources={"centra": resource},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=new_instance(),
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
     )
 
 
-def rows(settings: Settings, table: str, day: str | None = None, columns: str = "*") -> list[tuple]:
-    base = Path(settings.warehouse_dir) / "raw" / table
-    path = base / f"date={day}" / "data.parquet" if day else base / "*" / "data.parquet"
-    with duckdb.connect() as con:
+def raw_path(settings: Settings, table: str, day: str = "*", store: str | None = None) -> str:
+    root = settings.store_root(store or settings.stores[0].name)
+    return storage.join(root, "raw", table, f"date={day}", "data.parquet")
+
+
+def rows(settings: Settings, table: str, day: str | None = None, columns: str = "*", store: str | None = None):
+    path = raw_path(settings, table, day or "*", store)
+    with storage.connect(settings.warehouse_url) as con:
         return con.execute(
             f"SELECT {columns} FROM read_parquet('{path}', hive_partitioning = false) ORDER BY ALL"
         ).fetchall()

@@ -14,7 +14,7 @@ SEED = int(os.environ.get("CENTRA_TEST_SEED", random.randrange(1, 10**6)))
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory):
+def synced(backend, tmp_path_factory):
     """A simulator with a seed the tests do not choose, synced for three past days, today, and the snapshots."""
     from tests.conftest import serve
 

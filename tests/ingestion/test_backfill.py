@@ -4,27 +4,31 @@ week per run), completes; running it again changes no row."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-import duckdb
+import pytest
 
 from centra_assets.defs.assets import PARTITIONS_PER_BACKFILL_RUN
+from centra_assets.entities import ALL
+from centra_assets.warehouse import storage
 
-from .helpers import materialize, materialize_range, resource_for, settings_for, sim_day, today
+from .helpers import materialize, materialize_range, raw_path, resource_for, settings_for, sim_day, today
+
+pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
 
 DAYS = 30
 
 
 def _tables(settings) -> dict[str, list[tuple]]:
     """Every raw table's rows with their partition, without the load time (which a re-run renews)."""
-    raw = Path(settings.warehouse_dir) / "raw"
-    with duckdb.connect() as con:
+    tables = [t.name for spec in ALL for t in spec.tables]
+    with storage.connect(settings.warehouse_url) as con:
         return {
-            table.name: con.execute(
-                f"SELECT * EXCLUDE (_loaded_at) FROM read_parquet('{table}/date=*/data.parquet', "
+            table: con.execute(
+                f"SELECT * EXCLUDE (_loaded_at) FROM read_parquet('{raw_path(settings, table)}', "
                 "hive_partitioning = true) ORDER BY ALL"
             ).fetchall()
-            for table in sorted(raw.iterdir())
+            for table in tables
+            if storage.glob(raw_path(settings, table))
         }
 
 
@@ -43,6 +47,6 @@ def test_a_30_day_backfill_with_rate_limits_completes_and_rerunning_it_changes_n
         return _tables(settings)
 
     once = backfill()
-    assert len(list((Path(settings.warehouse_dir) / "raw" / "orders").iterdir())) == DAYS
+    assert len(storage.glob(raw_path(settings, "orders"))) == DAYS
     assert len(once["orders"]) > DAYS * 5 and len(once) == 36
     assert backfill() == once

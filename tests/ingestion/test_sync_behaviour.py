@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 
-from .helpers import assets_of, materialize, resource_for, rows, settings_for, sim_day, today, truth
+from centra_assets.entities import ALL
+from centra_assets.warehouse import storage
+
+from .helpers import (
+    assets_of,
+    materialize,
+    new_instance,
+    raw_path,
+    resource_for,
+    rows,
+    settings_for,
+    sim_day,
+    today,
+    truth,
+)
+
+pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
 
 ORDER_TABLES = ("orders", "order_lines", "order_discounts", "order_payments")
 NO_AUDIT = "* EXCLUDE (_loaded_at)"
@@ -48,7 +64,7 @@ def test_targeted_refresh_equals_full_rematerialization(make_centra, tmp_path):
         partition_key=day,
         resources={"centra": resource_for(centra, refreshed)},
         run_config=config,
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=new_instance(),
     )
     materialize(full, resource_for(centra, full), day, "event")
     assert snapshot_of(refreshed, day) == snapshot_of(full, day)
@@ -150,9 +166,10 @@ def test_a_past_snapshot_cannot_be_fetched_but_one_stored_on_its_day_is_kept(mak
     assert f"Only today's ({today()}, Europe/Stockholm) can be materialized" in message
     # a snapshot that was stored on its day (here: today's files, as if written yesterday) is kept as it is
     materialize(settings, resource, today(), "snapshot")
-    raw = tmp_path / "warehouse" / "raw"
-    for table_dir in raw.iterdir():
-        shutil.copytree(table_dir / f"date={today()}", table_dir / f"date={yesterday}")
+    for t in (t for spec in ALL if spec.partition == "snapshot" for t in spec.tables):
+        copy = storage.staging_file(raw_path(settings, t.name, yesterday))
+        pq.write_table(storage.read_table(raw_path(settings, t.name, today())), copy)
+        storage.publish(copy, raw_path(settings, t.name, yesterday))
     stored = rows(settings, "inventory", yesterday)
     requests = centra.sim.stats["requests"]
     assert materialize(settings, resource, yesterday, "snapshot").success

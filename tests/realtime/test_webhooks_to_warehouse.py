@@ -4,60 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import dagster as dg
 import pytest
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime import sweep_requests, webhook_store_path
+from centra_assets.defs.realtime import event_store, sweep_requests
 from centra_assets.simulator.events import Change
 from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app
-from centra_assets.webhooks.store import SqliteEventStore
 
-from ..ingestion.helpers import assets_of, materialize, resource_for, rows, settings_for, sim_day, truth
+from ..ingestion.helpers import materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
+from .helpers import execute, tick, wait_for_webhooks
+
+pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
 
 SECRET = "whsec-e2e-0123456789"
 HOUR = 3600
 
 
-def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
-    selected = [a for a in assets_of(settings) if set(a.keys) & set(request.asset_selection)]
-    return dg.materialize(
-        selected,
-        partition_key=request.partition_key,
-        run_config=request.run_config,
-        tags=request.tags,
-        resources={"centra": resource},
-        instance=instance,
-        raise_on_error=False,
-    ).success
-
-
-def tick(settings, resource, instance, cursor):
-    sensor = build_definitions(settings).get_sensor_def("centra_webhook_sensor")
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"centra": resource})
-    result = sensor(context)
-    requests = result.run_requests if isinstance(result, dg.SensorResult) else []
-    return requests, context.cursor
-
-
-def wait_for_webhooks(centra) -> None:
-    deadline = time.monotonic() + 60
-    while not centra.admin("webhooks")["idle"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def live(make_centra, tmp_path):
     settings = settings_for(tmp_path)
-    store = SqliteEventStore(webhook_store_path(settings))
+    store = event_store(settings, settings.stores[0])
     with BackgroundServer(build_app(store, SECRET)) as receiver:
         centra = make_centra(
             orders_per_day=120, webhook_url=f"{receiver}/webhooks/centra", webhook_secret=SECRET, time_scale=100.0
         )
-        yield centra, settings, resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+        yield centra, settings, resource_for(centra, settings, backoff_base=0.01), new_instance()
     store.close()
 
 
@@ -78,7 +52,7 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
     assert runs > 10, "announced changes became refresh runs"
     hooks = centra.admin("webhooks")["stats"]
     assert hooks["dropped_events"] > 0 and hooks["delivered_events"] > 0
-    assert json.loads(cursor)["after"] == SqliteEventStore(webhook_store_path(settings)).count()
+    assert json.loads(cursor)["after"]["default"] == event_store(settings, settings.stores[0]).count()
 
     since = dt.datetime.fromtimestamp(before, dt.UTC)
     for request in sweep_requests(resource, settings, since, dt.timedelta(minutes=30)):
@@ -134,7 +108,7 @@ def queue_tick(settings, resource, instance, cursor):
 def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refresh(make_centra, tmp_path):
     centra = make_centra(orders_per_day=120)
     settings = settings_for(tmp_path)
-    resource, instance = resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    resource, instance = resource_for(centra, settings, backoff_base=0.01), new_instance()
     days = [sim_day(centra, n) for n in (1, 0)]
     for day in days:
         materialize(settings, resource, day, "event")
@@ -159,7 +133,7 @@ def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refr
 def test_events_stay_unconfirmed_while_their_refresh_fails(make_centra, tmp_path):
     centra = make_centra(orders_per_day=120)
     settings = settings_for(tmp_path)
-    resource, instance = resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    resource, instance = resource_for(centra, settings, backoff_base=0.01), new_instance()
     materialize(settings, resource, sim_day(centra, 0), "event")
     _, cursor = queue_tick(settings, resource, instance, None)
     centra.admin("clock", {"advance": HOUR})
@@ -176,7 +150,7 @@ def test_events_with_nothing_to_refresh_are_confirmed_without_a_run(make_centra,
     once instead of coming back on every poll."""
     centra = make_centra(orders_per_day=60)
     settings = settings_for(tmp_path)
-    resource, instance = resource_for(centra, settings, backoff_base=0.01), dg.DagsterInstance.ephemeral()
+    resource, instance = resource_for(centra, settings, backoff_base=0.01), new_instance()
     day = sim_day(centra, 0)
     materialize(settings, resource, day, "event")
     _, cursor = queue_tick(settings, resource, instance, None)  # registers the listeners

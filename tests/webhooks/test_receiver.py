@@ -65,7 +65,11 @@ def test_a_signed_delivery_is_stored_before_the_answer(receiver):
         ("wishlist", "create", 3),
     ]
     assert json.loads(stored[0].raw) == events[0]
-    assert httpx.get(url.replace("/webhooks/centra", "/health")).json() == {"ok": True, "events": 3}
+    assert httpx.get(url.replace("/webhooks/centra", "/health")).json() == {
+        "ok": True,
+        "events": 3,
+        "by_store": {"default": 3},
+    }
 
 
 def test_the_other_plugin_versions_payload_is_stored_too(receiver):

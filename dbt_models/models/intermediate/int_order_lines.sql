@@ -2,22 +2,26 @@
 -- marts that need it (fct_order_lines, int_orders) each read only the columns they use.
 with returned as (
     select
+        returns.store,
         returns.order_number,
         return_lines.order_line_id as line_id,
         sum(return_lines.quantity) as returned_quantity,
         sum(return_lines.line_value) as returned_value
     from {{ ref('stg_centra__return_lines') }} as return_lines
-    inner join {{ ref('stg_centra__returns') }} as returns using (return_id)
-    group by all
+    inner join {{ ref('stg_centra__returns') }} as returns
+        on return_lines.store = returns.store and return_lines.return_id = returns.return_id
+    group by returns.store, returns.order_number, return_lines.order_line_id
 )
 
 select
     lines.*,
     lines.quantity - lines.cancelled_quantity as sold_quantity,
     coalesce(returned.returned_quantity, 0) as returned_quantity,
-    round((lines.quantity - lines.cancelled_quantity) * lines.unit_price, 2) as gross_sales,
-    round((lines.quantity - lines.cancelled_quantity) * (lines.unit_original_price - lines.unit_price), 2) as markdown,
-    round(lines.cancelled_quantity * lines.unit_price, 2) as cancelled_value,
+    {{ centra_round('(lines.quantity - lines.cancelled_quantity) * lines.unit_price', 2) }} as gross_sales,
+    {{ centra_round('(lines.quantity - lines.cancelled_quantity) * (lines.unit_original_price - lines.unit_price)', 2) }}
+        as markdown,
+    {{ centra_round('lines.cancelled_quantity * lines.unit_price', 2) }} as cancelled_value,
     coalesce(returned.returned_value, 0) as returned_value
 from {{ ref('stg_centra__order_lines') }} as lines
-left join returned using (order_number, line_id)
+left join returned
+    on lines.store = returned.store and lines.order_number = returned.order_number and lines.line_id = returned.line_id

@@ -2,6 +2,7 @@
 -- order's and the base currency), so fct_orders and daily_sales count alike. Choices: DECISIONLOG.md.
 with lines as (
     select
+        store,
         order_number,
         sum(sold_quantity) as units,
         sum(returned_quantity) as returned_units,
@@ -9,23 +10,25 @@ with lines as (
         sum(markdown) as markdown,
         sum(returned_value) as returned_value
     from {{ ref('int_order_lines') }}
-    group by order_number
+    group by store, order_number
 ),
 
 refunds as (
     select
+        store,
         order_number,
         count(*) as returns,
-        sum(refund_total) filter (where return_status = 'COMPLETED') as refunds,
-        sum(refund_total) filter (where return_status <> 'COMPLETED') as pending_refunds
+        sum(case when return_status = 'COMPLETED' then refund_total end) as refunds,
+        sum(case when return_status <> 'COMPLETED' then refund_total end) as pending_refunds
     from {{ ref('stg_centra__returns') }}
-    group by order_number
+    group by store, order_number
 ),
 
 measured as (
     select
         orders.*,
-        {{ local_day('orders.created_at') }} as order_day,
+        -- the raw partition: the day the order was placed, in its store's timezone
+        orders.partition_date as order_day,
         orders.status = 'CANCELLED' as is_cancelled,
         coalesce(lines.units, 0) as units,
         coalesce(lines.returned_units, 0) as returned_units,
@@ -40,19 +43,19 @@ measured as (
         coalesce(refunds.refunds, 0) as refunds,
         coalesce(refunds.pending_refunds, 0) as pending_refunds
     from {{ ref('stg_centra__orders') }} as orders
-    left join lines using (order_number)
-    left join refunds using (order_number)
+    left join lines on orders.store = lines.store and orders.order_number = lines.order_number
+    left join refunds on orders.store = refunds.store and orders.order_number = refunds.order_number
 )
 
 select
     *,
-    round(gross_sales - order_discounts - refunds, 2) as net_sales,
+    {{ centra_round('gross_sales - order_discounts - refunds', 2) }} as net_sales,
     {{ to_base('gross_sales') }} as gross_sales_base,
     {{ to_base('markdown') }} as markdown_base,
     {{ to_base('order_discounts') }} as discounts_base,
     {{ to_base('order_shipping') }} as shipping_base,
     {{ to_base('tax') }} as tax_base,
     {{ to_base('refunds') }} as refunds_base,
-    {{ to_base('round(gross_sales - order_discounts - refunds, 2)') }} as net_sales_base,
+    {{ to_base(centra_round('gross_sales - order_discounts - refunds', 2)) }} as net_sales_base,
     {{ to_base('grand_total') }} as grand_total_base
 from measured

@@ -6,18 +6,21 @@ with customers as (
 
 history as (
     select
+        store,
         customer_id,
+        min(order_day) as first_order_day,
         min(created_at) as first_order_at,
         max(created_at) as last_order_at,
         count(*) as lifetime_orders,
         sum(units) as lifetime_units,
-        round(sum(net_sales_base), 2) as lifetime_net_sales_base
+        {{ centra_round('sum(net_sales_base)', 2) }} as lifetime_net_sales_base
     from {{ ref('fct_orders') }}
     where customer_id is not null and not is_cancelled
-    group by customer_id
+    group by store, customer_id
 )
 
 select
+    customers.store,
     customers.customer_id,
     customers.email,
     customers.first_name,
@@ -31,6 +34,6 @@ select
     coalesce(history.lifetime_orders, 0) as lifetime_orders,
     coalesce(history.lifetime_units, 0) as lifetime_units,
     coalesce(history.lifetime_net_sales_base, 0) as lifetime_net_sales_base,
-    date_trunc('month', {{ local_day('history.first_order_at') }}) as cohort_month
+    cast({{ dbt.date_trunc('month', 'history.first_order_day') }} as date) as cohort_month
 from customers
-left join history using (customer_id)
+left join history on customers.store = history.store and customers.customer_id = history.customer_id

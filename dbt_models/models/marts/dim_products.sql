@@ -1,4 +1,4 @@
--- One row per size (the sellable unit: SKU and EAN) with its variant, product, brand, collection and categories,
+-- One row per store and size (the sellable unit: SKU and EAN) with its variant, product, brand, collection and categories,
 -- from the latest catalogue snapshot. Prices per pricelist: dim_product_prices.
 with sizes as (select * from {{ ref('stg_centra__sizes') }} where is_latest_snapshot),
 variants as (select * from {{ ref('stg_centra__variants') }} where is_latest_snapshot),
@@ -6,20 +6,33 @@ products as (select * from {{ ref('stg_centra__products') }} where is_latest_sna
 brands as (select * from {{ ref('stg_centra__brands') }} where is_latest_snapshot),
 collections as (select * from {{ ref('stg_centra__collections') }} where is_latest_snapshot),
 
-categories as (
+linked as (
     select
+        links.store,
         links.product_id,
-        min(links.category_id) as primary_category_id,
-        arg_min(categories.name, links.category_id) as primary_category,
-        string_agg(categories.name, ', ' order by links.category_id) as categories
+        links.category_id,
+        categories.name,
+        row_number() over (partition by links.store, links.product_id order by links.category_id) as position
     from {{ ref('stg_centra__product_categories') }} as links
     inner join {{ ref('stg_centra__categories') }} as categories
-        on links.category_id = categories.category_id and categories.is_latest_snapshot
+        on links.store = categories.store and links.category_id = categories.category_id
+        and categories.is_latest_snapshot
     where links.is_latest_snapshot
-    group by links.product_id
+),
+
+categories as (
+    select
+        store,
+        product_id,
+        min(category_id) as primary_category_id,
+        max(case when position = 1 then name end) as primary_category,
+        {{ dbt.listagg('name', "', '", 'order by category_id') }} as categories
+    from linked
+    group by store, product_id
 )
 
 select
+    sizes.store,
     sizes.size_id,
     sizes.sku,
     sizes.ean,
@@ -44,8 +57,8 @@ select
     categories.primary_category,
     categories.categories
 from sizes
-left join variants using (variant_id)
-left join products on sizes.product_id = products.product_id
-left join brands on products.brand_id = brands.brand_id
-left join collections on products.collection_id = collections.collection_id
-left join categories on sizes.product_id = categories.product_id
+left join variants on sizes.store = variants.store and sizes.variant_id = variants.variant_id
+left join products on sizes.store = products.store and sizes.product_id = products.product_id
+left join brands on products.store = brands.store and products.brand_id = brands.brand_id
+left join collections on products.store = collections.store and products.collection_id = collections.collection_id
+left join categories on sizes.store = categories.store and sizes.product_id = categories.product_id

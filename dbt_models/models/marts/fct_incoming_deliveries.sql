@@ -9,6 +9,7 @@ purchase_orders as (
 )
 
 select
+    lines.store,
     lines.purchase_order_id,
     lines.line_id,
     purchase_orders.status as purchase_order_status,
@@ -17,7 +18,8 @@ select
     purchase_orders.warehouse_id,
     purchase_orders.created_at as ordered_at,
     purchase_orders.eta,
-    date_trunc('week', {{ local_day('purchase_orders.eta') }}) as expected_arrival_week,
+    cast({{ dbt.date_trunc('week', local_day('purchase_orders.eta', 'purchase_orders.store')) }} as date)
+        as expected_arrival_week,
     lines.product_id,
     lines.variant_id,
     lines.size_id,
@@ -27,8 +29,9 @@ select
         when purchase_orders.status in ('DELIVERED', 'CANCELLED') then 0
         else greatest(lines.quantity - lines.delivered_quantity, 0)
     end as open_quantity,
-    round(lines.delivered_quantity / nullif(lines.quantity, 0), 4) as delivered_share,
+    {{ ratio('lines.delivered_quantity', 'lines.quantity') }} as delivered_share,
     lines.unit_cost,
     lines.currency
 from lines
-inner join purchase_orders using (purchase_order_id)
+inner join purchase_orders
+    on lines.store = purchase_orders.store and lines.purchase_order_id = purchase_orders.purchase_order_id

@@ -1,5 +1,6 @@
 -- One row per order line. Cancelled units never count as sold; returned units are those on the order's returns.
 select
+    lines.store,
     lines.order_number,
     lines.line_id,
     orders.order_day,
@@ -38,4 +39,4 @@ select
     {{ to_base('lines.cancelled_value', 'lines.conversion_rate') }} as cancelled_value_base,
     {{ to_base('lines.returned_value', 'lines.conversion_rate') }} as returned_value_base
 from {{ ref('int_order_lines') }} as lines
-inner join {{ ref('int_orders') }} as orders using (order_number)
+inner join {{ ref('int_orders') }} as orders on lines.store = orders.store and lines.order_number = orders.order_number

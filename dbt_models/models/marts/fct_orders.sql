@@ -1,13 +1,13 @@
--- One row per order: what was sold, discounted, taxed, shipped and refunded, in the order's currency and the base
+-- One row per order (and store): what was sold, discounted, taxed, shipped and refunded, in the order's currency and the base
 -- currency; who bought it (new or repeat); how fast it shipped. Metric choices: DECISIONLOG.md.
 with orders as (
     select * from {{ ref('int_orders') }}
 ),
 
 shipments as (
-    select order_number, min(created_at) as first_shipment_at, min(shipped_at) as shipped_at
+    select store, order_number, min(created_at) as first_shipment_at, min(shipped_at) as shipped_at
     from {{ ref('stg_centra__shipments') }}
-    group by order_number
+    group by store, order_number
 ),
 
 sequenced as (
@@ -18,14 +18,16 @@ sequenced as (
         case
             when orders.customer_id is not null and not orders.is_cancelled
                 then row_number() over (
-                    partition by orders.customer_id, orders.is_cancelled order by orders.created_at, orders.order_number
+                    partition by orders.store, orders.customer_id, orders.is_cancelled
+                    order by orders.created_at, orders.order_number
                 )
         end as customer_order_sequence
     from orders
-    left join shipments using (order_number)
+    left join shipments on orders.store = shipments.store and orders.order_number = shipments.order_number
 )
 
 select
+    store,
     order_number,
     order_id,
     order_day,
@@ -62,7 +64,7 @@ select
         as new_or_repeat,
     first_shipment_at,
     shipped_at,
-    date_diff('second', created_at, shipped_at) / 3600.0 as hours_to_ship,
+    {{ hours_between('created_at', 'shipped_at') }} as hours_to_ship,
     gross_sales_base,
     markdown_base,
     discounts_base,

@@ -5,22 +5,28 @@ with returns as (
 ),
 
 lines as (
-    select return_id, sum(quantity) as units, sum(line_value) as returned_value, any_value(conversion_rate) as rate
+    select
+        store,
+        return_id,
+        sum(quantity) as units,
+        sum(line_value) as returned_value,
+        {{ dbt.any_value('conversion_rate') }} as rate
     from {{ ref('stg_centra__return_lines') }}
-    group by return_id
+    group by store, return_id
 ),
 
 orders as (
-    select order_number, created_at as order_created_at, market_id, store_type
+    select store, order_number, created_at as order_created_at, market_id, store_type
     from {{ ref('stg_centra__orders') }}
 )
 
 select
+    returns.store,
     returns.return_id,
     returns.order_number,
     returns.shipment_id,
     returns.warehouse_id,
-    {{ local_day('returns.created_at') }} as return_day,
+    returns.partition_date as return_day,  -- created, in the store's timezone
     returns.created_at,
     returns.completed_at,
     returns.return_status,
@@ -36,7 +42,7 @@ select
     returns.refund_total_currency as currency,
     returns.refund_total_conversion_rate as conversion_rate,
     {{ to_base('returns.refund_total', 'returns.refund_total_conversion_rate') }} as refund_base,
-    date_diff('second', orders.order_created_at, returns.created_at) / 86400.0 as days_order_to_return
+    {{ hours_between('orders.order_created_at', 'returns.created_at', 86400.0) }} as days_order_to_return
 from returns
-left join lines using (return_id)
-left join orders using (order_number)
+left join lines on returns.store = lines.store and returns.return_id = lines.return_id
+left join orders on returns.store = orders.store and returns.order_number = orders.order_number

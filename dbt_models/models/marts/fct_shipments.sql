@@ -5,19 +5,22 @@ with shipments as (
 ),
 
 units as (
-    select shipment_id, sum(quantity) as units from {{ ref('stg_centra__shipment_lines') }} group by shipment_id
+    select store, shipment_id, sum(quantity) as units
+    from {{ ref('stg_centra__shipment_lines') }}
+    group by store, shipment_id
 ),
 
 orders as (
-    select order_number, created_at as order_created_at, market_id, store_type
+    select store, order_number, created_at as order_created_at, market_id, store_type
     from {{ ref('stg_centra__orders') }}
 )
 
 select
+    shipments.store,
     shipments.shipment_id,
     shipments.shipment_number,
     shipments.order_number,
-    {{ local_day('shipments.created_at') }} as shipment_day,
+    shipments.partition_date as shipment_day,  -- created, in the store's timezone
     shipments.created_at,
     shipments.shipped_at,
     shipments.is_shipped,
@@ -33,9 +36,9 @@ select
     shipments.grand_total,
     shipments.grand_total_currency as currency,
     shipments.grand_total_base,
-    date_diff('second', orders.order_created_at, shipments.created_at) / 3600.0 as hours_order_to_shipment,
-    date_diff('second', shipments.created_at, shipments.shipped_at) / 3600.0 as hours_shipment_to_shipped,
-    date_diff('second', orders.order_created_at, shipments.shipped_at) / 3600.0 as hours_order_to_shipped
+    {{ hours_between('orders.order_created_at', 'shipments.created_at') }} as hours_order_to_shipment,
+    {{ hours_between('shipments.created_at', 'shipments.shipped_at') }} as hours_shipment_to_shipped,
+    {{ hours_between('orders.order_created_at', 'shipments.shipped_at') }} as hours_order_to_shipped
 from shipments
-left join units using (shipment_id)
-left join orders using (order_number)
+left join units on shipments.store = units.store and shipments.shipment_id = units.shipment_id
+left join orders on shipments.store = orders.store and shipments.order_number = orders.order_number

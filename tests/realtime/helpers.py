@@ -1,0 +1,38 @@
+"""Drive the real sensors and refresh runs the way the Dagster daemon would, one tick at a time."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+
+from centra_assets.defs import build_definitions
+
+from ..ingestion.helpers import assets_of
+
+
+def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
+    selected = [a for a in assets_of(settings) if set(a.keys) & set(request.asset_selection)]
+    return dg.materialize(
+        selected,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+        resources={"centra": resource},
+        instance=instance,
+        raise_on_error=False,
+    ).success
+
+
+def tick(settings, resource, instance, cursor):
+    sensor = build_definitions(settings).get_sensor_def("centra_webhook_sensor")
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"centra": resource})
+    result = sensor(context)
+    requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+    return requests, context.cursor
+
+
+def wait_for_webhooks(centra) -> None:
+    deadline = time.monotonic() + 60
+    while not centra.admin("webhooks")["idle"] and time.monotonic() < deadline:
+        time.sleep(0.05)
