@@ -1,7 +1,8 @@
 """centra-assets: operator commands.
 
-centra-assets check     connect with CENTRA_API_URL / CENTRA_API_TOKEN, run every query the project uses
-                        once with the smallest limit, and report the token and its read permissions
+centra-assets check     connect with CENTRA_API_URL / CENTRA_API_TOKEN (or every store in CENTRA_STORES_FILE),
+                        run every query the project uses once with the smallest limit, and report the token
+                        and its read permissions
 """
 
 from __future__ import annotations
@@ -85,11 +86,34 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("check", help="check the token and its read permissions")
     args = parser.parse_args(argv)
     if args.command == "check":
+        if os.environ.get("CENTRA_STORES_FILE"):
+            sys.exit(check_stores(os.environ["CENTRA_STORES_FILE"]))
         url, token = os.environ.get("CENTRA_API_URL"), os.environ.get("CENTRA_API_TOKEN")
         if not url or not token:
             print("Set CENTRA_API_URL (https://<store>.centra.com/graphql) and CENTRA_API_TOKEN first.")
             sys.exit(2)
         sys.exit(check(url, token))
+
+
+def check_stores(path: str, out=sys.stdout) -> int:
+    """`check` for every store in a stores file; the worst exit code wins."""
+    from centra_assets.settings import read_stores_file
+
+    try:
+        stores = read_stores_file(path)
+    except ValueError as exc:
+        print(exc, file=out)
+        return 2
+    worst = 0
+    for store in stores:
+        print(f"\n== store {store.name} ==", file=out)
+        token = os.environ.get(store.token_env, "")
+        if not token:
+            print(f"Set {store.token_env} to the store's Integration API token.", file=out)
+            worst = 2
+            continue
+        worst = max(worst, check(store.api_url, token, out))
+    return worst
 
 
 if __name__ == "__main__":

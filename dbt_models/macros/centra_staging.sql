@@ -9,14 +9,17 @@
     (value * conversion rate).
   - a table with nothing synced yet (a data type not synced, a permission missing) stages as an empty relation
     of the same shape, so the marts still build.
+  Portable SQL (columns listed, no QUALIFY): on DuckDB the source is the Parquet files themselves; on another
+  warehouse (DBT_TARGET=postgres, ...) it is the table `centra.<table>` a loader filled with the same columns.
 #}
 {% macro centra_raw_files(table) -%}
     {{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}/store=*/raw/{{ table }}/date=*/data.parquet
 {%- endmacro %}
 
 {% macro centra_staging(table, key, partition, money) %}
+{%- set columns = graph.sources['source.centra.centra.' ~ table].columns.values() | list if execute else [] -%}
 {%- set synced = true -%}
-{%- if execute -%}
+{%- if execute and target.type == 'duckdb' -%}
     {%- set files = run_query("select count(*) from glob('" ~ centra_raw_files(table) ~ "')") -%}
     {%- set synced = files.columns[0].values()[0] > 0 -%}
     {%- set raw = centra_raw_files('*') -%}
@@ -30,20 +33,33 @@ with source as (
     select * from {{ source('centra', table) }}
 {%- else %}
     select
-    {%- for column in graph.sources['source.centra.centra.' ~ table].columns.values() %}
+    {%- for column in columns %}
         cast(null as {{ column.data_type }}) as {{ column.name }},
     {%- endfor %}
         cast(null as varchar) as _store,
         cast(null as varchar) as _source,
         cast(null as timestamptz) as _loaded_at,
-        cast(null as date) as date,
-        cast(null as varchar) as store
+        cast(null as date) as date
     where false
 {%- endif %}
+),
+
+versions as (
+    select
+        source.*,
+        {%- if partition == 'event' %}
+        row_number() over (partition by _store, {{ key | join(', ') }} order by _loaded_at desc, date desc)
+        {%- else %}
+        1
+        {%- endif %} as _version
+    from source
 )
+
 select
     _store as store,
-    * exclude (date, store, _store, _source, _loaded_at),
+    {%- for column in columns %}
+    {{ column.name }},
+    {%- endfor %}
     {%- for column, rate in money.items() %}
     {{ column }} * {{ rate }} as {{ column }}_base,
     {%- endfor %}
@@ -54,8 +70,6 @@ select
     cast(date as date) = max(cast(date as date)) over (partition by _store) as is_latest_snapshot,
     {%- endif %}
     _loaded_at as loaded_at
-from source
-{%- if partition == 'event' %}
-qualify row_number() over (partition by _store, {{ key | join(', ') }} order by _loaded_at desc, date desc) = 1
-{%- endif %}
+from versions
+where _version = 1
 {% endmacro %}

@@ -24,7 +24,7 @@
     cast(({{ ts }}) at time zone '{{ tz }}' as date)
 {%- endmacro %}
 
-{# round(x, n) for any numeric x: PostgreSQL rounds only numerics to n places. #}
+{# round(x, n) for any number, as a double everywhere: PostgreSQL rounds only numerics to n places. #}
 {% macro centra_round(value, places) -%}
     {{ return(adapter.dispatch('centra_round')(value, places)) }}
 {%- endmacro %}
@@ -34,7 +34,7 @@
 {%- endmacro %}
 
 {% macro postgres__centra_round(value, places) -%}
-    round(cast({{ value }} as numeric), {{ places }})
+    cast(round(cast({{ value }} as numeric), {{ places }}) as double precision)
 {%- endmacro %}
 
 {# numerator / denominator as a fraction (never integer division), null when the denominator is 0. #}

@@ -45,3 +45,25 @@ def test_check_says_when_the_token_is_rejected_and_never_prints_it(centra):
     assert result.returncode == 2
     assert "Token: REJECTED" in result.stdout and "Access token has expired" in result.stdout
     assert "expired-token-abcdef123" not in result.stdout + result.stderr
+
+
+def test_check_goes_through_every_store_of_a_stores_file(centra, tmp_path):
+    centra.admin(
+        "tokens", {"token": "us-token-without-returns", "permissions": sorted(ALL_PERMISSIONS - {"Return:read"})}
+    )
+    stores = tmp_path / "stores.yaml"
+    stores.write_text(
+        "stores:\n"
+        f"  - {{name: nordic, api_url: '{centra.graphql_url}', token_env: TOKEN_NORDIC}}\n"
+        f"  - {{name: us, api_url: '{centra.graphql_url}', token_env: TOKEN_US}}\n"
+    )
+    env = {**os.environ, "CENTRA_STORES_FILE": str(stores), "TOKEN_NORDIC": "test-token-full"}
+    env["TOKEN_US"] = "us-token-without-returns"
+    result = subprocess.run(
+        [sys.executable, "-m", "centra_assets.cli", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stdout + result.stderr  # one store lacks a permission
+    nordic, us = result.stdout.split("== store us ==")
+    assert "== store nordic ==" in nordic and "All read permissions present" in nordic
+    assert "MISSING  Return:read" in us
+    assert "us-token-without-returns" not in result.stdout  # tokens are never printed

@@ -52,10 +52,9 @@ select
     {{ centra_round('gross_sales - order_discounts - refunds', 2) }} as net_sales,
     {{ to_base('gross_sales') }} as gross_sales_base,
     {{ to_base('markdown') }} as markdown_base,
-    {{ to_base('order_discounts') }} as discounts_base,
-    {{ to_base('order_shipping') }} as shipping_base,
+    {{ to_base('order_discounts') }} as order_discounts_base,  -- (not staging's discounts_base: these lapse)
+    {{ to_base('order_shipping') }} as order_shipping_base,
     {{ to_base('tax') }} as tax_base,
     {{ to_base('refunds') }} as refunds_base,
-    {{ to_base(centra_round('gross_sales - order_discounts - refunds', 2)) }} as net_sales_base,
-    {{ to_base('grand_total') }} as grand_total_base
+    {{ to_base(centra_round('gross_sales - order_discounts - refunds', 2)) }} as net_sales_base
 from measured

@@ -11,10 +11,10 @@ select
     sum(units) as units,
     sum(returned_units) as returned_units,
     {{ centra_round('sum(gross_sales_base)', 2) }} as gross_sales_base,
-    {{ centra_round('sum(discounts_base)', 2) }} as discounts_base,
+    {{ centra_round('sum(order_discounts_base)', 2) }} as discounts_base,
     {{ centra_round('sum(refunds_base)', 2) }} as refunds_base,
     {{ centra_round('sum(net_sales_base)', 2) }} as net_sales_base,
-    {{ ratio('sum(gross_sales_base - discounts_base)', 'count(case when not is_cancelled then 1 end)', 2) }}
+    {{ ratio('sum(gross_sales_base - order_discounts_base)', 'count(case when not is_cancelled then 1 end)', 2) }}
         as average_order_value_base,
     {{ ratio('sum(returned_units)', 'sum(units)') }} as return_rate
 from {{ ref('int_orders') }}
