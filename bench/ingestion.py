@@ -206,7 +206,6 @@ def partition_memory() -> list[dict]:
 
 def object_storage_throughput() -> list[dict]:
     """The same sync into a local folder and into S3 (moto's S3 server on 127.0.0.1), alternating rounds."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.services import S3
 
     days, rounds = _days()[-5:], 3

@@ -213,6 +213,7 @@ def sensor_and_latency() -> list[dict]:
     from centra_assets.simulator.process import SimulatorProcess
     from centra_assets.simulator.server import BackgroundServer
     from centra_assets.webhooks.app import build_app
+    from tests.realtime.helpers import run
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -306,19 +307,11 @@ def sensor_and_latency() -> list[dict]:
                 time.sleep(SENSOR_INTERVAL / 3)
                 httpx.post(f"{sim.url}/admin/clock", json={"advance": 600}, timeout=60)
                 time.sleep(SENSOR_INTERVAL / 3)
-                first_new = json.loads(cursor)["after"]
+                first_new = json.loads(cursor)["after"].get(settings.stores[0].name, 0)
                 requests, cursor, _ = tick(cursor)
                 received = [e.received_at for e in store.read_after(first_new, 100_000) if e.type == "order"]
                 for request in requests:
-                    selected = [a for a in defs.assets if set(a.keys) & set(request.asset_selection)]
-                    dg.materialize(
-                        selected,
-                        partition_key=request.partition_key,
-                        run_config=request.run_config,
-                        tags=request.tags,
-                        resources={"centra": centra},
-                        instance=instance,
-                    )
+                    run(defs.assets, request, centra, instance, raise_on_error=True)
                 done = time.time()
                 latencies += [done - r for r in received]
         store.close()

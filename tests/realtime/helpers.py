@@ -11,8 +11,9 @@ from centra_assets.defs import build_definitions
 from ..ingestion.helpers import assets_of
 
 
-def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
-    selected = [a for a in assets_of(settings) if set(a.keys) & set(request.asset_selection)]
+def run(assets, request: dg.RunRequest, resource, instance, raise_on_error: bool = False) -> bool:
+    """The run a sensor's request asks for, as the daemon would launch it (in process)."""
+    selected = [a for a in assets if set(a.keys) & set(request.asset_selection)]
     return dg.materialize(
         selected,
         partition_key=request.partition_key,
@@ -20,8 +21,12 @@ def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
         tags=request.tags,
         resources={"centra": resource},
         instance=instance,
-        raise_on_error=False,
+        raise_on_error=raise_on_error,
     ).success
+
+
+def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
+    return run(assets_of(settings), request, resource, instance)
 
 
 def tick(settings, resource, instance, cursor):
