@@ -120,6 +120,7 @@ class CentraClient:
         self._local = threading.local()
         self._documents: dict[str, tuple[GraphQLRequest, int]] = {}
         self._complexity_seen: dict[tuple, int] = {}
+        self._probes: dict[tuple, threading.Lock] = {}
         self._configure_lock = threading.Lock()
         self._clients: list[Client] = []  # one per thread that has sent a request
         self._clients_lock = threading.Lock()
@@ -178,6 +179,16 @@ class CentraClient:
 
     def _execute(self, query: str, variables: dict, paced: bool) -> Response:
         cost_key = (query, tuple(sorted((k, str(v)) for k, v in variables.items() if k in ("limit", "first"))))
+        if paced and cost_key not in self._complexity_seen:
+            # A query's complexity is charged before it is sent, from what it cost last time. Until the first
+            # answer says what that is, one request of its kind goes at a time, so pages in flight together
+            # are never all charged nothing.
+            with self._probes.setdefault(cost_key, threading.Lock()):
+                if cost_key not in self._complexity_seen:
+                    return self._send(query, variables, paced, cost_key)
+        return self._send(query, variables, paced, cost_key)
+
+    def _send(self, query: str, variables: dict, paced: bool, cost_key: tuple) -> Response:
         estimate = self._complexity_seen.get(cost_key, 0)
         parsed, mutations = self._parsed(query)
         attempt, rate_limited_for = 0, 0.0

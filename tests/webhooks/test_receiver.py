@@ -22,7 +22,7 @@ from centra_assets.simulator.process import free_port
 from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import _payload_field, build_app
 from centra_assets.webhooks.signature import sign
-from centra_assets.webhooks.store import Replay, SqliteEventStore
+from centra_assets.webhooks.store import PostgresEventStore, Replay, SqliteEventStore
 
 SECRET = "whsec-test-0123456789"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -119,12 +119,20 @@ def test_a_replayed_request_is_refused(receiver):
     assert store.count() == 1
 
 
-def test_a_replay_is_refused_after_a_restart_and_within_one_group_commit(tmp_path):
-    path = tmp_path / "webhooks.sqlite"
-    first = SqliteEventStore(path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def reopen(request, tmp_path):
+    """Open the event store at the same place again, as a restarted receiver does: SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        return lambda: SqliteEventStore(tmp_path / "webhooks.sqlite")
+    url = request.getfixturevalue("postgres_server").new_database()
+    return lambda: PostgresEventStore(url, "default")
+
+
+def test_a_replay_is_refused_after_a_restart_and_within_one_group_commit(reopen):
+    first = reopen()
     assert first.append("sig-a", int(time.time()), [event(1)]) == 1
     first.close()
-    again = SqliteEventStore(path)  # a restarted receiver remembers what it acknowledged
+    again = reopen()  # a restarted receiver remembers what it acknowledged
 
     async def twice_at_once():
         return await asyncio.gather(
@@ -135,6 +143,52 @@ def test_a_replay_is_refused_after_a_restart_and_within_one_group_commit(tmp_pat
     first_replayed, stored, second_copy = asyncio.run(twice_at_once())
     assert isinstance(first_replayed, Replay) and stored == 1 and isinstance(second_copy, Replay)
     assert [e.object_id for e in again.read_after(0)] == [1, 2]
+
+
+def test_postgres_keeps_stores_apart_and_refuses_a_replay_another_receiver_stored(postgres_server):
+    url = postgres_server.new_database()
+    one, two, other = (
+        PostgresEventStore(url, "nordic"),
+        PostgresEventStore(url, "nordic"),
+        PostgresEventStore(url, "us"),
+    )
+    now = int(time.time())
+    assert one.append("sig-a", now, [event(1)]) == 1
+    with pytest.raises(Replay):
+        two.append("sig-a", now, [event(1)])  # two receivers of one store: the second refuses the first's copy
+    assert other.append("sig-a", now, [event(2)]) == 1  # another store's endpoint and secret: not a replay
+    assert [e.object_id for e in two.read_after(0)] == [1] and [e.object_id for e in other.read_after(0)] == [2]
+    for store in (one, two, other):
+        store.close()
+
+
+def test_with_two_receivers_writing_the_sensors_cursor_never_passes_an_event(postgres_server):
+    """Event ids are handed out inside one lock, so a reader that has seen id N has seen every id below it."""
+    url = postgres_server.new_database()
+    writers, reader = [PostgresEventStore(url, "s") for _ in range(2)], PostgresEventStore(url, "s")
+    per_writer, seen, cursor = 150, [], 0
+
+    def write(w: int) -> None:
+        for i in range(per_writer):
+            writers[w].append(f"sig-{w}-{i}", int(time.time()), [event(w * per_writer + i)])
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(2)]
+    for t in threads:
+        t.start()
+
+    def read() -> list[int]:
+        nonlocal cursor
+        batch = reader.read_after(cursor, 7)
+        cursor = batch[-1].id if batch else cursor
+        return [e.object_id for e in batch]
+
+    while any(t.is_alive() for t in threads):  # the sensor reading while the receivers write
+        seen += read()
+    while batch := read():
+        seen += batch
+    assert sorted(seen) == list(range(2 * per_writer))  # nothing skipped, nothing twice
+    for store in (*writers, reader):
+        store.close()
 
 
 def test_a_delivery_that_failed_to_store_may_be_sent_again(tmp_path):
