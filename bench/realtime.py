@@ -285,7 +285,7 @@ def sensor_and_latency() -> list[dict]:
                         int(time.time()),
                         [{"type": "order", "action": "update", "id": k} for k in numbers[i : i + 100]],
                     )
-                _, cursor, times[n] = tick(json.dumps({"after": after, "pending": {}}))
+                _, cursor, times[n] = tick(json.dumps({"after": {settings.stores[0].name: after}, "pending": {}}))
             rows.append(
                 {
                     "suite": "realtime",
@@ -298,7 +298,7 @@ def sensor_and_latency() -> list[dict]:
                 }
             )
             # latency: the live simulator posts webhooks; a tick every SENSOR_INTERVAL runs the refreshes
-            cursor = json.dumps({"after": store.count(), "pending": {}})
+            cursor = json.dumps({"after": {settings.stores[0].name: store.count()}, "pending": {}})
             latencies, deadline = [], time.monotonic() + 4 * SENSOR_INTERVAL
             while time.monotonic() < deadline:
                 httpx.post(f"{sim.url}/admin/clock", json={"advance": 600}, timeout=60)  # 10 simulated minutes
@@ -307,7 +307,7 @@ def sensor_and_latency() -> list[dict]:
                 time.sleep(SENSOR_INTERVAL / 3)
                 httpx.post(f"{sim.url}/admin/clock", json={"advance": 600}, timeout=60)
                 time.sleep(SENSOR_INTERVAL / 3)
-                first_new = json.loads(cursor)["after"].get(settings.stores[0].name, 0)
+                first_new = json.loads(cursor)["after"][settings.stores[0].name]
                 requests, cursor, _ = tick(cursor)
                 received = [e.received_at for e in store.read_after(first_new, 100_000) if e.type == "order"]
                 for request in requests:
