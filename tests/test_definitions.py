@@ -47,3 +47,29 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
     assert request.partition_key == "2026-03-02"
     running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
     assert running == {"centra_daily_events", "centra_daily_snapshots", "centra_sweep_schedule"}
+
+
+def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_in_its_timezone():
+    import datetime as dt
+
+    from dagster import MultiPartitionKey, build_schedule_context
+
+    from centra_assets.defs import build_definitions
+    from centra_assets.settings import Settings, Store
+
+    stores = (
+        Store("nordic", "Europe/Stockholm", "2026-01-01", "https://n.example/graphql", "T_NORDIC"),
+        Store("us", "America/New_York", "2026-02-01", "https://u.example/graphql", "T_US"),
+    )
+    several = build_definitions(Settings(stores_file_stores=stores))
+    repo = several.get_repository_def()  # every job resolves against the day x store partitions
+    assert {"centra_events", "centra_snapshots", "centra_stock", "centra_sweep"} <= {
+        j.name for j in repo.get_all_jobs()
+    }
+    at = dt.datetime(2026, 3, 2, 3, 30, tzinfo=dt.UTC)  # 2 March in Stockholm, still 1 March in New York
+    tick = build_schedule_context(scheduled_execution_time=at, repository_def=repo)
+    for name, today in (("nordic", "2026-03-02"), ("us", "2026-03-01")):
+        schedule = several.get_schedule_def(f"centra_daily_events_{name}")
+        assert schedule.execution_timezone == dict((s.name, s.timezone) for s in stores)[name]
+        keys = [r.partition_key for r in schedule.evaluate_tick(tick).run_requests]
+        assert keys[-1] == MultiPartitionKey({"date": today, "store": name})
