@@ -218,7 +218,10 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
     def centra_event_queue_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = json.loads(context.cursor) if context.cursor else {"listening": [], "pending": {}}
         requests, pending, done = _follow_up(context, settings, cursor["pending"])
-        listening, confirmed_total = set(cursor["listening"]), 0
+        listening, confirmed_total = cursor["listening"], 0
+        if isinstance(listening, bool):  # a cursor from before several stores
+            listening = [settings.stores[0].name] if listening else []
+        listening = set(listening)
         for store in settings.stores:
             client = centra.client(store)
             try:
