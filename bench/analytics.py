@@ -38,41 +38,42 @@ DAYS, PER_DAY, COPIES = 10, 3_700, 30  # 34k orders synced (today is partial), 1
 ROUNDS = 5
 IDS = ("order_number", "shipment_id", "return_id", "purchase_order_id", "delivery_id")
 
-# What an analyst would write by hand for the same figures. Like staging, it keeps the latest version of each
-# record (a record synced into two partitions must not count twice), and reads only the columns it needs.
+# What an analyst would write by hand for the same figures, at the same grain (store x day x market x store type:
+# order numbers repeat across stores, so the store is in every key). Like staging, it keeps the latest version of
+# each record (a record synced into two partitions must not count twice), and reads only the columns it needs.
 HAND_WRITTEN = """
 CREATE TABLE daily_sales AS
 WITH orders AS (
-    SELECT order_number, created_at, market_id, market_name, store_type, status, conversion_rate,
-           CASE WHEN status = 'CANCELLED' THEN 0 ELSE discounts END AS discounts
-    FROM read_parquet('{raw}/orders/date=*/data.parquet', hive_partitioning = true)
-    QUALIFY row_number() OVER (PARTITION BY order_number ORDER BY _loaded_at DESC, date DESC) = 1
+    SELECT _store, order_number, CAST(date AS DATE) AS order_day, market_id, market_name, store_type, status,
+           conversion_rate, CASE WHEN status = 'CANCELLED' THEN 0 ELSE discounts END AS discounts
+    FROM read_parquet('{warehouse}/store=*/raw/orders/date=*/data.parquet', hive_partitioning = true)
+    QUALIFY row_number() OVER (PARTITION BY _store, order_number ORDER BY _loaded_at DESC, date DESC) = 1
 ),
 lines AS (
-    SELECT order_number, sum(quantity - cancelled_quantity) AS units,
+    SELECT _store, order_number, sum(quantity - cancelled_quantity) AS units,
            sum(round((quantity - cancelled_quantity) * unit_price, 2)) AS gross
     FROM (
-        SELECT * FROM read_parquet('{raw}/order_lines/date=*/data.parquet', hive_partitioning = true)
-        QUALIFY row_number() OVER (PARTITION BY order_number, line_id ORDER BY _loaded_at DESC, date DESC) = 1
+        SELECT * FROM read_parquet('{warehouse}/store=*/raw/order_lines/date=*/data.parquet', hive_partitioning = true)
+        QUALIFY row_number() OVER (PARTITION BY _store, order_number, line_id ORDER BY _loaded_at DESC, date DESC) = 1
     )
-    GROUP BY order_number
+    GROUP BY _store, order_number
 ),
 returns AS (
-    SELECT * FROM read_parquet('{raw}/returns/date=*/data.parquet', hive_partitioning = true)
-    QUALIFY row_number() OVER (PARTITION BY return_id ORDER BY _loaded_at DESC, date DESC) = 1
+    SELECT * FROM read_parquet('{warehouse}/store=*/raw/returns/date=*/data.parquet', hive_partitioning = true)
+    QUALIFY row_number() OVER (PARTITION BY _store, return_id ORDER BY _loaded_at DESC, date DESC) = 1
 ),
 returned AS (
-    SELECT returns.order_number, sum(l.quantity) AS returned_units
+    SELECT returns._store, returns.order_number, sum(l.quantity) AS returned_units
     FROM (
-        SELECT * FROM read_parquet('{raw}/return_lines/date=*/data.parquet', hive_partitioning = true)
-        QUALIFY row_number() OVER (PARTITION BY return_id, line_id ORDER BY _loaded_at DESC, date DESC) = 1
+        SELECT * FROM read_parquet('{warehouse}/store=*/raw/return_lines/date=*/data.parquet', hive_partitioning = true)
+        QUALIFY row_number() OVER (PARTITION BY _store, return_id, line_id ORDER BY _loaded_at DESC, date DESC) = 1
     ) AS l
-    JOIN returns USING (return_id)
-    GROUP BY returns.order_number
+    JOIN returns USING (_store, return_id)
+    GROUP BY returns._store, returns.order_number
 ),
 refunds AS (
-    SELECT order_number, sum(refund_total) FILTER (WHERE return_status = 'COMPLETED') AS refunds
-    FROM returns GROUP BY order_number
+    SELECT _store, order_number, sum(refund_total) FILTER (WHERE return_status = 'COMPLETED') AS refunds
+    FROM returns GROUP BY _store, order_number
 ),
 per_order AS (
     SELECT orders.*, coalesce(units, 0) AS units, coalesce(returned_units, 0) AS returned_units,
@@ -80,10 +81,10 @@ per_order AS (
            round(discounts * conversion_rate, 2) AS discounts_base,
            round(coalesce(refunds, 0) * conversion_rate, 2) AS refunds_base,
            round(round(coalesce(gross, 0) - discounts - coalesce(refunds, 0), 2) * conversion_rate, 2) AS net_base
-    FROM orders LEFT JOIN lines USING (order_number) LEFT JOIN returned USING (order_number)
-    LEFT JOIN refunds USING (order_number)
+    FROM orders LEFT JOIN lines USING (_store, order_number) LEFT JOIN returned USING (_store, order_number)
+    LEFT JOIN refunds USING (_store, order_number)
 )
-SELECT CAST(timezone('{tz}', created_at) AS DATE) AS order_day, market_id, any_value(market_name) AS market_name,
+SELECT _store AS store, order_day, market_id, any_value(market_name) AS market_name,
        store_type, count(*) FILTER (WHERE status <> 'CANCELLED') AS orders, sum(units) AS units,
        sum(returned_units) AS returned_units, round(sum(gross_base), 2) AS gross_sales_base,
        round(sum(net_base), 2) AS net_sales_base,
@@ -132,7 +133,7 @@ def _copy(raw: Path, span: int) -> None:
                 out = raw / f".copy{k}" / table.name
                 out.parent.mkdir(exist_ok=True)
                 con.execute(
-                    f"COPY (SELECT * EXCLUDE (date) REPLACE ({', '.join(replace)}), "
+                    f"COPY (SELECT * EXCLUDE (date, store) REPLACE ({', '.join(replace)}), "
                     f"CAST(date AS DATE) + {k * span} AS date "
                     f"FROM read_parquet({originals!r}, hive_partitioning = true)) "
                     f"TO '{out}' (FORMAT parquet, PARTITION_BY (date))"
@@ -177,17 +178,17 @@ def measure(settings: Settings, root: Path) -> list[dict]:
     for k in range(ROUNDS):
         con = duckdb.connect(str(root / f"hand{k}.duckdb"))
         started = time.perf_counter()
-        con.execute(HAND_WRITTEN.format(raw=raw, tz=settings.timezone))
+        con.execute(HAND_WRITTEN.format(warehouse=settings.warehouse_url))
         con.close()
         hand.append(time.perf_counter() - started)
     with duckdb.connect(str(root / "naive.duckdb")) as con:  # the same query without keeping latest versions
         started = time.perf_counter()
-        con.execute(re.sub(r"\n\s*QUALIFY[^\n]*", "", HAND_WRITTEN).format(raw=raw, tz=settings.timezone))
+        con.execute(re.sub(r"\n\s*QUALIFY[^\n]*", "", HAND_WRITTEN).format(warehouse=settings.warehouse_url))
         naive = time.perf_counter() - started
     with duckdb.connect(str(build), read_only=True) as con:
         con.execute(f"ATTACH '{root / 'hand0.duckdb'}' AS hand (READ_ONLY)")
         mismatched = con.execute(
-            "SELECT count(*) FROM daily_sales d FULL JOIN hand.daily_sales h USING (order_day, market_id, "
+            "SELECT count(*) FROM daily_sales d FULL JOIN hand.daily_sales h USING (store, order_day, market_id, "
             "store_type) WHERE d.units IS DISTINCT FROM h.units OR d.orders IS DISTINCT FROM h.orders "
             "OR abs(d.net_sales_base - h.net_sales_base) > 0.01 OR d.order_day IS NULL OR h.order_day IS NULL"
         ).fetchone()[0]
