@@ -170,10 +170,13 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
     )
     def sync(context: dg.AssetExecutionContext, config: SyncConfig, centra: CentraResource):
         results: list[SyncResult] = []
-        for store, day in store_days(settings, context.partition_keys):
-            root = settings.store_root(store)
-            client = centra.client(store)
-            try:
+        clients = {}  # one per store for the whole run: its pacing, connections and learned costs carry over
+        try:
+            for store, day in store_days(settings, context.partition_keys):
+                root = settings.store_root(store)
+                if store.name not in clients:
+                    clients[store.name] = centra.client(store)
+                client = clients[store.name]
                 if config.refresh_keys:
                     result = refresh_records(
                         client, spec, root, day, config.refresh_keys, store.tz, centra.audit(store)
@@ -193,9 +196,10 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         progress=_progress(context, spec.name, day),
                     )
                     context.log.info(_summary(result))
-            finally:
+                results.append(result)
+        finally:
+            for client in clients.values():
                 client.close()
-            results.append(result)
 
         def label(r: SyncResult) -> str:
             return f"{r.day}|{r.store}" if settings.multi_store else r.day
