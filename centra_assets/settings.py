@@ -55,9 +55,7 @@ class Settings:
     stores_file_stores: tuple[Store, ...] = field(default=())  # from CENTRA_STORES_FILE: partitions day x store
     state_dir: str = ""  # local state (rate budget, webhook SQLite); default <warehouse_dir>/.state or .centra_state
     webhook_store: str = ""  # a PostgreSQL URL, or empty for SQLite under state_dir
-    dbt_target: str = (
-        "local"  # dbt_models/profiles.yml: local (a DuckDB file published by rename), motherduck, postgres
-    )
+    dbt_target: str = "local"  # profiles.yml target: local (a file, published by rename), motherduck, postgres
 
     @property
     def multi_store(self) -> bool:
@@ -74,10 +72,6 @@ class Settings:
             if s.name == name:
                 return s
         raise KeyError(f"no Centra store named {name!r} (stores: {', '.join(s.name for s in self.stores)})")
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
     def store_root(self, store: str | Store) -> str:
         """Where a store's raw data lives: ``<warehouse>/store=<name>`` (hive-style, so readers get `store`)."""
@@ -152,7 +146,9 @@ def read_stores_file(path: str | Path) -> tuple[Store, ...]:
             raise ValueError(f"{where} is not a mapping")
         unknown = set(entry) - allowed
         if unknown:
-            raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(allowed)}")
+            raise ValueError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"
+            )
         for required in ("name", "api_url", "token_env"):
             if not entry.get(required):
                 raise ValueError(f"{where}: '{required}' is required")

@@ -56,13 +56,13 @@ def glob(url: str) -> list[str]:
     return sorted(fs.glob(path))
 
 
-def read_table(url: str, columns: list[str] | None = None) -> pa.Table | None:
+def read_table(url: str) -> pa.Table | None:
     """A whole Parquet file, or None if there is none. From object storage in one GET (a partition is read
     whole anyway, and ranged reads of footer and column chunks cost a round trip each)."""
     fs, path = _fs_path(url)
     try:
         source = pa.BufferReader(fs.cat_file(path)) if is_remote(url) else path
-        return pq.read_table(source, columns=columns)
+        return pq.read_table(source)
     except FileNotFoundError:
         return None
 

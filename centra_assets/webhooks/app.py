@@ -155,8 +155,9 @@ def build_app(
 ) -> Starlette:
     """`store` and `secret` serve ``/webhooks/centra``; `stores` maps a store's name to its event store and
     secret, served at ``/webhooks/centra/<name>``."""
-    endpoints = {"": (store, secret)} if store is not None else {}
-    endpoints.update({f"/{name}": pair for name, pair in (stores or {}).items()})
+    endpoints = {f"/{name}": pair for name, pair in (stores or {}).items()}
+    if store is not None:
+        endpoints[""] = (store, secret)
     if not endpoints:
         raise ValueError("no webhook endpoint to serve")
     for path, (_, key) in endpoints.items():
@@ -166,7 +167,10 @@ def build_app(
             )
 
     async def health(_request: Request) -> JSONResponse:
-        counts = {path.lstrip("/") or "default": await run_in_threadpool(s.count) for path, (s, _) in endpoints.items()}
+        named = {}  # each event store once (a single store is served at two paths), under its store's name
+        for path, (s, _) in endpoints.items():
+            named.setdefault(id(s), (path.lstrip("/") or "default", s))
+        counts = {name: await run_in_threadpool(s.count) for name, s in named.values()}
         return JSONResponse({"ok": True, "events": sum(counts.values()), "by_store": counts})
 
     return Starlette(

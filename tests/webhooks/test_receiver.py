@@ -328,3 +328,12 @@ def test_every_acknowledged_event_survives_a_sigkill_under_load(tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_one_store_served_at_both_paths_is_counted_once(tmp_path):
+    store = SqliteEventStore(tmp_path / "webhooks.sqlite")
+    with BackgroundServer(build_app(store, SECRET, stores={"nordic": (store, SECRET)})) as url:
+        for path in ("/webhooks/centra", "/webhooks/centra/nordic"):
+            assert post(f"{url}{path}", body_of([event(len(path))])).status_code == 200
+        assert httpx.get(f"{url}/health").json() == {"ok": True, "events": 2, "by_store": {"nordic": 2}}
+    store.close()
