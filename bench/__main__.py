@@ -19,6 +19,7 @@ SUITES = {
     "ingestion-throughput": ingestion.backfill_throughput,
     "ingestion-memory": ingestion.partition_memory,
     "ingestion-object-storage": ingestion.object_storage_throughput,
+    "ingestion-schema": ingestion.schema_first_run,
     "realtime-receiver": realtime.receiver_throughput,
     "realtime-sensor": realtime.sensor_and_latency,
     "analytics-daily-sales": analytics.daily_sales_build,

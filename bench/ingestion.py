@@ -240,3 +240,55 @@ def object_storage_throughput() -> list[dict]:
             f"no rate limits; medians of {rounds} alternating rounds; moto's S3 server on 127.0.0.1",
         }
     ]
+
+
+def schema_first_run() -> list[dict]:
+    """A day's orders run on a store seen for the first time (the schema learnt: introspection, or validation
+    errors where introspection is refused) against the same run with the store's schema cached, alternating."""
+    rounds, per_day, rows = 3, 3000, []
+    day = _days()[-1]
+    for label, extra in (
+        ("introspection", ()),
+        ("introspection refused, alternative names", ("--schema-variant", "alternative-names", "--no-introspection")),
+    ):
+        seconds: dict[str, list[float]] = {"cold": [], "warm": []}
+        with (
+            tempfile.TemporaryDirectory() as warm_state,
+            SimulatorProcess(
+                "--days",
+                "3",
+                "--orders-per-day",
+                str(per_day),
+                "--timezone",
+                TZ,
+                "--no-rate-limits",
+                "--latency-ms",
+                "100",
+                *extra,
+                token=TOKEN,
+            ) as sim,
+        ):
+            _warm(sim)
+            with tempfile.TemporaryDirectory() as root:
+                _run_pipeline(sim.graphql_url, root, 1.0, day, day, warm_state)  # fills the warm cache
+            for _ in range(rounds):
+                for mode in ("cold", "warm"):
+                    with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as cold_state:
+                        state = cold_state if mode == "cold" else warm_state
+                        ok, orders, took, _ = _run_pipeline(sim.graphql_url, root, 1.0, day, day, state)
+                        if not ok:
+                            raise RuntimeError(f"the {label} {mode} run failed")
+                        seconds[mode].append(took)
+        cold, warm = statistics.median(seconds["cold"]), statistics.median(seconds["warm"])
+        rows.append(
+            {
+                "suite": "ingestion",
+                "metric": f"first run of a day on a new store, s ({label})",
+                "value": round(cold, 2),
+                "baseline": round(warm, 2),
+                "ratio": round(cold / warm, 3),
+                "target": "ratio <= 1.05 (baseline: the same run with the store's schema cached)",
+                "note": f"{orders:,} orders, +100 ms latency, no rate limits; medians of {rounds} alternating rounds",
+            }
+        )
+    return rows

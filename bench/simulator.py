@@ -15,12 +15,12 @@ PAGE = """query($p: Int!) { orders(limit: 200, page: $p, where: {storeType: DIRE
   id number status createdAt updatedAt orderDate currencyBaseRate
   store { id type } market { id name } pricelist { id }
   grandTotal { value currency { code } conversionRate }
-  totals { quantity itemsSubtotal { value } discounts { value } shipping { value } taxIncluded { value } }
-  discountsApplied { value { value } ... on AppliedDiscount { discount { code } } }
+  totals { quantity lineValues { value } discounts { value } shipping { value } taxIncluded { value } }
+  discountsApplied { value { value } ... on AppliedVoucher { voucher { code } } }
   paymentHistory { id entryType status createdAt value { value } }
-  lines(includeFullyCancelled: true) { id SKU productName size quantity cancelledQuantity taxPercent discountPercent
+  lines(includeFullyCancelled: true) { id productName size quantity cancelledQuantity taxPercent discountPercent
     unitPrice { value } unitOriginalPrice { value } lineValue { value }
-    product { id } productVariant { id } productSize { id EAN } }
+    product { id } productVariant { id } productSize { id SKU EAN } }
   ... on DirectToConsumerOrder { customer { id email } } } }"""
 
 

@@ -1,8 +1,9 @@
 """centra-assets: operator commands.
 
 centra-assets check     connect with CENTRA_API_URL / CENTRA_API_TOKEN (or every store in CENTRA_STORES_FILE),
-                        run every query the project uses once with the smallest limit, and report the token
-                        and its read permissions
+                        learn the store's schema, run every query the project uses once with the smallest limit,
+                        and report the token, its read permissions, and the fields the store's schema lacks
+centra-assets queries   print the query of each data type (as a store with the documented schema is sent it)
 """
 
 from __future__ import annotations
@@ -12,18 +13,51 @@ import os
 import sys
 
 from centra_assets.centra.client import CentraClient
-from centra_assets.centra.errors import CentraAuthError, CentraError, CentraPermissionError
+from centra_assets.centra.errors import CentraAuthError, CentraError, CentraPermissionError, CentraSchemaError
 from centra_assets.entities import ALL
+from centra_assets.entities.query import default_plan, lacking_fields, plan_for
 
 
-def project_queries() -> list[tuple[str, str, dict]]:
-    """(data type, query, variables) for every query the project runs, with the smallest page."""
+def project_queries(client: CentraClient | None = None) -> list[tuple[str, str, dict]]:
+    """(data type, query, variables) for every query the project runs, with the smallest page: as fitted to the
+    client's store, or as a store with the documented schema is sent them."""
     out = []
     for spec in ALL:
-        out.append((spec.name, spec.query, {"where": None, "limit": 1, "page": 1}))
-        if spec.count_query:
-            out.append((f"{spec.name} (count)", spec.count_query, {"where": None}))
+        plan = plan_for(client, spec) if client else default_plan(spec)
+        out.append((spec.name, plan.document, {"where": None, "limit": 1, "page": 1}))
+        for extra, document in (("count", spec.count_query), ("locate", spec.locate_query)):
+            if document:
+                variables = {"where": None} if extra == "count" else {"where": None, "limit": 1, "page": 1}
+                out.append((f"{spec.name} ({extra})", document, variables))
     return out
+
+
+def report_schema(client: CentraClient, out) -> bool:
+    """Print what the store's schema lacks per data type; False when a data type cannot be synced at all."""
+    schema = client.store_schema()
+    how = "introspected" if schema.schema is not None else "introspection refused: learnt from validation errors"
+    print(f"Centra version {schema.app_version} (schema {how})", file=out)
+    fine = True
+    lines = []
+    for spec in ALL:
+        try:
+            plan = plan_for(client, spec)
+        except CentraSchemaError as exc:
+            lines.append(f"  CANNOT  {spec.name}: {exc}")
+            fine = False
+            continue
+        except CentraPermissionError:
+            continue  # named in the permissions report below
+        for field in lacking_fields(plan):
+            lines.append(f"  empty   {spec.name}: {field}")
+        for column, path in plan.alternatives.items():
+            lines.append(f"  alt     {spec.name}: {column} read from `{path}`")
+    if lines:
+        print("Fields this store's schema lacks (their columns stay empty) or names differently:", file=out)
+        print("\n".join(lines), file=out)
+    else:
+        print("The store's schema has every field the project reads.", file=out)
+    return fine
 
 
 def check(url: str, token: str, out=sys.stdout) -> int:
@@ -44,9 +78,15 @@ def check(url: str, token: str, out=sys.stdout) -> int:
         + ", ".join(f"{b['type']} {b['remainingQuota']}/{b['quota']} per {b['intervalSeconds']}" for b in limits),
         file=out,
     )
+    try:
+        syncable = report_schema(client, out)
+    except CentraError as exc:
+        print(f"Cannot learn the store's schema: {exc}", file=out)
+        return 2
     needed: dict[str, set[str]] = {}
     missing: dict[str, set[str]] = {}
-    for name, query, variables in project_queries():
+    queries = project_queries(client)
+    for name, query, variables in queries:
         try:
             used = client.execute(query, variables).extensions.get("permissionsUsed") or []
         except CentraPermissionError as exc:
@@ -60,7 +100,7 @@ def check(url: str, token: str, out=sys.stdout) -> int:
             needed.setdefault(permission, set()).add(name)
     for permission in missing:
         needed.setdefault(permission, set()).update(missing[permission])
-    print(f"\nRead permissions the project's {len(project_queries())} queries use:", file=out)
+    print(f"\nRead permissions the project's {len(queries)} queries use:", file=out)
     for permission in sorted(needed):
         mark = "MISSING" if permission in missing else "ok     "
         print(f"  {mark}  {permission:<36} {', '.join(sorted(needed[permission]))}", file=out)
@@ -75,7 +115,7 @@ def check(url: str, token: str, out=sys.stdout) -> int:
         )
         return 1
     print("\nAll read permissions present. The project needs no write permission.", file=out)
-    return 0
+    return 0 if syncable else 1
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,8 +123,15 @@ def main(argv: list[str] | None = None) -> None:
         prog="centra-assets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="check the token and its read permissions")
+    sub.add_parser("check", help="check the token, its read permissions and the store's schema")
+    queries = sub.add_parser("queries", help="print each data type's query, for review")
+    queries.add_argument("data_types", nargs="*", help="data types (default: all)")
     args = parser.parse_args(argv)
+    if args.command == "queries":
+        for spec in ALL:
+            if not args.data_types or spec.name in args.data_types:
+                print(f"# {spec.name}\n{default_plan(spec).document}\n")
+        return
     if args.command == "check":
         if os.environ.get("CENTRA_STORES_FILE"):
             sys.exit(check_stores(os.environ["CENTRA_STORES_FILE"]))

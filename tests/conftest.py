@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import httpx
@@ -103,18 +104,23 @@ def s3_server():
     server.stop()
 
 
-@pytest.fixture(scope="module", params=["local", "s3-postgres"])
-def backend(request):
-    """Where a module's warehouse, webhook events and Dagster runs live (see tests/ingestion/helpers.py)."""
-    import contextlib
-
+@contextlib.contextmanager
+def backend_named(request, name: str):
+    """Make `name` ("local" or "s3-postgres") the backend of tests/ingestion/helpers.py while the block runs."""
     from .ingestion import helpers
 
     with contextlib.ExitStack() as stack:
-        if request.param == "local":
+        if name == "local":
             helpers.BACKEND = helpers.Local()
         else:
             s3, postgres = request.getfixturevalue("s3_server"), request.getfixturevalue("postgres_server")
             helpers.BACKEND = helpers.Distributed(s3, postgres, stack)
         yield helpers.BACKEND
         helpers.BACKEND = helpers.Local()
+
+
+@pytest.fixture(scope="module", params=["local", "s3-postgres"])
+def backend(request):
+    """Where a module's warehouse, webhook events and Dagster runs live (see tests/ingestion/helpers.py)."""
+    with backend_named(request, request.param) as chosen:
+        yield chosen

@@ -35,6 +35,7 @@ from .errors import (
     CentraUnavailable,
 )
 from .pacing import Pacer
+from .schema import INTROSPECTION, SchemaCache, StoreSchema, is_introspection_refusal
 
 log = logging.getLogger("centra_assets.centra")
 PERMISSION_MESSAGE = re.compile(r"You need (?P<permission>\S+) permission to access (?P<field>[^.\s]+)")
@@ -108,6 +109,7 @@ class CentraClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         max_rate_limit_wait: float = 900.0,
+        schema_cache_dir: str | None = None,
     ):
         if not token:
             raise CentraAuthError("CENTRA_API_TOKEN is empty")
@@ -124,6 +126,10 @@ class CentraClient:
         self._configure_lock = threading.Lock()
         self._clients: list[Client] = []  # one per thread that has sent a request
         self._clients_lock = threading.Lock()
+        self.app_version: str | None = None  # Centra's version, from the last answer's extensions
+        self.schema_cache = SchemaCache(schema_cache_dir)
+        self._store_schema: StoreSchema | None = None
+        self._schema_lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------------------------------
     def execute(self, query: str, variables: dict | None = None) -> Response:
@@ -134,6 +140,37 @@ class CentraClient:
 
     def rate_limits(self) -> list[dict]:
         return self._execute(RATE_LIMITS, {}, paced=False).data["rateLimits"]
+
+    def store_schema(self) -> StoreSchema:
+        """The store's schema at its current Centra version: from the cache, else by introspection (once per
+        version). A store that refuses introspection gets an empty one, filled from its validation errors."""
+        with self._schema_lock:
+            if self._store_schema is None:
+                if self.app_version is None:
+                    self.rate_limits()  # every answer names the version; this one costs no complexity
+                version = self.app_version or "unknown"
+                found = self.schema_cache.load(self.url, version)
+                if found is None:
+                    found = self._introspect(version)
+                    self.schema_cache.save(self.url, found)
+                self._store_schema = found
+            return self._store_schema
+
+    def remember_schema(self) -> None:
+        """Keep what was learnt about the store's schema for later runs."""
+        if self._store_schema is not None:
+            self.schema_cache.save(self.url, self._store_schema)
+
+    def _introspect(self, version: str) -> StoreSchema:
+        try:
+            data = self.execute(INTROSPECTION).data
+        except CentraQueryError as exc:
+            if not is_introspection_refusal(exc.errors):
+                raise
+            log.info("Centra at %s refuses introspection; its schema is learnt from validation errors", self.url)
+            return StoreSchema(version)
+        log.info("Introspected the schema of Centra %s at %s", version, self.url)
+        return StoreSchema.from_introspection(version, data)
 
     def close(self) -> None:
         """Close every thread's connection (pages are fetched from several threads)."""
@@ -202,6 +239,7 @@ class CentraClient:
                     GraphQLRequest(parsed, variable_values=variables), get_execution_result=True
                 )
                 response = Response(result.data or {}, result.extensions or {})
+                self.app_version = response.extensions.get("appVersion") or self.app_version
                 if paced:
                     self.pacer.settle(response.complexity - estimate)
                 self._complexity_seen[cost_key] = response.complexity
@@ -276,6 +314,7 @@ class CentraClient:
             if isinstance(detail, CentraAuthError):
                 return kind, CentraAuthError(message)
             return kind, detail
+        self.app_version = (exc.extensions or {}).get("appVersion") or self.app_version
         missing: dict[str, str] = {}
         for error in errors:
             found = PERMISSION_MESSAGE.search(str(error.get("message", "")))
@@ -289,7 +328,7 @@ class CentraClient:
         if missing:
             used = list((exc.extensions or {}).get("permissionsUsed") or [])
             return "fail", CentraPermissionError(missing, message, used)
-        return "fail", CentraQueryError(f"Centra refused the query: {message}")
+        return "fail", CentraQueryError(f"Centra refused the query: {message}", errors)
 
     def _scrub(self, text: str) -> str:
         # tokens are long random strings; a very short "token" would blank out ordinary words instead

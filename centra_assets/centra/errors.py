@@ -43,6 +43,14 @@ class CentraConfigError(CentraError):
 class CentraQueryError(CentraError):
     """Centra refused the query itself (validation, schema drift, bad arguments). Never retried."""
 
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.errors = errors or []  # Centra's GraphQL errors as sent (messages, locations, extensions)
+
+
+class CentraSchemaError(CentraError):
+    """The store's schema lacks a field a data type cannot do without (its key, partition date, refresh filter)."""
+
 
 class CentraUnavailable(CentraError):
     """5xx, timeouts, resets or error pages that outlasted every retry."""

@@ -68,6 +68,15 @@ def _checks(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
         key = dg.AssetKey(["centra", t.name])
         checks.append(dg.AssetCheckSpec("key_is_unique", asset=key, description=f"{', '.join(t.key)} is unique"))
         checks.append(dg.AssetCheckSpec("key_is_not_null", asset=key, description=f"{', '.join(t.key)} is never null"))
+        checks.append(
+            dg.AssetCheckSpec(
+                "store_schema_has_every_column",
+                asset=key,
+                description="Every column's Centra field exists in the store's schema. A WARN lists the columns "
+                "written as NULL because the store's Centra version lacks their field (the sync went on without "
+                "them).",
+            )
+        )
     if spec.count_document:
         checks.append(
             dg.AssetCheckSpec(
@@ -102,6 +111,23 @@ def _check_results(spec: EntitySpec, results: list[SyncResult], label) -> list[d
         out.append(
             dg.AssetCheckResult(
                 asset_key=key, check_name="key_is_not_null", passed=nulls == 0, metadata={"null_keys": nulls}
+            )
+        )
+        lacking = sorted({f for r in results for f in r.lacking if f.startswith(f"{t.name}.")})
+        versions = sorted({r.app_version for r in results if r.app_version})
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=key,
+                check_name="store_schema_has_every_column",
+                passed=not lacking,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=(
+                    f"{len(lacking)} column(s) empty: the store's schema lacks their field" if lacking else None
+                ),
+                metadata={
+                    "empty_columns": dg.MetadataValue.json(lacking),
+                    "centra_app_version": ", ".join(versions) or "unknown",
+                },
             )
         )
     if spec.count_document:
@@ -150,7 +176,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             metadata={
                 "dagster/column_schema": column_schema(t),
                 "centra/data_type": spec.name,
-                "centra/query": spec.document,
+                "centra/root_field": spec.root,
                 "partition_rule": spec.partition,
                 "dagster/uri": settings.store_root("*") + f"/raw/{t.name}",
             },
@@ -225,6 +251,13 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                     "seconds": round(sum(r.seconds for r in results), 2),
                     "window": ", ".join(f"{r.window[0]} .. {r.window[1]}" for r in results if r.window) or "snapshot",
                     "refreshed_keys": len(config.refresh_keys),
+                    "centra_app_version": ", ".join(sorted({r.app_version for r in results if r.app_version})),
+                    "fields_store_lacks": dg.MetadataValue.json(
+                        sorted({f for r in results for f in r.lacking if f.startswith(f"{t.name}.")})
+                    ),
+                    "alternative_fields": dg.MetadataValue.json(
+                        {k: v for r in results for k, v in r.alternatives.items() if k.startswith(f"{t.name}.")}
+                    ),
                 },
             )
         yield from _check_results(spec, results, label)
@@ -255,9 +288,10 @@ def _progress(context, name: str, day: dt.date):
 def _summary(r: SyncResult) -> str:
     if r.kept_existing:
         return f"{r.spec} {r.day}: kept the snapshot stored on that day ({r.rows})"
+    lacking = f"; empty columns, the store's schema lacks their field: {', '.join(r.lacking)}" if r.lacking else ""
     return (
         f"{r.spec} {r.day}: {r.rows} in {r.pages} pages, {r.requests} requests, complexity {r.complexity}, "
-        f"{r.seconds:.1f} s"
+        f"{r.seconds:.1f} s{lacking}"
     )
 
 

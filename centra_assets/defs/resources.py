@@ -24,6 +24,10 @@ class CentraResource(dg.ConfigurableResource):
         default="", description="An Integration API token with the read permissions `centra-assets check` lists"
     )
     pacer_path: str = Field(description="SQLite file holding the shared rate budget (under the warehouse directory)")
+    schema_cache_dir: str = Field(
+        default="",
+        description="Folder caching each store's schema per Centra version (empty: beside the rate budget file)",
+    )
     rate_share: float = Field(
         default=0.9,
         description="Part of Centra's rate limits this project may use; the "
@@ -56,7 +60,14 @@ class CentraResource(dg.ConfigurableResource):
             path = Path(self.pacer_path)
             pacer_path = str(path.with_name(f"{path.stem}-{store.name}{path.suffix}"))
         pacer = Pacer(pacer_path, share=self.rate_share, window_scale=self.rate_window_scale)
-        return CentraClient(url, token, pacer=pacer, max_attempts=self.max_attempts, read_timeout=self.read_timeout)
+        return CentraClient(
+            url,
+            token,
+            pacer=pacer,
+            max_attempts=self.max_attempts,
+            read_timeout=self.read_timeout,
+            schema_cache_dir=self.schema_cache_dir or str(Path(self.pacer_path).with_name("centra-schemas")),
+        )
 
     def audit(self, store: Store) -> dict[str, str]:
         """The columns every raw row carries: the store's name, and the API host the row came from."""

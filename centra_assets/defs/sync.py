@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
+from centra_assets.entities.query import QueryPlan, lacking_fields, plan_for
 from centra_assets.entities.spec import EntitySpec, Table, check_nested_limits, flatten, get, to_utc
 from centra_assets.warehouse.parquet import PartitionWriter, partition_exists, read_partition, replace_records
 
@@ -41,6 +42,12 @@ class SyncResult:
     kept_existing: bool = False
     root: str = ""  # the store's root in the warehouse
     store: str = ""
+    lacking: list[str] = field(default_factory=list)  # columns left NULL: the store's schema lacks their field
+    alternatives: dict[str, str] = field(default_factory=dict)  # table.column -> the alternative field used
+    app_version: str | None = None
+
+    def note(self, plan: QueryPlan) -> None:
+        self.lacking, self.alternatives, self.app_version = lacking_fields(plan), plan.alternatives, plan.app_version
 
 
 def day_window(day: dt.date, tz: ZoneInfo) -> tuple[str, str]:
@@ -88,6 +95,8 @@ def sync_partition(
         where = {spec.date_field: {"from": result.window[0], "to": result.window[1]}}
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
+    plan = plan_for(client, spec)
+    result.note(plan)
     if spec.count_query:  # Centra's own count: exact pages to fetch, and the row-count check
         (counted,) = client.execute(spec.count_query, {"where": where}).data.values()
         result.centra_total = counted["totalCount"]
@@ -98,14 +107,14 @@ def sync_partition(
 
         def fetch(page: int) -> list[dict]:
             variables = {"where": where, "limit": spec.page_size, "page": page}
-            return client.execute(spec.query, variables).data[spec.root]
+            return client.execute(plan.document, variables).data[spec.root]
 
         for page in fetch_pages(fetch, spec.page_size, spec.concurrency or concurrency, result.centra_total):
             check_nested_limits(spec, page)
             result.pages += 1
             records += len(page)
             for t in spec.tables:
-                writers[t.name].write(_audit(flatten(t, page), audit, loaded_at))
+                writers[t.name].write(_audit(flatten(t, page, plan.paths[t.name]), audit, loaded_at))
             if progress:
                 progress(records, result.centra_total, time.monotonic() - started)
         for t in spec.tables:
@@ -140,11 +149,13 @@ def refresh_records(
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
+    plan = plan_for(client, spec)
+    result.note(plan)
     records: list[dict] = []
     for i in range(0, len(keys), REFRESH_CHUNK):
         where = {spec.refresh_field: keys[i : i + REFRESH_CHUNK]}
         for page in fetch_pages(
-            lambda p, w=where: client.execute(spec.query, {"where": w, "limit": spec.page_size, "page": p}).data[
+            lambda p, w=where: client.execute(plan.document, {"where": w, "limit": spec.page_size, "page": p}).data[
                 spec.root
             ],
             spec.page_size,
@@ -165,7 +176,14 @@ def refresh_records(
     for t in spec.tables:
         record_key = _record_key(t)
         result.rows[t.name] = replace_records(
-            root, t.name, day, t.schema, t.key, record_key, keys, _audit(flatten(t, records), audit, loaded_at)
+            root,
+            t.name,
+            day,
+            t.schema,
+            t.key,
+            record_key,
+            keys,
+            _audit(flatten(t, records, plan.paths[t.name]), audit, loaded_at),
         )
     result.requests = client.stats.requests - before[0]
     result.complexity = client.stats.complexity - before[1]

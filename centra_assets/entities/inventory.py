@@ -15,6 +15,20 @@ QUANTITIES = (
 )
 
 
+# The quantities Centra documents on `stockTotals` (fact file §11.1): free-to-allocate, available-now and
+# incoming are per warehouse only.
+TOTALS = (
+    "physical",
+    "allocated",
+    "demand",
+    "available",
+    "unshipped",
+    "on_delivery",
+    "linked_incoming",
+    "unlinked_incoming",
+)
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest) + "Quantity"
@@ -25,15 +39,15 @@ INVENTORY = snapshot(
     group="inventory",
     description="Stock per size and warehouse (physical, allocated, free to allocate, demand, incoming, ...) and "
     "the totals per size, as Centra reports them at the moment of the snapshot.",
-    document="inventory.graphql",
     root="productSizes",
+    filter_type="ProductSizeFilter",
     concurrency=1,  # each page is budget-heavy: no speculative pages past the end
     nested_limits=(("stock", 20),),
     tables=(
         Table(
             "inventory",
             key=("size_id", "warehouse_id"),
-            rows_at="stock",
+            rows_at="stock(limit: 20)",
             parent_key="size_id",
             columns=(
                 i64("size_id", "^id"),
@@ -50,7 +64,7 @@ INVENTORY = snapshot(
             columns=(
                 i64("size_id", "id"),
                 col("sku", "SKU"),
-                *(i64(q, f"stockTotals.{_camel(q)}") for q in QUANTITIES),
+                *(i64(q, f"stockTotals.{_camel(q)}") for q in TOTALS),
             ),
         ),
     ),

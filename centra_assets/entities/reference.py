@@ -1,14 +1,14 @@
-"""Reference data: markets, pricelists, warehouses, stores, currencies (with base rates), countries, suppliers."""
+"""Reference data: markets, pricelists, warehouses, stores, currencies, countries, suppliers."""
 
-from .spec import Table, boolean, col, f64, i64, listing
+from .spec import Table, boolean, col, i64, listing
 
 SPECS = (
     listing(
         "markets",
         "reference",
         "Centra markets as of the snapshot day.",
-        "markets.graphql",
         "markets",
+        "MarketFilter",
         Table(
             "markets",
             key=("market_id",),
@@ -16,7 +16,6 @@ SPECS = (
                 i64("market_id", "id"),
                 col("name"),
                 i64("store_id", "store.id"),
-                i64("pricelist_id", "pricelist.id"),
             ),
         ),
         Table(
@@ -31,8 +30,8 @@ SPECS = (
         "pricelists",
         "reference",
         "Centra pricelists as of the snapshot day.",
-        "pricelists.graphql",
         "pricelists",
+        "PricelistFilter",
         Table(
             "pricelists",
             key=("pricelist_id",),
@@ -49,8 +48,8 @@ SPECS = (
         "warehouses",
         "reference",
         "Centra warehouses as of the snapshot day.",
-        "warehouses.graphql",
         "warehouses",
+        "WarehouseFilter",
         Table(
             "warehouses",
             key=("warehouse_id",),
@@ -61,16 +60,16 @@ SPECS = (
         "stores",
         "reference",
         "Centra stores (D2C and wholesale) as of the snapshot day.",
-        "stores.graphql",
         "stores",
+        "StoreFilter",
         Table("stores", key=("store_id",), columns=(i64("store_id", "id"), col("name"), col("type"))),
     ),
     listing(
         "currencies",
         "reference",
-        "Centra currencies with their rate to the base currency, as of the snapshot day.",
-        "currencies.graphql",
+        "Centra currencies as of the snapshot day (rates to the base currency are on each money value).",
         "currencies",
+        "CurrencyFilter",
         Table(
             "currencies",
             key=("currency_id",),
@@ -78,8 +77,6 @@ SPECS = (
                 i64("currency_id", "id"),
                 col("code"),
                 col("name"),
-                boolean("is_base", "isBase"),
-                f64("base_currency_rate", "baseCurrencyRate"),
             ),
         ),
     ),
@@ -87,8 +84,8 @@ SPECS = (
         "countries",
         "reference",
         "Centra countries as of the snapshot day.",
-        "countries.graphql",
         "countries",
+        "CountryFilter",
         Table(
             "countries",
             key=("country_id",),
@@ -99,8 +96,8 @@ SPECS = (
         "suppliers",
         "reference",
         "Centra suppliers as of the snapshot day.",
-        "suppliers.graphql",
         "suppliers",
+        "SupplierFilter",
         Table("suppliers", key=("supplier_id",), columns=(i64("supplier_id", "id"), col("name"), col("status"))),
     ),
 )

@@ -8,8 +8,9 @@ ORDERS = event(
     description="Centra orders (D2C and wholesale) by the day they were placed, with their lines, applied "
     "discounts and payment history. One row per order; money in the order's currency with the conversion rate "
     "Centra recorded on the order.",
-    document="orders.graphql",
     root="orders",
+    filter_type="OrderFilter",
+    sort="number_ASC",
     date_field="createdAt",
     refresh_field="number",
     count_document="order_count.graphql",
@@ -34,17 +35,18 @@ ORDERS = event(
                 i64("market_id", "market.id"),
                 col("market_name", "market.name"),
                 i64("pricelist_id", "pricelist.id"),
-                i64("customer_id", "customer.id"),
-                col("customer_email", "customer.email"),
-                i64("account_id", "account.id"),
-                col("account_name", "account.name"),
-                i64("buyer_id", "buyer.id"),
-                col("purchase_order_number", "purchaseOrderNumber"),
+                i64("customer_id", "on DirectToConsumerOrder.customer.id"),
+                col("customer_email", "on DirectToConsumerOrder.customer.email"),
+                i64("account_id", "on WholesaleOrder.account.id"),
+                col("account_name", "on WholesaleOrder.account.name"),
+                i64("buyer_id", "on WholesaleOrder.buyer.id"),
+                col("purchase_order_number", "on WholesaleOrder.purchaseOrderNumber"),
                 col("currency", "grandTotal.currency.code"),
                 f64("conversion_rate", "grandTotal.conversionRate"),
                 f64("grand_total", "grandTotal.value"),
                 i64("quantity", "totals.quantity"),
-                f64("items_subtotal", "totals.itemsSubtotal.value"),
+                # Live clients read `lineValues`; older documentation examples `itemsSubtotal` (fact file §11.1).
+                f64("items_subtotal", "totals.lineValues.value", alt=("totals.itemsSubtotal.value",)),
                 f64("discounts", "totals.discounts.value"),
                 f64("shipping", "totals.shipping.value"),
                 f64("handling", "totals.handling.value"),
@@ -59,7 +61,7 @@ ORDERS = event(
         Table(
             "order_lines",
             key=("order_number", "line_id"),
-            rows_at="lines",
+            rows_at="lines(includeFullyCancelled: true)",  # Centra hides fully cancelled lines unless asked
             parent_key="order_number",
             columns=(
                 i64("order_number", "^number"),
@@ -68,7 +70,7 @@ ORDERS = event(
                 i64("variant_id", "productVariant.id"),
                 i64("size_id", "productSize.id"),
                 i64("brand_id", "brand.id"),
-                col("sku", "SKU"),
+                col("sku", "productSize.SKU"),
                 col("ean", "productSize.EAN"),
                 col("product_number", "productNumber"),
                 col("product_name", "productName"),
@@ -87,14 +89,18 @@ ORDERS = event(
         ),
         Table(
             "order_discounts",
-            key=("order_number", "voucher_id"),
+            # Live clients read `AppliedVoucher { voucher }`; Centra's 2024 example `AppliedDiscount { discount }`
+            # (fact file §11.1). No document reads a voucher id, so a row is keyed by its place in the list.
+            key=("order_number", "position"),
             rows_at="discountsApplied",
             parent_key="order_number",
             columns=(
                 i64("order_number", "^number"),
-                i64("voucher_id", "discount.id"),
-                col("voucher_code", "discount.code"),
-                col("voucher_name", "discount.name"),
+                i64("position", "@index"),
+                i64("voucher_id", "on AppliedVoucher.voucher.id", alt=("on AppliedDiscount.discount.id",)),
+                col("voucher_code", "on AppliedVoucher.voucher.code", alt=("on AppliedDiscount.discount.code",)),
+                col("voucher_name", "on AppliedVoucher.voucher.name", alt=("on AppliedDiscount.discount.name",)),
+                col("voucher_type", "on AppliedVoucher.voucher.type", alt=("on AppliedDiscount.discount.type",)),
                 f64("value", "value.value"),
                 ts("applied_at", "date"),
                 col("currency", "^grandTotal.currency.code"),
@@ -126,7 +132,7 @@ SHIPMENTS = event(
     name="shipments",
     group="sales",
     description="Centra shipments by the day they were created, with their lines.",
-    document="shipments.graphql",
+    filter_type="ShipmentFilter",
     locate_document="shipment_dates.graphql",
     webhook_type="shipment",
     sweep_field="updatedAt",
@@ -183,7 +189,7 @@ RETURNS = event(
     name="returns",
     group="sales",
     description="Centra returns by the day they were created, with their lines and refund totals.",
-    document="returns.graphql",
+    filter_type="ReturnFilter",
     locate_document="return_dates.graphql",
     webhook_type="return",
     root="returns",
@@ -203,8 +209,8 @@ RETURNS = event(
                 i64("order_number", "order.number"),
                 col("order_id", "order.id"),
                 i64("shipment_id", "shipment.id"),
-                i64("warehouse_id", "returnedToWarehouse.id"),
-                *money("refund_total", "refundTotal"),
+                boolean("returned_to_stock", "returnedToStock"),
+                *money("refund_total", "grandTotal"),  # what is paid back (live clients: `grandTotal`)
             ),
         ),
         Table(
@@ -216,11 +222,9 @@ RETURNS = event(
                 i64("return_id", "^id"),
                 i64("line_id", "id"),
                 i64("order_line_id", "orderLine.id"),
-                i64("size_id", "productSize.id"),
+                i64("shipment_line_id", "shipmentLine.id"),
+                i64("size_id", "orderLine.productSize.id"),  # live clients reach the product through the order line
                 i64("quantity", "quantity"),
-                f64("line_value", "lineValue.value"),
-                col("currency", "^refundTotal.currency.code"),
-                f64("conversion_rate", "^refundTotal.conversionRate"),
             ),
         ),
     ),
@@ -230,7 +234,7 @@ CUSTOMERS = snapshot(
     name="customers",
     group="sales",
     description="Centra customers (D2C), as of the snapshot day.",
-    document="customers.graphql",
+    filter_type="CustomerFilter",
     root="customers",
     tables=(
         Table(
@@ -256,7 +260,7 @@ ACCOUNTS = snapshot(
     name="accounts",
     group="sales",
     description="Centra wholesale accounts and their buyers, as of the snapshot day.",
-    document="accounts.graphql",
+    filter_type="AccountFilter",
     root="accounts",
     tables=(
         Table(

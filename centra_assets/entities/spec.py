@@ -1,8 +1,15 @@
-"""The declarative spec of a Centra data type: its query, its tables, its partition rule, its refresh key.
+"""The declarative spec of a Centra data type: its tables, its partition rule, its refresh key.
 
-A spec names a `.graphql` document (in ``centra/queries``) whose root field is a list taking
-``where/limit/page``. Each of its tables says where its rows come from (the record itself, or a list
-inside it), which columns to take (dotted paths into the record), and its key. Flattening is generic.
+A spec names a root list field taking ``where/sort/limit/page``. Each of its tables says where its rows come
+from (the record itself, or a list inside it), which columns to take (paths into the record), and its key.
+The query is built from those paths (``query.py``), so each column's Centra field is written once; flattening
+is generic.
+
+A path is dotted segments: a field (``grandTotal``), a field with arguments (``lines(includeFullyCancelled:
+true)``), or a type condition (``on DirectToConsumerOrder``, a field only some types of an interface have).
+``^`` in front reads the parent record from a child table's row; ``@index`` is the row's 1-based place in its
+list (a key where Centra gives list items no id). A column may name alternative paths, for fields that
+different Centra versions name differently: the first one the store's schema has is used.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+
+from centra_assets.centra.schema import segments
 
 QUERIES = Path(__file__).resolve().parent.parent / "centra" / "queries"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -36,34 +45,42 @@ def to_utc(value: str | None) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
+INDEX = "@index"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
-    path: str  # dotted path in the row's source record, e.g. "grandTotal.value"; "^x" reads the parent record
+    path: str  # path in the row's source record, e.g. "grandTotal.value"; "^x" reads the parent record
     type: pa.DataType = field(default_factory=pa.string)
     parse: Callable[[Any], Any] | None = None
+    alternatives: tuple[str, ...] = ()  # other names of the same field in other Centra versions, in order
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *self.alternatives)
 
 
-def col(name: str, path: str | None = None, type_: pa.DataType | None = None) -> Column:
+def col(name: str, path: str | None = None, type_: pa.DataType | None = None, alt: tuple[str, ...] = ()) -> Column:
     """A column; its Arrow type picks how Centra's value is read."""
     type_ = type_ or pa.string()
-    return Column(name, path or name, type_, to_utc if type_ == TIMESTAMP else None)
+    return Column(name, path or name, type_, to_utc if type_ == TIMESTAMP else None, alt)
 
 
-def ts(name: str, path: str) -> Column:
-    return col(name, path, TIMESTAMP)
+def ts(name: str, path: str, alt: tuple[str, ...] = ()) -> Column:
+    return col(name, path, TIMESTAMP, alt)
 
 
-def i64(name: str, path: str) -> Column:
-    return col(name, path, pa.int64())
+def i64(name: str, path: str, alt: tuple[str, ...] = ()) -> Column:
+    return col(name, path, pa.int64(), alt)
 
 
-def f64(name: str, path: str) -> Column:
-    return col(name, path, pa.float64())
+def f64(name: str, path: str, alt: tuple[str, ...] = ()) -> Column:
+    return col(name, path, pa.float64(), alt)
 
 
-def boolean(name: str, path: str) -> Column:
-    return col(name, path, pa.bool_())
+def boolean(name: str, path: str, alt: tuple[str, ...] = ()) -> Column:
+    return col(name, path, pa.bool_(), alt)
 
 
 def money(name: str, path: str, with_currency: bool = True) -> list[Column]:
@@ -75,6 +92,11 @@ def money(name: str, path: str, with_currency: bool = True) -> list[Column]:
             f64(f"{name}_conversion_rate", f"{path}.conversionRate"),
         ]
     return cols
+
+
+def response_key(segment: str) -> str | None:
+    """The key a segment has in Centra's answer: a field's name; None for a type condition."""
+    return None if segment.startswith("on ") else segment.split("(", 1)[0].strip()
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,14 @@ class Table:
     def schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.type) for c in self.columns] + list(AUDIT_FIELDS))
 
+    def record_path(self, path: str) -> str | None:
+        """A column path from the record's root (what the query selects); None for `@index`."""
+        if path == INDEX:
+            return None
+        if path.startswith("^") or self.rows_at is None:
+            return path.removeprefix("^")
+        return f"{self.rows_at}.{path}"
+
 
 AUDIT_FIELDS = (pa.field("_store", pa.string()), pa.field("_source", pa.string()), pa.field("_loaded_at", TIMESTAMP))
 
@@ -98,8 +128,8 @@ class EntitySpec:
     name: str
     group: str
     description: str
-    document: str  # file name in centra/queries
     root: str  # the query's root list field
+    filter_type: str  # the input type of the root's `where` argument
     tables: tuple[Table, ...]
     partition: Literal["event", "snapshot"]
     date_field: str | None = None  # event data: the filter field whose day is the partition (createdAt)
@@ -109,13 +139,17 @@ class EntitySpec:
     locate_document: str | None = None  # a light query answering {key createdAt}: which partition a record is in
     webhook_type: str | None = None  # the `type` Centra's webhooks use for this data type (order, shipment, ...)
     sweep_field: str | None = None  # filter for "changed since" (updatedAt); None where Centra has none
+    sort: str = "id_ASC"  # a stable order, so pages never overlap
     page_size: int = 200
     concurrency: int | None = None  # pages in flight; None: the resource's default. 1 for budget-heavy queries
     nested_limits: tuple[tuple[str, int], ...] = ()  # (list field, its limit in the query): a full one may be cut
 
     @property
     def query(self) -> str:
-        return read_query(self.document)
+        """The query with every column's first-choice field: what a store with the documented schema is sent."""
+        from .query import default_plan
+
+        return default_plan(self).document
 
     @property
     def locate_query(self) -> str | None:
@@ -136,16 +170,19 @@ def snapshot(**kw) -> EntitySpec:
     return EntitySpec(partition="snapshot", **kw)
 
 
-def listing(name: str, group: str, description: str, document: str, root: str, *tables: Table) -> EntitySpec:
+def listing(name: str, group: str, description: str, root: str, filter_type: str, *tables: Table) -> EntitySpec:
     """A snapshot of a plain list (catalogue and reference data), in one line."""
-    return snapshot(name=name, group=group, description=description, document=document, root=root, tables=tables)
+    return snapshot(name=name, group=group, description=description, root=root, filter_type=filter_type, tables=tables)
 
 
 def get(record: Any, path: str) -> Any:
-    for part in path.split("."):
+    for segment in segments(path):
+        key = response_key(segment)
+        if key is None:  # a type condition: its fields sit on the record itself
+            continue
         if record is None:
             return None
-        record = record.get(part) if isinstance(record, dict) else None
+        record = record.get(key) if isinstance(record, dict) else None
     return record
 
 
@@ -158,20 +195,30 @@ def check_nested_limits(spec: EntitySpec, records: Iterable[dict]) -> None:
         for record in records:
             if len(get(record, path) or []) >= limit:
                 raise TruncatedListError(
-                    f"{spec.name}: `{path}` of record {record.get('id')} has {limit} entries, the limit in "
-                    f"{spec.document}; raise that limit so no rows are cut off"
+                    f"{spec.name}: `{path}` of record {record.get('id')} has {limit} entries, the limit its spec "
+                    "asks for; raise that limit so no rows are cut off"
                 )
 
 
-def flatten(table: Table, records: Iterable[dict]) -> list[dict]:
-    """Rows of `table` from API records; unknown extra fields are ignored, unknown enum values stay text."""
+def flatten(table: Table, records: Iterable[dict], paths: dict[str, str | None] | None = None) -> list[dict]:
+    """Rows of `table` from API records; unknown extra fields are ignored, unknown enum values stay text.
+
+    `paths` (column -> path) says which of a column's paths the query selected, None for a column the store's
+    schema lacks (written as NULL); by default every column's first path.
+    """
+    chosen = [(c, c.path if paths is None else paths[c.name]) for c in table.columns]
     rows = []
     for record in records:
         sources = [record] if table.rows_at is None else (get(record, table.rows_at) or [])
-        for source in sources:
+        for index, source in enumerate(sources, 1):
             row = {}
-            for c in table.columns:
-                value = get(record, c.path[1:]) if c.path.startswith("^") else get(source, c.path)
+            for c, path in chosen:
+                if path is None:
+                    value = None
+                elif path == INDEX:
+                    value = index
+                else:
+                    value = get(record, path[1:]) if path.startswith("^") else get(source, path)
                 row[c.name] = c.parse(value) if c.parse and value is not None else value
             rows.append(row)
     return rows

@@ -81,6 +81,7 @@ SIZE_CHARTS = {
 }
 STYLES = ["Relaxed", "Classic", "Merino", "Organic", "Heavy", "Cropped", "Oversized", "Essential"]
 COLOURS = ["Black", "Off White", "Navy", "Olive", "Sand", "Burgundy", "Grey Melange", "Forest Green"]
+DISPLAY_ID_OFFSET = 100  # display ids differ from product ids, so a mix-up shows
 SUPPLIERS = [(1, "Porto Knit Mills"), (2, "Izmir Denim Works"), (3, "Guangzhou Outerwear Co")]
 FIRST_NAMES = [
     "Alice",
@@ -160,6 +161,8 @@ class Catalog:
     brands: list = field(default_factory=list)
     collections: list = field(default_factory=list)
     categories: list = field(default_factory=list)
+    displays: list = field(default_factory=list)
+    allocation_rules: list = field(default_factory=list)
     products: list = field(default_factory=list)
     variants: list = field(default_factory=list)
     sizes: list = field(default_factory=list)
@@ -179,8 +182,8 @@ class Catalog:
                 "id": i,
                 "code": code,
                 "name": name,
-                "isBase": code == "SEK",
-                "baseCurrencyRate": rate,
+                "isBase": code == "SEK",  # read by the isBase filter only
+                "_rate": rate,
             }
         for i, (code, name, continent, is_eu, vat) in enumerate(COUNTRIES, 1):
             self.countries[code] = {
@@ -198,8 +201,14 @@ class Catalog:
         self.warehouses = [
             {"id": i, "name": n, "status": "ACTIVE", "country": self.countries[c]} for i, n, c in WAREHOUSES
         ]
+        rules: dict[tuple, dict] = {}
         for mid, name, sid, cur, countries, wh, share in MARKETS:
             store = self.stores[sid - 1]
+            rule = rules.get(tuple(wh))
+            if rule is None:
+                names = " then ".join(WAREHOUSES[w - 1][1] for w in wh)
+                rule = rules[tuple(wh)] = {"id": len(rules) + 1, "name": f"Allocate from {names}"}
+                self.allocation_rules.append(rule)
             pricelist = {
                 "id": mid,
                 "name": f"{name} {cur}",
@@ -216,8 +225,10 @@ class Catalog:
                     "comment": f"Internal: {name} market",
                     "store": store,
                     "assignedToCountries": pricelist["assignedToCountries"],
-                    "pricelist": pricelist,
+                    "pricelist": pricelist,  # internal: orders use the market's pricelist
+                    "allocationRule": rule,
                     "campaigns": [],
+                    "displays": [],
                     "_currency": cur,
                     "_warehouses": wh,
                     "_share": share,
@@ -284,8 +295,10 @@ class Catalog:
                 "harmonizedCommodityCode": f"6{rng.randrange(10**7):07d}",
                 "brand": brand,
                 "collection": collection,
-                "categories": [category["parentCategory"], category],
+                "_categories": [category["parentCategory"], category],
+                "displays": [],
                 "variants": [],
+                "media": [],
                 "_sek_price": float(round(rng.uniform(low, high) / 100) * 100 - 1),
                 "_supplier": 1 + pid % 3,
             }
@@ -301,9 +314,11 @@ class Catalog:
                     "unitCost": money(product["_sek_price"] * 0.28, self.currencies["SEK"], 1.0),
                     "product": product,
                     "productSizes": [],
+                    "media": [{"id": vid, "_path": f"{product['productNumber']}-{vn:02d}"}],
                     "_popularity": rng.paretovariate(1.6) if status == "ACTIVE" else 0.0,
                 }
                 product["variants"].append(variant)
+                product["media"].extend(variant["media"])
                 self.variants.append(variant)
                 for sn, size_name in enumerate(SIZE_CHARTS[chart], 1):
                     size = size_records.setdefault(
@@ -326,6 +341,7 @@ class Catalog:
                     }
                     variant["productSizes"].append(rec)
                     self.sizes.append(rec)
+        self._build_displays()
         price_id = itertools.count(1)
         for variant in self.variants:
             sek = variant["product"]["_sek_price"]
@@ -352,6 +368,32 @@ class Catalog:
         self.sellable = sellable
         self.sellable_cum = list(itertools.accumulate(v["_popularity"] for v in sellable))
         self.size_by_id = {s["id"]: s for s in self.sizes}
+
+    def _build_displays(self) -> None:
+        """One display per product in the direct-to-consumer store, in all its markets; the display carries
+        the product's categories (top category first, which is also the canonical one)."""
+        d2c = [m for m in self.markets if m["store"]["type"] == "DIRECT_TO_CONSUMER"]
+        for product in self.products:
+            slug = "-".join(product["name"].lower().split())
+            display = {
+                "id": DISPLAY_ID_OFFSET + product["id"],
+                "name": product["name"],
+                "status": "ACTIVE" if product["status"] == "ACTIVE" else "INACTIVE",
+                "uri": f"{slug}-{product['productNumber'].lower()}",
+                "updatedAt": product["updatedAt"],
+                "product": product,
+                "productVariants": product["variants"],
+                "categories": product["_categories"],
+                "canonicalCategory": product["_categories"][0],
+                "markets": d2c,
+                "store": self.stores[0],
+                "media": product["media"],
+                "_createdAt": product["createdAt"],
+            }
+            product["displays"].append(display)
+            for market in d2c:
+                market["displays"].append(display)
+            self.displays.append(display)
 
     def _build_promotions(self, rng: random.Random) -> None:
         d2c = [m for m in self.markets if m["store"]["type"] == "DIRECT_TO_CONSUMER"]

@@ -1,6 +1,7 @@
 """centra-sim: a local Centra Integration API.
 
 centra-sim serve --port 8765 --seed 1 --days 30 --orders-per-day 200 --token sim-token
+centra-sim serve --schema-variant sparse --hide Order.userIP --rename OrderTotals.lineValues=itemsSubtotal
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import uvicorn
 
 from .faults import Faults
 from .ratelimit import PLANS
+from .schema import default_schema, served_schema
 from .server import Simulator, build_app
+from .variants import PRESETS, normalize
 
 FAULT_FLAGS = {
     "latency_ms": float,
@@ -57,12 +60,41 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--webhook-secret", help="endpoint secret that signs the webhooks")
     for name, kind in FAULT_FLAGS.items():
         s.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"fault: {name}")
+    s.add_argument(
+        "--schema-variant", choices=sorted(PRESETS), help="serve a preset schema variant (another Centra version)"
+    )
+    s.add_argument(
+        "--hide", action="append", default=[], metavar="TYPE[.FIELD]", help="leave out of the schema; repeatable"
+    )
+    s.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="TYPE[.FIELD]=NEWNAME",
+        help="serve a type or output field under another name; repeatable",
+    )
+    s.add_argument("--no-introspection", action="store_true", help="refuse __schema and __type, as graphql-php can")
     s.add_argument("--log-level", default="warning")
     return p
 
 
+def schema_variant(args: argparse.Namespace) -> dict | None:
+    """The --schema-variant/--hide/--rename/--no-introspection flags as a Simulator(schema_variant=...) value."""
+    rename = {}
+    for item in args.rename:
+        name, sep, new = item.partition("=")
+        if not sep or not name or not new:
+            raise ValueError(f"--rename takes TYPE.FIELD=NEWNAME, not {item!r}")
+        rename[name] = new
+    spec = {"preset": args.schema_variant, "hide": args.hide, "rename": rename}
+    if args.no_introspection:
+        spec["introspection"] = False
+    return spec if args.schema_variant or args.hide or rename or args.no_introspection else None
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     import datetime as dt
 
@@ -82,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
         faults=faults,
+        schema_variant=_checked(p, schema_variant, args),
     )
     for token in args.token:
         sim.add_token(token)
@@ -100,13 +133,23 @@ def main(argv: list[str] | None = None) -> None:
     gc.set_threshold(50_000, 20, 50)
     print(
         f"centra-sim: ready in {time.perf_counter() - started:.2f}s on http://{args.host}:{args.port}/graphql "
-        f"(seed {args.seed}, {args.days} days x {args.orders_per_day} orders/day, plan {args.plan})",
+        f"(seed {args.seed}, {args.days} days x {args.orders_per_day} orders/day, plan {args.plan}, "
+        f"appVersion {sim.app_version})",
         flush=True,
     )
     try:
         uvicorn.run(build_app(sim), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     finally:
         sim.stop()
+
+
+def _checked(p: argparse.ArgumentParser, fn, args):
+    try:
+        spec = fn(args)
+        served_schema(args.timezone, normalize(spec, default_schema()))  # builds (and caches) it, or refuses
+        return spec
+    except ValueError as exc:
+        p.error(str(exc))
 
 
 if __name__ == "__main__":

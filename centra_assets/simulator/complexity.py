@@ -34,15 +34,24 @@ PAGING_ARGS = ("limit", "first", "last")
 SIZE_ONE_LISTS = {"edges"}
 
 
-def analyze(schema: GraphQLSchema, document, operation, variables: dict) -> tuple[int, set[str]]:
-    """The operation's complexity and the permissions it uses (``extensions.permissionsUsed``)."""
+def analyze(
+    schema: GraphQLSchema, document, operation, variables: dict, perms: dict[str, tuple[str, ...]] | None = None
+) -> tuple[int, set[str]]:
+    """The operation's complexity and the permissions it uses (``extensions.permissionsUsed``); `perms` maps the
+    served schema's "Type.field" to its permissions (schema.ServedSchema), else they come from `schema`."""
     fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
     root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
     used: set[str] = set()
-    return _selection_cost(schema, fragments, variables, root, operation.selection_set, used), used
+    lookup = (
+        (lambda t, f: perms.get(f"{t}.{f}", ()))
+        if perms is not None
+        else (lambda t, f: permissions.required(schema, t, f))
+    )
+    return _selection_cost(schema, fragments, variables, root, operation.selection_set, (used, lookup)), used
 
 
-def _selection_cost(schema, fragments, variables, parent, selection_set: SelectionSetNode, used: set) -> int:
+def _selection_cost(schema, fragments, variables, parent, selection_set: SelectionSetNode, used: tuple) -> int:
+    """`used` is (the set of permissions used so far, "Type", "field" -> that field's permissions)."""
     total = 0
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
@@ -50,7 +59,7 @@ def _selection_cost(schema, fragments, variables, parent, selection_set: Selecti
             if name.startswith("__") or not hasattr(parent, "fields") or name not in parent.fields:
                 continue
             field = parent.fields[name]
-            used.update(permissions.required(schema, parent.name, name))
+            used[0].update(used[1](parent.name, name))
             named = get_named_type(field.type)
             if is_leaf_type(named):
                 total += 1 if name in EXPENSIVE_SCALARS else 0
@@ -67,7 +76,7 @@ def _selection_cost(schema, fragments, variables, parent, selection_set: Selecti
         elif isinstance(sel, FragmentSpreadNode) and sel.name.value in fragments:
             frag = fragments[sel.name.value]
             total += _selection_cost(
-                schema, fragments, variables, schema.get_type(frag.type_condition.name.value), frag.selection_set
+                schema, fragments, variables, schema.get_type(frag.type_condition.name.value), frag.selection_set, used
             )
     return total
 

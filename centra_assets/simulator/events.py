@@ -240,6 +240,9 @@ def event_object(event, _args, ctx):
         )
     if kind == "Customer":
         return {**sim.timeline.customer(ref), "__typename": "Customer"}
+    if kind in CATALOG_OBJECTS:  # the generator makes no such events today; resolved should a test queue one
+        rec = next((r for r in getattr(sim.catalog, CATALOG_OBJECTS[kind]) if r["id"] == ref), None)
+        return {**rec, "__typename": kind} if rec else None
     for po in sim.timeline.purchase_orders_until(t):
         if kind == "PurchaseOrder" and po["id"] == ref:
             return {**sim.records.purchase_order(po, t), "__typename": "PurchaseOrder"}
@@ -248,6 +251,24 @@ def event_object(event, _args, ctx):
                 rec = sim.records.delivery(po, d, t)
                 return {**rec, "__typename": "PurchaseOrderDelivery"} if rec else None
     return None
+
+
+CATALOG_OBJECTS = {
+    "Product": "products",
+    "ProductVariant": "variants",
+    "ProductSize": "sizes",
+    "Collection": "collections",
+    "Display": "displays",
+    "Category": "categories",
+    "Brand": "brands",
+    "Market": "markets",
+    "Pricelist": "pricelists",
+    "Warehouse": "warehouses",
+    "Voucher": "vouchers",
+    "Campaign": "campaigns",
+    "Account": "accounts",
+    "Supplier": "suppliers",
+}
 
 
 def _event_ref(key: str) -> Callable:

@@ -48,9 +48,10 @@ class _FieldPlan:
 
 
 class FastExecutor:
-    def __init__(self, schema: GraphQLSchema, resolvers: dict[str, Resolver]):
+    def __init__(self, schema: GraphQLSchema, resolvers: dict[str, Resolver], type_names: dict | None = None):
         self.schema = schema
         self.resolvers = resolvers
+        self.type_names = type_names or {}  # a record's __typename -> the served type name, where renamed
 
     def execute(self, document, operation: OperationDefinitionNode, variables: dict, ctx) -> dict:
         run = _Run(self, document, variables, ctx)
@@ -71,6 +72,7 @@ class _Run:
     def __init__(self, executor: FastExecutor, document, variables: dict, ctx):
         self.schema = executor.schema
         self.resolvers = executor.resolvers
+        self.type_names = executor.type_names
         self.fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
         self.variables = variables
         self.ctx = ctx
@@ -176,5 +178,17 @@ class _Run:
         if is_leaf_type(type_):
             return value
         if is_abstract_type(type_):
-            type_ = self.schema.get_type(value["__typename"])
+            name = value["__typename"]
+            runtime = self.schema.get_type(self.type_names.get(name, name))
+            if runtime is None:  # a record of a type the served schema hides
+                self.error(
+                    GraphQLError(
+                        f"Abstract type '{type_.name}' must resolve to an Object type at runtime"
+                        f" for field '{parent_name}.{field_name}'. Received '{name}'."
+                    ),
+                    nodes,
+                    path,
+                )
+                raise _Null()
+            type_ = runtime
         return self.complete_object(type_, nodes, value, path)

@@ -30,6 +30,9 @@ TYPE_PERMISSIONS = {
     "Brand": "Brand:read",
     "Collection": "Collection:read",
     "Category": "Category:read",
+    "Display": "Display:read",
+    "ProductMedia": "ProductMedia:read",
+    "AllocationRule": "AllocationRule:read",
     "Voucher": "Voucher:read",
     "PurchaseOrder": "PurchaseOrder:read",
     "PurchaseOrderDelivery": "PurchaseOrderDelivery:read",
@@ -42,6 +45,16 @@ TYPE_PERMISSIONS = {
     "Price": "Price:read",  # UNCONFIRMED
     "Campaign": "Campaign:read",  # UNCONFIRMED
     "Supplier": "Supplier:read",  # UNCONFIRMED
+    # Types of Centra's documented example queries (fact file §6.9, §11.4).
+    "Attribute": "Attribute:read",  # on Dema's permission list
+    "MappedAttribute": "Attribute:read",  # UNCONFIRMED
+    "Folder": "Folder:read",  # UNCONFIRMED
+    "SizeChart": "SizeChart:read",  # UNCONFIRMED
+    "Language": "Language:read",  # UNCONFIRMED
+    "DeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
+    "AtOnceDeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
+    "PreorderDeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
+    "PriceAlteration": "PriceAlteration:read",  # UNCONFIRMED
 }
 FIELD_PERMISSIONS = {
     "Order.shippingAddress": "Order.shippingAddress:read",
@@ -54,8 +67,10 @@ FIELD_PERMISSIONS = {
     "PurchaseOrder.internalComment": "PurchaseOrder.internalComment:read",
     "ProductSize.stock": "ProductSize.stock:read",
     "ProductSize.stockTotals": "ProductSize.stockTotals:read",
+    "ProductVariant.stock": "ProductVariant.stock:read",
     "ProductVariant.stockTotals": "ProductVariant.stockTotals:read",
     "Warehouse.stock": "ProductSize.stock:read",  # UNCONFIRMED
+    "Product.attributes": "Product.attributes:read",  # on Dema's permission list
     "Mutation.setEventListeners": "Event:write",
     "Mutation.unsetEventListeners": "Event:write",
     "Mutation.confirmEvents": "Event:write",

@@ -12,6 +12,8 @@ from collections import defaultdict
 from .catalog import CITIES, Catalog
 from .timeline import MAX_LIFECYCLE, OrderPlan, Timeline
 
+RETURN_COMMENTS = ("Wrong size", None, "Not as pictured", None, "Arrived damaged")
+
 
 def order_id(seed: int, number: int) -> str:
     """Centra order ids are 32-hex strings distinct from the number; ours end in the number (in hex) so the
@@ -122,10 +124,12 @@ class Records:
             "productVariantName": variant["name"],
             "productNumber": product["productNumber"],
             "size": size["description"],
-            "SKU": size["SKU"],
             "quantity": qty,
             "cancelledQuantity": cancelled,
+            "shippedQuantity": qty if happened(o.shipped, t) else 0,
+            "returnedQuantity": qty if lid in o.returned_lines and happened(o.return_created, t) else 0,
             "taxPercent": self.vat(o),
+            "_taxPercent": self.vat(o),
             "discountPercent": pct,
             "hasAnyDiscount": pct > 0 or o.voucher is not None,
             "unitPrice": self.money(o, unit),
@@ -160,10 +164,17 @@ class Records:
             if happened(when, t)
         ]
 
+    def returned_value(self, o: OrderPlan) -> float:
+        """The returned lines' value before the order's voucher."""
+        return round(sum(line[2] * line[4] for line in o.lines if line[0] in o.returned_lines), 2)
+
     def refund(self, o: OrderPlan) -> float:
-        returned = sum(line[2] * line[4] for line in o.lines if line[0] in o.returned_lines)
         pct = o.voucher["discountPercent"] if o.voucher else 0.0
-        return round(returned * (1 - pct / 100), 2)
+        return round(self.returned_value(o) * (1 - pct / 100), 2)
+
+    def refund_tax(self, o: OrderPlan) -> float:
+        vat = self.vat(o)
+        return round(self.refund(o) * vat / (100 + vat), 2)
 
     def address(self, o: OrderPlan) -> dict:
         if o.wholesale:
@@ -237,8 +248,9 @@ class Records:
             "returnStatus": "COMPLETED" if done else "PENDING",
             "createdAt": o.return_created,
             "completedAt": o.return_done if done else None,
-            "refundTotal": self.money(o, self.refund(o)),
-            "returnedToWarehouse": self.cat.warehouses[o.lines[0][6] - 1] if done else None,
+            "store": o.market["store"],
+            "comment": RETURN_COMMENTS[o.number % len(RETURN_COMMENTS)],
+            "returnedToStock": done,  # completed returns go back to stock (see stock_levels)
             "account": o.account,
             "_plan": o,
             "_t": t,
@@ -286,8 +298,11 @@ class Records:
             {
                 **self._supply_line(line, currency),
                 "landedCost": {"value": round(line["unitCost"] * 1.12, 2), "currency": currency, "conversionRate": 1.0},
-                "customsValue": None,
-                "purchaseOrderLine": {"id": line["line"]},
+                "customsValue": {
+                    "value": round(line["unitCost"] * 1.04, 2),
+                    "currency": currency,
+                    "conversionRate": 1.0,
+                },
             }
             for line in d["lines"]
         ]
@@ -297,9 +312,6 @@ class Records:
             "number": d["number"],
             "status": "INSERTED" if inserted else "CREATED",
             "createdAt": d["created"],
-            "ETA": po["eta"],
-            "insertedAt": d["inserted"] if inserted else None,
-            "currency": currency,
             "lines": lines,
             "supplier": self.cat.suppliers[po["supplier"] - 1],
             "warehouse": self.cat.warehouses[po["warehouse"] - 1],
@@ -400,9 +412,19 @@ class Records:
             "onDeliveryQuantity": on_delivery,
         }
 
+    TOTALS_FIELDS = (
+        "availableQuantity",
+        "physicalQuantity",
+        "demandQuantity",
+        "allocatedQuantity",
+        "unshippedQuantity",
+        "onDeliveryQuantity",
+        "linkedIncomingQuantity",
+        "unlinkedIncomingQuantity",
+    )
+
     @staticmethod
     def stock_totals(levels: list[list[int]]) -> dict:
         total = [sum(col) for col in zip(*levels, strict=True)] if levels else [0] * 5
         rec = Records.stock_record(total, None, None)
-        del rec["warehouse"], rec["productSize"]
-        return rec
+        return {k: rec[k] for k in Records.TOTALS_FIELDS}

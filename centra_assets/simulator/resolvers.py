@@ -30,6 +30,8 @@ def matches(value, cond) -> bool:
     if cond is None:
         return True
     if isinstance(cond, list):
+        if isinstance(value, frozenset):  # a record with several values (a display's markets): any matches
+            return not value.isdisjoint(cond)
         return value in cond
     if isinstance(cond, dict):
         if "equals" in cond or "contains" in cond:
@@ -355,7 +357,7 @@ def order_totals(order, _args, ctx):
     included = not o.wholesale and rec.vat(o) > 0
     return {
         "quantity": a["quantity"],
-        "itemsSubtotal": rec.money(o, a["subtotal"]),
+        "lineValues": rec.money(o, a["subtotal"]),
         "discounts": rec.money(o, a["discount"]),
         "shipping": rec.money(o, a["shipping"]),
         "handling": rec.money(o, 0.0),
@@ -378,12 +380,42 @@ def discounts_applied(order, _args, ctx):
         return []
     return [
         {
-            "__typename": "AppliedDiscount",
+            "__typename": "AppliedVoucher",
             "value": rec.money(o, rec.amounts(o)["discount"]),
             "date": o.created,
-            "discount": o.voucher,
+            "voucher": o.voucher,
         }
     ]
+
+
+def line_value(line, args, _ctx):
+    """Prices include tax; without it, the value less the line's tax (value / (1 + taxPercent/100))."""
+    money = line["lineValue"]
+    if args.get("includingTax") is not False:
+        return money
+    return {**money, "value": round(money["value"] / (1 + line["_taxPercent"] / 100), 2)}
+
+
+def return_grand_total(ret, args, ctx):
+    """What the return refunds: the returned lines less the order's voucher."""
+    rec, o = ctx.sim.records, ret["_plan"]
+    value = rec.refund(o)
+    return rec.money(o, value if args.get("includingTax", True) else value - rec.refund_tax(o))
+
+
+def return_totals(ret, _args, ctx):
+    rec, o = ctx.sim.records, ret["_plan"]
+    zero = rec.money(o, 0.0)
+    return {
+        "shipping": zero,
+        "handling": zero,
+        "returnCost": zero,
+        "discounts": rec.money(o, rec.returned_value(o) - rec.refund(o)),
+    }
+
+
+def refund_payment_history(ret, _args, ctx):
+    return [e for e in ctx.sim.records.payment_history(ret["_plan"], ret["_t"]) if e["entryType"] == "REFUND"]
 
 
 def payment_history(order, args, ctx):
@@ -412,6 +444,7 @@ def order_of(obj, _args, ctx):
 
 def shipment_lines(shipment, _args, ctx):
     rec, o, t = ctx.sim.records, shipment["_plan"], shipment["_t"]
+    vat = rec.vat(o)
     return [
         {
             "id": line[0],
@@ -419,6 +452,7 @@ def shipment_lines(shipment, _args, ctx):
             "lineValue": rec.money(o, line[2] * line[4]),
             "orderLine": rec.order_line(o, line, t),
             "productSize": ctx.sim.catalog.size_by_id[line[1]],
+            "_taxPercent": vat,
         }
         for line in o.lines
     ]
@@ -427,7 +461,11 @@ def shipment_lines(shipment, _args, ctx):
 def return_lines(ret, _args, ctx):
     o = ret["_plan"]
     returned = set(o.returned_lines)
-    return [{**line, "shipmentLine": line} for line in shipment_lines(ret, _args, ctx) if line["id"] in returned]
+    return [
+        {"id": line["id"], "quantity": line["quantity"], "shipmentLine": line, "orderLine": line["orderLine"]}
+        for line in shipment_lines(ret, _args, ctx)
+        if line["id"] in returned
+    ]
 
 
 def return_shipment(ret, _args, ctx):
@@ -456,6 +494,10 @@ _STOCK_SORT = {"warehouseId": lambda r: r["warehouse"]["id"], "productSizeId": l
 def _paged_stock(rows, args):
     limit, page = check_paging(args)
     return sort_records(rows, args.get("sort"), _STOCK_SORT)[(page - 1) * limit : page * limit]
+
+
+def variant_stock(variant, args, ctx):
+    return _paged_stock(_stock_rows(ctx, variant["productSizes"], ctx.sim.catalog.warehouses, args.get("where")), args)
 
 
 def size_stock(size, args, ctx):
@@ -583,6 +625,14 @@ def date_resolver(field_name: str, default_format: str) -> Callable:
     return resolve
 
 
+MEDIA_HOST = "https://media.nordvik.example/client/dynamic/images"  # a fake, stable URL
+
+
+def media_source(media, args, _ctx):
+    size = args.get("sizeName") or "standard"
+    return {"type": "image/jpeg", "url": f"{MEDIA_HOST}/{media['_path']}-{size}.jpg"}
+
+
 def formatted_value(money, _args, _ctx):
     return f"{money['value']:,.2f}".replace(",", " ") + f" {money['currency']['code']}"
 
@@ -601,6 +651,15 @@ ROOT_QUERIES: dict[str, Callable] = {
     "prices": listing(_catalog("prices"), ref),
     "markets": listing(_catalog("markets"), ref),
     "market": by_id(_catalog("markets")),
+    "displays": listing(
+        _visible("displays", "_createdAt"),
+        {
+            "productId": lambda r: r["product"]["id"],
+            "marketId": lambda r: frozenset(m["id"] for m in r["markets"]),
+        },
+    ),
+    "display": by_id(_visible("displays", "_createdAt")),
+    "allocationRules": listing(_catalog("allocation_rules")),
     "pricelists": listing(_catalog("pricelists"), ref),
     "warehouses": listing(_catalog("warehouses")),
     "stores": listing(_catalog("stores")),
@@ -634,6 +693,13 @@ FIELD_RESOLVERS: dict[str, Callable] = {
     "Return.order": order_of,
     "Return.shipment": return_shipment,
     "Return.lines": return_lines,
+    "Return.grandTotal": return_grand_total,
+    "Return.totals": return_totals,
+    "Return.refundPaymentHistory": refund_payment_history,
+    "OrderLine.lineValue": line_value,
+    "ShipmentLine.lineValue": line_value,
+    "ProductVariant.stock": variant_stock,
+    "ProductMedia.source": media_source,
     "DirectToConsumerReturn.customer": customer_of,
     "ProductSize.stock": size_stock,
     "ProductSize.stockTotals": size_stock_totals,

@@ -1,7 +1,8 @@
 """The simulator: a local Centra Integration API over HTTP, with its clock, tokens, limits and faults.
 
 ``POST /graphql`` behaves as Centra documents (fact file checklist); ``/admin/*`` is the simulator's own
-control surface for tests: tokens, faults, the clock, webhook stats and the ground truth.
+control surface for tests: tokens, faults, the clock, webhook stats, the ground truth and the schema variant
+(``/admin/schema``: serve "another Centra version", see variants.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import orjson
-from graphql import GraphQLError, execute, parse, validate
+from graphql import GraphQLError, execute, parse, specified_rules, validate
 from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode, OperationType
+from graphql.validation import ValidationRule
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
@@ -38,8 +41,9 @@ from .faults import Faults
 from .permissions import ALL_PERMISSIONS
 from .ratelimit import RateLimiter
 from .records import Records
-from .schema import load_schema, reference_schema
+from .schema import ServedSchema, default_schema, reference_schema, served_schema
 from .timeline import DAY, Timeline
+from .variants import Variant, normalize
 
 log = logging.getLogger("centra_sim")
 APP_VERSION = "v1.1.1-sim"
@@ -51,6 +55,63 @@ class Token:
     permissions: frozenset
     integration: str = "centra-assets"
     expires_at: float | None = None  # real (wall clock) epoch seconds
+
+
+INTROSPECTION_DISABLED = "GraphQL introspection is not allowed, but the query contained __schema or __type"
+_SINGLE_QUOTED = re.compile(r"'([^'\n]*)'")
+
+
+def php_error(error: GraphQLError) -> dict:
+    """A request error as graphql-php (which Centra runs on) words it: graphql-core's single-quoted names in
+    double quotes (`Cannot query field "x" on type "Y".`), with locations and extensions.category "graphql"."""
+    out = error.formatted
+    out["message"] = _SINGLE_QUOTED.sub(r'"\1"', error.message)
+    out["extensions"] = {**(out.get("extensions") or {}), "category": "graphql"}
+    return out
+
+
+class DisableIntrospection(ValidationRule):
+    """graphql-php's DisableIntrospection rule: any __schema or __type field refuses the whole request."""
+
+    def enter_field(self, node, *_args):
+        if node.name.value in ("__schema", "__type"):
+            self.report_error(GraphQLError(INTROSPECTION_DISABLED, node))
+
+
+class Serving:
+    """What one schema variant serves with: the schema, its executor and its parsed-document cache. Replaced
+    whole when the variant changes, so a request in flight finishes on the schema it started with."""
+
+    def __init__(self, variant: Variant, served: ServedSchema):
+        self.variant, self.served = variant, served
+        self.schema, self.resolvers = served.schema, served.resolvers
+        self.executor = FastExecutor(served.schema, served.resolvers, served.type_names)
+        self.app_version = variant.app_version(APP_VERSION)
+        self.rules = specified_rules if variant.introspection else (*specified_rules, DisableIntrospection)
+        self.documents: OrderedDict = OrderedDict()
+        self._reference = None
+
+    @property
+    def reference_schema(self):
+        """The schema wired for graphql-core's own execute (introspection), built on first use."""
+        if self._reference is None:
+            self._reference = reference_schema(self.schema, self.resolvers, self.served.type_names)
+        return self._reference
+
+    def document(self, query: str):
+        """Parse and validate once per distinct query text (clients send the same few queries)."""
+        cached = self.documents.get(query)
+        if cached is None:
+            try:
+                document = parse(query)
+                errors = validate(self.schema, document, self.rules)
+            except GraphQLError as exc:
+                document, errors = None, [exc]
+            cached = (document, [php_error(e) for e in errors])
+            self.documents[query] = cached
+            if len(self.documents) > 256:
+                self.documents.popitem(last=False)
+        return cached
 
 
 @dataclass
@@ -97,6 +158,7 @@ class Simulator:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         faults: Faults | None = None,
+        schema_variant: str | dict | None = None,
     ):
         self.tz = ZoneInfo(timezone)
         now = time.time() if now is None else now
@@ -116,8 +178,7 @@ class Simulator:
         self.catalog = Catalog(seed=seed, start=start)
         self.timeline = Timeline(self.catalog, orders_per_day, self.tz)
         self.records = Records(self.catalog, self.timeline)
-        self.schema, self.resolvers = load_schema(timezone)
-        self.executor = FastExecutor(self.schema, self.resolvers)
+        self.serving = self._serving_for(schema_variant)
         self.limiter = RateLimiter(plan, time_scale, rate_limits)
         self.faults = faults or Faults(seed=seed)
         self.events = EventQueue()
@@ -130,7 +191,6 @@ class Simulator:
         self.stats: Counter[str] = Counter()
         self._published = now
         self._publish_lock = threading.Lock()
-        self._documents: OrderedDict = OrderedDict()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -171,27 +231,37 @@ class Simulator:
         self.tokens[value] = token
         return token
 
-    @functools.cached_property
+    # -- schema variant --------------------------------------------------------------------------------------
+    def _serving_for(self, spec) -> Serving:
+        variant = normalize(spec, default_schema())  # ValueError for unknown names or presets
+        return Serving(variant, served_schema(self.config["timezone"], variant))
+
+    def set_schema_variant(self, spec) -> Variant:
+        """Serve another schema variant from the next request on (None or {} = the default schema)."""
+        self.serving = self._serving_for(spec)
+        return self.serving.variant
+
+    @property
+    def schema(self):
+        return self.serving.schema
+
+    @property
+    def resolvers(self):
+        return self.serving.resolvers
+
+    @property
+    def executor(self):
+        return self.serving.executor
+
+    @property
     def reference_schema(self):
-        """The schema wired for graphql-core's own execute (introspection), built on first use."""
-        return reference_schema(self.schema, self.resolvers)
+        return self.serving.reference_schema
+
+    @property
+    def app_version(self) -> str:
+        return self.serving.app_version
 
     # -- GraphQL -------------------------------------------------------------------------------------------
-    def _document(self, query: str):
-        """Parse and validate once per distinct query text (clients send the same few queries)."""
-        cached = self._documents.get(query)
-        if cached is None:
-            try:
-                document = parse(query)
-                errors = validate(self.schema, document)
-            except GraphQLError as exc:
-                document, errors = None, [exc]
-            cached = (document, errors)
-            self._documents[query] = cached
-            if len(self._documents) > 256:
-                self._documents.popitem(last=False)
-        return cached
-
     def graphql(self, token: Token, body: dict) -> tuple[int, dict, dict]:
         """Run one request; returns (HTTP status, JSON body, extra headers)."""
         query, variables = body.get("query"), body.get("variables") or {}
@@ -201,21 +271,23 @@ class Simulator:
                 {"errors": [{"message": "Request body must be JSON with a string 'query' and an object 'variables'"}]},
                 {},
             )
-        document, errors = self._document(query)
+        serving = self.serving
+        envelope = functools.partial(self._envelope, app_version=serving.app_version)
+        document, errors = serving.document(query)
         if errors:
-            return 200, self._envelope({"errors": [e.formatted for e in errors]}, 0, set()), {}
+            return 200, envelope({"errors": errors}, 0, set()), {}
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         name = body.get("operationName")
         operation = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
         if operation is None or (name is None and len(operations) > 1):
-            return 200, self._envelope({"errors": [{"message": "Must provide a valid operationName."}]}, 0, set()), {}
-        coerced = get_variable_values(self.schema, operation.variable_definitions or [], variables)
+            return 200, envelope({"errors": [{"message": "Must provide a valid operationName."}]}, 0, set()), {}
+        coerced = get_variable_values(serving.schema, operation.variable_definitions or [], variables)
         if isinstance(coerced, list):
-            return 200, self._envelope({"errors": [e.formatted for e in coerced]}, 0, set()), {}
+            return 200, envelope({"errors": [php_error(e) for e in coerced]}, 0, set()), {}
         try:
-            cost, used = analyze(self.schema, document, operation, coerced)
+            cost, used = analyze(serving.schema, document, operation, coerced, serving.served.permissions)
         except GraphQLError as exc:
-            return 200, self._envelope({"errors": [exc.formatted]}, 0, set()), {}
+            return 200, envelope({"errors": [exc.formatted]}, 0, set()), {}
         mutations = len(operation.selection_set.selections) if operation.operation == OperationType.MUTATION else 0
         wait = self.limiter.charge(cost, mutations)
         if wait > 0:
@@ -229,7 +301,7 @@ class Simulator:
             if hasattr(s, "name")
         ):
             result = execute(
-                self.reference_schema,
+                serving.reference_schema,
                 document,
                 context_value=ctx,
                 variable_values=coerced,
@@ -239,12 +311,12 @@ class Simulator:
             if result.errors:
                 out["errors"] = [e.formatted for e in result.errors]
         else:
-            out = self.executor.execute(document, operation, coerced, ctx)
-        return 200, self._envelope(out, cost, used), {}
+            out = serving.executor.execute(document, operation, coerced, ctx)
+        return 200, envelope(out, cost, used), {}
 
     @staticmethod
-    def _envelope(out: dict, cost: int, used: set) -> dict:
-        out["extensions"] = {"complexity": cost, "permissionsUsed": sorted(used), "appVersion": APP_VERSION}
+    def _envelope(out: dict, cost: int, used: set, app_version: str = APP_VERSION) -> dict:
+        out["extensions"] = {"complexity": cost, "permissionsUsed": sorted(used), "appVersion": app_version}
         return out
 
     @staticmethod
@@ -413,11 +485,22 @@ def build_app(sim: Simulator) -> Starlette:
             {
                 **sim.config,
                 "now": sim.clock.now(),
-                "appVersion": APP_VERSION,
+                "appVersion": sim.app_version,
                 "stats": sim.stats,
                 "faults_fired": sim.faults.fired,
             }
         )
+
+    async def admin_schema(request: Request) -> Response:
+        """GET: the variant served and its appVersion. POST {"preset": name} or {"hide": [...], "rename": {...},
+        "introspection": bool}: serve that variant from the next request on ({} = the default schema)."""
+        if request.method == "POST":
+            try:
+                spec = await request.json()
+                await run_in_threadpool(sim.set_schema_variant, spec or None)
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"variant": sim.serving.variant.as_dict(), "appVersion": sim.app_version})
 
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
@@ -427,6 +510,7 @@ def build_app(sim: Simulator) -> Starlette:
         Route("/admin/faults", admin_faults, methods=["GET", "POST"]),
         Route("/admin/clock", admin_clock, methods=["GET", "POST"]),
         Route("/admin/webhooks", admin_webhooks),
+        Route("/admin/schema", admin_schema, methods=["GET", "POST"]),
         Route("/admin/ground-truth/{entity}", admin_truth),
     ]
     return Starlette(routes=routes)

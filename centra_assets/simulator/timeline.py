@@ -267,7 +267,7 @@ class Timeline:
                 n_lines = min(6, 1 + int(rng.expovariate(1.1)))
             currency = o.market["_currency"]
             # the day's exchange rate drifts around the reference rate; the order records it
-            base_rate = cat.currencies[currency]["baseCurrencyRate"]
+            base_rate = cat.currencies[currency]["_rate"]
             o.rate = 1.0 if currency == "SEK" else round(base_rate * (1 + 0.02 * math.sin(d / 9.0 + base_rate)), 6)
             pct = 0.0 if o.wholesale else cat.campaign_pct(o.market["id"], created)
             lines, seen = [], set()
@@ -340,7 +340,7 @@ class Timeline:
         lines = []
         for n, size in enumerate(chosen, 1):
             sek_cost = size["productVariant"]["unitCost"]["value"]
-            cost = round(sek_cost / cat.currencies[currency]["baseCurrencyRate"], 2)
+            cost = round(sek_cost / cat.currencies[currency]["_rate"], 2)
             lines.append(
                 {"id": po_id * 100 + n, "size": size["id"], "quantity": 6 * rng.randint(5, 40), "unitCost": cost}
             )

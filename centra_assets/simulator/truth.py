@@ -98,7 +98,7 @@ def returns(sim, t, lo, hi):
                 "order_number": o.number,
                 "created_at": _iso(r["createdAt"]),
                 "return_status": r["returnStatus"],
-                "refund": r["refundTotal"]["value"],
+                "refund": sim.records.refund(o),
                 "quantity": sum(line[2] for line in o.lines if line[0] in o.returned_lines),
             }
 
@@ -153,6 +153,23 @@ def purchase_order_deliveries(sim, t, lo, hi):
                 }
 
 
+def displays(sim, t, _lo, _hi):
+    for d in sim.catalog.displays:
+        if d["_createdAt"] <= t:
+            yield {
+                "display_id": d["id"],
+                "product_id": d["product"]["id"],
+                "canonical_category_id": d["canonicalCategory"]["id"] if d["canonicalCategory"] else None,
+            }
+
+
+def display_categories(sim, t, _lo, _hi):
+    for d in sim.catalog.displays:
+        if d["_createdAt"] <= t:
+            for c in d["categories"]:
+                yield {"display_id": d["id"], "category_id": c["id"]}
+
+
 def _catalog(name: str):
     return lambda sim, t, lo, hi: ({"id": r["id"]} for r in getattr(sim.catalog, name))
 
@@ -166,6 +183,8 @@ EXPORTS = {
     "customers": customers,
     "purchase_orders": purchase_orders,
     "purchase_order_deliveries": purchase_order_deliveries,
+    "displays": displays,
+    "display_categories": display_categories,
     **{
         name: _catalog(name)
         for name in (
@@ -183,6 +202,7 @@ EXPORTS = {
             "collections",
             "suppliers",
             "accounts",
+            "allocation_rules",
         )
     },
 }

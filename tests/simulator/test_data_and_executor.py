@@ -19,10 +19,11 @@ from ..conftest import NOW
 
 ORDER_PAGE = """query($p: Int!) { orders(limit: 50, page: $p, sort: [number_DESC]) { __typename id number status
   createdAt updatedAt grandTotal { value currency { code } conversionRate formattedValue }
-  totals { quantity itemsSubtotal { value } discounts { value } shipping { value } taxIncluded { value } }
-  lines(includeFullyCancelled: true) { id SKU quantity cancelledQuantity unitPrice { value } lineValue { value }
-    productSize { id stockTotals { physicalQuantity } } }
-  discountsApplied { value { value } ... on AppliedDiscount { discount { code } } }
+  totals { quantity lineValues { value } discounts { value } shipping { value } taxIncluded { value } }
+  lines(includeFullyCancelled: true) { id quantity cancelledQuantity returnedQuantity shippedQuantity
+    unitPrice { value } lineValue { value } net: lineValue(includingTax: false) { value }
+    productSize { id SKU stockTotals { physicalQuantity } productVariant { product { id } } } }
+  discountsApplied { value { value } date ... on AppliedVoucher { voucher { code name type } } }
   paymentHistory { entryType value { value } }
   shipments { id isShipped lines { quantity } }
   ... on DirectToConsumerOrder { customer { id email } }
@@ -105,8 +106,12 @@ def test_api_totals_reconcile_with_ground_truth(centra):
         (ORDER_PAGE, {"p": 1}),
         (ORDER_PAGE, {"p": 3}),
         (
-            "{ returns(limit: 20) { __typename id returnStatus refundTotal { value } "
-            "lines { quantity shipmentLine { id } } order { number } } }",
+            "{ returns(limit: 20) { __typename id returnStatus grandTotal { value } "
+            "net: grandTotal(includingTax: false) { value } totals { returnCost { value } discounts { value } } "
+            "refundPaymentHistory { entryType value { value } } "
+            'returnedToStock comment store { id } completedAt(format: "Y-m-d") '
+            "lines { quantity shipmentLine { id } orderLine { returnedQuantity lineValue(includingTax: false) "
+            "{ value } } } order { number } } }",
             {},
         ),
         (
@@ -116,6 +121,21 @@ def test_api_totals_reconcile_with_ground_truth(centra):
         ),
         ("{ orders(limit: 3) { number nope: status } x: orders(limit: 400) { id } }", {}),  # errors, null root
         ("{ productSizes(limit: 3) { SKU stock(limit: 2, page: 2) { warehouse { id } physicalQuantity } } }", {}),
+        (
+            '{ displays(limit: 5, where: {marketId: [2]}) { id name uri status updatedAt(format: "Y-m-d") '
+            "product { id } categories { id } canonicalCategory { id } markets { id } store { id } "
+            'media { id source(sizeName: "mini") { type url } } productVariants { id media { id } '
+            "stock(limit: 3) { warehouse { id } availableNowQuantity } } } "
+            "markets { id allocationRule { id name } displays { id } } }",
+            {},
+        ),
+        (
+            "{ purchaseOrderDeliveries(limit: 3) { id number status createdAt supplier { id } "
+            "purchaseOrder { id createdAt } lines { quantity unitCost { value currency { code } } "
+            "landedCost { value } customsValue { value } productSize { SKU } product { id } "
+            "productVariant { id } } } }",
+            {},
+        ),
     ],
 )
 def test_fast_executor_matches_graphql_core(centra, query, variables):

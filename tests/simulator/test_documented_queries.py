@@ -163,7 +163,9 @@ def test_stock_per_size_and_warehouse_adds_up_to_totals(centra):
     sizes = centra.query("""{ productSizes(limit: 20) { id
         stock { warehouse { id } physicalQuantity allocatedQuantity freeToAllocateQuantity demandQuantity
                 availableNowQuantity }
-        stockTotals { physicalQuantity allocatedQuantity freeToAllocateQuantity } } }""").data["productSizes"]
+        stockTotals { physicalQuantity allocatedQuantity unshippedQuantity availableQuantity } } }""").data[
+        "productSizes"
+    ]
     for size in sizes:
         rows = size["stock"]
         assert {r["warehouse"]["id"] for r in rows} == {1, 2, 3, 4}

@@ -5,8 +5,7 @@ with returned as (
         returns.store,
         returns.order_number,
         return_lines.order_line_id as line_id,
-        sum(return_lines.quantity) as returned_quantity,
-        sum(return_lines.line_value) as returned_value
+        sum(return_lines.quantity) as returned_quantity
     from {{ ref('stg_centra__return_lines') }} as return_lines
     inner join {{ ref('stg_centra__returns') }} as returns
         on return_lines.store = returns.store and return_lines.return_id = returns.return_id
@@ -21,7 +20,8 @@ select
     {{ centra_round('(lines.quantity - lines.cancelled_quantity) * (lines.unit_original_price - lines.unit_price)', 2) }}
         as markdown,
     {{ centra_round('lines.cancelled_quantity * lines.unit_price', 2) }} as cancelled_value,
-    coalesce(returned.returned_value, 0) as returned_value
+    -- Centra gives a return line no value of its own: the units returned at the line's unit price.
+    {{ centra_round('coalesce(returned.returned_quantity, 0) * lines.unit_price', 2) }} as returned_value
 from {{ ref('stg_centra__order_lines') }} as lines
 left join returned
     on lines.store = returned.store and lines.order_number = returned.order_number and lines.line_id = returned.line_id

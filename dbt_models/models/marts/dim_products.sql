@@ -6,6 +6,16 @@ products as (select * from {{ ref('stg_centra__products') }} where is_latest_sna
 brands as (select * from {{ ref('stg_centra__brands') }} where is_latest_snapshot),
 collections as (select * from {{ ref('stg_centra__collections') }} where is_latest_snapshot),
 
+-- Categories belong to displays (a product as shown in a market); a product has the union of its displays' ones.
+links as (
+    select distinct displays.store, displays.product_id, display_categories.category_id
+    from {{ ref('stg_centra__display_categories') }} as display_categories
+    inner join {{ ref('stg_centra__displays') }} as displays
+        on display_categories.store = displays.store and display_categories.display_id = displays.display_id
+        and displays.is_latest_snapshot
+    where display_categories.is_latest_snapshot
+),
+
 linked as (
     select
         links.store,
@@ -13,11 +23,10 @@ linked as (
         links.category_id,
         categories.name,
         row_number() over (partition by links.store, links.product_id order by links.category_id) as position
-    from {{ ref('stg_centra__product_categories') }} as links
+    from links
     inner join {{ ref('stg_centra__categories') }} as categories
         on links.store = categories.store and links.category_id = categories.category_id
         and categories.is_latest_snapshot
-    where links.is_latest_snapshot
 ),
 
 categories as (

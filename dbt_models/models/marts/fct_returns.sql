@@ -4,15 +4,21 @@ with returns as (
     select * from {{ ref('stg_centra__returns') }}
 ),
 
+-- Centra gives a return line no value of its own: the units returned at the order line's unit price.
 lines as (
     select
-        store,
-        return_id,
-        sum(quantity) as units,
-        sum(line_value) as returned_value,
-        {{ dbt.any_value('conversion_rate') }} as rate
-    from {{ ref('stg_centra__return_lines') }}
-    group by store, return_id
+        return_lines.store,
+        return_lines.return_id,
+        sum(return_lines.quantity) as units,
+        {{ centra_round('sum(return_lines.quantity * order_lines.unit_price)', 2) }} as returned_value,
+        {{ dbt.any_value('order_lines.conversion_rate') }} as rate
+    from {{ ref('stg_centra__return_lines') }} as return_lines
+    inner join returns as parent
+        on return_lines.store = parent.store and return_lines.return_id = parent.return_id
+    left join {{ ref('stg_centra__order_lines') }} as order_lines
+        on return_lines.store = order_lines.store and parent.order_number = order_lines.order_number
+        and return_lines.order_line_id = order_lines.line_id
+    group by return_lines.store, return_lines.return_id
 ),
 
 orders as (
@@ -25,7 +31,7 @@ select
     returns.return_id,
     returns.order_number,
     returns.shipment_id,
-    returns.warehouse_id,
+    returns.returned_to_stock,
     returns.partition_date as return_day,  -- created, in the store's timezone
     returns.created_at,
     returns.completed_at,

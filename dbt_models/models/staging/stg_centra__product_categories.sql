@@ -1,2 +1,0 @@
--- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('product_categories', key=['product_id', 'category_id'], partition='snapshot', money={}) }}

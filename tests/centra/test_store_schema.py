@@ -1,0 +1,131 @@
+"""Fitting a data type's query to a store's schema: what introspection says, what validation errors teach."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import build_schema, introspection_from_schema, parse, validate
+
+from centra_assets.centra.errors import CentraSchemaError
+from centra_assets.centra.schema import SchemaCache, StoreSchema, lacking_from_errors
+from centra_assets.entities.query import lacking_fields, plan
+from centra_assets.entities.sales import ORDERS
+
+# A store on an older Centra: `itemsSubtotal` rather than `lineValues`, `AppliedDiscount { discount }` rather than
+# `AppliedVoucher { voucher }`, no `isOnHold`, and lines without `productSize`.
+OLD_STORE = """
+type Query { orders(where: OrderFilter, sort: [OrderSort!], limit: Int, page: Int): [Order!]! }
+enum OrderSort { number_ASC }
+input DateRange { from: String to: String }
+input OrderFilter { number: [Int!] createdAt: DateRange }
+type Money { value: Float currency: Currency conversionRate: Float }
+type Currency { code: String }
+type Totals { quantity: Int itemsSubtotal: Money discounts: Money shipping: Money handling: Money taxAdded: Money
+  taxDeducted: Money taxIncluded: Money }
+type Line { id: Int product: Ref productVariant: Ref brand: Ref productNumber: String productName: String
+  productVariantName: String size: String quantity: Int cancelledQuantity: Int shippedQuantity: Int
+  returnedQuantity: Int taxPercent: Float discountPercent: Float unitPrice: Money unitOriginalPrice: Money
+  lineValue: Money }
+type Ref { id: Int name: String email: String type: String code: String }
+type Address { city: String zipCode: String country: Ref }
+interface OrderDiscount { value: Money date: String }
+type AppliedDiscount implements OrderDiscount { value: Money date: String discount: Ref }
+type Payment { id: Int createdAt: String status: String entryType: String externalReference: String
+  paymentMethod: String value: Money }
+interface Order { id: String number: Int status: String orderDate: String createdAt: String updatedAt: String
+  store: Ref market: Ref pricelist: Ref grandTotal: Money totals: Totals shippingAddress: Address
+  lines(includeFullyCancelled: Boolean): [Line!]! discountsApplied: [OrderDiscount!]! paymentHistory: [Payment!]! }
+type DirectToConsumerOrder implements Order { id: String number: Int status: String orderDate: String
+  createdAt: String updatedAt: String store: Ref market: Ref pricelist: Ref grandTotal: Money totals: Totals
+  shippingAddress: Address lines(includeFullyCancelled: Boolean): [Line!]! discountsApplied: [OrderDiscount!]!
+  paymentHistory: [Payment!]! customer: Ref }
+type WholesaleOrder implements Order { id: String number: Int status: String orderDate: String
+  createdAt: String updatedAt: String store: Ref market: Ref pricelist: Ref grandTotal: Money totals: Totals
+  shippingAddress: Address lines(includeFullyCancelled: Boolean): [Line!]! discountsApplied: [OrderDiscount!]!
+  paymentHistory: [Payment!]! account: Ref buyer: Ref purchaseOrderNumber: String }
+"""
+
+
+def introspected(sdl: str, version: str = "v7") -> StoreSchema:
+    return StoreSchema.from_introspection(version, introspection_from_schema(build_schema(sdl)))
+
+
+def errors_of(sdl: str, document: str, with_locations: bool = True) -> list[dict]:
+    """The errors a GraphQL server with this schema answers to `document`, as JSON (graphql-php's wording)."""
+    found = validate(build_schema(sdl), parse(document))
+    out = []
+    for e in found:
+        error = {"message": e.message.replace("'", '"')}
+        if with_locations:
+            error["locations"] = [{"line": loc.line, "column": loc.column} for loc in e.locations or ()]
+        out.append(error)
+    return out
+
+
+def test_introspection_picks_the_alternative_the_store_has_and_leaves_out_what_it_lacks():
+    found = plan(ORDERS, introspected(OLD_STORE))
+    assert found.alternatives["orders.items_subtotal"] == "totals.itemsSubtotal.value"
+    assert found.alternatives["order_discounts.voucher_code"] == "on AppliedDiscount.discount.code"
+    assert found.paths["orders"]["is_on_hold"] is None and found.paths["order_lines"]["sku"] is None
+    assert "orders.is_on_hold (isOnHold; lacks Order.isOnHold)" in lacking_fields(found)
+    assert not validate(build_schema(OLD_STORE), parse(found.document)), "the fitted query is valid on the store"
+
+
+def test_validation_errors_name_each_field_by_its_place_in_the_query():
+    document = plan(ORDERS).document  # the documented names, as a first try where introspection is refused
+    errors = errors_of(OLD_STORE, document)
+    lacking = lacking_from_errors(document, errors)
+    assert "orders.totals.lineValues" in lacking and "orders.discountsApplied.on AppliedVoucher" in lacking
+    assert "orders.lines.productSize" in lacking and "orders.isOnHold" in lacking
+    assert not any(path.startswith("orders.lines.product.") for path in lacking)  # only what the errors point at
+    store = StoreSchema("v7")
+    store.learn(lacking)
+    fitted = plan(ORDERS, store)
+    assert not validate(build_schema(OLD_STORE), parse(fitted.document))
+    assert fitted.alternatives["orders.items_subtotal"] == "totals.itemsSubtotal.value"
+
+
+def test_without_locations_errors_are_placed_by_name():
+    document = plan(ORDERS).document
+    lacking = lacking_from_errors(document, errors_of(OLD_STORE, document, with_locations=False))
+    assert "orders.totals.lineValues" in lacking and "orders.discountsApplied.on AppliedVoucher" in lacking
+
+
+def test_an_error_that_is_not_about_the_schema_is_not_learnt_from():
+    document = plan(ORDERS).document
+    assert lacking_from_errors(document, [{"message": "Internal server error"}]) is None
+
+
+def test_a_key_the_store_lacks_fails_with_the_field_the_version_and_what_to_do():
+    sdl = OLD_STORE.replace("type Query { orders(", "type Query { x: Int orders(").replace(
+        "interface Order { id: String number: Int", "interface Order { id: String"
+    )
+    sdl = sdl.replace(
+        "DirectToConsumerOrder implements Order { id: String number: Int",
+        "DirectToConsumerOrder implements Order { id: String",
+    ).replace(
+        "WholesaleOrder implements Order { id: String number: Int", "WholesaleOrder implements Order { id: String"
+    )
+    with pytest.raises(CentraSchemaError) as raised:
+        plan(ORDERS, introspected(sdl, "v9.9"))
+    message = str(raised.value)
+    assert "orders" in message and "number" in message and "v9.9" in message and "centra-assets check" in message
+
+
+def test_a_refresh_filter_the_store_lacks_fails_the_plan():
+    sdl = OLD_STORE.replace(
+        "input OrderFilter { number: [Int!] createdAt: DateRange }", "input OrderFilter { createdAt: DateRange }"
+    )
+    with pytest.raises(CentraSchemaError, match="OrderFilter.number"):
+        plan(ORDERS, introspected(sdl))
+
+
+def test_the_cache_keeps_one_schema_per_store_and_forgets_it_when_the_version_changes(tmp_path):
+    cache = SchemaCache(tmp_path)
+    learnt = StoreSchema("v1")
+    learnt.learn({"orders.totals.lineValues"})
+    cache.save("https://a.centra.com/graphql", learnt)
+    cache.save("https://b.centra.com/graphql", introspected(OLD_STORE, "v2"))
+    again = cache.load("https://a.centra.com/graphql", "v1")
+    assert again.lacking == {"orders.totals.lineValues"} and again.schema is None
+    assert cache.load("https://b.centra.com/graphql", "v2").has("orders", "totals.itemsSubtotal") is True
+    assert cache.load("https://a.centra.com/graphql", "v2") is None  # a new Centra version: learn again
