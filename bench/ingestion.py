@@ -245,7 +245,7 @@ def object_storage_throughput() -> list[dict]:
 def schema_first_run() -> list[dict]:
     """A day's orders run on a store seen for the first time (the schema learnt: introspection, or validation
     errors where introspection is refused) against the same run with the store's schema cached, alternating."""
-    rounds, per_day, rows = 3, 3000, []
+    rounds, per_day, rows = 5, 3000, []
     day = _days()[-1]
     for label, extra in (
         ("introspection", ()),

@@ -16,15 +16,19 @@ MAX_PAGE_SIZE = 200  # "Limit must be in range 1 - 200"
 
 
 def fetch_pages(
-    fetch: Callable[[int], list], page_size: int = MAX_PAGE_SIZE, concurrency: int = 4, total: int | None = None
+    fetch: Callable[[int], list],
+    page_size: int = MAX_PAGE_SIZE,
+    concurrency: int = 4,
+    total: int | None = None,
+    first: int = 1,
 ) -> Iterator[list]:
-    """Yield pages 1, 2, ... (1-based, as Centra counts) until a short page or `total` rows."""
+    """Yield pages `first`, `first` + 1, ... (1-based, as Centra counts) until a short page or `total` rows."""
     last_page = math.ceil(total / page_size) if total is not None else None
-    if last_page == 0:
+    if last_page is not None and last_page < first:
         return
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="centra-page") as pool:
         in_flight: dict[int, Future] = {}
-        next_page, current, width = 1, 1, 1 if total is None else concurrency
+        next_page, current, width = first, first, 1 if total is None else concurrency
         while True:
             while len(in_flight) < width and (last_page is None or next_page <= last_page):
                 in_flight[next_page] = pool.submit(fetch, next_page)

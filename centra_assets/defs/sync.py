@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from centra_assets.warehouse.parquet import PartitionWriter, partition_exists, r
 
 log = logging.getLogger("centra_assets.sync")
 REFRESH_CHUNK = 200  # keys per refresh query: the page size Centra allows
+RECOUNTS = 3  # counts after the pages are read, while records keep arriving
 
 
 class SnapshotUnavailable(RuntimeError):
@@ -95,28 +97,52 @@ def sync_partition(
         where = {spec.date_field: {"from": result.window[0], "to": result.window[1]}}
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
-    plan = plan_for(client, spec)
-    result.note(plan)
-    if spec.count_query:  # Centra's own count: exact pages to fetch, and the row-count check
+
+    def count() -> int:
         (counted,) = client.execute(spec.count_query, {"where": where}).data.values()
-        result.centra_total = counted["totalCount"]
+        return counted["totalCount"]
+
+    with ThreadPoolExecutor(1) as pool:  # Centra counts while the store's schema is learnt (a new store)
+        counting = pool.submit(count) if spec.count_query else None
+        plan = plan_for(client, spec)
+        result.centra_total = counting.result() if counting else None  # exact pages to fetch; the row-count check
+    result.note(plan)
     loaded_at = dt.datetime.now(dt.UTC)
     writers = {t.name: PartitionWriter(root, t.name, day, t.schema, t.key) for t in spec.tables}
+    first = spec.tables[0]
+    key_path = first.record_path(plan.paths[first.name][first.key[0]])
+    seen: set = set()  # the records written, by key
     records = 0
-    try:
 
-        def fetch(page: int) -> list[dict]:
-            variables = {"where": where, "limit": spec.page_size, "page": page}
-            return client.execute(plan.document, variables).data[spec.root]
+    def fetch(page: int) -> list[dict]:
+        variables = {"where": where, "limit": spec.page_size, "page": page}
+        return client.execute(plan.document, variables).data[spec.root]
 
-        for page in fetch_pages(fetch, spec.page_size, spec.concurrency or concurrency, result.centra_total):
+    def read(total: int | None, first_page: int = 1) -> None:
+        nonlocal records
+        for page in fetch_pages(fetch, spec.page_size, spec.concurrency or concurrency, total, first_page):
+            if first_page > 1:  # a page read again for the records added since: skip those already written
+                page = [r for r in page if get(r, key_path) not in seen]
             check_nested_limits(spec, page)
             result.pages += 1
             records += len(page)
+            if spec.count_query:
+                seen.update(get(r, key_path) for r in page)
             for t in spec.tables:
                 writers[t.name].write(_audit(flatten(t, page, plan.paths[t.name]), audit, loaded_at))
             if progress:
                 progress(records, result.centra_total, time.monotonic() - started)
+
+    try:
+        read(result.centra_total)
+        # Counted again once the pages are read: records created meanwhile (today's partition) are read too, so
+        # the row-count check compares with what Centra holds after the run, not before it. New records sort last
+        # (numbers and ids are given out in order), so only the pages from the last one read are asked again.
+        for _ in range(RECOUNTS if spec.count_query and _may_grow(result.window) else 0):
+            result.centra_total = count()
+            if result.centra_total <= records:
+                break
+            read(result.centra_total, records // spec.page_size + 1)
         for t in spec.tables:
             writers[t.name].commit()
             result.rows[t.name] = writers[t.name].rows
@@ -128,6 +154,11 @@ def sync_partition(
     result.complexity = client.stats.complexity - before[1]
     result.seconds = time.monotonic() - started
     return result
+
+
+def _may_grow(window: tuple[str, str] | None) -> bool:
+    """Whether records can still be created in the window: it has not ended an hour ago (for clock skew)."""
+    return window is not None and dt.datetime.fromisoformat(window[1]) > dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
 
 
 def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:

@@ -175,3 +175,36 @@ def test_a_past_snapshot_cannot_be_fetched_but_one_stored_on_its_day_is_kept(mak
     assert materialize(settings, resource, yesterday, "snapshot").success
     assert rows(settings, "inventory", yesterday) == stored
     assert centra.sim.stats["requests"] - requests <= 1  # nothing fetched (at most the budget lookup)
+
+
+def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_count(make_centra, tmp_path):
+    """Today's orders keep arriving during a run: the partition and its row-count check are taken after the
+    pages, so an order created between the count and the last page is neither missed nor hidden by the check."""
+    from zoneinfo import ZoneInfo
+
+    from centra_assets.defs.sync import sync_partition
+    from centra_assets.entities import BY_NAME
+
+    day = dt.date.fromisoformat(today())
+    noon = dt.datetime.combine(day, dt.time(12), ZoneInfo("Europe/Stockholm"))
+    centra = make_centra(orders_per_day=900, now=noon.timestamp())
+    settings = settings_for(tmp_path)
+    resource, store = resource_for(centra, settings), settings.stores[0]
+    spec = BY_NAME["orders"]
+    counted_at_start = len(truth(centra, "orders", today()))
+
+    def three_hours_pass(records: int, _total, _elapsed) -> None:  # after the first page, orders keep coming
+        if records <= spec.page_size:
+            centra.admin("clock", {"advance": 3 * 3600})
+
+    client = resource.client(store)
+    try:
+        result = sync_partition(
+            client, spec, settings.store_root(store), day, store.tz, resource.audit(store), 1, three_hours_pass
+        )
+    finally:
+        client.close()
+    expected = [o["number"] for o in truth(centra, "orders", today())]
+    assert len(expected) > counted_at_start > spec.page_size
+    assert [r[0] for r in rows(settings, "orders", today(), "order_number")] == expected
+    assert result.centra_total == result.rows["orders"] == len(expected)
