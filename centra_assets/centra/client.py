@@ -1,9 +1,11 @@
 """The Centra GraphQL client: gql over HTTP, paced, retried, with errors that say what to do.
 
-What is retried: 5xx answers, timeouts, connection resets and refusals, and non-JSON error pages (as a
-proxy in front of Centra returns), with exponential backoff and full jitter; 429s wait as ``Retry-After``
-says. What is not: a rejected token (401/403), a missing permission, a query Centra refuses, a URL
-that is not a Centra GraphQL endpoint. Those fail at once with a message naming the fix.
+What is retried: 5xx answers, timeouts, connection resets and refusals, non-JSON error pages (as a
+proxy in front of Centra returns), and a 200 answer whose every error is transient (graphql-php's "Internal
+server error", category ``internal``, or a timeout or deadlock; its partial data is dropped), with
+exponential backoff and full jitter; 429s wait as ``Retry-After`` says. What is not: a rejected token
+(401/403), a missing permission, a query Centra refuses, a URL that is not a Centra GraphQL endpoint. Those
+fail at once with a message naming the fix.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ from .schema import INTROSPECTION, SchemaCache, StoreSchema, is_introspection_re
 
 log = logging.getLogger("centra_assets.centra")
 PERMISSION_MESSAGE = re.compile(r"You need (?P<permission>\S+) permission to access (?P<field>[^.\s]+)")
+# A GraphQL error that says Centra failed, not the query: graphql-php hides a resolver's exception behind
+# "Internal server error" (category "internal"); a database timeout or deadlock may show through.
+TRANSIENT_MESSAGE = re.compile(
+    r"internal server error|timed out|timeout|deadlock|try again|temporarily unavailable|server has gone away",
+    re.IGNORECASE,
+)
 RATE_LIMITS = "query RateLimits { rateLimits { type intervalSeconds quota usedQuota remainingQuota } }"
 
 
@@ -94,6 +102,12 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
             return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError):
             return None
+
+
+def is_transient(error: dict) -> bool:
+    """Whether a GraphQL error is Centra failing (worth another try) rather than refusing the query."""
+    category = (error.get("extensions") or {}).get("category")
+    return category == "internal" or bool(TRANSIENT_MESSAGE.search(str(error.get("message", ""))))
 
 
 class CentraClient:
@@ -328,6 +342,8 @@ class CentraClient:
         if missing:
             used = list((exc.extensions or {}).get("permissionsUsed") or [])
             return "fail", CentraPermissionError(missing, message, used)
+        if all(is_transient(e) for e in errors):
+            return "retry", f"Centra failed while answering: {message}"
         return "fail", CentraQueryError(f"Centra refused the query: {message}", errors)
 
     def _scrub(self, text: str) -> str:

@@ -129,7 +129,7 @@ def sync_partition(
             if spec.count_query:
                 seen.update(get(r, key_path) for r in page)
             for t in spec.tables:
-                writers[t.name].write(_audit(flatten(t, page, plan.paths[t.name]), audit, loaded_at))
+                writers[t.name].write(_audit(flatten(t, page, plan.paths[t.name], tz=tz), audit, loaded_at))
             if progress:
                 progress(records, result.centra_total, time.monotonic() - started)
 
@@ -214,7 +214,7 @@ def refresh_records(
             t.key,
             record_key,
             keys,
-            _audit(flatten(t, records, plan.paths[t.name]), audit, loaded_at),
+            _audit(flatten(t, records, plan.paths[t.name], tz=tz), audit, loaded_at),
         )
     result.requests = client.stats.requests - before[0]
     result.complexity = client.stats.complexity - before[1]

@@ -35,13 +35,20 @@ def read_query(name: str) -> str:
     return (QUERIES / name).read_text()
 
 
-def to_utc(value: str | None) -> dt.datetime | None:
-    """Centra renders `Y-m-d\\TH:i:sP` (or `...O`) in the store's timezone; the warehouse keeps UTC."""
+def to_utc(value: str | None, tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:
+    """Centra renders `Y-m-d\\TH:i:sP` (or `...O`) in the store's timezone; the warehouse keeps UTC.
+
+    A date without an offset (a `format` without `P` or `O`) is a wall-clock time in the store's timezone `tz`.
+    Where the clock changes, a wall-clock time can be ambiguous; it is read by one fixed rule, Python's `fold=0`
+    (PEP 495): a time the clock shows twice (the hour repeated when summer time ends) is the first of the two,
+    and a time it skips (the hour lost when summer time begins) is read with the offset before the change, so
+    02:30 on that day is 03:30 summer time. A value that is not a date raises ValueError (or TypeError).
+    """
     if value is None:
         return None
     parsed = dt.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:  # never seen from Centra; treated as UTC rather than guessed
-        parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)  # fold=0, as above
     return parsed.astimezone(dt.UTC)
 
 
@@ -53,7 +60,7 @@ class Column:
     name: str
     path: str  # path in the row's source record, e.g. "grandTotal.value"; "^x" reads the parent record
     type: pa.DataType = field(default_factory=pa.string)
-    parse: Callable[[Any], Any] | None = None
+    parse: Callable[[Any, dt.tzinfo], Any] | None = None  # reads Centra's value, given the store's timezone
     alternatives: tuple[str, ...] = ()  # other names of the same field in other Centra versions, in order
 
     @property
@@ -200,11 +207,16 @@ def check_nested_limits(spec: EntitySpec, records: Iterable[dict]) -> None:
                 )
 
 
-def flatten(table: Table, records: Iterable[dict], paths: dict[str, str | None] | None = None) -> list[dict]:
+def flatten(
+    table: Table, records: Iterable[dict], paths: dict[str, str | None] | None = None, *, tz: dt.tzinfo = dt.UTC
+) -> list[dict]:
     """Rows of `table` from API records; unknown extra fields are ignored, unknown enum values stay text.
 
     `paths` (column -> path) says which of a column's paths the query selected, None for a column the store's
-    schema lacks (written as NULL); by default every column's first path.
+    schema lacks (written as NULL); by default every column's first path. `tz` is the store's timezone, for
+    dates Centra renders without an offset (`to_utc`). A value its column cannot read (an empty date) is kept as
+    Centra sent it, so writing it fails (`to_arrow`) naming the table, column and record: nothing is changed
+    quietly.
     """
     chosen = [(c, c.path if paths is None else paths[c.name]) for c in table.columns]
     rows = []
@@ -219,6 +231,11 @@ def flatten(table: Table, records: Iterable[dict], paths: dict[str, str | None] 
                     value = index
                 else:
                     value = get(record, path[1:]) if path.startswith("^") else get(source, path)
-                row[c.name] = c.parse(value) if c.parse and value is not None else value
+                if c.parse and value is not None:
+                    try:
+                        value = c.parse(value, tz)
+                    except (TypeError, ValueError):
+                        pass  # kept as sent: to_arrow refuses it with the table, column and record
+                row[c.name] = value
             rows.append(row)
     return rows

@@ -17,6 +17,7 @@ class Faults:
     slow_rate: float = 0.0  # share held for slow_seconds before answering (beyond a client's timeout)
     slow_seconds: float = 30.0
     html_error_rate: float = 0.0  # share answered 502 with an HTML page, as a proxy in front of Centra would
+    internal_error_rate: float = 0.0  # share answered 200 with partial data and an internal error (internal_error)
     webhook_drop_rate: float = 0.0  # share of webhook calls never sent
     seed: int = 0
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -48,3 +49,14 @@ class Faults:
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_") and f.name != "fired"}
+
+
+def internal_error(answer: dict) -> dict:
+    """`answer` as graphql-php gives it when a resolver throws: HTTP 200, the failing field null and the rest of
+    `data` kept, and an error that hides the cause ("Internal server error", category "internal")."""
+    data = dict(answer.get("data") or {})
+    failed = next(iter(data), None)
+    if failed is not None:
+        data[failed] = None
+    error = {"message": "Internal server error", "extensions": {"category": "internal"}, "path": [failed]}
+    return {**answer, "data": data, "errors": [error, *answer.get("errors", [])]}

@@ -37,7 +37,7 @@ from .catalog import Catalog
 from .complexity import analyze
 from .events import EventQueue, WebhookSender, changes_between
 from .executor import FastExecutor
-from .faults import Faults
+from .faults import Faults, internal_error
 from .permissions import ALL_PERMISSIONS
 from .ratelimit import RateLimiter
 from .records import Records
@@ -412,6 +412,8 @@ def build_app(sim: Simulator) -> Starlette:
         except ValueError:
             return _json({"errors": [{"message": "Request body is not valid JSON"}]}, 400)
         status, out, headers = await run_in_threadpool(sim.graphql, token, body)
+        if status == 200 and out.get("data") and faults.draw("internal_error_rate"):
+            out = internal_error(out)
         return _json(out, status, headers)
 
     async def admin_tokens(request: Request) -> Response:

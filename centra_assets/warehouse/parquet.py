@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,21 +37,79 @@ def partition_exists(root: str | Path, table: str, day: dt.date | str) -> bool:
     return storage.exists(partition_path(root, table, day))
 
 
-def to_arrow(rows: list[dict], schema: pa.Schema, table: str) -> pa.Table:
-    """Rows as an Arrow table of the declared schema, or an error naming the column that does not fit."""
-    try:
-        return pa.Table.from_pylist(rows, schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
-        for f in schema:
-            for r in rows:
-                try:
-                    pa.array([r.get(f.name)], type=f.type)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-                    raise SchemaDriftError(
-                        f"Centra returned {r.get(f.name)!r} for {table}.{f.name}, which is declared {f.type}: has "
-                        "the field changed type? Update the column in the entity spec."
-                    ) from exc
-        raise
+# What a column accepts, by the exact Python type of the value (JSON gives int, float, str, bool; flatten
+# gives datetime for a date it could read). This is the one place the rule is written:
+# - an integer column: int, and a float only when it is whole (3.0 is 3: nothing is lost, and JSON does not
+#   tell 3.0 from 3); never 2.7, NaN or infinity;
+# - a float column: float or int (a whole price may arrive as 100);
+# - a text column: str (unknown enum values are text and stay text); a boolean column: bool; a timestamp
+#   column: datetime (a date flatten could not read, such as "", arrives as text and is refused).
+# Nothing crosses between numbers, text, booleans and dates: a bool is not a number, "5" is not 5, 5 is not
+# "5". A value that does not fit is refused with SchemaDriftError, never converted.
+_NUMBER = frozenset({int, float})
+_NONE = type(None)
+
+
+def _accepted(type_: pa.DataType) -> frozenset[type] | None:
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        return _NUMBER
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return frozenset({str})
+    if pa.types.is_boolean(type_):
+        return frozenset({bool})
+    if pa.types.is_timestamp(type_):
+        return frozenset({dt.datetime})
+    return None  # other types: Arrow's own conversion decides
+
+
+def _whole(value):
+    if type(value) is float:
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    return value
+
+
+def _array(values: list, type_: pa.DataType) -> pa.Array:
+    """One column of `type_`, checked as a whole (one pass over the values' types, in C) by the rule above."""
+    kinds = set(map(type, values)) - {_NONE}
+    accepted = _accepted(type_)
+    if accepted is not None and not kinds <= accepted:
+        raise TypeError(f"a {' or '.join(sorted(k.__name__ for k in kinds - accepted))} is not a {type_}")
+    if float in kinds and pa.types.is_integer(type_):  # rare: Centra sends integers as integers
+        values = [_whole(v) for v in values]
+    return pa.array(values, type=type_)  # still refuses what is out of range (int64 overflow, 2**53 in a float)
+
+
+_MISFIT = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+def to_arrow(rows: list[dict], schema: pa.Schema, table: str, key: Sequence[str] = ()) -> pa.Table:
+    """Rows as an Arrow table of the declared schema; SchemaDriftError names the first value that does not fit:
+    its table, column and record (the row's `key` values)."""
+    arrays = []
+    for f in schema:
+        values = list(map(dict.get, rows, repeat(f.name)))
+        try:
+            arrays.append(_array(values, f.type))
+        except _MISFIT as exc:
+            raise _drift(rows, values, f, table, key) from exc
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _drift(rows: list[dict], values: list, f: pa.Field, table: str, key: Sequence[str]) -> SchemaDriftError:
+    """The error naming the first value of a column that does not fit (found value by value: only on failure)."""
+    for number, (row, value) in enumerate(zip(rows, values, strict=True), 1):
+        try:
+            _array([value], f.type)
+        except _MISFIT as exc:
+            record = ", ".join(f"{k}={row.get(k)!r}" for k in key) or f"row {number}"
+            return SchemaDriftError(
+                f"Centra returned {value!r} for {table}.{f.name}, which is declared {f.type} ({exc}), in the record "
+                f"{record}; it was refused, not converted. Has the field changed type? Update the column in the "
+                "entity spec."
+            )
+    return SchemaDriftError(f"{table}.{f.name}: Centra's values do not fit {f.type} together")
 
 
 def _sorted(table: pa.Table, key: Sequence[str]) -> pa.Table:
@@ -80,7 +139,7 @@ class PartitionWriter:
                 self._in_order = False
             self._last_key = k
         if rows:
-            self._batches.append(to_arrow(rows, self.schema, self.table))
+            self._batches.append(to_arrow(rows, self.schema, self.table, self.key))
             self._buffered += len(rows)
         if self._buffered >= ROW_GROUP_ROWS:
             self._flush()
@@ -138,7 +197,7 @@ def replace_records(
     """
     ids = pa.array(list(record_ids), type=schema.field(record_key).type)
     existing = read_partition(root, table, day)
-    fresh = to_arrow(rows, schema, table)
+    fresh = to_arrow(rows, schema, table, key)
     if existing is not None:
         existing = existing.select(schema.names).cast(schema)
         kept = existing.filter(pc.invert(pc.is_in(existing[record_key], value_set=ids)))

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import socket
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -67,34 +70,94 @@ def read_table(url: str) -> pa.Table | None:
         return None
 
 
+def _machine() -> str:
+    """Where a process id names one process: this host, and its PID namespace (each container has its own)."""
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "localhost"
+    try:
+        return f"{host}-{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return host
+
+
+# Temp files carry their writer's machine and process id, so a file a dead writer left can be told from one a
+# live writer is still filling: `.data.parquet.<uuid>.<machine>.<pid>.tmp` beside the partition on a local
+# disk, `centra-<uuid>.<machine>.<pid>.parquet.tmp` in the local temp folder for object storage.
+MACHINE = _machine()
+STALE_AFTER = 24 * 3600.0  # seconds a temp file can go unwritten before it is taken for a dead writer's
+
+
 def staging_file(url: str) -> Path:
     """Where to write before publishing to `url`: beside it on a local disk (so the rename is atomic), else in
     the local temp folder."""
+    writer = f"{uuid.uuid4().hex}.{MACHINE}.{os.getpid()}"
     if is_remote(url):
-        fd, name = tempfile.mkstemp(prefix="centra-", suffix=".parquet.tmp")
-        os.close(fd)
-        return Path(name)
+        return Path(tempfile.gettempdir()) / f"centra-{writer}.parquet.tmp"
     path = Path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    return path.with_name(f".{path.name}.{writer}.tmp")
 
 
 def publish(staged: Path, url: str) -> None:
-    """Make a fully written file visible at `url`, all at once.
+    """Make a fully written file visible at `url`, all at once, then remove temp files dead writers left.
 
-    Local disk: ``os.replace`` (an atomic rename on POSIX). Object storage has no rename, but an object
-    appears only when its upload completes (one PUT, or the final "complete" of a multipart upload), and
-    replaces the previous version whole; an upload that fails leaves the previous object as it was. So the
-    file is written locally first and published by one upload; readers see the old partition or the new one.
+    Local disk: the file is flushed to disk (fsync), renamed into place with ``os.replace`` (atomic on POSIX),
+    and the rename itself flushed (fsync of the folder): after a crash the partition is the old file or the
+    whole new one, never an empty or torn one. Object storage has no rename, but an object appears only when
+    its upload completes (one PUT, or the final "complete" of a multipart upload), and replaces the previous
+    version whole; an upload that fails leaves the previous object as it was. So the file is written locally
+    first and published by one upload; readers see the old partition or the new one.
     """
     if not is_remote(url):
+        _fsync(staged)
         os.replace(staged, url)
+        _fsync(Path(url).parent)
+        remove_stale(Path(url).parent, f".{Path(url).name}.*.tmp")
         return
     fs, path = _fs_path(url)
     try:
         fs.put_file(str(staged), path)
     finally:
         staged.unlink(missing_ok=True)
+    remove_stale(staged.parent, "centra-*.parquet.tmp")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale(folder: Path, pattern: str) -> None:
+    """Remove the temp files in `folder` matching `pattern` that no live writer owns.
+
+    A killed run cannot clean up after itself, so the next publish does. A temp file is stale when its writer
+    ran on this machine and is gone, or, whoever wrote it (another machine sharing the folder, or a writer of
+    an older version that did not sign its files), when it has not been written for STALE_AFTER. A writer still
+    running keeps its file: two runs writing the same partition at once never lose each other's.
+    """
+    now = time.time()
+    for candidate in folder.glob(pattern):
+        try:
+            if now - candidate.stat().st_mtime >= STALE_AFTER or _writer_gone(candidate.name):
+                candidate.unlink()
+        except FileNotFoundError:  # its writer published or removed it meanwhile
+            pass
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the temp file `name` was written on this machine by a process that no longer runs."""
+    parts = name.removesuffix(".tmp").removesuffix(".parquet").rsplit(".", 2)
+    if len(parts) != 3 or parts[1] != MACHINE or not parts[2].isdigit() or int(parts[2]) <= 0:
+        return False
+    try:
+        os.kill(int(parts[2]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, run by another user
+        return False
+    return False
 
 
 def connect(url: str = "") -> duckdb.DuckDBPyConnection:

@@ -126,6 +126,19 @@ def test_complexity_budget_limits_expensive_queries(make_centra):
         ("error_rate", lambda r: r.status_code == 503 and r.json()["errors"]),
         ("html_error_rate", lambda r: r.status_code == 502 and r.text.startswith("<html>")),
         ("rate_limit_rate", lambda r: r.status_code == 429 and r.headers["Retry-After"].isdigit()),
+        (
+            "internal_error_rate",  # graphql-php's answer when a resolver throws: 200, partial data, hidden cause
+            lambda r: (
+                r.status_code == 200
+                and r.json()["data"] == {"orders": None}
+                and r.json()["errors"][0]
+                == {
+                    "message": "Internal server error",
+                    "extensions": {"category": "internal"},
+                    "path": ["orders"],
+                }
+            ),
+        ),
     ],
 )
 def test_faults_switch_on_and_off_mid_run(make_centra, fault, check):
