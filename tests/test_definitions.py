@@ -9,10 +9,10 @@ def test_definitions_load():
     assert isinstance(defs, Definitions)
     repo = defs.get_repository_def()  # resolves every asset, sensor and schedule
     jobs = {j.name for j in repo.get_all_jobs()}
-    assert {"centra_events", "centra_snapshots", "centra_stock", "centra_sweep"} <= jobs
+    assert {"centra_events", "centra_snapshots", "centra_stock"} <= jobs
 
 
-def test_every_centra_table_feeds_the_dbt_models_and_only_the_marts_automation_runs_by_default():
+def test_every_centra_table_feeds_the_dbt_models_and_only_the_marts_automation_and_the_sweep_run_by_default():
     from dagster import AssetKey, DefaultSensorStatus
 
     from centra_assets.entities import ALL
@@ -23,7 +23,7 @@ def test_every_centra_table_feeds_the_dbt_models_and_only_the_marts_automation_r
             staging = AssetKey(["analytics", f"stg_centra__{table.name}"])
             assert graph.get(staging).parent_keys == {AssetKey(["centra", table.name])}
     running = {s.name for s in defs.get_repository_def().sensor_defs if s.default_status == DefaultSensorStatus.RUNNING}
-    assert running == {"centra_marts_automation"}
+    assert running == {"centra_marts_automation", "centra_sweep_sensor"}
 
 
 def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone():
@@ -46,7 +46,7 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
     (request,) = snapshots.evaluate_tick(tick).run_requests
     assert request.partition_key == "2026-03-02"
     running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
-    assert running == {"centra_daily_events", "centra_daily_snapshots", "centra_sweep_schedule"}
+    assert running == {"centra_daily_events", "centra_daily_snapshots"}
 
 
 def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_in_its_timezone():
@@ -63,9 +63,7 @@ def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_i
     )
     several = build_definitions(Settings(stores_file_stores=stores))
     repo = several.get_repository_def()  # every job resolves against the day x store partitions
-    assert {"centra_events", "centra_snapshots", "centra_stock", "centra_sweep"} <= {
-        j.name for j in repo.get_all_jobs()
-    }
+    assert {"centra_events", "centra_snapshots", "centra_stock"} <= {j.name for j in repo.get_all_jobs()}
     at = dt.datetime(2026, 3, 2, 3, 30, tzinfo=dt.UTC)  # 2 March in Stockholm, still 1 March in New York
     tick = build_schedule_context(scheduled_execution_time=at, repository_def=repo)
     for name, today in (("nordic", "2026-03-02"), ("us", "2026-03-01")):

@@ -8,7 +8,7 @@ from centra_assets.settings import Settings
 
 from .analytics import build_dbt_assets, dbt_resource
 from .assets import build_sync_assets
-from .realtime import build_event_queue_sensor, build_sweep_schedule, build_webhook_sensor
+from .realtime import build_event_queue_sensor, build_sweep_sensor, build_webhook_sensor
 from .resources import centra_resource
 from .schedules import build_jobs, build_schedules
 
@@ -21,6 +21,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[
             build_webhook_sensor(settings, assets),
             build_event_queue_sensor(settings, assets),
+            build_sweep_sensor(settings, assets),
             dg.AutomationConditionSensorDefinition(
                 "centra_marts_automation",
                 target=dg.AssetSelection.key_prefixes("analytics"),
@@ -30,7 +31,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 "automation condition); on by default",
             ),
         ],
-        schedules=[*build_schedules(settings, jobs), build_sweep_schedule(settings, assets)],
+        schedules=build_schedules(settings, jobs),
         jobs=list(jobs.values()),
         resources={"centra": centra_resource(settings), "dbt": dbt_resource()},
     )

@@ -196,21 +196,32 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
     )
     def sync(context: dg.AssetExecutionContext, config: SyncConfig, centra: CentraResource):
         results: list[SyncResult] = []
-        clients = {}  # one per store for the whole run: its pacing, connections and learned costs carry over
-        try:
-            for store, day in store_days(settings, context.partition_keys):
-                root = settings.store_root(store)
-                if store.name not in clients:
-                    clients[store.name] = centra.client(store)
-                client = clients[store.name]
+        by_store: dict[str, tuple] = {}
+        for store, day in store_days(settings, context.partition_keys):
+            by_store.setdefault(store.name, (store, []))[1].append(day)
+        if config.refresh_keys and len(by_store) > 1:
+            raise dg.Failure("refresh_keys name one store's records: a refresh run targets one store's partitions")
+        for store, days in by_store.values():
+            root = settings.store_root(store)
+            client = centra.client(store)  # one per store for the whole run: pacing and learned costs carry over
+            try:
                 if config.refresh_keys:
-                    result = refresh_records(
-                        client, spec, root, day, config.refresh_keys, store.tz, centra.audit(store)
+                    refreshed = refresh_records(
+                        client,
+                        spec,
+                        root,
+                        days,
+                        config.refresh_keys,
+                        store.tz,
+                        centra.audit(store),
+                        centra.concurrency,
+                        lambda day: _progress(context, spec.name, day),
                     )
-                    context.log.info(
-                        f"{spec.name} {day}: refreshed {len(config.refresh_keys)} records ({result.requests} requests)"
-                    )
-                else:
+                    for result in refreshed:
+                        context.log.info(_summary(result))
+                    results += refreshed
+                    continue
+                for day in days:
                     result = sync_partition(
                         client,
                         spec,
@@ -222,9 +233,8 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         progress=_progress(context, spec.name, day),
                     )
                     context.log.info(_summary(result))
-                results.append(result)
-        finally:
-            for client in clients.values():
+                    results.append(result)
+            finally:
                 client.close()
 
         def label(r: SyncResult) -> str:
@@ -250,7 +260,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                     "complexity": sum(r.complexity for r in results),
                     "seconds": round(sum(r.seconds for r in results), 2),
                     "window": ", ".join(f"{r.window[0]} .. {r.window[1]}" for r in results if r.window) or "snapshot",
-                    "refreshed_keys": len(config.refresh_keys),
+                    "refreshed_records": sum(r.refreshed or 0 for r in results),
                     "centra_app_version": ", ".join(sorted({r.app_version for r in results if r.app_version})),
                     "fields_store_lacks": dg.MetadataValue.json(
                         sorted({f for r in results for f in r.lacking if f.startswith(f"{t.name}.")})
@@ -289,6 +299,8 @@ def _summary(r: SyncResult) -> str:
     if r.kept_existing:
         return f"{r.spec} {r.day}: kept the snapshot stored on that day ({r.rows})"
     lacking = f"; empty columns, the store's schema lacks their field: {', '.join(r.lacking)}" if r.lacking else ""
+    if r.refreshed is not None:
+        return f"{r.spec} {r.day}: {r.refreshed} records refreshed, now {r.rows}{lacking}"
     return (
         f"{r.spec} {r.day}: {r.rows} in {r.pages} pages, {r.requests} requests, complexity {r.complexity}, "
         f"{r.seconds:.1f} s{lacking}"

@@ -21,7 +21,7 @@ import dagster as dg
 
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
-from centra_assets.entities import ALL
+from centra_assets.entities import ALL, BY_NAME
 from centra_assets.entities.spec import EntitySpec, read_query, to_utc
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import storage
@@ -29,9 +29,15 @@ from centra_assets.webhooks.store import EventStore, open_event_store
 
 from .partitions import key
 from .resources import CentraResource
+from .sync import record_day
 
-REFRESHABLE = {spec.webhook_type: spec for spec in ALL if spec.webhook_type}
+CHANGING = tuple(s for s in ALL if s.partition == "event" and s.refresh_field)  # data types refreshed by key
+BY_WEBHOOK = {s.webhook_type: s for s in CHANGING if s.webhook_type}
+BY_EVENT_OBJECT = {s.event_object: s for s in CHANGING if s.event_object}
 SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
+SWEEP_INTERVAL = 15 * 60
+SWEEP_OVERLAP = dt.timedelta(minutes=5)  # changes committed late are still seen; each is refreshed once
+FIRST_SWEEP = dt.timedelta(days=1)  # how far back a store's first sweep looks (the daily sync covers the rest)
 MAX_EVENTS_PER_TICK = 20_000
 TAG = "centra/refresh"
 LOOKUP_CHUNK = 200
@@ -43,52 +49,85 @@ def event_store(settings: Settings, store: Store) -> EventStore:
     return open_event_store(settings.webhook_events, store.name)
 
 
+def _light(client: CentraClient, spec: EntitySpec, where: dict) -> list[dict]:
+    """Every record matching `where`, as the spec's light query reads it (key, createdAt, updatedAt, state)."""
+    return [
+        r
+        for page in fetch_pages(
+            lambda p: client.execute(spec.locate_query, {"where": where, "limit": LOOKUP_CHUNK, "page": p}).data[
+                spec.root
+            ],
+            LOOKUP_CHUNK,
+            2,
+        )
+        for r in page
+    ]
+
+
+def _by_key(client: CentraClient, spec: EntitySpec, keys: Iterable) -> list[dict]:
+    ordered = sorted(keys)
+    return [
+        r
+        for i in range(0, len(ordered), LOOKUP_CHUNK)
+        for r in _light(client, spec, {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]})
+    ]
+
+
+def _warehouse(root: str, spec: EntitySpec, select: str, where: str, params: list) -> list[tuple]:
+    files = storage.join(root, "raw", spec.tables[0].name, "*", "data.parquet")
+    if not storage.glob(files):
+        return []
+    with storage.connect(root) as con:
+        return con.execute(
+            f"SELECT {select} FROM read_parquet('{files}', hive_partitioning = true) WHERE {where}", params
+        ).fetchall()
+
+
 def locate(
     spec: EntitySpec, keys: Iterable[int], root: str, tz: ZoneInfo, client: CentraClient | None
 ) -> dict[str, set[int]]:
     """day -> keys: from the warehouse where the record was seen, else from Centra (one call per 200 keys)."""
     keys = set(keys)
-    table, column = spec.tables[0].name, spec.tables[0].key[0]
+    column = spec.tables[0].key[0]
     days: dict[str, set[int]] = defaultdict(set)
-    files = storage.join(root, "raw", table, "*", "data.parquet")
-    if keys and storage.glob(files):
-        with storage.connect(root) as con:
-            found = con.execute(
-                f"SELECT DISTINCT CAST(date AS VARCHAR), {column} FROM read_parquet('{files}', "
-                f"hive_partitioning = true) WHERE {column} IN (SELECT unnest(?))",
-                [sorted(keys)],
-            ).fetchall()
-        for day, key in found:
+    if keys:
+        for day, key in _warehouse(
+            root, spec, f"DISTINCT CAST(date AS VARCHAR), {column}", f"{column} IN (SELECT unnest(?))", [sorted(keys)]
+        ):
             days[day].add(key)
             keys.discard(key)
     if keys and client is not None:
-        ordered = sorted(keys)
-        for i in range(0, len(ordered), LOOKUP_CHUNK):
-            where = {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]}
-            for page in fetch_pages(
-                lambda p, w=where: client.execute(
-                    spec.locate_query, {"where": w, "limit": LOOKUP_CHUNK, "page": p}
-                ).data[spec.root],
-                LOOKUP_CHUNK,
-                1,
-            ):
-                for record in page:
-                    days[to_utc(record["createdAt"]).astimezone(tz).date().isoformat()].add(record["key"])
+        for record in _by_key(client, spec, keys):
+            days[record_day(spec, record, tz).isoformat()].add(record["key"])
     return days
 
 
 def refresh_request(
-    settings: Settings, store: Store, spec: EntitySpec, day: str, keys: Iterable[int], reason: str, attempt: int = 1
+    settings: Settings,
+    store: Store,
+    keys: dict[str, Iterable],
+    days: Iterable[str],
+    reason: str,
+    attempt: int = 1,
 ) -> dg.RunRequest:
-    keys = sorted(set(keys))
-    digest = hashlib.sha1(f"{store.name}|{spec.name}|{day}|{keys}".encode()).hexdigest()[:12]
-    run_key = f"{reason}:{store.name}:{spec.name}:{day}:{digest}:{attempt}"
+    """One run refreshing the given records (data type -> keys) of one store, over the partitions from the first
+    to the last of `days` (each op fetches its records once and merges each into its own day)."""
+    keys = {name: sorted(set(k)) for name, k in sorted(keys.items()) if k}
+    days = sorted(set(days))
+    digest = hashlib.sha1(f"{store.name}|{days[0]}|{days[-1]}|{keys}".encode()).hexdigest()[:12]
+    run_key = f"{reason}:{store.name}:{days[0]}..{days[-1]}:{digest}:{attempt}"
+    first, last = str(key(settings, store, days[0])), str(key(settings, store, days[-1]))
+    tags = {TAG: run_key, "centra/reason": reason}
+    if first != last:
+        tags |= {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     return dg.RunRequest(
         run_key=run_key,
-        partition_key=key(settings, store, day),
-        asset_selection=[dg.AssetKey(["centra", t.name]) for t in spec.tables],
-        run_config={"ops": {f"centra_{spec.name}": {"config": {"refresh_keys": [str(k) for k in keys]}}}},
-        tags={TAG: run_key, "centra/reason": reason},
+        partition_key=None if first != last else key(settings, store, days[0]),
+        asset_selection=[dg.AssetKey(["centra", t.name]) for name in keys for t in BY_NAME[name].tables],
+        run_config={
+            "ops": {f"centra_{name}": {"config": {"refresh_keys": [str(k) for k in k_]}} for name, k_ in keys.items()}
+        },
+        tags=tags,
     )
 
 
@@ -102,9 +141,8 @@ def _follow_up(context, settings: Settings, pending: dict) -> tuple[list[dg.RunR
             done.append(req)
             continue
         if status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
-            spec = next(s for s in REFRESHABLE.values() if s.name == req["spec"])
             store = settings.store(req.get("store") or settings.stores[0].name)
-            retry = refresh_request(settings, store, spec, req["day"], req["keys"], req["reason"], req["attempt"] + 1)
+            retry = refresh_request(settings, store, req["keys"], req["days"], req["reason"], req["attempt"] + 1)
             context.log.warning(f"refresh run {run_key} failed; asking again as {retry.run_key}")
             again.append(retry)
             still[retry.run_key] = {**req, "attempt": req["attempt"] + 1}
@@ -115,39 +153,43 @@ def _follow_up(context, settings: Settings, pending: dict) -> tuple[list[dg.RunR
 
 class Planned(NamedTuple):
     request: dg.RunRequest
-    spec: EntitySpec
-    keys: list[int]
+    keys: dict[str, list[int]]  # data type -> keys
     store: str
-    day: str
+    days: list[str]
 
 
-def _plan(announced: dict[str, set[int]], settings: Settings, store: Store, client, reason: str) -> list[Planned]:
-    """One refresh run per data type and partition, for the announced keys that could be located."""
-    planned = []
-    for kind, keys in announced.items():
-        spec = REFRESHABLE[kind]
-        for day, day_keys in sorted(locate(spec, keys, settings.store_root(store), store.tz, client).items()):
-            request = refresh_request(settings, store, spec, day, day_keys, reason)
-            planned.append(Planned(request, spec, sorted(day_keys), store.name, day))
-    return planned
+def _plan(located: dict[str, dict[str, set[int]]], settings: Settings, store: Store, reason: str) -> list[Planned]:
+    """One refresh run per store for the located keys (data type -> day -> keys), over the days they span."""
+    keys = {name: sorted({k for ks in by_day.values() for k in ks}) for name, by_day in located.items()}
+    keys = {name: k for name, k in keys.items() if k}
+    days = sorted({d for name, by_day in located.items() for d, ks in by_day.items() if ks})
+    if not keys:
+        return []
+    return [Planned(refresh_request(settings, store, keys, days, reason), keys, store.name, days)]
 
 
-def _remember(pending: dict, planned: list[Planned], reason: str, events: dict[str, list[int]] | None = None) -> None:
+def _announced(announced: dict[str, set[int]], settings: Settings, store: Store, client, reason: str) -> list[Planned]:
+    """The refresh run for the announced keys (data type -> keys) that could be located."""
+    root = settings.store_root(store)
+    located = {name: locate(BY_NAME[name], keys, root, store.tz, client) for name, keys in announced.items()}
+    return _plan(located, settings, store, reason)
+
+
+def _remember(pending: dict, planned: list[Planned], events: dict[str, list[int]] | None = None) -> None:
     for p in planned:
         pending[p.request.run_key] = {
-            "spec": p.spec.name,
-            "store": p.store,
-            "day": p.day,
             "keys": p.keys,
-            "reason": reason,
+            "store": p.store,
+            "days": p.days,
+            "reason": p.request.tags["centra/reason"],
             "attempt": 1,
             "events": (events or {}).get(p.request.run_key, []),
         }
 
 
 def refreshable_keys(assets: list) -> list[dg.AssetKey]:
-    """The asset keys a refresh run can target: every table of the data types webhooks and events announce."""
-    names = {f"centra_{s.name}" for s in REFRESHABLE.values()}
+    """The asset keys a refresh run can target: every table of the event data types."""
+    names = {f"centra_{s.name}" for s in CHANGING}
     return [key for a in assets if a.op.name in names for key in a.keys]
 
 
@@ -176,16 +218,16 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
                 events.close()
             announced: dict[str, set[int]] = defaultdict(set)
             for e in new:
-                if e.type in REFRESHABLE and e.object_id is not None:
-                    announced[e.type].add(e.object_id)
+                if e.type in BY_WEBHOOK and e.object_id is not None:
+                    announced[BY_WEBHOOK[e.type].name].add(e.object_id)
             client = centra.client(store) if announced else None
             try:
-                planned = _plan(announced, settings, store, client, "webhook")
+                planned = _announced(announced, settings, store, client, f"webhook-{new[0].id}" if new else "webhook")
             finally:
                 if client:
                     client.close()
             requests += [p.request for p in planned]
-            _remember(pending, planned, "webhook")
+            _remember(pending, planned)
             if new:
                 after[store.name], received = new[-1].id, received + len(new)
         context.update_cursor(json.dumps({"after": after, "pending": pending}))
@@ -198,9 +240,6 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         )
 
     return centra_webhook_sensor
-
-
-EVENT_KINDS = {"Order": "order", "Shipment": "shipment", "Return": "return"}
 
 
 def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
@@ -246,13 +285,21 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
                 announced: dict[str, set[int]] = defaultdict(set)
                 ids_by_key: dict[tuple[str, int], list[int]] = defaultdict(list)
                 for e in events:
-                    kind = EVENT_KINDS.get(e["objectType"])
-                    if kind:  # DELETED too: the refresh drops rows of records Centra no longer returns
-                        announced[kind].add(int(e["objectReference"]))
-                        ids_by_key[(kind, int(e["objectReference"]))].append(e["id"])
-                planned = _plan(announced, settings, store, client, "event-queue")
+                    spec = BY_EVENT_OBJECT.get(e["objectType"])
+                    if spec:  # DELETED too: the refresh drops rows of records Centra no longer returns
+                        announced[spec.name].add(int(e["objectReference"]))
+                        ids_by_key[(spec.name, int(e["objectReference"]))].append(e["id"])
+                planned = _announced(
+                    announced,
+                    settings,
+                    store,
+                    client,
+                    f"event-queue-{min(e['id'] for e in events)}" if events else "event-queue",
+                )
                 covered = {
-                    p.request.run_key: sorted(i for k in p.keys for i in ids_by_key[(p.spec.webhook_type, k)])
+                    p.request.run_key: sorted(
+                        i for name, ks in p.keys.items() for k in ks for i in ids_by_key[(name, k)]
+                    )
                     for p in planned
                 }
                 # events of other types, or of records found nowhere, have nothing to refresh: confirm them now,
@@ -263,7 +310,7 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
                     client.execute(read_query("confirm_events.graphql"), {"ids": nothing_to_do})
             finally:
                 client.close()
-            _remember(pending, planned, "event-queue", covered)
+            _remember(pending, planned, covered)
             requests += [p.request for p in planned]
         context.update_cursor(json.dumps({"listening": sorted(listening), "pending": pending}))
         if confirmed_total:
@@ -277,59 +324,89 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
     return centra_event_queue_sensor
 
 
-def sweep_requests(
-    centra: CentraResource, settings: Settings, since: dt.datetime, lookback: dt.timedelta
-) -> list[dg.RunRequest]:
-    """Refreshes for everything Centra changed since `since - lookback`, in every store: catches what no webhook
-    announced."""
-    requests = []
+def _stamp(spec: EntitySpec, record: dict) -> str:
+    """What says a record changed: its last update (or, without one, its creation) as Centra renders it."""
+    return record[spec.sweep_field or spec.date_field]
+
+
+def _changes(client: CentraClient, spec: EntitySpec, root: str, tz: ZoneInfo, mark: dict) -> tuple[dict, dict]:
+    """day -> keys of the records changed since the mark, each change once; and the next mark.
+
+    With `updatedAt` (orders, shipments, purchase orders): the records updated since the last sweep. Without
+    (returns, deliveries): the records created since, and those the warehouse holds in a state that may still
+    change (`settled`), read again and refreshed only where Centra's state differs."""
+    since = dt.datetime.fromisoformat(mark["since"])
+    field = spec.sweep_field or spec.date_field
+    found = _light(client, spec, {field: {"from": (since - SWEEP_OVERLAP).isoformat()}})
+    seen = mark.get("seen", {})
+    changed = [r for r in found if seen.get(str(r["key"])) != _stamp(spec, r)]
+    if spec.settled:
+        state, final = spec.settled
+        first = spec.tables[0]
+        column = next(c.name for c in first.columns if c.path == state)
+        held = dict(
+            _warehouse(root, spec, f"{first.key[0]}, {column}", f"{column} NOT IN (SELECT unnest(?))", [list(final)])
+        )
+        new = {r["key"] for r in changed}
+        changed += [r for r in _by_key(client, spec, set(held) - new) if r["state"] != held[r["key"]]]
+    latest = max([since] + [to_utc(_stamp(spec, r), tz) for r in found])
+    days: dict[str, set[int]] = defaultdict(set)
+    for r in changed:
+        days[record_day(spec, r, tz).isoformat()].add(r["key"])
+    recent = {str(r["key"]): _stamp(spec, r) for r in found if to_utc(_stamp(spec, r), tz) >= latest - SWEEP_OVERLAP}
+    return days, {"since": latest.isoformat(), "seen": recent}
+
+
+def sweep(centra: CentraResource, settings: Settings, marks: dict, now: dt.datetime) -> tuple[list[Planned], dict]:
+    """One refresh run per store for everything Centra changed since that store's last sweep (`marks`: store ->
+    data type -> {since, seen}; a store's first sweep looks back FIRST_SWEEP from `now`); and the next marks."""
+    planned, after = [], {}
     for store in settings.stores:
         client = centra.client(store)
         try:
-            for spec in REFRESHABLE.values():
-                field = spec.sweep_field or "createdAt"
-                # without updatedAt (returns), re-read what was created in a longer window: returns complete in days
-                start = since - lookback - (dt.timedelta(days=7) if spec.sweep_field is None else dt.timedelta())
-                where = {field: {"from": start.isoformat()}}
-                keys = [
-                    r["key"]
-                    for page in fetch_pages(
-                        lambda p, w=where, s=spec, c=client: c.execute(
-                            s.locate_query, {"where": w, "limit": 200, "page": p}
-                        ).data[s.root],
-                        200,
-                        2,
-                    )
-                    for r in page
-                ]
-                located = locate(spec, keys, settings.store_root(store), store.tz, client)
-                reason = f"sweep-{int(since.timestamp())}"
-                for day, day_keys in sorted(located.items()):
-                    requests.append(refresh_request(settings, store, spec, day, day_keys, reason))
+            before = marks.get(store.name, {})
+            after[store.name], located = {}, {}
+            for spec in CHANGING:
+                mark = before.get(spec.name) or {"since": (now - FIRST_SWEEP).isoformat()}
+                located[spec.name], after[store.name][spec.name] = _changes(
+                    client, spec, settings.store_root(store), store.tz, mark
+                )
+            start = min(dt.datetime.fromisoformat(m["since"]) for m in after[store.name].values())
+            planned += _plan(located, settings, store, f"sweep-{int(start.timestamp())}")
         finally:
             client.close()
-    return requests
+    return planned, after
 
 
-def build_sweep_schedule(
-    settings: Settings, assets: list, cron: str = "*/15 * * * *", lookback: dt.timedelta = dt.timedelta(minutes=30)
-) -> dg.ScheduleDefinition:
+def marks_since(settings: Settings, when: dt.datetime) -> dict:
+    """Sweep marks as if every store's last sweep had run at `when`."""
+    return {s.name: {spec.name: {"since": when.isoformat()} for spec in CHANGING} for s in settings.stores}
+
+
+def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
     targets = refreshable_keys(assets)
-    job = dg.define_asset_job("centra_sweep", selection=dg.AssetSelection.assets(*targets))
 
-    @dg.schedule(
-        name="centra_sweep_schedule",
-        cron_schedule=cron,
-        job=job,
-        execution_timezone=settings.timezone,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Every 15 minutes, refreshes the orders, shipments and returns Centra changed since the "
-        "previous sweep (minus a 30-minute look-back): catches changes no webhook announced. On by default: it "
-        "needs nothing but the API, and without webhooks it is what keeps today's orders current.",
+    @dg.sensor(
+        name="centra_sweep_sensor",
+        minimum_interval_seconds=SWEEP_INTERVAL,
+        asset_selection=targets,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Every 15 minutes, refreshes what Centra changed since the last sweep, in one run per store: "
+        "orders, shipments and purchase orders by updatedAt; returns and deliveries (no updatedAt filter) when "
+        "new, and when their state moves on. Catches what no webhook or event announced; its cursor keeps the "
+        "last sweep, so a daemon down for days misses nothing. On by default: it needs nothing but the API.",
     )
-    def centra_sweep_schedule(context: dg.ScheduleEvaluationContext, centra: CentraResource):
-        scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        since = scheduled - dt.timedelta(minutes=15)
-        return sweep_requests(centra, settings, since, lookback) or dg.SkipReason("nothing changed")
+    def centra_sweep_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
+        cursor = json.loads(context.cursor) if context.cursor else {"marks": {}, "pending": {}}
+        requests, pending, _ = _follow_up(context, settings, cursor["pending"])
+        planned, marks = sweep(centra, settings, cursor["marks"], dt.datetime.now(dt.UTC))
+        _remember(pending, planned)
+        requests += [p.request for p in planned]
+        context.update_cursor(json.dumps({"marks": marks, "pending": pending}))
+        return (
+            dg.SensorResult(run_requests=requests)
+            if requests
+            else dg.SkipReason(f"nothing changed since the last sweep ({len(pending)} refreshes still running)")
+        )
 
-    return centra_sweep_schedule
+    return centra_sweep_sensor

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -47,6 +48,7 @@ class SyncResult:
     lacking: list[str] = field(default_factory=list)  # columns left NULL: the store's schema lacks their field
     alternatives: dict[str, str] = field(default_factory=dict)  # table.column -> the alternative field used
     app_version: str | None = None
+    refreshed: int | None = None  # a targeted refresh: the records merged into the partition (None: a full sync)
 
     def note(self, plan: QueryPlan) -> None:
         self.lacking, self.alternatives, self.app_version = lacking_fields(plan), plan.alternatives, plan.app_version
@@ -167,22 +169,31 @@ def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
 
 
 def refresh_records(
-    client: CentraClient, spec: EntitySpec, root: str, day: dt.date, keys: Iterable, tz: ZoneInfo, audit: dict[str, str]
-) -> SyncResult:
-    """Re-fetch the given records (order numbers, ids) of one partition and merge them into it.
+    client: CentraClient,
+    spec: EntitySpec,
+    root: str,
+    days: Iterable[dt.date],
+    keys: Iterable,
+    tz: ZoneInfo,
+    audit: dict[str, str],
+    concurrency: int = 4,
+    progress_for: Callable[[dt.date], Callable] | None = None,
+) -> list[SyncResult]:
+    """Re-fetch the given records (order numbers, ids) once, and merge each into its partition among `days`.
 
-    Produces exactly what a full re-materialization of the partition would, for those records: rows of
-    records Centra no longer returns, or that belong to another day, are not kept in this partition.
+    Produces exactly what a full re-materialization of those partitions would, for those records: rows of
+    records Centra no longer returns, or that belong to another day, are not kept. A day whose partition was
+    never synced whole is synced whole instead: a refresh never makes a partial partition look complete.
     """
     if spec.partition != "event" or not spec.refresh_field:
         raise ValueError(f"{spec.name} is not event data with a refresh key; materialize the partition instead")
     keys = sorted({spec.refresh_type(k) for k in keys})
-    result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
+    days = sorted(set(days))
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
     plan = plan_for(client, spec)
-    result.note(plan)
     records: list[dict] = []
+    pages = 0
     for i in range(0, len(keys), REFRESH_CHUNK):
         where = {spec.refresh_field: keys[i : i + REFRESH_CHUNK]}
         for page in fetch_pages(
@@ -192,34 +203,55 @@ def refresh_records(
             spec.page_size,
             1,
         ):
-            result.pages += 1
+            pages += 1
             records += page
-    elsewhere = [r for r in records if record_day(spec, r, tz) != day]
+    by_day: dict[dt.date | None, list[dict]] = defaultdict(list)
+    for record in records:
+        by_day[record_day(spec, record, tz)].append(record)
+    elsewhere = sum(len(rs) for day, rs in by_day.items() if day not in days)
     if elsewhere:
         log.warning(
-            "%d %s records asked for in %s belong to another day; they are left to their own partition",
-            len(elsewhere),
+            "%d %s records asked for belong to days outside %s..%s; they are left to their own partitions",
+            elsewhere,
             spec.name,
-            day,
+            days[0],
+            days[-1],
         )
-    records = [r for r in records if record_day(spec, r, tz) == day]
+    gone = set(keys) - {spec.refresh_type(get(r, spec.refresh_field)) for r in records}  # deleted in Centra
     loaded_at = dt.datetime.now(dt.UTC)
-    for t in spec.tables:
-        record_key = _record_key(t)
-        result.rows[t.name] = replace_records(
-            root,
-            t.name,
-            day,
-            t.schema,
-            t.key,
-            record_key,
-            keys,
-            _audit(flatten(t, records, plan.paths[t.name], tz=tz), audit, loaded_at),
-        )
-    result.requests = client.stats.requests - before[0]
-    result.complexity = client.stats.complexity - before[1]
-    result.seconds = time.monotonic() - started
-    return result
+    results = []
+    for day in days:
+        if not all(partition_exists(root, t.name, day) for t in spec.tables):
+            log.info(
+                "%s %s was never synced whole: syncing the whole day rather than %d records", spec.name, day, len(keys)
+            )
+            progress = progress_for(day) if progress_for else None
+            results.append(sync_partition(client, spec, root, day, tz, audit, concurrency, progress))
+            continue
+        result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"], refreshed=len(by_day[day]))
+        result.note(plan)
+        for t in spec.tables:
+            if not by_day[day] and not gone:  # none of the records is in this partition: it stays as it is
+                result.rows[t.name] = read_partition(root, t.name, day).num_rows
+                continue
+            result.rows[t.name] = replace_records(
+                root,
+                t.name,
+                day,
+                t.schema,
+                t.key,
+                _record_key(t),
+                keys,
+                _audit(flatten(t, by_day[day], plan.paths[t.name], tz=tz), audit, loaded_at),
+            )
+        results.append(result)
+    refreshed = [r for r in results if r.refreshed is not None]
+    if refreshed:  # the shared fetch is booked on the first partition refreshed
+        refreshed[0].pages = pages
+        refreshed[0].requests = client.stats.requests - before[0] - sum(r.requests for r in results)
+        refreshed[0].complexity = client.stats.complexity - before[1] - sum(r.complexity for r in results)
+        refreshed[0].seconds = time.monotonic() - started - sum(r.seconds for r in results)
+    return results
 
 
 def _record_key(table: Table) -> str:

@@ -143,9 +143,14 @@ class EntitySpec:
     refresh_field: str | None = None  # the filter that selects records by key for a targeted refresh
     refresh_type: type = int
     count_document: str | None = None  # a query answering {totalCount} for the same `where`, if Centra has one
-    locate_document: str | None = None  # a light query answering {key createdAt}: which partition a record is in
     webhook_type: str | None = None  # the `type` Centra's webhooks use for this data type (order, shipment, ...)
-    sweep_field: str | None = None  # filter for "changed since" (updatedAt); None where Centra has none
+    event_object: str | None = None  # its EventObjectType in Centra's event queue (Order, Shipment, ...)
+    # How changes after the creation day reach the partition (event data), besides webhooks and the event queue:
+    # the sweep asks for records whose `sweep_field` (updatedAt) moved; where Centra's filter has none, it asks
+    # for new records by the date field, and reads again the records whose `settled` field (Centra field,
+    # final values) says they may still change.
+    sweep_field: str | None = None
+    settled: tuple[str, tuple[str, ...]] | None = None
     sort: str = "id_ASC"  # a stable order, so pages never overlap
     page_size: int = 200
     concurrency: int | None = None  # pages in flight; None: the resource's default. 1 for budget-heavy queries
@@ -160,7 +165,19 @@ class EntitySpec:
 
     @property
     def locate_query(self) -> str | None:
-        return read_query(self.locate_document) if self.locate_document else None
+        """A light query: each record's key, creation time, last change and state (which partition it is in,
+        and whether it changed), for the sensors and the sweep."""
+        if self.partition != "event" or not self.refresh_field:
+            return None
+        fields = [f"key: {self.refresh_field}", self.date_field]
+        fields += [self.sweep_field] if self.sweep_field else []
+        fields += [f"state: {self.settled[0]}"] if self.settled else []
+        name = "".join(p.title() for p in self.name.split("_"))
+        return (
+            f"query {name}Changes($where: {self.filter_type}, $limit: Int!, $page: Int!) {{\n"
+            f"  {self.root}(where: $where, sort: [{self.sort}], limit: $limit, page: $page) {{\n"
+            f"    {' '.join(fields)}\n  }}\n}}\n"
+        )
 
     @property
     def count_query(self) -> str | None:

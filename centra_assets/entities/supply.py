@@ -10,6 +10,8 @@ PURCHASE_ORDERS = event(
     filter_type="PurchaseOrderFilter",
     date_field="createdAt",
     refresh_field="id",
+    event_object="PurchaseOrder",
+    sweep_field="updatedAt",  # deliveries weeks later change status and delivered quantities
     tables=(
         Table(
             "purchase_orders",
@@ -56,6 +58,9 @@ PURCHASE_ORDER_DELIVERIES = event(
     filter_type="PurchaseOrderDeliveryFilter",
     date_field="createdAt",
     refresh_field="id",
+    event_object="PurchaseOrderDelivery",
+    # no updatedAt in PurchaseOrderDeliveryFilter: deliveries not yet inserted into stock are read again
+    settled=("status", ("INSERTED",)),
     tables=(
         Table(
             "purchase_order_deliveries",

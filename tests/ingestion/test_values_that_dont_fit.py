@@ -151,7 +151,7 @@ def test_a_date_without_an_offset_is_read_in_the_store_timezone(centra, tmp_path
     assert stored() == expected and expected
     client = CentraClient(centra.graphql_url, TOKEN, schema_cache_dir=schema_cache)
     keys = [o["order_number"] for o in expected[::10]]
-    refresh_records(client, spec, str(tmp_path), dt.date.fromisoformat(day), keys, STORE_TZ, AUDIT)  # a refresh too
+    refresh_records(client, spec, str(tmp_path), [dt.date.fromisoformat(day)], keys, STORE_TZ, AUDIT)  # a refresh too
     client.close()
     assert stored() == expected
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime import event_store, sweep_requests
+from centra_assets.defs.realtime import event_store, marks_since, sweep
 from centra_assets.simulator.events import Change
 from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app
@@ -49,14 +49,15 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
         requests, cursor = tick(settings, resource, instance, cursor)
         assert all(execute(settings, resource, instance, r) for r in requests)
         runs += len(requests)
-    assert runs > 10, "announced changes became refresh runs"
+    assert runs > 4, "announced changes became refresh runs (one per tick that brought any)"
     hooks = centra.admin("webhooks")["stats"]
     assert hooks["dropped_events"] > 0 and hooks["delivered_events"] > 0
     assert json.loads(cursor)["after"]["default"] == event_store(settings, settings.stores[0]).count()
 
     since = dt.datetime.fromtimestamp(before, dt.UTC)
-    for request in sweep_requests(resource, settings, since, dt.timedelta(minutes=30)):
-        assert execute(settings, resource, instance, request)
+    planned, _ = sweep(resource, settings, marks_since(settings, since), since)
+    for p in planned:
+        assert execute(settings, resource, instance, p.request)
 
     for day in days:
         expected = sorted((o["number"], o["status"], o["updated_at"]) for o in truth(centra, "orders", day))
@@ -113,7 +114,13 @@ def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refr
     for day in days:
         materialize(settings, resource, day, "event")
     requests, cursor = queue_tick(settings, resource, instance, None)  # registers the listeners
-    assert requests == [] and centra.sim.events.listeners["centra-assets"].keys() == {"Order", "Shipment", "Return"}
+    assert requests == [] and centra.sim.events.listeners["centra-assets"].keys() == {
+        "Order",
+        "Shipment",
+        "Return",
+        "PurchaseOrder",
+        "PurchaseOrderDelivery",
+    }
     runs = 0
     for _ in range(8):
         centra.admin("clock", {"advance": HOUR / 2})
@@ -121,7 +128,7 @@ def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refr
         assert all(execute(settings, resource, instance, r) for r in requests)
         runs += len(requests)
     _, cursor = queue_tick(settings, resource, instance, cursor)  # confirms the last refreshed events
-    assert runs > 5
+    assert runs >= 4  # one run per tick with events, for every data type and day they touch
     assert centra.sim.events.pending["centra-assets"] == {}  # every event confirmed, none before its refresh
     assert json.loads(cursor)["pending"] == {}
     for day in days:
