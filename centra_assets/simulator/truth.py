@@ -135,6 +135,7 @@ def purchase_orders(sim, t, lo, hi):
                 "currency": po["currency"],
                 "total": rec["totalValue"]["value"],
                 "quantity": sum(line["quantity"] for line in po["lines"]),
+                "delivered_quantity": sum(line["deliveredQuantity"] for line in rec["lines"]),
                 "line_count": len(po["lines"]),
             }
 
