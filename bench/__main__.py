@@ -22,6 +22,7 @@ SUITES = {
     "ingestion-schema": ingestion.schema_first_run,
     "realtime-receiver": realtime.receiver_throughput,
     "realtime-sensor": realtime.sensor_and_latency,
+    "realtime-sweep": realtime.sweep_runs_per_day,
     "analytics-daily-sales": analytics.daily_sales_build,
 }
 
