@@ -208,3 +208,23 @@ def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_cou
     assert len(expected) > counted_at_start > spec.page_size
     assert [r[0] for r in rows(settings, "orders", today(), "order_number")] == expected
     assert result.centra_total == result.rows["orders"] == len(expected)
+
+
+def test_a_refresh_of_a_day_never_synced_syncs_it_whole(make_centra, tmp_path):
+    """A refresh names a few records; on a day the warehouse never synced, the partition it leaves behind must
+    still hold the whole day (not just those records behind a green materialization and row-count check)."""
+    centra = make_centra(orders_per_day=150)
+    settings = settings_for(tmp_path)
+    day = sim_day(centra, 3)
+    expected = [o["number"] for o in truth(centra, "orders", day)]
+    config = {"ops": {"centra_orders": {"config": {"refresh_keys": [str(n) for n in expected[:2]]}}}}
+    result = dg.materialize(
+        [a for a in assets_of(settings) if a.op.name == "centra_orders"],
+        partition_key=day,
+        resources={"centra": resource_for(centra, settings)},
+        run_config=config,
+        instance=new_instance(),
+    )
+    assert result.success
+    assert [r[0] for r in rows(settings, "orders", day, "order_number")] == expected
+    assert len(expected) > 100
