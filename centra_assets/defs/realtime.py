@@ -251,8 +251,8 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
         asset_selection=targets,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Polls Centra's Integration API event queue (needs Event:read and Event:write) and "
-        "refreshes the orders, shipments and returns it names; confirms events only after "
-        "their refresh run succeeded.",
+        "refreshes the orders, shipments, returns, purchase orders and deliveries it names; confirms events only "
+        "after their refresh run succeeded.",
     )
     def centra_event_queue_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = json.loads(context.cursor) if context.cursor else {"listening": [], "pending": {}}
