@@ -71,3 +71,16 @@ def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_i
         assert schedule.execution_timezone == dict((s.name, s.timezone) for s in stores)[name]
         keys = [r.partition_key for r in schedule.evaluate_tick(tick).run_requests]
         assert keys[-1] == MultiPartitionKey({"date": today, "store": name})
+
+
+def test_a_refresh_leaves_out_records_of_days_before_the_start_date():
+    """A purchase order placed before CENTRA_START_DATE may be delivered now: its day has no partition to refresh."""
+    from centra_assets.defs.realtime import _plan
+    from centra_assets.settings import Settings
+
+    settings = Settings(timezone="Europe/Stockholm", start_date="2026-03-01")
+    located = {"purchase_orders": {"2026-02-20": {7}, "2026-03-02": {8}}, "orders": {"2026-02-27": {1001}}}
+    (planned,) = _plan(located, settings, settings.stores[0], "sweep")
+    assert planned.keys == {"purchase_orders": [8]} and planned.days == ["2026-03-02"]
+    assert planned.request.partition_key == "2026-03-02"
+    assert _plan({"orders": {"2026-02-27": {1001}}}, settings, settings.stores[0], "sweep") == []

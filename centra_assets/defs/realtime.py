@@ -159,7 +159,11 @@ class Planned(NamedTuple):
 
 
 def _plan(located: dict[str, dict[str, set[int]]], settings: Settings, store: Store, reason: str) -> list[Planned]:
-    """One refresh run per store for the located keys (data type -> day -> keys), over the days they span."""
+    """One refresh run per store for the located keys (data type -> day -> keys), over the days they span.
+    Records of days before the store's CENTRA_START_DATE are not in the warehouse and are left out."""
+    located = {
+        name: {d: ks for d, ks in by_day.items() if d >= str(store.start_date)} for name, by_day in located.items()
+    }
     keys = {name: sorted({k for ks in by_day.values() for k in ks}) for name, by_day in located.items()}
     keys = {name: k for name, k in keys.items() if k}
     days = sorted({d for name, by_day in located.items() for d, ks in by_day.items() if ks})
