@@ -83,21 +83,22 @@ def report(warehouse: str, settings: Settings, seconds: float) -> None:
         print("  " + "    ".join(cells[i : i + 3]))
     marts = duckdb.connect(str(settings.duckdb_file), read_only=True)
     print(f"\nFrom the marts in {settings.duckdb_file} (base currency SEK, at each order's own rate):")
-    print(f"  {'day':<12}{'orders':>8}{'units':>8}{'net sales':>14}{'AOV':>9}{'return rate':>13}{'new customers':>15}")
+    print(f"  {'day':<12}{'orders':>8}{'units':>8}{'net sales':>14}{'AOV':>9}{'returned*':>13}{'new customers':>15}")
     for day, orders, units, net, aov, rate, new in marts.execute("""
-        SELECT d.order_day, sum(d.orders), sum(d.units), sum(d.net_sales_base),
+        SELECT d.sales_day, sum(d.orders), sum(d.units), sum(d.net_sales_base),
                sum(d.gross_sales_base - d.discounts_base) / nullif(sum(d.orders), 0),
-               sum(d.returned_units) / nullif(sum(d.units), 0), any_value(n.new)
+               sum(d.order_day_returned_units) / nullif(sum(d.units), 0), any_value(n.new)
         FROM daily_sales AS d
         LEFT JOIN (SELECT order_day, count(*) FILTER (WHERE new_or_repeat = 'new') AS new FROM fct_orders GROUP BY 1)
-            AS n USING (order_day)
-        GROUP BY d.order_day ORDER BY d.order_day""").fetchall():
+            AS n ON n.order_day = d.sales_day
+        GROUP BY d.sales_day ORDER BY d.sales_day""").fetchall():
         print(f"  {day!s:<12}{orders:>8}{units:>8}{net:>14,.0f}{aov or 0:>9,.0f}{rate or 0:>13.1%}{new or 0:>15}")
+    print("  * share of the day's units returned so far; refunds count on the day a return completes")
     print("\n  Net sales by market, all days:")
     for market, store_type, net in marts.execute(
         "SELECT market_name, store_type, sum(net_sales_base) FROM daily_sales GROUP BY ALL ORDER BY 3 DESC LIMIT 5"
     ).fetchall():
-        print(f"    {market:<24}{store_type:<20}{net:>14,.0f}")
+        print(f"    {market or '(market unknown)':<24}{store_type or '':<20}{net:>14,.0f}")
     sizes, low, cover = marts.execute(
         "SELECT count(*), count(*) FILTER (WHERE days_of_cover < 14), median(days_of_cover) FROM inventory_health"
     ).fetchone()
@@ -106,7 +107,7 @@ def report(warehouse: str, settings: Settings, seconds: float) -> None:
     print(
         "\nThe simulator has stopped. Query the warehouse yourself (read-only never blocks a build):\n"
         f"  uv run python -c \"import duckdb; print(duckdb.connect('{settings.duckdb_file}', read_only=True)"
-        ".sql('SELECT * FROM daily_sales ORDER BY order_day DESC LIMIT 10'))\""
+        ".sql('SELECT * FROM daily_sales ORDER BY sales_day DESC LIMIT 10'))\""
     )
 
 

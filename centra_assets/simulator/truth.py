@@ -71,6 +71,8 @@ def order_lines(sim, t, lo, hi):
                     "original_unit_price": original,
                     "line_value": round(unit * qty, 2),
                     "discount_percent": pct,
+                    "tax_percent": sim.records.vat(o),
+                    "returned_quantity": qty if lid in o.returned_lines and happened(o.return_created, t) else 0,
                     "warehouse_id": wh,
                 }
 
@@ -97,7 +99,11 @@ def returns(sim, t, lo, hi):
                 "id": r["id"],
                 "order_number": o.number,
                 "created_at": _iso(r["createdAt"]),
+                "completed_at": _iso(r["completedAt"]),
                 "return_status": r["returnStatus"],
+                "market_id": o.market["id"],
+                "store_type": o.market["store"]["type"],
+                "conversion_rate": o.rate,
                 "refund": sim.records.refund(o),
                 "quantity": sum(line[2] for line in o.lines if line[0] in o.returned_lines),
             }

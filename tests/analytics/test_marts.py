@@ -9,8 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,9 @@ from centra_assets.defs.analytics import dbt_resource
 
 from ..ingestion.helpers import TZ, materialize, materialize_range, resource_for, settings_for, sim_day, today, truth
 
-DAYS = 16  # returns come 3 to 25 days after shipping
+DAYS = 42  # synced: longer than the return window (35 days), so the oldest days are settled
+BEFORE = 14  # days the simulator has before the synced range: their orders' returns come inside it
+RETURN_WINDOW_DAYS = 35  # dbt var return_window_days
 MARTS = [
     "fct_orders",
     "fct_order_lines",
@@ -54,10 +57,11 @@ def build_marts(settings, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
 
 @pytest.fixture(scope="module")
 def marts(tmp_path_factory):
-    """Every day the simulator has, synced, plus today's snapshots; then the dbt build."""
+    """The simulator's last DAYS days synced (it has BEFORE more days of history), plus today's snapshots; then
+    the dbt build."""
     from tests.conftest import serve
 
-    centra, server = serve(seed=11, days=DAYS, orders_per_day=30)
+    centra, server = serve(seed=11, days=DAYS + BEFORE, orders_per_day=20)
     settings = settings_for(tmp_path_factory.mktemp("marts"), start=sim_day(centra, DAYS))
     resource = resource_for(centra, settings)
     assert materialize_range(settings, resource, sim_day(centra, DAYS), sim_day(centra, 0)).success
@@ -77,46 +81,194 @@ def local_day(iso: str, tz: str = TZ) -> str:
     return dt.datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).date().isoformat()
 
 
-def expected_daily(centra, tz: str = TZ) -> dict[tuple[str, int], dict]:
-    """Net sales (base currency), units and returned units per day (in the store's timezone) and market, from
-    the ground truth alone."""
+def synced_truth(centra, entity: str, first: str | None, tz: str = TZ) -> list[dict]:
+    """The ground truth created since the first synced day (all of it without one): what the sync holds."""
+    if first is None:
+        return truth(centra, entity)
+    start = dt.datetime.fromisoformat(first).replace(tzinfo=ZoneInfo(tz)).isoformat()
+    return centra.admin("ground-truth/" + entity + "?" + urllib.parse.urlencode({"from": start}))["rows"]
+
+
+def cents(value: float) -> float:
+    return float(Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple[str, int | None], dict]:
+    """Per day (in the store's timezone) and market, from the ground truth alone, in the base currency: orders,
+    units and net sales of the orders placed that day, with the returns and refunds of those orders (order-day
+    view); and the returned units and refunds of the returns completed that day (market None where the order
+    lies before the synced range, so nothing tells its market)."""
+    orders = synced_truth(centra, "orders", first, tz)
     lines = defaultdict(list)
-    for line in truth(centra, "order_lines"):
+    for line in synced_truth(centra, "order_lines", first, tz):
         lines[line["order_number"]].append(line)
-    returns = defaultdict(list)
-    for r in truth(centra, "returns"):
-        returns[r["order_number"]].append(r)
-    out: dict = defaultdict(lambda: {"orders": 0, "units": 0, "returned_units": 0, "net_base": 0.0})
-    for o in truth(centra, "orders"):
+    returns = synced_truth(centra, "returns", first, tz)
+    by_order = defaultdict(list)
+    for r in returns:
+        by_order[r["order_number"]].append(r)
+    synced = {o["number"] for o in orders}
+    keys = ("placed", "orders", "units", "order_day_returned_units", "order_day_net_base",
+            "order_day_net_excl_tax_base", "net_before_refunds_base", "net_before_refunds_excl_tax_base",
+            "returned_units", "refunds_base", "refunds_excl_tax_base", "pending_returns")  # fmt: skip
+    out: dict = defaultdict(lambda: dict.fromkeys(keys, 0))
+    for o in orders:
         cell = out[(local_day(o["created_at"], tz), o["market_id"])]
         sold = [(x["quantity"] - x["cancelled_quantity"], x["unit_price"]) for x in lines[o["number"]]]
+        vat = max((x["tax_percent"] for x in lines[o["number"]]), default=0.0)
         gross = sum(round(q * price, 2) for q, price in sold)
         discount = 0.0 if o["status"] == "CANCELLED" else o["discount"]
-        refunds = sum(r["refund"] for r in returns[o["number"]] if r["return_status"] == "COMPLETED")
+        refunds = sum(r["refund"] for r in by_order[o["number"]] if r["return_status"] == "COMPLETED")
+        rate = o["conversion_rate"]
+        cell["placed"] += 1
         cell["orders"] += o["status"] != "CANCELLED"
         cell["units"] += sum(q for q, _ in sold)
-        cell["returned_units"] += sum(r["quantity"] for r in returns[o["number"]])
-        cell["net_base"] += round(round(gross - discount - refunds, 2) * o["conversion_rate"], 2)
+        cell["order_day_returned_units"] += sum(r["quantity"] for r in by_order[o["number"]])
+        cell["pending_returns"] += sum(r["return_status"] != "COMPLETED" for r in by_order[o["number"]])
+        cell["order_day_net_base"] += cents(cents(gross - discount - refunds) * rate)
+        cell["order_day_net_excl_tax_base"] += cents(cents((gross - discount - refunds) / (1 + vat / 100)) * rate)
+        cell["net_before_refunds_base"] += cents(cents(gross - discount) * rate)
+        cell["net_before_refunds_excl_tax_base"] += cents(cents((gross - discount) / (1 + vat / 100)) * rate)
+        for r in by_order[o["number"]]:
+            r["vat"] = vat
+    for r in returns:
+        if r["return_status"] != "COMPLETED":
+            continue
+        known = r["order_number"] in synced
+        cell = out[(local_day(r["completed_at"], tz), r["market_id"] if known else None)]
+        cell["returned_units"] += r["quantity"]
+        cell["refunds_base"] += cents(r["refund"] * r["conversion_rate"])
+        if known:
+            cell["refunds_excl_tax_base"] += cents(cents(r["refund"] / (1 + r["vat"] / 100)) * r["conversion_rate"])
+    for cell in out.values():
+        cell["net_base"] = cell["net_before_refunds_base"] - cell["refunds_base"]
+        cell["net_excl_tax_base"] = cell["net_before_refunds_excl_tax_base"] - cell["refunds_excl_tax_base"]
     return out
 
 
-def test_daily_sales_match_the_ground_truth(marts):
-    centra, settings = marts
-    expected = expected_daily(centra)
-    got = {
-        (day.isoformat(), market): {"orders": n, "units": u, "returned_units": r, "net_base": net}
-        for day, market, n, u, r, net in query(
-            settings,
-            "SELECT order_day, market_id, sum(orders), sum(units), sum(returned_units), sum(net_sales_base) "
-            "FROM daily_sales GROUP BY ALL",
-        )
+DAILY = (
+    "SELECT sales_day, market_id, sum(orders), sum(units), sum(order_day_returned_units), "
+    "sum(order_day_net_sales_base), sum(returned_units), sum(refunds_base), sum(net_sales_base), "
+    "sum(order_day_net_sales_excl_tax_base), sum(net_sales_excl_tax_base) FROM daily_sales {} GROUP BY ALL"
+)
+DAILY_KEYS = ("orders", "units", "order_day_returned_units", "order_day_net_base", "returned_units", "refunds_base",
+              "net_base", "order_day_net_excl_tax_base", "net_excl_tax_base")  # fmt: skip
+
+
+def daily_sales(settings, where: str = "") -> dict[tuple[str, int | None], dict]:
+    return {
+        (row[0].isoformat(), row[1]): dict(zip(DAILY_KEYS, row[2:], strict=True))
+        for row in query(settings, DAILY.format(where))
     }
+
+
+def test_daily_sales_match_the_ground_truth(marts):
+    """Orders, units and net sales by the day orders were placed, with those orders' returns (the order-day
+    view)."""
+    centra, settings = marts
+    expected = {k: e for k, e in expected_daily(centra, first=settings.start_date).items() if e["placed"]}
+    got = daily_sales(settings, "WHERE orders + cancelled_orders > 0")
     assert got.keys() == expected.keys()
-    assert sum(e["returned_units"] for e in expected.values()) > 0  # returns are exercised
+    assert sum(e["order_day_returned_units"] for e in expected.values()) > 0  # returns are exercised
     for key, e in expected.items():
         g = got[key]
-        assert (g["orders"], g["units"], g["returned_units"]) == (e["orders"], e["units"], e["returned_units"]), key
+        assert [g[k] for k in ("orders", "units", "order_day_returned_units")] == [
+            e[k] for k in ("orders", "units", "order_day_returned_units")
+        ], key
+        assert g["order_day_net_base"] == pytest.approx(e["order_day_net_base"], abs=0.011), key
+
+
+def test_refunds_and_returned_units_count_on_the_day_the_return_completes(marts):
+    """Every completed return books its units and refund on the day it completed, in the store's timezone, in its
+    order's market; returns of orders placed before the synced range keep their rows with the market unknown."""
+    centra, settings = marts
+    expected = expected_daily(centra, first=settings.start_date)
+    got = daily_sales(settings)
+    assert got.keys() == expected.keys()
+    unknown = [k for k, e in expected.items() if k[1] is None and e["returned_units"]]
+    assert unknown, "returns of orders before the synced range are exercised"
+    assert sum(e["returned_units"] for k, e in expected.items() if k[1] is not None) > 0
+    for key, e in expected.items():
+        g = got[key]
+        assert g["returned_units"] == e["returned_units"], key
+        assert g["refunds_base"] == pytest.approx(e["refunds_base"], abs=0.011), key
         assert g["net_base"] == pytest.approx(e["net_base"], abs=0.011), key
+    # a return without its order: the market is said to be unknown, the store type comes from the return
+    before = {r["id"]: r for r in synced_truth(centra, "returns", settings.start_date)}
+    synced = {o["number"] for o in synced_truth(centra, "orders", settings.start_date)}
+    rows = query(settings, "SELECT return_id, is_market_known, market_id, store_type, completed_day FROM fct_returns")
+    assert {r[0] for r in rows} == before.keys()
+    for return_id, known, market, store_type, completed in rows:
+        r = before[return_id]
+        assert known == (r["order_number"] in synced) and market == (r["market_id"] if known else None)
+        assert store_type == r["store_type"]
+        assert (completed and completed.isoformat()) == (r["completed_at"] and local_day(r["completed_at"]))
+
+
+def test_net_sales_excluding_tax_match_the_ground_truth(marts):
+    """Net sales without the VAT inside D2C prices (wholesale and US prices carry none), per order and per day, in
+    the base currency."""
+    centra, settings = marts
+    expected = expected_daily(centra, first=settings.start_date)
+    got = daily_sales(settings)
+    assert any(e["order_day_net_excl_tax_base"] < e["order_day_net_base"] - 1 for e in expected.values())
+    for key, e in expected.items():
+        g = got[key]
+        assert g["order_day_net_excl_tax_base"] == pytest.approx(e["order_day_net_excl_tax_base"], abs=0.011), key
+        if key[1] is None:  # the tax of a return whose order is not synced is not known
+            assert g["net_excl_tax_base"] is None, key
+        else:
+            assert g["net_excl_tax_base"] == pytest.approx(e["net_excl_tax_base"], abs=0.011), key
+    (base,) = {b for (b,) in query(settings, "SELECT DISTINCT base_currency FROM daily_sales")}
+    assert base == "SEK"  # the simulator's base currency: the one its orders convert at rate 1
+
+
+def test_return_rates_per_product_count_settled_d2c_units(marts):
+    """Units returned over units sold per product, variant and size, on D2C orders of days whose returns are
+    settled: older than the return window, and no return of them pending."""
+    centra, settings = marts
+    first = settings.start_date
+    orders = {o["number"]: o for o in synced_truth(centra, "orders", first)}
+    pending = defaultdict(int)
+    for r in synced_truth(centra, "returns", first):
+        if r["order_number"] in orders and r["return_status"] != "COMPLETED":
+            o = orders[r["order_number"]]
+            pending[(local_day(o["created_at"]), o["market_id"])] += 1
+    as_of = max(dt.date.fromisoformat(local_day(o["created_at"])) for o in orders.values())
+    last_settled = (as_of - dt.timedelta(days=RETURN_WINDOW_DAYS)).isoformat()
+    sizes = centra.sim.catalog.size_by_id
+    sold, returned = defaultdict(int), defaultdict(int)
+    for line in synced_truth(centra, "order_lines", first):
+        o = orders[line["order_number"]]
+        cell = (local_day(o["created_at"]), o["market_id"])
+        if o["store_type"] == "DIRECT_TO_CONSUMER" and cell[0] <= last_settled and not pending[cell]:
+            product = sizes[line["size_id"]]["product"]["id"]
+            sold[product] += line["quantity"] - line["cancelled_quantity"]
+            returned[product] += line["returned_quantity"]
+    assert sum(returned.values()) > 0, "settled returns are exercised"
+    got = dict(query(settings, "SELECT DISTINCT product_id, product_return_rate FROM return_rates"))
+    expected = {p: round(returned[p] / sold[p], 4) if sold[p] else None for p in got}
+    assert got.keys() == expected.keys() and any(expected.values())
+    for product, rate in expected.items():
+        assert got[product] == (rate if rate is None else pytest.approx(rate, abs=1e-6)), product
+    totals = query(settings, "SELECT sum(settled_d2c_units_sold), sum(settled_d2c_units_returned) FROM return_rates")
+    assert totals == [(sum(sold.values()), sum(returned.values()))]
+
+
+def test_refunds_and_returned_units_agree_across_marts(marts):
+    _, settings = marts
+    (daily,) = query(
+        settings,
+        "SELECT sum(returned_units), round(sum(refunds_base), 2), sum(order_day_returned_units) FROM daily_sales",
+    )
+    (returns,) = query(
+        settings,
+        "SELECT sum(units) FILTER (WHERE is_completed), round(sum(refund_base) FILTER (WHERE is_completed), 2), "
+        "sum(units) FILTER (WHERE is_order_synced) FROM fct_returns",
+    )
+    (rates,) = query(settings, "SELECT sum(units_returned) FROM return_rates")
+    assert daily[0] == returns[0] > 0
+    assert daily[1] == pytest.approx(returns[1], abs=0.011)
+    assert daily[2] == returns[2] == rates[0] > 0
 
 
 def test_stock_per_size_and_warehouse_matches_the_ground_truth(marts):
@@ -136,7 +288,7 @@ def test_stock_per_size_and_warehouse_matches_the_ground_truth(marts):
 def test_customers_new_and_repeat_match_the_ground_truth(marts):
     centra, settings = marts
     purchases = defaultdict(list)
-    for o in truth(centra, "orders"):
+    for o in synced_truth(centra, "orders", settings.start_date):
         if o["customer_id"] is not None and o["status"] != "CANCELLED":
             purchases[o["customer_id"]].append((o["created_at"], o["number"]))
     first = {min(p)[1] for p in purchases.values()}
@@ -148,7 +300,8 @@ def test_customers_new_and_repeat_match_the_ground_truth(marts):
 
 def test_every_order_and_line_reaches_the_marts_once(marts):
     centra, settings = marts
-    orders, lines = truth(centra, "orders"), truth(centra, "order_lines")
+    orders = synced_truth(centra, "orders", settings.start_date)
+    lines = synced_truth(centra, "order_lines", settings.start_date)
     assert query(settings, "SELECT count(*), count(DISTINCT order_number) FROM fct_orders") == [(len(orders),) * 2]
     assert query(settings, "SELECT count(*) FROM fct_order_lines") == [(len(lines),)]
     assert query(settings, "SELECT sum(sold_quantity) FROM fct_order_lines") == [
@@ -252,12 +405,14 @@ def test_the_marts_are_portable_sql_and_build_the_same_on_postgresql(marts, post
     assert " ERROR=0 " in build.stdout and " WARN=0 " in build.stdout
 
     daily = (
-        "SELECT store, order_day, market_id, store_type, orders, cancelled_orders, units, returned_units, "
-        "net_sales_base, average_order_value_base, return_rate FROM {}daily_sales"
+        "SELECT store, sales_day, market_id, store_type, orders, cancelled_orders, units, returned_units, "
+        "order_day_returned_units, refunds_base, net_sales_base, net_sales_excl_tax_base, order_day_net_sales_base, "
+        "average_order_value_base, order_day_return_rate FROM {}daily_sales"
     )
 
     def rounded(rows):  # the same figures, whichever engine computed them
-        return sorted(tuple(float(v) if isinstance(v, Decimal) else v for v in r) for r in rows)
+        rows = [tuple(float(v) if isinstance(v, Decimal) else v for v in r) for r in rows]
+        return sorted(rows, key=lambda r: tuple((v is None, v if v is not None else 0) for v in r[:4]))
 
     with psycopg.connect(url) as pg:
         on_postgres = rounded(pg.execute(daily.format("analytics.")).fetchall())

@@ -21,7 +21,7 @@ from centra_assets.webhooks.store import open_event_store
 from ..conftest import TOKEN, serve
 from ..ingestion.helpers import assets_of, rows, truth
 from ..realtime.helpers import execute, tick, wait_for_webhooks
-from .test_marts import build_marts, expected_daily, query
+from .test_marts import build_marts, daily_sales, expected_daily, query
 
 DAYS = 8
 HOUR = 3600
@@ -160,18 +160,14 @@ def test_daily_sales_split_by_store_match_each_stores_truth(two_stores):
     settings, centras, *_ = two_stores
     for store in settings.stores:
         expected = expected_daily(centras[store.name], store.timezone)
-        got = {
-            (day.isoformat(), market): {"orders": n, "units": u, "returned_units": r, "net_base": net}
-            for day, market, n, u, r, net in query(
-                settings,
-                "SELECT order_day, market_id, sum(orders), sum(units), sum(returned_units), sum(net_sales_base) "
-                f"FROM daily_sales WHERE store = '{store.name}' GROUP BY ALL",
-            )
-        }
+        got = daily_sales(settings, f"WHERE store = '{store.name}'")
         assert got.keys() == expected.keys(), store.name
         for k, e in expected.items():
             g = got[k]
-            assert (g["orders"], g["units"], g["returned_units"]) == (e["orders"], e["units"], e["returned_units"])
-            assert g["net_base"] == pytest.approx(e["net_base"], abs=0.011), (store.name, k)
+            assert [g[n] for n in ("orders", "units", "order_day_returned_units", "returned_units")] == [
+                e[n] for n in ("orders", "units", "order_day_returned_units", "returned_units")
+            ], (store.name, k)
+            for n in ("order_day_net_base", "net_base"):
+                assert g[n] == pytest.approx(e[n], abs=0.011), (store.name, k, n)
     (stores,) = query(settings, "SELECT count(DISTINCT store) FROM fct_orders")
     assert stores == (2,)

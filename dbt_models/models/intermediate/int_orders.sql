@@ -7,6 +7,8 @@ with lines as (
         sum(sold_quantity) as units,
         sum(returned_quantity) as returned_units,
         sum(gross_sales) as gross_sales,
+        -- the lines' goods value without the VAT inside their prices (unrounded: only a ratio is taken of it)
+        sum(gross_sales / (1 + coalesce(tax_percent, 0) / 100.0)) as gross_sales_if_tax_included,
         sum(markdown) as markdown,
         sum(returned_value) as returned_value
     from {{ ref('int_order_lines') }}
@@ -19,7 +21,8 @@ refunds as (
         order_number,
         count(*) as returns,
         sum(case when return_status = 'COMPLETED' then refund_total end) as refunds,
-        sum(case when return_status <> 'COMPLETED' then refund_total end) as pending_refunds
+        sum(case when return_status <> 'COMPLETED' then refund_total end) as pending_refunds,
+        count(case when return_status <> 'COMPLETED' then 1 end) as pending_returns
     from {{ ref('stg_centra__returns') }}
     group by store, order_number
 ),
@@ -41,7 +44,15 @@ measured as (
         coalesce(lines.returned_value, 0) as returned_value,
         coalesce(refunds.returns, 0) as returns,
         coalesce(refunds.refunds, 0) as refunds,
-        coalesce(refunds.pending_refunds, 0) as pending_refunds
+        coalesce(refunds.pending_refunds, 0) as pending_refunds,
+        coalesce(refunds.pending_returns, 0) as pending_returns,
+        -- The share of a tax-inclusive price that is not tax: line prices include their tax_percent unless the
+        -- order adds tax on top (taxAdded, e.g. US sales tax); wholesale and tax-free lines have 0 %. Discounts and
+        -- refunds are shares of the same goods, so they lose the same share.
+        case
+            when coalesce(orders.tax_added, 0) <> 0 or coalesce(lines.gross_sales, 0) = 0 then 1.0
+            else lines.gross_sales_if_tax_included / lines.gross_sales
+        end as excl_tax_ratio
     from {{ ref('stg_centra__orders') }} as orders
     left join lines on orders.store = lines.store and orders.order_number = lines.order_number
     left join refunds on orders.store = refunds.store and orders.order_number = refunds.order_number
@@ -56,5 +67,10 @@ select
     {{ to_base('order_shipping') }} as order_shipping_base,
     {{ to_base('tax') }} as tax_base,
     {{ to_base('refunds') }} as refunds_base,
-    {{ to_base(centra_round('gross_sales - order_discounts - refunds', 2)) }} as net_sales_base
+    {{ centra_round('(gross_sales - order_discounts - refunds) * excl_tax_ratio', 2) }} as net_sales_excl_tax,
+    {{ to_base(centra_round('gross_sales - order_discounts - refunds', 2)) }} as net_sales_base,
+    {{ to_base(centra_round('(gross_sales - order_discounts - refunds) * excl_tax_ratio', 2)) }}
+        as net_sales_excl_tax_base,
+    {{ to_base(centra_round('(gross_sales - order_discounts) * excl_tax_ratio', 2)) }}
+        as net_sales_before_refunds_excl_tax_base
 from measured

@@ -58,6 +58,7 @@ select
     refunds,
     pending_refunds,
     net_sales,
+    net_sales_excl_tax,
     grand_total,
     customer_order_sequence,
     case when customer_order_sequence = 1 then 'new' when customer_order_sequence > 1 then 'repeat' end
@@ -72,5 +73,6 @@ select
     tax_base,
     refunds_base,
     net_sales_base,
+    net_sales_excl_tax_base,
     grand_total_base
 from sequenced

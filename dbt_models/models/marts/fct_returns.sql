@@ -1,5 +1,7 @@
--- One row per return: units and goods value returned, the refund (money back, after order discounts), and how
--- long after the order it came.
+-- One row per return: units and goods value returned, the refund (money back, after order discounts), the day it
+-- was created and the day it was completed (when it books), and how long after the order it came. The market and
+-- tax come from the order; a return of an order the warehouse does not hold (placed before CENTRA_START_DATE)
+-- carries no market of its own, so it keeps its row with `is_market_known` false.
 with returns as (
     select * from {{ ref('stg_centra__returns') }}
 ),
@@ -22,8 +24,8 @@ lines as (
 ),
 
 orders as (
-    select store, order_number, created_at as order_created_at, market_id, store_type
-    from {{ ref('stg_centra__orders') }}
+    select store, order_number, created_at as order_created_at, market_id, market_name, store_type, excl_tax_ratio
+    from {{ ref('int_orders') }}
 )
 
 select
@@ -33,12 +35,20 @@ select
     returns.shipment_id,
     returns.returned_to_stock,
     returns.partition_date as return_day,  -- created, in the store's timezone
+    {{ local_day('returns.completed_at', 'returns.store') }} as completed_day,
     returns.created_at,
     returns.completed_at,
     returns.return_status,
     returns.return_status = 'COMPLETED' as is_completed,
+    orders.order_number is not null as is_order_synced,
+    orders.market_id is not null as is_market_known,
     orders.market_id,
-    orders.store_type,
+    orders.market_name,
+    -- the return's own type tells the store type when the order is not in the warehouse
+    coalesce(orders.store_type, case
+        when returns.return_type like 'Wholesale%' then 'WHOLESALE'
+        when returns.return_type like 'DirectToConsumer%' then 'DIRECT_TO_CONSUMER'
+    end) as store_type,
     orders.order_created_at,
     coalesce(lines.units, 0) as units,
     coalesce(lines.returned_value, 0) as returned_value,
@@ -48,6 +58,8 @@ select
     returns.refund_total_currency as currency,
     returns.refund_total_conversion_rate as conversion_rate,
     {{ to_base('returns.refund_total', 'returns.refund_total_conversion_rate') }} as refund_base,
+    {{ to_base(centra_round('returns.refund_total * orders.excl_tax_ratio', 2), 'returns.refund_total_conversion_rate') }}
+        as refund_excl_tax_base,
     {{ hours_between('orders.order_created_at', 'returns.created_at', 86400.0) }} as days_order_to_return
 from returns
 left join lines on returns.store = lines.store and returns.return_id = lines.return_id
