@@ -54,12 +54,24 @@ class SyncResult:
         self.lacking, self.alternatives, self.app_version = lacking_fields(plan), plan.alternatives, plan.app_version
 
 
+def day_start(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """The first instant of a store day: its local midnight, the first of the two when the clock goes back over
+    midnight, the end of the jump when the clock jumps over it (fold 0 reads a skipped time with the offset before
+    the jump; tzdata's jumps over midnight all start at it)."""
+    return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+
+
 def day_window(day: dt.date, tz: ZoneInfo) -> tuple[str, str]:
-    """The day as a Centra DateRange, with explicit offsets so Centra's own timezone does not matter."""
-    start = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
-    nxt = day + dt.timedelta(days=1)
-    end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz) - dt.timedelta(seconds=1)
-    return start.isoformat(), end.isoformat()
+    """The day as a Centra DateRange: its first instant to the second before the next day's, in absolute time (a
+    day the clock changes lasts 23 or 25 hours), with explicit offsets so Centra's own timezone does not matter."""
+    end = day_start(day + dt.timedelta(days=1), tz) - dt.timedelta(seconds=1)
+    return day_start(day, tz).astimezone(tz).isoformat(), end.astimezone(tz).isoformat()
+
+
+def day_of(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The store day an instant belongs to: the day whose `day_window` holds it. The one rule for every path that
+    files a record under a day (the full sync, a refresh, the webhook sensor)."""
+    return instant.astimezone(tz).date()
 
 
 def _audit(rows: list[dict], audit: dict[str, str], loaded_at: dt.datetime) -> list[dict]:
@@ -165,7 +177,7 @@ def _may_grow(window: tuple[str, str] | None) -> bool:
 
 def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
     value = get(record, spec.date_field)
-    return to_utc(value).astimezone(tz).date() if value else None
+    return day_of(to_utc(value), tz) if value else None
 
 
 def refresh_records(

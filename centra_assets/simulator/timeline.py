@@ -30,6 +30,14 @@ NEW_CUSTOMER_SHARE = 0.45
 RETURN_RATE = 0.17
 CANCEL_RATE = 0.03
 VOUCHER_RATE = 0.12
+# Orders by hour of the store's day (relative): quiet at night but never empty, a lunch peak and a higher evening
+# one, as web shops see them. Every hour has orders on a normal day, the first and the last included.
+HOURLY_PROFILE = (
+    *(2.2, 1.4, 0.9, 0.7, 0.6, 0.8),  # 00-05
+    *(1.5, 2.6, 3.6, 4.3, 4.8, 5.4),  # 06-11
+    *(6.0, 5.7, 4.9, 4.6, 4.7, 5.1),  # 12-17
+    *(5.8, 6.6, 7.2, 6.8, 5.2, 3.6),  # 18-23
+)
 _ASCII = str.maketrans("åäöüéÅÄÖÜÉ", "aaoueAAOUE")
 
 
@@ -232,13 +240,7 @@ class Timeline:
         header = self.header(d)
         cat = self.catalog
         rng = random.Random(f"{self.seed}:orders:{d}")
-        start = self.day_start(d)
-        length = self.day_start(d + 1) - start
-        # Orders cluster in the afternoon and evening: sum of two uniforms skews towards the middle.
-        times = sorted(
-            start + length * min(0.999999, (rng.random() + rng.random()) / 2 * 0.75 + rng.random() * 0.25)
-            for _ in range(header.orders)
-        )
+        times = self._order_times(d, header.orders, rng)
         wholesale_at = set(rng.sample(range(header.orders), header.wholesale))
         d2c_positions = [i for i in range(header.orders) if i not in wholesale_at]
         new_at = set(rng.sample(d2c_positions, min(header.new_customers, len(d2c_positions))))
@@ -310,6 +312,15 @@ class Timeline:
                     o.returned_lines = returned or (lines[0][0],)
             plans.append(o)
         return plans
+
+    def _order_times(self, d: int, n: int, rng: random.Random) -> list[int]:
+        """When day d's n orders are placed, ascending, in whole seconds as Centra records them. Each hour of the day
+        as the store's clock shows it draws orders by HOURLY_PROFILE: a day the clock changes has one hour fewer
+        (none of its orders) or one more (orders in both)."""
+        start, end = int(self.day_start(d)), int(self.day_start(d + 1))
+        hours = [(h, min(int(HOUR), end - h)) for h in range(start, end, int(HOUR))]  # (first second, seconds)
+        weights = [HOURLY_PROFILE[dt.datetime.fromtimestamp(h, self.tz).hour] * seconds for h, seconds in hours]
+        return sorted(h + int(rng.random() * seconds) for h, seconds in rng.choices(hours, weights, k=n))
 
     def plan(self, number: int, last_day: int) -> OrderPlan | None:
         d = self.day_of_number(number, last_day)

@@ -1,0 +1,147 @@
+"""A store's day is cut in absolute time between its two local midnights, by one rule for every path that files a
+record under a day: on the days the clock changes at midnight (Chile, Greenland) every order still lands in exactly
+one partition. And the simulator's orders arrive around the clock, so the first and last hour of a day are tested."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import random
+import zoneinfo
+from collections import Counter, defaultdict
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from centra_assets.defs.realtime import locate
+from centra_assets.defs.sync import day_of, day_window
+from centra_assets.entities import BY_NAME
+from centra_assets.simulator.server import Simulator
+from tests.conftest import NOW
+
+from .helpers import assets_of, new_instance, resource_for, rows, settings_for, truth
+
+SEED = int(os.environ.get("CENTRA_TEST_SEED", random.randrange(1, 10**6)))
+SECOND, HOUR = dt.timedelta(seconds=1), dt.timedelta(hours=1)
+
+# Days the clock changes at local midnight in 2026 (tzdata on this machine; the first test checks they are), and
+# each one's first and last instant as Centra is asked for them.
+CLOCK_CHANGE_DAYS = {
+    # 24:00 -03 becomes 23:00 -04: the day's last hour comes twice (25 hours)
+    ("America/Santiago", "2026-04-04"): ("2026-04-04T00:00:00-03:00", "2026-04-04T23:59:59-04:00"),
+    # 00:00 -04 becomes 01:00 -03: the day starts at one o'clock (23 hours)
+    ("America/Santiago", "2026-09-06"): ("2026-09-06T01:00:00-03:00", "2026-09-06T23:59:59-03:00"),
+    # 23:00 -02 becomes 00:00 -01 of the next day: the day ends at eleven (23 hours)
+    ("America/Nuuk", "2026-03-28"): ("2026-03-28T00:00:00-02:00", "2026-03-28T22:59:59-02:00"),
+    # 24:00 -01 becomes 23:00 -02: the day's last hour comes twice (25 hours)
+    ("America/Nuuk", "2026-10-24"): ("2026-10-24T00:00:00-01:00", "2026-10-24T23:59:59-02:00"),
+}
+
+
+def window_of(zone: str, day: str) -> tuple[dt.datetime, dt.datetime]:
+    return tuple(map(dt.datetime.fromisoformat, CLOCK_CHANGE_DAYS[zone, day]))
+
+
+@pytest.mark.parametrize(("zone", "day"), CLOCK_CHANGE_DAYS)
+def test_a_clock_change_day_runs_from_its_first_instant_to_the_second_before_the_next_days(zone, day):
+    tz, date = ZoneInfo(zone), dt.date.fromisoformat(day)
+    first, last = window_of(zone, day)
+    offsets = {(first + n * HOUR).astimezone(tz).utcoffset() for n in range(-2, 27)}
+    assert len(offsets) == 2, f"{zone} changes its clock around {day} (tzdata)"
+    assert (last + SECOND - first) != dt.timedelta(days=1)
+
+    window = day_window(date, tz)
+    assert all(dt.datetime.fromisoformat(end).utcoffset() is not None for end in window), "explicit offsets"
+    assert tuple(map(dt.datetime.fromisoformat, window)) == (first, last)  # the same instants
+    assert day_of(first, tz) == day_of(last, tz) == date
+    assert day_of(first - SECOND, tz) == date - dt.timedelta(days=1)
+    assert day_of(last + SECOND, tz) == date + dt.timedelta(days=1)
+
+
+def test_days_follow_each_other_without_gap_or_overlap_in_every_timezone():
+    """For every day of 2026 in every timezone tzdata knows: a day starts the second after the previous one ends,
+    and day_of (the rule a refreshed record and a webhook's record are filed by) files both ends under the day."""
+    for zone in sorted(zoneinfo.available_timezones()):
+        tz, previous_end = ZoneInfo(zone), None
+        for n in range(365):
+            date = dt.date(2026, 1, 1) + dt.timedelta(days=n)
+            first, last = map(dt.datetime.fromisoformat, day_window(date, tz))
+            assert day_of(first, tz) == date == day_of(last, tz), zone
+            assert previous_end is None or first - previous_end == SECOND, (zone, date)
+            previous_end = last
+
+
+@pytest.mark.parametrize(("zone", "day"), CLOCK_CHANGE_DAYS)
+def test_every_order_of_a_clock_change_day_lands_in_exactly_one_partition(make_centra, tmp_path, zone, day):
+    tz, date = ZoneInfo(zone), dt.date.fromisoformat(day)
+    days = [date + dt.timedelta(days=n) for n in (-1, 0, 1)]
+    noon = dt.datetime.combine(date + dt.timedelta(days=2), dt.time(12), tz)
+    centra = make_centra(seed=SEED, timezone=zone, now=noon.timestamp(), days=4, orders_per_day=1000)
+    settings = dataclasses.replace(settings_for(tmp_path, start=days[0].isoformat()), timezone=zone)
+    resource = resource_for(centra, settings)
+
+    # Ground truth: every order, filed under its date on the store's clock here, not by the pipeline's rule.
+    created = {o["number"]: dt.datetime.fromisoformat(o["created_at"]) for o in truth(centra, "orders")}
+    expected = defaultdict(set)
+    for number, at in created.items():
+        expected[at.astimezone(tz).date()].add(number)
+    first, last = window_of(zone, day)
+    for edge in (first, last + SECOND):  # orders on both sides of the day's edges: the hours at stake are not empty
+        assert any(edge - HOUR <= at < edge for at in created.values()), f"seed {SEED}: no order just before {edge}"
+        assert any(edge <= at < edge + HOUR for at in created.values()), f"seed {SEED}: no order just after {edge}"
+    timeline = centra.sim.timeline  # the simulator's own days agree
+    assert timeline.day_start(timeline.day_of(first.timestamp())) == first.timestamp()
+    assert timeline.day_start(timeline.day_of(first.timestamp()) + 1) == (last + SECOND).timestamp()
+
+    orders = [a for a in assets_of(settings, "event") if a.op.name == "centra_orders"]
+
+    def sync(d: dt.date, run_config=None):
+        return dg.materialize(
+            orders,
+            partition_key=d.isoformat(),
+            resources={"centra": resource},
+            run_config=run_config,
+            instance=new_instance(),
+        )
+
+    synced = {}
+    for d in days:
+        run = sync(d)
+        (count,) = [c for c in run.get_asset_check_evaluations() if c.check_name == "row_count_matches_centra"]
+        assert count.passed, count.metadata
+        synced[d] = [n for (n,) in rows(settings, "orders", d.isoformat(), "order_number")]
+        assert len(synced[d]) == len(expected[d]), f"seed {SEED}: Centra's count for {d} is the day's orders"
+    everywhere = [n for numbers in synced.values() for n in numbers]
+    assert len(everywhere) == len(set(everywhere)), f"seed {SEED}: no order in two partitions"
+    assert {d: set(numbers) for d, numbers in synced.items()} == {d: expected[d] for d in days}, f"seed {SEED}"
+
+    # The refresh path files records by the same rule: refreshing the day with its neighbours' orders too keeps
+    # exactly the day's; and the webhook sensor locates a new order in the partition the full sync put it in.
+    before = rows(settings, "orders", day, "order_number, status")
+    sync(date, {"ops": {"centra_orders": {"config": {"refresh_keys": [str(n) for n in everywhere]}}}})
+    assert rows(settings, "orders", day, "order_number, status") == before
+    with contextlib.closing(resource.client(settings.stores[0])) as client:
+        located = locate(BY_NAME["orders"], everywhere, str(tmp_path / "nothing synced"), tz, client)
+    assert {dt.date.fromisoformat(d): keys for d, keys in located.items()} == {d: expected[d] for d in days}
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "Europe/Stockholm", "America/Los_Angeles", "America/Santiago"])
+def test_orders_arrive_around_the_clock_on_the_stores_own_daily_rhythm(zone):
+    """East and west of UTC: every day has orders in its first and last hour, every hour of the store's clock has
+    some, and the store's night is quieter than its evening (the rhythm follows the store's clock, not UTC). Times
+    are whole seconds, as Centra records them: none falls between a day's last second and the next day's first."""
+    tz, days = ZoneInfo(zone), 7
+    sim = Simulator(seed=SEED, days=days, orders_per_day=1000, now=NOW, timezone=zone, rate_limits=False)
+    by_hour = Counter()
+    for d in range(days):  # the days before today, all complete
+        times = sim.timeline.day_times(d)
+        assert all(t == int(t) for t in times)
+        hours = Counter(dt.datetime.fromtimestamp(t, tz).hour for t in times)
+        assert hours[0] and hours[23], f"seed {SEED}, {zone}, day {d}: orders in the first and last hour"
+        by_hour += hours
+    total = sum(by_hour.values())
+    assert all(by_hour[h] > 0.002 * total for h in range(24)), f"seed {SEED}, {zone}: {sorted(by_hour.items())}"
+    assert sum(by_hour[h] for h in (2, 3, 4)) * 3 < sum(by_hour[h] for h in (19, 20, 21)), f"seed {SEED}, {zone}"
