@@ -177,7 +177,7 @@ def _may_grow(window: tuple[str, str] | None) -> bool:
 
 def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
     value = get(record, spec.date_field)
-    return day_of(to_utc(value), tz) if value else None
+    return day_of(to_utc(value, tz), tz) if value else None
 
 
 def refresh_records(
