@@ -341,6 +341,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     import dagster as dg
 
     from centra_assets.defs import build_definitions
+    from centra_assets.defs.assets import sync_assets
     from centra_assets.defs.realtime import _light, marks_since, sweep
     from centra_assets.defs.resources import CentraResource
     from centra_assets.defs.sync import record_day, refresh_records
@@ -369,16 +370,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
         centra = CentraResource(
             api_url=sim.graphql_url, api_token="bench-token", pacer_path=str(Path(tmp) / "budget.sqlite")
         )
-        events = [
-            a
-            for a in build_definitions(settings).assets
-            if getattr(a, "op", None)
-            and a.op.name
-            in {
-                f"centra_{s}"
-                for s in ("orders", "shipments", "returns", "purchase_orders", "purchase_order_deliveries")
-            }
-        ]
+        events = sync_assets(build_definitions(settings).assets, "event")  # every event data type
         dg.materialize(
             events,
             resources={"centra": centra},
