@@ -55,6 +55,7 @@ class Settings:
     stores_file_stores: tuple[Store, ...] = field(default=())  # from CENTRA_STORES_FILE: partitions day x store
     state_dir: str = ""  # local state (rate budget, webhook SQLite); default <warehouse_dir>/.state or .centra_state
     webhook_store: str = ""  # a PostgreSQL URL, or empty for SQLite under state_dir
+    rate_budget_url: str = ""  # a PostgreSQL URL: the rate budget shared by every process; empty: SQLite per machine
     dbt_target: str = "local"  # profiles.yml target: local (a file, published by rename), motherduck, postgres
 
     @property
@@ -117,6 +118,12 @@ def _date(value, where: str) -> str:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
         raise ValueError(f"{where}={value!r} is not a date like 2025-01-01") from None
+
+
+def _postgres_url(value: str, where: str) -> str:
+    if value and not value.startswith(("postgresql://", "postgres://")):  # the value may hold a password: not shown
+        raise ValueError(f"{where} must be a postgresql://user:password@host:port/database URL (or unset)")
+    return value
 
 
 def _name(value, where: str) -> str:
@@ -182,5 +189,6 @@ def settings_from_env(env: dict | None = None) -> Settings:
         stores_file_stores=read_stores_file(stores_file) if stores_file else (),
         state_dir=env.get("CENTRA_STATE_DIR") or "",
         webhook_store=env.get("CENTRA_WEBHOOK_STORE") or "",
+        rate_budget_url=_postgres_url(env.get("CENTRA_RATE_BUDGET_URL") or "", "CENTRA_RATE_BUDGET_URL"),
         dbt_target=env.get("DBT_TARGET") or "local",
     )

@@ -39,20 +39,27 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
     repo = local.get_repository_def()
     events = local.get_schedule_def("centra_daily_events")
     tick = build_schedule_context(scheduled_execution_time=at, repository_def=repo)
-    requests = events.evaluate_tick(tick).run_requests
-    assert [r.partition_key for r in requests] == ["2026-03-01", "2026-03-02"]
+    (request,) = events.evaluate_tick(tick).run_requests  # one run for both days
+    assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
+        "2026-03-01",
+        "2026-03-02",
+    )
     snapshots = local.get_schedule_def("centra_daily_snapshots")
     assert snapshots.cron_schedule == "0 6 * * *"
-    (request,) = snapshots.evaluate_tick(tick).run_requests
+    at_six = build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC), repository_def=repo
+    )
+    (request,) = snapshots.evaluate_tick(at_six).run_requests
     assert request.partition_key == "2026-03-02"
     running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
     assert running == {"centra_daily_events", "centra_daily_snapshots"}
 
 
-def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_in_its_timezone():
+def test_with_several_stores_one_schedule_serves_each_store_at_its_time_in_its_timezone():
     import datetime as dt
 
-    from dagster import MultiPartitionKey, build_schedule_context
+    from dagster import build_schedule_context
+    from dagster._utils.schedules import cron_string_iterator
 
     from centra_assets.defs import build_definitions
     from centra_assets.settings import Settings, Store
@@ -60,17 +67,34 @@ def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_i
     stores = (
         Store("nordic", "Europe/Stockholm", "2026-01-01", "https://n.example/graphql", "T_NORDIC"),
         Store("us", "America/New_York", "2026-02-01", "https://u.example/graphql", "T_US"),
+        Store("india", "Asia/Kolkata", "2026-02-01", "https://i.example/graphql", "T_IN"),
+        Store("nordic_b2b", "Europe/Stockholm", "2026-02-01", "https://b.example/graphql", "T_B2B"),
     )
-    several = build_definitions(Settings(stores_file_stores=stores))
+    several = build_definitions(Settings(stores_file_stores=stores, snapshot_cron="30 1 * * *"))
     repo = several.get_repository_def()  # every job resolves against the day x store partitions
     assert {"centra_events", "centra_snapshots", "centra_stock"} <= {j.name for j in repo.get_all_jobs()}
-    at = dt.datetime(2026, 3, 2, 3, 30, tzinfo=dt.UTC)  # 2 March in Stockholm, still 1 March in New York
-    tick = build_schedule_context(scheduled_execution_time=at, repository_def=repo)
-    for name, today in (("nordic", "2026-03-02"), ("us", "2026-03-01")):
-        schedule = several.get_schedule_def(f"centra_daily_events_{name}")
-        assert schedule.execution_timezone == dict((s.name, s.timezone) for s in stores)[name]
-        keys = [r.partition_key for r in schedule.evaluate_tick(tick).run_requests]
-        assert keys[-1] == MultiPartitionKey({"date": today, "store": name})
+    assert {s.name for s in several.schedules} == {
+        "centra_daily_events",
+        "centra_daily_snapshots",
+        "centra_inventory_hourly",
+    }
+    snapshots = several.get_schedule_def("centra_daily_snapshots")
+    asked: dict[str, list] = {}
+    day = dt.datetime(2026, 3, 28, tzinfo=dt.UTC)  # Europe moves its clocks on the 29th, New York did on the 8th
+    for tick in cron_string_iterator(day.timestamp(), snapshots.cron_schedule, snapshots.execution_timezone):
+        if tick >= day + dt.timedelta(days=3):
+            break
+        context = build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
+        for r in snapshots.evaluate_tick(context).run_requests:
+            by = r.partition_key.keys_by_dimension
+            asked.setdefault(by["store"], []).append(
+                (tick.astimezone(dict((s.name, s.tz) for s in stores)[by["store"]]), by["date"])
+            )
+    for store in stores:  # once a day each, at 01:30 on its own clock (summer time or not), for its own day
+        ticks = asked[store.name]
+        assert [(t.strftime("%H:%M"), t.date().isoformat()) for t, _ in ticks] == [("01:30", d) for _, d in ticks]
+        days = [dt.date.fromisoformat(d) for _, d in ticks]
+        assert len(days) >= 3 and days == [days[0] + dt.timedelta(days=i) for i in range(len(days))], store.name
 
 
 def test_a_refresh_leaves_out_records_of_days_before_the_start_date():

@@ -1,61 +1,104 @@
 """Pacing under Centra's rate limits, shared by every process that talks to the same store.
 
-Centra meters each environment with six token buckets (requests, complexity and mutations, over 10 s
-and 1 h) that every integration of the store shares. The pacer mirrors them on our side: it learns the
-quotas from the ``rateLimits`` query, keeps a reserve for the store's other integrations (``share``),
-charges each request before sending it (complexity estimated from the last time the same query ran,
-then corrected from ``extensions.complexity``), and waits when a bucket is empty, so Centra rarely has
-to say 429. The buckets live in a small SQLite file, so parallel runs (several Dagster runs, a backfill
-beside the sensor) draw on one budget instead of each believing it has all of it.
+Centra meters each environment with six token buckets (requests, complexity and mutations, over 10 s and 1 h)
+that every integration of the store shares. The pacer mirrors them on our side: it learns the quotas from the
+``rateLimits`` query, keeps a reserve for the store's other integrations (``share``), charges each request before
+sending it (complexity estimated from the last time the same query ran, then corrected from
+``extensions.complexity``), and waits when a bucket is empty, so Centra rarely has to say 429.
+
+The buckets (and the pause a 429 imposes) live in a database, so parallel runs draw on one budget instead of
+each believing it has all of it: a small SQLite file shared by every process of one machine, or PostgreSQL
+(``CENTRA_RATE_BUDGET_URL``) shared by every process of a deployment, one container or pod per run included.
+The bucket arithmetic is written once (`Pacer`); a backend only says how to hold the budget's lock: SQLite's
+``BEGIN IMMEDIATE`` (one writer at a time per file), PostgreSQL's row lock on the budget's row
+(``SELECT ... FOR UPDATE``), so a charge is atomic however many processes charge at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 INTERVAL_SECONDS = {"TEN_SECONDS": 10.0, "ONE_HOUR": 3600.0}
 KINDS = ("REQUEST_COUNT", "QUERY_COMPLEXITY", "MUTATION_COUNT")
+DEFAULT_BUDGET = "default"
+
+# DOUBLE PRECISION: PostgreSQL's REAL is 4 bytes, too coarse for epoch seconds (SQLite reads it as REAL)
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS centra_rate_bucket (budget TEXT NOT NULL, kind TEXT NOT NULL,
+       interval TEXT NOT NULL, capacity DOUBLE PRECISION, rate DOUBLE PRECISION, tokens DOUBLE PRECISION,
+       updated DOUBLE PRECISION, PRIMARY KEY (budget, kind, interval))""",
+    """CREATE TABLE IF NOT EXISTS centra_rate_pause (budget TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL)""",
+)
+
+Query = Callable[[str, tuple], list[tuple]]  # run one statement in the locked transaction, return its rows
+
+
+class RateBudgetUnavailable(RuntimeError):
+    """The shared rate budget's database cannot be reached (the message never holds its password)."""
+
+
+def is_postgres_url(location: str | Path | None) -> bool:
+    return str(location or "").startswith(("postgresql://", "postgres://"))
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
 class Pacer:
-    def __init__(self, path: str | Path | None = None, share: float = 0.9, window_scale: float = 1.0):
-        """`path`: the shared state file (None: this process only). `share`: the part of each quota we use.
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        share: float = 0.9,
+        window_scale: float = 1.0,
+        budget: str = DEFAULT_BUDGET,
+    ):
+        """`path`: where the shared budget lives: a SQLite file, a ``postgresql://`` URL, or None (this process
+        only). `budget`: whose buckets (one Centra environment). `share`: the part of each quota we use.
         `window_scale`: only for a simulator started with --time-scale (its windows are that much shorter)."""
-        self.share, self.window_scale = share, window_scale
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(path) if path else ":memory:", timeout=60, isolation_level=None, check_same_thread=False
-        )
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("""CREATE TABLE IF NOT EXISTS bucket (kind TEXT, interval TEXT, capacity REAL,
-                                rate REAL, tokens REAL, updated REAL, PRIMARY KEY (kind, interval))""")
-            self._db.execute("CREATE TABLE IF NOT EXISTS pause (id INTEGER PRIMARY KEY CHECK (id = 1), until REAL)")
+        self.share, self.window_scale, self.budget = share, window_scale, budget
+        self._backend = _Postgres(str(path)) if is_postgres_url(path) else _Sqlite(path)
+        with self._locked(create=True):
+            pass
         self.configured = False
         self.waited_seconds = 0.0
+
+    def __repr__(self) -> str:
+        return f"Pacer({self._backend}, budget={self.budget!r})"
 
     def configure(self, limits: list[dict]) -> None:
         """Size the buckets from Centra's ``rateLimits`` answer, and start from what Centra says is left."""
         now = time.time()
-        with self._lock, self._transaction():
+        with self._locked() as (query, _paused):
+            held = {
+                (kind, interval): (capacity, tokens)
+                for kind, interval, capacity, tokens in query(
+                    "SELECT kind, interval, capacity, tokens FROM centra_rate_bucket WHERE budget = ?", (self.budget,)
+                )
+            }
             for b in limits:
                 quota = float(b["quota"])
                 capacity = self.share * quota
                 rate = capacity / (INTERVAL_SECONDS[b["intervalSeconds"]] / self.window_scale)
                 # what other integrations already used is not ours to spend
                 usable = max(0.0, float(b["remainingQuota"]) - (1 - self.share) * quota)
-                row = self._db.execute(
-                    "SELECT capacity, tokens FROM bucket WHERE kind=? AND interval=?", (b["type"], b["intervalSeconds"])
-                ).fetchone()
+                row = held.get((b["type"], b["intervalSeconds"]))
                 tokens = min(usable, row[1]) if row and row[0] == capacity else min(usable, capacity)
-                self._db.execute(
-                    "INSERT OR REPLACE INTO bucket VALUES (?, ?, ?, ?, ?, ?)",
-                    (b["type"], b["intervalSeconds"], capacity, rate, tokens, now),
+                query(
+                    "INSERT INTO centra_rate_bucket VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (budget, kind, interval) "
+                    "DO UPDATE SET capacity = excluded.capacity, rate = excluded.rate, tokens = excluded.tokens, "
+                    "updated = excluded.updated",
+                    (self.budget, b["type"], b["intervalSeconds"], capacity, rate, tokens, now),
                 )
         self.configured = True
 
@@ -64,20 +107,24 @@ class Pacer:
         cost = {"REQUEST_COUNT": requests, "QUERY_COMPLEXITY": complexity, "MUTATION_COUNT": mutations}
         waited = 0.0
         while True:
-            with self._lock, self._transaction():
+            with self._locked() as (query, paused):
                 now = time.time()
-                rows = self._refill(now)
-                paused = (self._db.execute("SELECT until FROM pause WHERE id = 1").fetchone() or (0.0,))[0]
-                wait = max(0.0, paused - now)
-                for kind, _interval, capacity, rate, tokens in rows:
+                wait, charged = max(0.0, paused - now), []
+                for kind, interval, capacity, rate, tokens, updated in query(
+                    "SELECT kind, interval, capacity, rate, tokens, updated FROM centra_rate_bucket WHERE budget = ?",
+                    (self.budget,),
+                ):
+                    tokens = min(capacity, tokens + max(0.0, now - updated) * rate)  # refilled since last time
                     need = min(cost[kind], capacity)  # a single request bigger than a bucket still goes, alone
                     if need > tokens:
                         wait = max(wait, (need - tokens) / rate)
-                if wait <= 0:
-                    for kind, interval, *_ in rows:
-                        self._db.execute(
-                            "UPDATE bucket SET tokens = tokens - ? WHERE kind=? AND interval=?",
-                            (cost[kind], kind, interval),
+                    charged.append((tokens - cost[kind], now, self.budget, kind, interval))
+                if wait <= 0:  # (while waiting nothing is written: the refill is recomputed from `updated`)
+                    for row in charged:
+                        query(
+                            "UPDATE centra_rate_bucket SET tokens = ?, updated = ? "
+                            "WHERE budget = ? AND kind = ? AND interval = ?",
+                            row,
                         )
                     self.waited_seconds += waited
                     return waited
@@ -88,42 +135,122 @@ class Pacer:
     def settle(self, complexity_delta: float) -> None:
         """Correct the complexity charged for a request once Centra reported the real figure."""
         if complexity_delta:
-            with self._lock, self._transaction():
-                self._db.execute(
-                    "UPDATE bucket SET tokens = tokens - ? WHERE kind = 'QUERY_COMPLEXITY'", (complexity_delta,)
+            with self._locked() as (query, _paused):
+                query(
+                    "UPDATE centra_rate_bucket SET tokens = tokens - ? WHERE budget = ? AND kind = 'QUERY_COMPLEXITY'",
+                    (complexity_delta, self.budget),
                 )
 
     def pause_until(self, until: float) -> None:
         """Centra said 429: every process sharing the budget holds off until `until` (epoch seconds)."""
-        with self._lock, self._transaction():
-            self._db.execute(
-                "INSERT INTO pause VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET until = max(until, excluded.until)",
-                (until,),
-            )
+        with self._locked() as (query, _paused):
+            query("UPDATE centra_rate_pause SET until = ? WHERE budget = ? AND until < ?", (until, self.budget, until))
 
-    def _refill(self, now: float) -> list[tuple]:
-        rows = self._db.execute("SELECT kind, interval, capacity, rate, tokens, updated FROM bucket").fetchall()
-        out = []
-        for kind, interval, capacity, rate, tokens, updated in rows:
-            tokens = min(capacity, tokens + max(0.0, now - updated) * rate)
-            self._db.execute(
-                "UPDATE bucket SET tokens=?, updated=? WHERE kind=? AND interval=?", (tokens, now, kind, interval)
-            )
-            out.append((kind, interval, capacity, rate, tokens))
-        return out
-
-    def _transaction(self):
-        return _Immediate(self._db)
+    @contextlib.contextmanager
+    def _locked(self, create: bool = False) -> Iterator[tuple[Query, float]]:
+        """One transaction holding this budget's lock: (run a statement, the pause in force)."""
+        with self._backend.transaction() as query:
+            if create:
+                query("INSERT INTO centra_rate_pause VALUES (?, 0) ON CONFLICT (budget) DO NOTHING", (self.budget,))
+            (paused,) = query(
+                f"SELECT until FROM centra_rate_pause WHERE budget = ?{self._backend.lock_row}", (self.budget,)
+            )[0]
+            yield query, paused
 
 
-class _Immediate:
-    """BEGIN IMMEDIATE ... COMMIT: one writer at a time across processes."""
+class _Sqlite:
+    """A SQLite file (WAL) for the processes of one machine; ``BEGIN IMMEDIATE`` makes one writer at a time."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    lock_row = ""  # the whole file is locked already
 
-    def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+    def __init__(self, path: str | Path | None):
+        self.path = str(path) if path else ":memory:"
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
 
-    def __exit__(self, exc_type, *_):
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __str__(self) -> str:
+        return f"SQLite {self.path}"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Query]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield lambda sql, params: self._db.execute(sql, params).fetchall()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+
+class _Postgres:
+    """PostgreSQL, shared by every process of a deployment. Each transaction first locks the budget's row in
+    ``centra_rate_pause`` (``FOR UPDATE``), so the processes charging one budget take turns and the others'
+    budgets are not held up. Connections are pooled per process and URL."""
+
+    lock_row = " FOR UPDATE"
+    _idle: dict[str, list] = {}
+    _ready: set[str] = set()
+    _pool_lock = threading.Lock()
+    MAX_IDLE = 8
+    _DDL_LOCK = 0x63656E7472615F72  # an advisory lock: two processes creating the tables at once do not collide
+
+    def __init__(self, url: str):
+        self.url = url
+        if url not in self._ready:
+            with self._connection() as con, con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (self._DDL_LOCK,))
+                for statement in _SCHEMA:
+                    con.execute(statement)
+            self._ready.add(url)
+
+    def __str__(self) -> str:
+        return f"PostgreSQL {redacted(self.url)}"
+
+    @contextlib.contextmanager
+    def _connection(self):
+        with self._pool_lock:
+            idle = self._idle.setdefault(self.url, [])
+            con = idle.pop() if idle else None
+        if con is None:
+            con = self._connect()
+        try:
+            yield con
+        except BaseException:
+            con.close()  # a connection in an unknown state is not handed out again
+            raise
+        with self._pool_lock:
+            idle = self._idle[self.url]
+            if len(idle) < self.MAX_IDLE and not con.closed:
+                idle.append(con)
+                con = None
+        if con is not None:
+            con.close()
+
+    def _connect(self):
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            password = urlsplit(self.url).password
+            detail = str(exc).replace(password, "***") if password else str(exc)
+            raise RateBudgetUnavailable(
+                f"The shared rate budget (CENTRA_RATE_BUDGET_URL, {redacted(self.url)}) cannot be reached: {detail}"
+            ) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Query]:
+        with self._connection() as con, con.transaction(), con.cursor() as cur:
+
+            def query(sql: str, params: tuple) -> list[tuple]:
+                cur.execute(sql.replace("?", "%s"), params)
+                return cur.fetchall() if cur.description else []
+
+            yield query

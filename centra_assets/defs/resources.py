@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 import dagster as dg
 from pydantic import Field
 
 from centra_assets.centra.client import CentraClient
-from centra_assets.centra.pacing import Pacer
+from centra_assets.centra.pacing import Pacer, is_postgres_url
 from centra_assets.settings import Settings, Store
 
 
 class CentraResource(dg.ConfigurableResource):
-    """Centra's GraphQL Integration API, paced by a rate budget every run on this machine shares."""
+    """Centra's GraphQL Integration API, paced by a rate budget every run on this machine shares (or, with
+    `rate_budget_url`, every process of the deployment)."""
 
     api_url: str = Field(
         default="", description="The store's GraphQL endpoint, e.g. https://<store>.centra.com/graphql"
@@ -24,6 +25,11 @@ class CentraResource(dg.ConfigurableResource):
         default="", description="An Integration API token with the read permissions `centra-assets check` lists"
     )
     pacer_path: str = Field(description="SQLite file holding the shared rate budget (under the warehouse directory)")
+    rate_budget_url: str = Field(
+        default="",
+        description="A postgresql:// URL (CENTRA_RATE_BUDGET_URL): the rate budget lives there, shared by every "
+        "process of the deployment, instead of in the SQLite file of one machine",
+    )
     schema_cache_dir: str = Field(
         default="",
         description="Folder caching each store's schema per Centra version (empty: beside the rate budget file)",
@@ -59,7 +65,15 @@ class CentraResource(dg.ConfigurableResource):
         if store is not None and store.api_url:  # each Centra store has a rate budget of its own
             path = Path(self.pacer_path)
             pacer_path = str(path.with_name(f"{path.stem}-{store.name}{path.suffix}"))
-        pacer = Pacer(pacer_path, share=self.rate_share, window_scale=self.rate_window_scale)
+        if self.rate_budget_url and not is_postgres_url(self.rate_budget_url):
+            raise RuntimeError("CENTRA_RATE_BUDGET_URL must be a postgresql:// URL (or unset: SQLite on this machine)")
+        # one budget per Centra environment: in PostgreSQL keyed by its API URL, else in the store's own file
+        pacer = Pacer(
+            self.rate_budget_url or pacer_path,
+            share=self.rate_share,
+            window_scale=self.rate_window_scale,
+            budget=_budget_key(url),
+        )
         return CentraClient(
             url,
             token,
@@ -75,10 +89,19 @@ class CentraResource(dg.ConfigurableResource):
         return {"_store": store.name, "_source": urlparse(url).netloc or url}
 
 
+def _budget_key(url: str) -> str:
+    """A Centra environment, as its rate budget is keyed: the API URL without credentials, query or fragment."""
+    parts = urlsplit(url)
+    netloc = f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or "")
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
+
+
 def centra_resource(settings: Settings) -> CentraResource:
     pacer_path = str(settings.local_state / "centra-rate-budget.sqlite")
+    # the URL holds a password: the resource names the variable, so the UI and run config never show it
+    shared = {"rate_budget_url": dg.EnvVar("CENTRA_RATE_BUDGET_URL")} if settings.rate_budget_url else {}
     if settings.multi_store:  # every store names its own URL and token variable
-        return CentraResource(pacer_path=pacer_path)
+        return CentraResource(pacer_path=pacer_path, **shared)
     return CentraResource(
-        api_url=dg.EnvVar("CENTRA_API_URL"), api_token=dg.EnvVar("CENTRA_API_TOKEN"), pacer_path=pacer_path
+        api_url=dg.EnvVar("CENTRA_API_URL"), api_token=dg.EnvVar("CENTRA_API_TOKEN"), pacer_path=pacer_path, **shared
     )

@@ -3,7 +3,11 @@
 On by default, because without them nothing lands: the daily event sync (yesterday, to pick up the day's
 late changes, and today so far) and the daily snapshots (Centra cannot tell past stock or past prices, so a
 snapshot missed is missed for good). Off by default: hourly inventory (intraday stock costs API budget on
-every run; turn it on when you need it). The sweep, the sensors and the marts' automation live in
+every run; turn it on when you need it).
+
+Three schedules serve any number of stores: each ticks at its cron (in UTC on a quarter-hour grid when the
+stores are in several timezones) and asks for one run per store whose time has come in its own timezone. The
+sweep, the sensors and the marts' automation live in
 realtime.py and analytics.py.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
+from dagster._utils.schedules import cron_string_iterator, reverse_cron_string_iterator  # Dagster's own cron rules
 
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings, Store
@@ -46,75 +51,101 @@ def build_jobs() -> dict[str, dg.UnresolvedAssetJobDefinition]:
     }
 
 
-def _days(context: dg.ScheduleEvaluationContext, store: Store) -> tuple[str, str]:
-    now = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(store.tz)
+def _days(when: dt.datetime, store: Store) -> tuple[str, str]:
+    now = when.astimezone(store.tz)
     return (now.date() - dt.timedelta(days=1)).isoformat(), now.date().isoformat()
 
 
-def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinition]:
-    """The daily schedules, once per store (named `<schedule>_<store>` when there are several), each running at
-    its cron in the store's own timezone."""
-    schedules = []
+def _grid(settings: Settings, cron: str) -> tuple[str, str]:
+    """(cron, timezone) of a schedule serving every store at `cron` in its own timezone: the cron itself when the
+    stores share one timezone; else every 15 minutes in UTC at the cron's minutes (every timezone in use is a
+    whole number of quarter hours from UTC, so each store's time is one of these ticks)."""
+    zones = {s.timezone for s in settings.stores}
+    if len(zones) == 1:
+        return cron, zones.pop()
+    fires = cron_string_iterator(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp(), cron, "UTC")
+    minutes = {next(fires).minute % 15 for _ in range(2000)}
+    return ",".join(str(m) for m in sorted({m + q for m in minutes for q in (0, 15, 30, 45)})) + " * * * *", "UTC"
+
+
+def due(settings: Settings, cron: str, tick: dt.datetime, grid: tuple[str, str]) -> list[tuple[Store, dt.datetime]]:
+    """The stores whose `cron` (in their timezone) came due since the schedule's previous tick, up to `tick`; and
+    when it did. A time the grid misses (a timezone off the quarter hour) is served at the next tick."""
+    ticks = reverse_cron_string_iterator(tick.timestamp(), *grid)
+    next(ticks)  # the tick itself (or the last one before it)
+    previous = next(ticks).timestamp()
+    out = []
     for store in settings.stores:
-        suffix = f"_{store.name}" if settings.multi_store else ""
-        schedules += _store_schedules(settings, store, suffix, jobs)
-    return schedules
+        fire = next(cron_string_iterator(previous + 1, cron, store.timezone))
+        if fire.timestamp() <= tick.timestamp():
+            out.append((store, fire))
+    return out
 
 
-def _store_schedules(settings: Settings, store: Store, suffix: str, jobs: dict) -> list[dg.ScheduleDefinition]:
-    @dg.schedule(
-        name=f"centra_daily_events{suffix}",
-        cron_schedule=settings.events_cron,
-        job=jobs["centra_events"],
-        execution_timezone=store.timezone,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Every day: yesterday's event data once more (late changes) and today's so far. On by "
-        "default: it is the backbone of the sync.",
-    )
-    def centra_daily_events(context: dg.ScheduleEvaluationContext):
-        yesterday, today = _days(context, store)
-        return [
-            dg.RunRequest(
-                run_key=f"events-{store.name}-{day}-{context.scheduled_execution_time}",
-                partition_key=key(settings, store, day),
-            )
-            for day in (yesterday, today)
-        ]
+def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinition]:
+    """Three schedules whatever the number of stores: each fans out to a run per store whose cron came due, at
+    that cron in the store's own timezone, for the store's own day."""
 
-    def snapshot(name: str, job: str, cron: str, status: dg.DefaultScheduleStatus, description: str):
+    def schedule(name: str, job: str, cron: str, status: dg.DefaultScheduleStatus, description: str, days: int):
+        grid = _grid(settings, cron)
+
         @dg.schedule(
-            name=f"{name}{suffix}",
-            cron_schedule=cron,
+            name=name,
+            cron_schedule=grid[0],
             job=jobs[job],
-            execution_timezone=store.timezone,
+            execution_timezone=grid[1],
             default_status=status,
             description=description,
         )
         def _schedule(context: dg.ScheduleEvaluationContext):
-            today = _days(context, store)[1]
-            return dg.RunRequest(
-                run_key=f"{name}-{store.name}-{context.scheduled_execution_time}",
-                partition_key=key(settings, store, today),
-            )
+            tick = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+            requests = []
+            for store, fire in due(settings, cron, tick, grid):
+                yesterday, last = _days(fire, store)
+                first = yesterday if days == 2 else last
+                run_key = f"{name}-{store.name}-{fire.isoformat()}"
+                if first == last:
+                    requests.append(dg.RunRequest(run_key=run_key, partition_key=key(settings, store, last)))
+                else:  # one run for the store's days (a ranged run, as a backfill's)
+                    requests.append(
+                        dg.RunRequest(
+                            run_key=run_key,
+                            tags={
+                                "dagster/asset_partition_range_start": str(key(settings, store, first)),
+                                "dagster/asset_partition_range_end": str(key(settings, store, last)),
+                            },
+                        )
+                    )
+            return requests or dg.SkipReason("no store's time has come")
 
         return _schedule
 
     return [
-        centra_daily_events,
-        snapshot(
+        schedule(
+            "centra_daily_events",
+            "centra_events",
+            settings.events_cron,
+            dg.DefaultScheduleStatus.RUNNING,
+            "Every day at CENTRA_EVENTS_CRON in each store's timezone, one run per store: yesterday's event data "
+            "once more (late changes) and today's so far. On by default: it is the backbone of the sync.",
+            2,
+        ),
+        schedule(
             "centra_daily_snapshots",
             "centra_snapshots",
             settings.snapshot_cron,
             dg.DefaultScheduleStatus.RUNNING,
-            "Every day at CENTRA_SNAPSHOT_CRON: inventory, catalogue and reference data. On by default: a "
-            "snapshot missed is missed for good.",
+            "Every day at CENTRA_SNAPSHOT_CRON in each store's timezone, one run per store: inventory, catalogue "
+            "and reference data. On by default: a snapshot missed is missed for good.",
+            1,
         ),
-        snapshot(
+        schedule(
             "centra_inventory_hourly",
             "centra_stock",
             "5 * * * *",
             dg.DefaultScheduleStatus.STOPPED,
-            "Every hour: stock per size and warehouse, replacing today's snapshot. Off by default: intraday stock "
-            "costs API budget on every run.",
+            "Every hour, one run per store: stock per size and warehouse, replacing today's snapshot. Off by "
+            "default: intraday stock costs API budget on every run.",
+            1,
         ),
     ]

@@ -1,17 +1,26 @@
-"""Two backfill runs in separate processes share one rate budget and never make Centra say 429."""
+"""Processes that talk to one store share one rate budget and never make Centra say 429: backfill runs on one
+machine through the SQLite file, and processes that share no files at all through PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-from .helpers import sim_day
+import pytest
+
+from centra_assets.centra.client import CentraClient
+from centra_assets.centra.pacing import Pacer, RateBudgetUnavailable
 
 SCALE = 1.0  # Centra's real windows: each run alone fits in one 10 s window, the two together do not
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "pg-secret-0123456789"
 
 
 def test_two_concurrent_backfills_stay_inside_the_rate_budget(make_centra, tmp_path):
+    from .helpers import sim_day
+
     centra = make_centra(orders_per_day=400, rate_limits=True, plan="growth", time_scale=SCALE)
     runs = {"a": [sim_day(centra, n) for n in (4, 3)], "b": [sim_day(centra, n) for n in (2, 1)]}
     procs = [
@@ -26,7 +35,7 @@ def test_two_concurrent_backfills_stay_inside_the_rate_budget(make_centra, tmp_p
                 str(SCALE),
                 *days,
             ],
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -39,3 +48,96 @@ def test_two_concurrent_backfills_stay_inside_the_rate_budget(make_centra, tmp_p
     # ...although together they asked for more than a window allows: the shared pacer made them wait
     window = {(b["type"], b["intervalSeconds"]): b["quota"] for b in centra.sim.limiter.snapshot()}
     assert centra.sim.stats["complexity"] > window[("QUERY_COMPLEXITY", "TEN_SECONDS")]
+
+
+HAMMER_SCALE = 2.0  # 5 s windows: two processes' pages (about 1.9 windows of complexity) need a few seconds
+PAGES = 10  # orders pages of 200 per process: 242,010 complexity, within one process's share of a window
+
+
+def _hammer(url: str, state_dir: Path, budget_url: str, pages: int = PAGES) -> None:
+    """A separate process with its own state folder: learns the budget, says "ready", waits for "go", then asks
+    for `pages` pages of orders through the project's client and pacer, as a run does (the resource's wiring of
+    the two is checked in the test itself; importing Dagster here would only slow the start)."""
+    from centra_assets.entities import BY_NAME
+
+    pacer = Pacer(budget_url or state_dir / "centra-rate-budget.sqlite", window_scale=HAMMER_SCALE, budget=url)
+    client = CentraClient(url, "test-token-full", pacer=pacer, backoff_base=0.01)
+    pacer.configure(client.rate_limits())
+    print("ready", flush=True)
+    assert sys.stdin.readline().strip() == "go"
+    for page in range(1, pages + 1):
+        client.execute(BY_NAME["orders"].query, {"where": {}, "limit": 200, "page": page})
+    print(json.dumps({k: v for k, v in vars(client.stats).items() if not k.startswith("_")}), flush=True)
+
+
+def _two_processes_sharing_no_files(centra, tmp_path: Path, budget_url: str) -> list[str]:
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.ingestion.test_shared_budget",
+                centra.graphql_url,
+                str(tmp_path / n),
+                budget_url,
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for n in ("a", "b")
+    ]
+    try:
+        for p in procs:  # both know the budget before either spends any of it
+            line = p.stdout.readline()
+            assert line.strip() == "ready", line + p.stdout.read()[-3000:]
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outputs = [p.communicate(timeout=180)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    return outputs
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["postgresql-budget", "no-shared-budget"])
+def test_processes_sharing_no_files_share_the_budget_through_postgresql(make_centra, tmp_path, postgres_server, shared):
+    centra = make_centra(orders_per_day=400, rate_limits=True, plan="growth", time_scale=HAMMER_SCALE)
+    url = postgres_server.new_database().replace("postgres@", f"postgres:{PASSWORD}@") if shared else ""
+    if shared:  # what a run's resource builds from CENTRA_RATE_BUDGET_URL: this PostgreSQL budget
+        from centra_assets.defs.resources import CentraResource
+
+        resource = CentraResource(
+            api_url=centra.graphql_url, api_token="t", pacer_path=str(tmp_path / "b.sqlite"), rate_budget_url=url
+        )
+        pacer = resource.client().pacer
+        assert repr(pacer).startswith("Pacer(PostgreSQL") and PASSWORD not in repr(pacer)
+    outputs = _two_processes_sharing_no_files(centra, tmp_path, url)
+    window = {(b["type"], b["intervalSeconds"]): b["quota"] for b in centra.sim.limiter.snapshot()}
+    assert centra.sim.stats["complexity"] > window[("QUERY_COMPLEXITY", "TEN_SECONDS")]  # more than a window
+    if shared:
+        assert centra.sim.stats["rate_limited"] == 0  # the PostgreSQL budget made them take turns
+        assert not any(PASSWORD in o for o in outputs)
+    else:
+        assert centra.sim.stats["rate_limited"] > 0  # each believed it had the whole budget
+
+
+def test_an_unreachable_budget_database_is_named_without_its_password(tmp_path):
+    from tests.services import free_port
+
+    url = f"postgresql://centra:{PASSWORD}@127.0.0.1:{free_port()}/budget"
+    with pytest.raises(RateBudgetUnavailable) as raised:
+        Pacer(url, budget="https://store.example/graphql")
+    seen = [raised.value, raised.value.__cause__, raised.value.__context__]
+    assert "127.0.0.1" in str(raised.value) and "***" in str(raised.value)
+    assert not any(PASSWORD in f"{e} {e!r}" for e in seen if e is not None)
+
+
+if __name__ == "__main__":
+    _hammer(sys.argv[1], Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "")
