@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import analytics, ingestion, realtime, simulator
+from . import analytics, ingestion, realtime, simulator, stores
 
 SUITES = {
     "simulator-latency": simulator.page_latency,
@@ -23,6 +23,7 @@ SUITES = {
     "realtime-receiver": realtime.receiver_throughput,
     "realtime-sensor": realtime.sensor_and_latency,
     "realtime-sweep": realtime.sweep_runs_per_day,
+    "stores": stores.many_stores,
     "analytics-daily-sales": analytics.daily_sales_build,
 }
 

@@ -12,8 +12,10 @@ run succeeded. Re-evaluating a tick is harmless: run keys are derived from the e
 import datetime as dt
 import hashlib
 import json
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -39,6 +41,11 @@ SWEEP_INTERVAL = 15 * 60
 SWEEP_OVERLAP = dt.timedelta(minutes=5)  # changes committed late are still seen; each is refreshed once
 FIRST_SWEEP = dt.timedelta(days=1)  # how far back a store's first sweep looks (the daily sync covers the rest)
 MAX_EVENTS_PER_TICK = 20_000
+# Bounded work per tick, whatever the number of stores: stores are served `STORE_CONCURRENCY` at a time (each on
+# its own rate budget), longest-waiting first, and no store is started after `TICK_SECONDS` (Dagster gives a tick
+# 60 s); the others keep their cursor and come first next tick.
+TICK_SECONDS = 40.0
+STORE_CONCURRENCY = 8
 TAG = "centra/refresh"
 LOOKUP_CHUNK = 200
 EVENT_PAGE = 200  # events per poll (Centra's documented example uses 200)
@@ -47,6 +54,37 @@ EVENT_PAGE = 200  # events per poll (Centra's documented example uses 200)
 def event_store(settings: Settings, store: Store) -> EventStore:
     """Where the receiver keeps this store's webhook events (PostgreSQL, or SQLite in the state folder)."""
     return open_event_store(settings.webhook_events, store.name)
+
+
+def serve_stores(
+    stores: Sequence[Store], work: Callable[[Store], object], seconds: float | None, concurrency: int
+) -> dict[str, object]:
+    """`work(store)` for the stores in the order given, `concurrency` at a time, starting none once `seconds` have
+    passed (None: all; the first `concurrency` always start). Returns store name -> result, or the exception it
+    raised, for the stores served."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    todo, running, done = list(stores), {}, {}
+    with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="centra-store") as pool:
+        while todo or running:
+            while (
+                todo
+                and len(running) < concurrency
+                and (deadline is None or len(todo) > len(stores) - concurrency or time.monotonic() < deadline)
+            ):
+                store = todo.pop(0)
+                running[pool.submit(work, store)] = store.name
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                done[name] = future.exception() or future.result()
+    return done
+
+
+def longest_waiting(stores: Sequence[Store], served: dict[str, float]) -> list[Store]:
+    """Fair rotation: the stores served longest ago (never: first), in the stores file's order on a tie."""
+    return sorted(stores, key=lambda s: served.get(s.name, 0.0))
 
 
 def _light(client: CentraClient, spec: EntitySpec, where: dict) -> list[dict]:
@@ -134,9 +172,11 @@ def refresh_request(
 def _follow_up(context, settings: Settings, pending: dict) -> tuple[list[dg.RunRequest], dict, list[dict]]:
     """Drop requests whose run succeeded (returned as done); ask again for failed ones; keep the rest waiting."""
     again, still, done = [], {}, []
+    statuses: dict[str, dg.DagsterRunStatus] = {}  # one query for every pending run, newest first
+    for found in context.instance.get_runs(filters=dg.RunsFilter(tags={TAG: sorted(pending)})) if pending else []:
+        statuses.setdefault(found.tags.get(TAG), found.status)
     for run_key, req in pending.items():
-        runs = context.instance.get_runs(filters=dg.RunsFilter(tags={TAG: run_key}), limit=1)
-        status = runs[0].status if runs else None
+        status = statuses.get(run_key)
         if status == dg.DagsterRunStatus.SUCCESS:
             done.append(req)
             continue
@@ -206,15 +246,18 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         asset_selection=targets,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Turns webhook events stored by `centra-webhooks serve` into targeted refreshes of the "
-        "announced orders, shipments and returns; failed refreshes are asked for again.",
+        "announced orders, shipments and returns; failed refreshes are asked for again. Stores are read 8 at a "
+        "time, longest-waiting first, for at most 40 s a tick.",
     )
     def centra_webhook_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = json.loads(context.cursor) if context.cursor else {"after": {}, "pending": {}}
         requests, pending, _ = _follow_up(context, settings, cursor["pending"])
-        after, received = cursor["after"], 0
+        after, served, started = cursor["after"], cursor.get("served", {}), time.time()
         if isinstance(after, int):  # a cursor from before several stores
             after = {settings.stores[0].name: after}
-        for store in settings.stores:
+
+        def one_store(store: Store) -> tuple[list[Planned], int, int]:
+            """(refresh runs, last event read, events read) for the store's events after its cursor."""
             events = event_store(settings, store)
             try:
                 new = events.read_after(after.get(store.name, 0), MAX_EVENTS_PER_TICK)
@@ -230,13 +273,32 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
             finally:
                 if client:
                     client.close()
+            return planned, (new[-1].id if new else after.get(store.name, 0)), len(new)
+
+        order = longest_waiting(settings.stores, served)
+        results, received = serve_stores(order, one_store, TICK_SECONDS, STORE_CONCURRENCY), 0
+        failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
+        for name, error in failed.items():  # its cursor stays: its events are read again next tick
+            context.log.error(f"webhook events of store {name!r} failed: {type(error).__name__}: {error}")
+        if failed and len(failed) == len(results):
+            raise next(iter(failed.values()))
+        for store in order:
+            result = results.get(store.name)
+            if result is None:
+                continue
+            served[store.name] = started
+            if isinstance(result, BaseException):
+                continue
+            planned, after[store.name], count = result
             requests += [p.request for p in planned]
             _remember(pending, planned)
-            if new:
-                after[store.name], received = new[-1].id, received + len(new)
-        context.update_cursor(json.dumps({"after": after, "pending": pending}))
+            received += count
+        served = {s.name: served.get(s.name, 0.0) for s in settings.stores}
+        context.update_cursor(json.dumps({"after": after, "pending": pending, "served": served}))
         if received:
             context.log.info(f"{received} webhook events -> {len(requests)} refresh runs")
+        if len(results) < len(settings.stores):
+            context.log.info(f"read {len(results)} of {len(settings.stores)} stores; the others come first next tick")
         return (
             dg.SensorResult(run_requests=requests)
             if requests
@@ -256,27 +318,30 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Polls Centra's Integration API event queue (needs Event:read and Event:write) and "
         "refreshes the orders, shipments, returns, purchase orders and deliveries it names; confirms events only "
-        "after their refresh run succeeded.",
+        "after their refresh run succeeded. Stores are polled 8 at a time, longest-waiting first, for at most 40 s "
+        "a tick.",
     )
     def centra_event_queue_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = json.loads(context.cursor) if context.cursor else {"listening": [], "pending": {}}
         requests, pending, done = _follow_up(context, settings, cursor["pending"])
-        listening, confirmed_total = cursor["listening"], 0
+        listening, served, started = cursor["listening"], cursor.get("served", {}), time.time()
         if isinstance(listening, bool):  # a cursor from before several stores
             listening = [settings.stores[0].name] if listening else []
         listening = set(listening)
-        for store in settings.stores:
+        # events whose refresh succeeded, confirmed at their store's next turn
+        unconfirmed: dict[str, list[int]] = cursor.get("unconfirmed", {})
+        for req in done:
+            unconfirmed.setdefault(req.get("store") or settings.stores[0].name, []).extend(req["events"])
+
+        def one_store(store: Store) -> tuple[list[Planned], dict, list[int]]:
+            """(refresh runs, the events each covers, the events confirmed) for the store's queue."""
             client = centra.client(store)
             try:
                 if store.name not in listening:
                     client.execute(read_query("set_event_listeners.graphql"))
-                    listening.add(store.name)
-                confirmed = sorted(
-                    {i for req in done if req.get("store", store.name) == store.name for i in req["events"]}
-                )
+                confirmed = sorted(set(unconfirmed.get(store.name, [])))
                 if confirmed:  # their refresh succeeded: Centra may forget them now
                     client.execute(read_query("confirm_events.graphql"), {"ids": confirmed})
-                    confirmed_total += len(confirmed)
                 waiting = {
                     i for req in pending.values() if req.get("store", store.name) == store.name for i in req["events"]
                 }
@@ -312,11 +377,36 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
                 nothing_to_do = [e["id"] for e in events if e["id"] not in handled]
                 if nothing_to_do:
                     client.execute(read_query("confirm_events.graphql"), {"ids": nothing_to_do})
+                return planned, covered, confirmed
             finally:
                 client.close()
+
+        order = longest_waiting(settings.stores, served)
+        results, confirmed_total = serve_stores(order, one_store, TICK_SECONDS, STORE_CONCURRENCY), 0
+        failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
+        for name, error in failed.items():  # its events stay in Centra's queue until a later tick
+            context.log.error(f"event queue of store {name!r} failed: {type(error).__name__}: {error}")
+        if failed and len(failed) == len(results):
+            raise next(iter(failed.values()))
+        for store in order:
+            result = results.get(store.name)
+            if result is None:
+                continue
+            served[store.name] = started
+            if isinstance(result, BaseException):
+                continue
+            planned, covered, confirmed = result
+            listening.add(store.name)
+            confirmed_total += len(confirmed)
+            unconfirmed.pop(store.name, None)
             _remember(pending, planned, covered)
             requests += [p.request for p in planned]
-        context.update_cursor(json.dumps({"listening": sorted(listening), "pending": pending}))
+        served = {s.name: served.get(s.name, 0.0) for s in settings.stores}
+        context.update_cursor(
+            json.dumps(
+                {"listening": sorted(listening), "pending": pending, "unconfirmed": unconfirmed, "served": served}
+            )
+        )
         if confirmed_total:
             context.log.info(f"confirmed {confirmed_total} events whose refresh succeeded")
         return (
@@ -361,25 +451,63 @@ def _changes(client: CentraClient, spec: EntitySpec, root: str, tz: ZoneInfo, ma
     return days, {"since": latest.isoformat(), "seen": recent}
 
 
+def sweep_store(centra: CentraResource, settings: Settings, store: Store, before: dict, now: dt.datetime):
+    """One store's refresh run (or none) for everything Centra changed since its marks (`before`: data type ->
+    {since, seen}; a first sweep looks back FIRST_SWEEP from `now`); and its next marks."""
+    client = centra.client(store)
+    try:
+        after, located = {}, {}
+        for spec in CHANGING:
+            mark = before.get(spec.name) or {"since": (now - FIRST_SWEEP).isoformat()}
+            located[spec.name], after[spec.name] = _changes(client, spec, settings.store_root(store), store.tz, mark)
+        start = min(dt.datetime.fromisoformat(m["since"]) for m in after.values())
+        return _plan(located, settings, store, f"sweep-{int(start.timestamp())}"), after
+    finally:
+        client.close()
+
+
+class Swept(NamedTuple):
+    planned: list[Planned]
+    marks: dict  # every store's next marks (a store not swept, or whose sweep failed, keeps its own)
+    swept: list[str]  # the stores swept, failures included
+    failed: dict[str, BaseException]
+
+
+def sweep_stores(
+    centra: CentraResource,
+    settings: Settings,
+    marks: dict,
+    now: dt.datetime,
+    stores: Sequence[Store],
+    seconds: float | None = None,
+    concurrency: int = 1,
+) -> Swept:
+    """`stores` swept in that order, `concurrency` at a time, none started after `seconds` (None: all)."""
+    results = serve_stores(
+        stores, lambda s: sweep_store(centra, settings, s, marks.get(s.name, {}), now), seconds, concurrency
+    )
+    out = Swept([], {s.name: marks[s.name] for s in settings.stores if s.name in marks}, [], {})
+    for store in stores:
+        if store.name not in results:
+            continue
+        out.swept.append(store.name)
+        result = results[store.name]
+        if isinstance(result, BaseException):
+            out.failed[store.name] = result
+        else:
+            out.planned.extend(result[0])
+            out.marks[store.name] = result[1]
+    return out
+
+
 def sweep(centra: CentraResource, settings: Settings, marks: dict, now: dt.datetime) -> tuple[list[Planned], dict]:
     """One refresh run per store for everything Centra changed since that store's last sweep (`marks`: store ->
-    data type -> {since, seen}; a store's first sweep looks back FIRST_SWEEP from `now`); and the next marks."""
-    planned, after = [], {}
-    for store in settings.stores:
-        client = centra.client(store)
-        try:
-            before = marks.get(store.name, {})
-            after[store.name], located = {}, {}
-            for spec in CHANGING:
-                mark = before.get(spec.name) or {"since": (now - FIRST_SWEEP).isoformat()}
-                located[spec.name], after[store.name][spec.name] = _changes(
-                    client, spec, settings.store_root(store), store.tz, mark
-                )
-            start = min(dt.datetime.fromisoformat(m["since"]) for m in after[store.name].values())
-            planned += _plan(located, settings, store, f"sweep-{int(start.timestamp())}")
-        finally:
-            client.close()
-    return planned, after
+    data type -> {since, seen}; a store's first sweep looks back FIRST_SWEEP from `now`); and the next marks.
+    Every store, one after the other; the first failure raises."""
+    done = sweep_stores(centra, settings, marks, now, settings.stores)
+    if done.failed:
+        raise next(iter(done.failed.values()))
+    return done.planned, done.marks
 
 
 def marks_since(settings: Settings, when: dt.datetime) -> dict:
@@ -395,7 +523,8 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
         minimum_interval_seconds=SWEEP_INTERVAL,
         asset_selection=targets,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Every 15 minutes, refreshes what Centra changed since the last sweep, in one run per store: "
+        description="Every 15 minutes, refreshes what Centra changed since the last sweep, in one run per store "
+        "(stores swept 8 at a time, longest-waiting first, for at most 40 s a tick): "
         "orders, shipments and purchase orders by updatedAt; returns and deliveries (no updatedAt filter) when "
         "new, and when their state moves on. Catches what no webhook or event announced; its cursor keeps the "
         "last sweep, so a daemon down for days misses nothing. On by default: it needs nothing but the API.",
@@ -403,10 +532,21 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
     def centra_sweep_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = json.loads(context.cursor) if context.cursor else {"marks": {}, "pending": {}}
         requests, pending, _ = _follow_up(context, settings, cursor["pending"])
-        planned, marks = sweep(centra, settings, cursor["marks"], dt.datetime.now(dt.UTC))
+        served, started = cursor.get("served", {}), time.time()
+        order = longest_waiting(settings.stores, served)
+        planned, marks, swept, failed = sweep_stores(
+            centra, settings, cursor["marks"], dt.datetime.now(dt.UTC), order, TICK_SECONDS, STORE_CONCURRENCY
+        )
+        for name, error in failed.items():  # its marks stay: the next sweep of the store covers its changes
+            context.log.error(f"sweep of store {name!r} failed: {type(error).__name__}: {error}")
+        if failed and len(failed) == len(swept):
+            raise next(iter(failed.values()))  # nothing could be swept: the tick fails, as it should show
         _remember(pending, planned)
         requests += [p.request for p in planned]
-        context.update_cursor(json.dumps({"marks": marks, "pending": pending}))
+        served = {s.name: (started if s.name in swept else served.get(s.name, 0.0)) for s in settings.stores}
+        context.update_cursor(json.dumps({"marks": marks, "pending": pending, "served": served}))
+        if len(swept) < len(settings.stores):
+            context.log.info(f"swept {len(swept)} of {len(settings.stores)} stores; the others come first next tick")
         return (
             dg.SensorResult(run_requests=requests)
             if requests
