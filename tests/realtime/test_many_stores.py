@@ -35,7 +35,8 @@ def many(centra, tmp_path, monkeypatch):
     monkeypatch.setattr(realtime, "TICK_SECONDS", 0.0, raising=False)
     monkeypatch.setattr(realtime, "STORE_CONCURRENCY", AT_ONCE, raising=False)
     resource = CentraResource(pacer_path=str(tmp_path / "budget.sqlite"), backoff_base=0.01)
-    return settings, resource, dg.DagsterInstance.ephemeral()
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield settings, resource, instance
 
 
 def _tick(settings, resource, instance, name: str, cursor: str):
