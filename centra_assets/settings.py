@@ -24,7 +24,7 @@ from centra_assets.warehouse import storage
 
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_STORE = "default"
-STORE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # it names schedules and paths too
+STORE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # it names paths, webhook routes and run keys too
 
 
 @dataclass(frozen=True)
