@@ -1,4 +1,4 @@
-{{ config(meta={"dagster": {"asset_key": ["analytics", "daily_sales"]}}) }}
+{{ config(meta={"dagster": {"ref": {"name": "daily_sales"}}}) }}
 -- Per store, the same returns in every mart: daily_sales' refunds and returned units (on the day returns completed)
 -- equal fct_returns' completed returns; its order-day returned units equal return_rates' units returned, and
 -- fct_returns' units of the orders the warehouse holds.
