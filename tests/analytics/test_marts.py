@@ -545,6 +545,27 @@ def test_product_performance_margin_and_sell_through_per_variant(marts):
     assert sum(m for *_, m, _, _ in rows if m) > 0
 
 
+def test_discounts_by_voucher_code_match_the_simulator(marts):
+    """Per day and code, the non-cancelled orders that used a voucher and what it took off them, from the
+    simulator's orders (their vouchers) and the ground truth's discounts, in the base currency."""
+    centra, settings = marts
+    orders = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
+    tl = centra.sim.timeline
+    expected = defaultdict(lambda: [0, 0.0])
+    for d in range(tl.days_until(centra.sim.clock.now())):
+        for plan in tl.day_orders(d):
+            o = orders.get(plan.number)
+            if o and plan.voucher and o["status"] != "CANCELLED":
+                cell = expected[(local_day(o["created_at"]), plan.voucher["code"])]
+                cell[0] += 1
+                cell[1] += cents(o["discount"] * o["conversion_rate"])
+    rows = query(settings, "SELECT order_day, voucher_code, orders, discounts_base FROM discounts_by_voucher")
+    got = {(day.isoformat(), code): (n, value) for day, code, n, value in rows}
+    assert got.keys() == expected.keys() and len(got) > 5
+    for key, (n, value) in expected.items():
+        assert got[key][0] == n and got[key][1] == pytest.approx(value, abs=0.011), key
+
+
 def test_the_calendar_has_every_day_and_its_totals(marts):
     """Every day from the first synced order day to the last, with daily totals over all markets from the ground
     truth; every day complete but the last (the simulator's today, still running)."""
