@@ -20,7 +20,7 @@ def test_every_centra_table_feeds_the_dbt_models_and_only_the_marts_automation_a
     graph = defs.resolve_asset_graph()
     for spec in ALL:
         for table in spec.tables:
-            staging = AssetKey(["analytics", f"stg_centra__{table.name}"])
+            staging = AssetKey(["analytics", f"stg_{table.name}"])
             assert graph.get(staging).parent_keys == {AssetKey(["centra", table.name])}
     running = {s.name for s in defs.get_repository_def().sensor_defs if s.default_status == DefaultSensorStatus.RUNNING}
     assert running == {"centra_marts_automation", "centra_sweep_sensor"}

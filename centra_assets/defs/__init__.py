@@ -6,7 +6,7 @@ import dagster as dg
 
 from centra_assets.settings import Settings
 
-from .analytics import build_dbt_assets, dbt_resource
+from .analytics import build_dbt_assets, build_replenishment_asset, dbt_resource, warehouse_reader
 from .assets import build_sync_assets
 from .realtime import build_event_queue_sensor, build_sweep_sensor, build_webhook_sensor
 from .resources import centra_resource
@@ -16,8 +16,10 @@ from .schedules import build_jobs, build_schedules
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = build_sync_assets(settings)
     jobs = build_jobs()
+    # Python assets over the marts read the local DuckDB file dbt publishes (not a shared warehouse of deploy/)
+    readers = [build_replenishment_asset(settings)] if settings.dbt_target == "local" else []
     return dg.Definitions(
-        assets=[*assets, build_dbt_assets(settings)],
+        assets=[*assets, build_dbt_assets(settings), *readers],
         sensors=[
             build_webhook_sensor(settings, assets),
             build_event_queue_sensor(settings, assets),
@@ -33,5 +35,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ],
         schedules=build_schedules(settings, jobs),
         jobs=list(jobs.values()),
-        resources={"centra": centra_resource(settings), "dbt": dbt_resource()},
+        resources={"centra": centra_resource(settings), "dbt": dbt_resource(), "warehouse": warehouse_reader(settings)},
     )

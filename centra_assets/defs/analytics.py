@@ -1,18 +1,26 @@
-"""The dbt models as Dagster assets: lineage from every Centra asset to every mart, dbt tests as asset checks,
-marts that refresh themselves when the raw data they read changes, and one atomic publish per build."""
+"""The dbt models as Dagster assets: lineage from every Centra asset to every mart, every dbt test an asset check
+with a short name and a description, typed column schemas and row counts on every build, marts that refresh
+themselves when the raw data they read changes, and one atomic publish per build."""
 
 import json
+import re
 import sys
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
+from centra_assets.analytics import replenishment
 from centra_assets.analytics.project import DBT_PROJECT
 from centra_assets.analytics.publish import building
 from centra_assets.settings import Settings
+from centra_assets.warehouse import storage
 
 from .assets import OWNER, RAW_FRESHNESS
 
@@ -23,7 +31,9 @@ REFRESH_WHEN_UPSTREAM_CHANGES = dg.AutomationCondition.eager().without(~dg.Autom
 
 
 class CentraDbtTranslator(DagsterDbtTranslator):
-    """dbt source `centra.<table>` is the Centra asset `centra/<table>`; models are `analytics/<model>`."""
+    """dbt source `centra.<table>` is the Centra asset `centra/<table>`; models are `analytics/<model>`, staging ones
+    shortened to `analytics/stg_<table>` (the graph cuts `stg_centra__purchase_order_lines` to a few letters).
+    Groups follow the layers: `analytics` (marts), `analytics_intermediate`, `analytics_staging`."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -32,16 +42,88 @@ class CentraDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey(["centra", dbt_resource_props["name"]])
-        return dg.AssetKey(["analytics", dbt_resource_props["name"]])
+        return dg.AssetKey(["analytics", dbt_resource_props["name"].replace("stg_centra__", "stg_")])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        return "analytics" if "marts" in dbt_resource_props.get("fqn", []) else "analytics_staging"
+        fqn = dbt_resource_props.get("fqn", [])
+        layer = "staging" if "staging" in fqn else "intermediate" if "intermediate" in fqn else None
+        return f"analytics_{layer}" if layer else "analytics"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return [OWNER]
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return REFRESH_WHEN_UPSTREAM_CHANGES
+
+
+# A generic dbt test's name runs to 146 characters (`accepted_values_fct_orders_status__PENDING__CONFIRMED...`), which
+# Dagster shows cut off; a singular test's name is its file's. Each test becomes the asset check `<test>_<column>`
+# on its model (`unique_key` for a model's key), described in words.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SQL_WORDS = {"cast", "as", "varchar", "text", "coalesce"}
+
+
+def _columns(expression: str | None) -> list[str]:
+    """The columns of a test's column expression: `(store || '|' || order_number)` -> [store, order_number]."""
+    if not expression:
+        return []
+    without_strings = re.sub(r"'[^']*'", " ", expression)
+    words = [w for w in _IDENTIFIER.findall(without_strings) if w.lower() not in _SQL_WORDS]
+    return list(dict.fromkeys(words))
+
+
+def _describe(test: Mapping[str, Any]) -> str:
+    kind, kwargs = test["test_metadata"]["name"], test["test_metadata"].get("kwargs", {})
+    columns = _columns(test.get("column_name") or kwargs.get("column_name"))
+    named = ", ".join(f"`{c}`" for c in columns)
+    warning = " A warning, not a failure." if str(test["config"].get("severity", "")).lower() == "warn" else ""
+    if kind == "unique":
+        text = f"No two rows share {named}" + (" (the key)." if len(columns) > 1 else ".")
+    elif kind == "not_null":
+        text = f"{named} is never null."
+    elif kind == "accepted_values":
+        text = f"{named} is one of {', '.join(map(str, kwargs.get('values', [])))}."
+        warning = " A warning: Centra may add values." if warning else ""
+    elif kind == "relationships":
+        target = re.sub(r"ref\('(\w+)'\)", r"\1", str(kwargs.get("to", "")))
+        text = f"Every {named} is in {target} ({', '.join(_columns(kwargs.get('field')))})."
+    else:
+        text = f"dbt test `{kind}` on {named}."
+    return text + warning
+
+
+def readable_tests(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with each test named `<test>_<columns>` (numbered where one model has two alike) and described
+    (`meta.description`, which dagster-dbt gives the check): singular tests keep their file's name and the
+    description of their properties in tests/_tests.yml. dbt selects tests by unique id and fqn, never by this
+    name, so builds and subsets are unchanged."""
+    tests = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+    names: dict[str, str] = {}
+    for uid, node in tests.items():
+        if node.get("test_metadata"):
+            kind = node["test_metadata"]["name"]
+            columns = _columns(node.get("column_name") or node["test_metadata"].get("kwargs", {}).get("column_name"))
+            if len(columns) > 1:  # a key: the store is in every one
+                columns = ["key"] if kind == "unique" else [c for c in columns if c != "store"]
+            names[uid] = "_".join([kind, *columns])[:60]
+        else:
+            names[uid] = node["name"]
+    seen: Counter[tuple[str, str]] = Counter()
+    for uid in sorted(tests):
+        node = tests[uid]
+        attached = node.get("attached_node") or "|".join(sorted(node["depends_on"]["nodes"]))
+        seen[(attached, names[uid])] += 1
+        if seen[(attached, names[uid])] > 1:
+            names[uid] = f"{names[uid]}_{seen[(attached, names[uid])]}"
+        description = node.get("description", "").strip() or (_describe(node) if node.get("test_metadata") else "")
+        meta = {**node.get("meta", {}), "description": description or f"dbt test {node['name']}."}
+        tests[uid] = {**node, "name": names[uid], "meta": meta}
+    return {**manifest, "nodes": {**manifest["nodes"], **tests}}
+
+
+@cache
+def dbt_manifest() -> dict[str, Any]:
+    return readable_tests(json.loads(Path(DBT_PROJECT.manifest_path).read_text()))
 
 
 def dbt_vars(settings: Settings, duckdb_path: str) -> str:
@@ -56,7 +138,7 @@ def dbt_vars(settings: Settings, duckdb_path: str) -> str:
 
 def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     @dbt_assets(
-        manifest=DBT_PROJECT.manifest_path,
+        manifest=dbt_manifest(),
         project=DBT_PROJECT,
         dagster_dbt_translator=CentraDbtTranslator(),
         name="centra_dbt",
@@ -66,17 +148,107 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         """Builds the selected dbt models and runs their tests into a copy of the warehouse, and publishes it
         only if everything passed: the events are reported once the new warehouse is in place."""
         if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
-            yield from dbt.cli(
+            invocation = dbt.cli(
                 ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")], context=context
-            ).stream()
+            )
+            yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
             return
         with building(settings.duckdb_file) as build:
             invocation = dbt.cli(["build", "--vars", dbt_vars(settings, str(build))], context=context)
             events = list(invocation.stream())
+            # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB: one writer,
+            # no readers beside it), so the build's tables are read once dbt is done, before publishing
+            events = with_table_metadata(events, build)
         context.log.info(f"published {settings.duckdb_file}")
         yield from events
 
     return centra_dbt
+
+
+def with_table_metadata(events: Iterable[Any], database: Path) -> list[Any]:
+    """Each built model's event with its columns as DuckDB typed them (`dagster/column_schema`) and, for tables, its
+    row count (`dagster/row_count`; a view's would run its query)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        columns: dict[str, list[dg.TableColumn]] = {}
+        for table, column, data_type in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() ORDER BY table_name, ordinal_position"
+        ).fetchall():
+            columns.setdefault(table, []).append(dg.TableColumn(column, data_type))
+        tables = con.execute(
+            "SELECT table_name, table_schema FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'"
+        ).fetchall()
+        counts = {t: con.execute(f'SELECT count(*) FROM "{schema}"."{t}"').fetchone()[0] for t, schema in tables}
+    out = []
+    for event in events:
+        model = str(event.metadata["unique_id"].value).rsplit(".", 1)[-1] if isinstance(event, dg.Output) else ""
+        if model in columns:
+            extra: dict[str, Any] = {"dagster/column_schema": dg.TableSchema(columns[model])}
+            if model in counts:
+                extra["dagster/row_count"] = dg.MetadataValue.int(counts[model])
+            event = event.with_metadata({**event.metadata, **extra})
+        out.append(event)
+    return out
+
+
+def warehouse_reader(settings: Settings) -> DuckDBResource:
+    """The published warehouse, read-only: a reader never takes DuckDB's write lock, and dbt builds into a copy
+    that replaces the file by rename (publish.py), so an asset reading it never blocks or waits for a build."""
+    return DuckDBResource(database=str(settings.duckdb_file), connection_config={"access_mode": "READ_ONLY"})
+
+
+def replenishment_path(settings: Settings) -> str:
+    return storage.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
+
+
+class ReplenishmentPolicy(dg.Config):
+    """The brand's ordering policy (run config of `analytics/replenishment_suggestions`)."""
+
+    review_period_days: float = replenishment.Policy.review_period_days
+    safety_days: float = replenishment.Policy.safety_days
+    default_lead_time_days: float = replenishment.Policy.default_lead_time_days
+
+
+def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["analytics", "replenishment_suggestions"],
+        deps=[dg.AssetKey(["analytics", "inventory_health"]), dg.AssetKey(["analytics", "fct_incoming_deliveries"])],
+        group_name="analytics",
+        owners=[OWNER],
+        kinds={"python", "pandas", "parquet"},
+        automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
+        description=(replenishment.__doc__ or "").strip()
+        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns).",
+    )
+    def replenishment_suggestions(warehouse: DuckDBResource, config: ReplenishmentPolicy):
+        with warehouse.get_connection() as con:
+            health = con.execute(replenishment.HEALTH).df()
+            purchases = con.execute(replenishment.PURCHASES).df()
+        suggestions = replenishment.suggest(health, purchases, replenishment.Policy(**config.model_dump()))
+        target = replenishment_path(settings)
+        staged = storage.staging_file(target)
+        suggestions.to_parquet(staged, index=False)
+        storage.publish(staged, target)
+        ordering = suggestions[suggestions["suggested_units"] > 0]
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(target),
+                "dagster/row_count": len(suggestions),
+                "sizes_to_order": len(ordering),
+                "units_to_order": int(ordering["suggested_units"].sum()),
+                "dagster/column_schema": dg.TableSchema(
+                    [dg.TableColumn(c, str(t)) for c, t in suggestions.dtypes.items()]
+                ),
+                "preview": dg.MetadataValue.md(
+                    ordering.sort_values("days_until_stockout").head(10).to_markdown(index=False)
+                    if len(ordering)
+                    else "Nothing to order."
+                ),
+            }
+        )
+
+    return replenishment_suggestions
 
 
 def dbt_resource() -> DbtCliResource:

@@ -39,7 +39,7 @@
 
 {# numerator / denominator as a fraction (never integer division), null when the denominator is 0. #}
 {% macro ratio(numerator, denominator, places=4) -%}
-    {{ centra_round('cast(' ~ numerator ~ ' as ' ~ dbt.type_float() ~ ') / nullif(' ~ denominator ~ ', 0)', places) }}
+    {{ centra_round('cast(' ~ numerator ~ ' as double precision) / nullif(' ~ denominator ~ ', 0)', places) }}
 {%- endmacro %}
 
 {# Money in the base currency: Centra's conversion rate multiplies (MonetaryValue.conversionRate). #}

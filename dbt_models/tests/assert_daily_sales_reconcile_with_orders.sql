@@ -1,4 +1,4 @@
-{{ config(meta={"dagster": {"asset_key": ["analytics", "daily_sales"]}}) }}
+{{ config(meta={"dagster": {"ref": {"name": "daily_sales"}}}) }}
 -- Every store, day, market and store type: daily_sales' order-day figures equal the sum of its orders (no order
 -- lost or counted twice). Rows with refunds only (completed that day, no order) have no orders.
 with from_orders as (

@@ -1,4 +1,4 @@
-{{ config(meta={"dagster": {"asset_key": ["analytics", "fct_orders"]}}) }}
+{{ config(meta={"dagster": {"ref": {"name": "fct_orders"}}}) }}
 -- An order's gross sales equal the sum of its lines, and, for an order with nothing cancelled, Centra's own
 -- items subtotal.
 with lines as (

@@ -1,5 +1,7 @@
 """The generated dbt staging layer follows the entity specs."""
 
+import dagster as dg
+
 from centra_assets.analytics.dbt_sources import money_columns, stale
 from centra_assets.entities import BY_NAME
 
@@ -13,3 +15,50 @@ def test_money_columns_convert_at_the_rate_recorded_beside_them():
     assert money_columns(orders)["grand_total"] == "conversion_rate"
     assert "tax_percent" not in money_columns(lines) and money_columns(lines)["unit_price"] == "conversion_rate"
     assert money_columns(BY_NAME["returns"].tables[0]) == {"refund_total": "refund_total_conversion_rate"}
+
+
+def _dbt_assets():
+    from centra_assets.defs import build_definitions
+    from centra_assets.settings import Settings
+
+    definitions = build_definitions(Settings())
+    (assets,) = [a for a in definitions.assets if getattr(a, "op", None) and a.op.name == "centra_dbt"]
+    return assets
+
+
+def test_every_dbt_test_is_an_asset_check_with_a_short_name_and_a_description():
+    import json
+
+    from centra_assets.analytics.project import DBT_PROJECT
+
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    checks = {spec.key: spec for spec in _dbt_assets().check_specs}
+    assert len(checks) == len(tests) > 80
+    for spec in checks.values():
+        assert len(spec.name) <= 40 and spec.description, spec.key
+    by_name = {(k.asset_key.path[-1], k.name): s for k, s in checks.items()}
+    # singular tests (several models each) are checks on the model their config names, with their description
+    assert "completed" in by_name[("daily_sales", "assert_returns_agree_across_marts")].description
+    assert ("daily_sales", "assert_daily_sales_reconcile_with_orders") in by_name
+    assert ("fct_orders", "assert_order_gross_equals_its_lines") in by_name
+    # a generic test's 146-character name, in words
+    assert by_name[("fct_orders", "accepted_values_status")].description.startswith("`status` is one of PENDING")
+    assert by_name[("fct_orders", "unique_key")].description == "No two rows share `store`, `order_number` (the key)."
+
+
+def test_staging_has_its_own_schema_group_and_short_names():
+    import json
+
+    from centra_assets.analytics.project import DBT_PROJECT
+    from centra_assets.entities import ALL
+
+    assets = _dbt_assets()
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    schemas = {n["name"]: n["schema"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    for table in (t for spec in ALL for t in spec.tables):
+        key = dg.AssetKey(["analytics", f"stg_{table.name}"])
+        assert assets.group_names_by_key[key] == "analytics_staging"
+        assert schemas[f"stg_centra__{table.name}"] == "staging"
+    assert schemas["int_orders"] == "intermediate" and schemas["daily_sales"] == "main"
+    assert assets.group_names_by_key[dg.AssetKey(["analytics", "daily_sales"])] == "analytics"

@@ -42,6 +42,10 @@ MARTS = [
     "fct_inventory_daily",
     "inventory_health",
     "fct_incoming_deliveries",
+    "product_performance",
+    "sales_calendar",
+    "discounts_by_voucher",
+    "fct_payments",
 ]
 
 
@@ -56,9 +60,9 @@ def build_marts(settings, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory):
+def built(tmp_path_factory):
     """The simulator's last DAYS days synced (it has BEFORE more days of history), plus today's snapshots; then
-    the dbt build."""
+    the dbt build (its result kept)."""
     from tests.conftest import serve
 
     centra, server = serve(seed=11, days=DAYS + BEFORE, orders_per_day=20)
@@ -66,10 +70,16 @@ def marts(tmp_path_factory):
     resource = resource_for(centra, settings)
     assert materialize_range(settings, resource, sim_day(centra, DAYS), sim_day(centra, 0)).success
     materialize(settings, resource, today(), "snapshot")
-    assert build_marts(settings).success
-    yield centra, settings
+    result = build_marts(settings)
+    assert result.success
+    yield centra, settings, result
     server.__exit__()
     centra.sim.stop()
+
+
+@pytest.fixture(scope="module")
+def marts(built):
+    return built[:2]
 
 
 def query(settings, sql: str) -> list[tuple]:
@@ -285,17 +295,345 @@ def test_stock_per_size_and_warehouse_matches_the_ground_truth(marts):
     assert got == expected
 
 
-def test_customers_new_and_repeat_match_the_ground_truth(marts):
+def order_net_base(centra, first: str) -> dict[int, float]:
+    """Net sales of each synced order in the base currency, from the ground truth: (gross - discount - completed
+    refunds) in the order's currency, rounded to cents, times its rate."""
+    gross = defaultdict(float)
+    for x in synced_truth(centra, "order_lines", first):
+        gross[x["order_number"]] += round((x["quantity"] - x["cancelled_quantity"]) * x["unit_price"], 2)
+    refunds = defaultdict(float)
+    for r in synced_truth(centra, "returns", first):
+        if r["return_status"] == "COMPLETED":
+            refunds[r["order_number"]] += r["refund"]
+    return {
+        o["number"]: cents(
+            cents(gross[o["number"]] - (0.0 if o["status"] == "CANCELLED" else o["discount"]) - refunds[o["number"]])
+            * o["conversion_rate"]
+        )
+        for o in synced_truth(centra, "orders", first)
+    }
+
+
+def test_new_customers_are_those_whose_first_order_ever_it_is(marts):
+    """'new' is the customer's first order ever, from what Centra holds: the simulator's whole history decides the
+    truth; the warehouse (synced from BEFORE days later) says 'unknown' for the first order it holds of a customer
+    created before its first day, and never calls new a customer who bought before it."""
     centra, settings = marts
-    purchases = defaultdict(list)
-    for o in synced_truth(centra, "orders", settings.start_date):
+    sim_start = dt.datetime.fromtimestamp(centra.sim.timeline.start, dt.UTC)
+    created = {c["id"]: dt.datetime.fromisoformat(c["created_at"]) for c in truth(centra, "customers")}
+    purchases = defaultdict(list)  # every purchase since the simulator's first day, by customer
+    for o in sorted(truth(centra, "orders"), key=lambda o: (o["created_at"], o["number"])):
         if o["customer_id"] is not None and o["status"] != "CANCELLED":
-            purchases[o["customer_id"]].append((o["created_at"], o["number"]))
-    first = {min(p)[1] for p in purchases.values()}
+            purchases[o["customer_id"]].append(o)
+    # the simulator's customers from before its history bought before it: none of their orders is a first
+    first_ever = {p[0]["number"] for c, p in purchases.items() if created[c] >= sim_start}
+    synced = {o["number"] for o in synced_truth(centra, "orders", settings.start_date)}
+    before_range = {c for c in purchases if local_day(created[c].isoformat()) < settings.start_date}
     got = dict(query(settings, "SELECT order_number, new_or_repeat FROM fct_orders WHERE new_or_repeat IS NOT NULL"))
-    assert got == {n: "new" if n in first else "repeat" for p in purchases.values() for _, n in p}
+    expected = {}
+    for c, p in purchases.items():
+        mine = [o["number"] for o in p if o["number"] in synced]
+        for i, number in enumerate(mine):
+            if i == 0 and c in before_range:
+                expected[number] = "unknown"
+            else:
+                expected[number] = "new" if number in first_ever else "repeat"
+    assert got == expected
+    labels = defaultdict(int)
+    for number, label in got.items():
+        labels[(label, number in first_ever)] += 1
+    assert labels[("new", True)] and labels[("repeat", False)] and labels[("unknown", False)]
+    assert not labels[("new", False)] and not labels[("repeat", True)]  # nobody counted new who bought before
     lifetime = dict(query(settings, "SELECT customer_id, lifetime_orders FROM dim_customers WHERE lifetime_orders > 0"))
-    assert lifetime == {c: len(p) for c, p in purchases.items()}
+    assert lifetime == {c: n for c, p in purchases.items() if (n := sum(o["number"] in synced for o in p))}
+
+
+def test_customer_cohorts_by_month_of_the_first_order_with_cumulative_value(marts):
+    centra, settings = marts
+    net = order_net_base(centra, settings.start_date)
+    created = {c["id"]: c["created_at"] for c in truth(centra, "customers")}
+    orders = sorted(synced_truth(centra, "orders", settings.start_date), key=lambda o: (o["created_at"], o["number"]))
+    month = lambda iso: local_day(iso)[:7] + "-01"  # noqa: E731
+    cohort, spent, buyers, counts = {}, defaultdict(float), defaultdict(set), defaultdict(int)
+    for o in orders:
+        c = o["customer_id"]
+        if c is None or o["status"] == "CANCELLED":
+            continue
+        if c not in cohort:  # known only for customers created inside the synced range
+            cohort[c] = (month(o["created_at"]) if local_day(created[c]) >= settings.start_date else None,
+                         month(o["created_at"]))  # fmt: skip
+        key = (cohort[c][0], month(o["created_at"]))
+        spent[key] += net[o["number"]]
+        buyers[key].add(c)
+        counts[key] += 1
+    months = sorted({m for _, m in spent})
+    sizes, first = defaultdict(int), {}
+    for known, first_month in cohort.values():
+        sizes[known] += 1
+        first[known] = min(first.get(known, first_month), first_month)
+    expected = {}
+    for group, size in sizes.items():
+        total = 0.0
+        for m in (m for m in months if m >= first[group]):
+            total += spent[(group, m)]
+            expected[(group, m)] = (size, len(buyers[(group, m)]), counts[(group, m)], round(total, 2))
+    rows = query(
+        settings,
+        "SELECT cohort_month, order_month, cohort_customers, customers_retained, orders, cumulative_net_sales_base "
+        "FROM customer_cohorts",
+    )
+    got = {(c and c.isoformat(), m.isoformat()): tuple(r) for c, m, *r in rows}
+    assert got.keys() == expected.keys() and len(sizes) > 2 and None in sizes
+    for key, e in expected.items():
+        assert got[key][:3] == e[:3], key
+        assert got[key][3] == pytest.approx(e[3], abs=0.02), key
+
+
+def purchase_order_truth(centra, settings) -> dict:
+    """From the simulator's purchase orders created since the first synced day: open units per line (ordered less
+    what arrived on their deliveries, none once every delivery is in stock), per size and warehouse, each order's
+    lead time (days to its first arrival), supplier and warehouse, and each size and warehouse's latest supplier."""
+    t = centra.sim.clock.now()
+    first = dt.datetime.fromisoformat(settings.start_date).replace(tzinfo=ZoneInfo(TZ)).timestamp()
+    out = {"lines": {}, "per_size": defaultdict(int), "lead": {}, "po": {}, "supplier_of": {}}
+    for po in sorted(centra.sim.timeline.purchase_orders_until(t), key=lambda po: po["created"]):
+        if po["created"] < first:
+            continue
+        out["po"][po["id"]] = (po["supplier"], po["warehouse"])
+        came = [d for d in po["deliveries"] if d["created"] <= t]
+        arrived = defaultdict(int)
+        for x in (x for d in came for x in d["lines"]):
+            arrived[x["line"]] += x["quantity"]
+        delivered = all(d["inserted"] <= t for d in po["deliveries"])
+        for line in po["lines"]:
+            out["lines"][(po["id"], line["id"])] = 0 if delivered else max(0, line["quantity"] - arrived[line["id"]])
+            out["per_size"][(line["size"], po["warehouse"])] += out["lines"][(po["id"], line["id"])]
+            out["supplier_of"][(line["size"], po["warehouse"])] = po["supplier"]
+        if came:
+            out["lead"][po["id"]] = round((min(d["created"] for d in came) - po["created"]) / 86400, 2)
+    return out
+
+
+def test_incoming_units_are_purchase_order_lines_less_what_arrived(marts):
+    """Open units per purchase order line, and per size and warehouse beside the stock, from the simulator's purchase
+    orders; each order's lead time to its first delivery."""
+    centra, settings = marts
+    truth_po = purchase_order_truth(centra, settings)
+    lines = truth_po["lines"]
+    got = {(p, x): q for p, x, q in query(settings, "SELECT purchase_order_id, line_id, open_quantity "
+                                                       "FROM fct_incoming_deliveries")}  # fmt: skip
+    assert got == lines and sum(lines.values()) > 0 and any(q == 0 for q in lines.values())
+    health = query(settings, "SELECT size_id, warehouse_id, incoming_units FROM inventory_health")
+    health = {(size, warehouse): units for size, warehouse, units in health if units}
+    assert health == {k: q for k, q in truth_po["per_size"].items() if q}
+    times = dict(query(settings, "SELECT DISTINCT purchase_order_id, lead_time_days FROM fct_incoming_deliveries "
+                                 "WHERE lead_time_days IS NOT NULL"))  # fmt: skip
+    assert times.keys() == truth_po["lead"].keys() and times
+    for po, days in truth_po["lead"].items():
+        assert times[po] == pytest.approx(days, abs=0.011), po
+
+
+def test_replenishment_suggestions_per_size_and_warehouse(marts):
+    """The pandas asset, run by Dagster over the published warehouse (read-only, through DuckDBResource), against
+    the same policy computed here from the simulator's stock, shipments and purchase orders."""
+    import math
+
+    import pandas as pd
+
+    from centra_assets.analytics.replenishment import Policy
+    from centra_assets.defs.analytics import replenishment_path, warehouse_reader
+
+    centra, settings = marts
+    defs = build_definitions(settings)
+    key = dg.AssetKey(["analytics", "replenishment_suggestions"])
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.has_keys]
+    assets = [a for a in assets if next(iter(a.keys)).path[0] == "analytics"]
+    with warehouse_reader(settings).get_connection() as con:  # the asset's reader cannot write
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("CREATE TABLE scratch (a INTEGER)")
+    # the simulator's stock lasts months at 20 orders a day: a brand that wants most of a year's cover orders some
+    policy = Policy(review_period_days=7, safety_days=300, default_lead_time_days=30)
+    result = dg.materialize(
+        assets,
+        selection=[key],
+        resources={"dbt": dbt_resource(), "warehouse": warehouse_reader(settings)},
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {"analytics__replenishment_suggestions": {"config": dataclasses.asdict(policy)}}},
+    )
+    assert result.success
+    got = pd.read_parquet(replenishment_path(settings)).set_index(["size_id", "warehouse_id"])
+
+    # the same figures from the ground truth
+    stock_day = dt.date.fromisoformat(today())
+    orders_lines = defaultdict(list)
+    for line in truth(centra, "order_lines"):
+        orders_lines[line["order_number"]].append(line)
+    shipped = [s for s in synced_truth(centra, "shipments", settings.start_date) if s["shipped_at"]]
+    first_shipped = min(dt.date.fromisoformat(local_day(s["shipped_at"])) for s in shipped)
+    window = min(28, (stock_day - first_shipped).days + 1)
+    sold = defaultdict(int)
+    for s in shipped:
+        day = dt.date.fromisoformat(local_day(s["shipped_at"]))
+        if stock_day - dt.timedelta(days=28) < day <= stock_day:
+            lines = orders_lines[s["order_number"]]
+            for line in lines:  # from the warehouse the shipment names (the simulator's: its first line's)
+                sold[(line["size_id"], lines[0]["warehouse_id"])] += line["quantity"]
+    supply = purchase_order_truth(centra, settings)
+    leads = defaultdict(list)
+    for po, days in supply["lead"].items():
+        leads[supply["po"][po]].append(days)
+    store_lead = float(pd.Series(list(supply["lead"].values())).median())
+    expected = {}
+    for s in truth(centra, "stock"):
+        key_ = (s["size_id"], s["warehouse_id"])
+        supplier = supply["supplier_of"].get(key_)
+        own = leads.get((supplier, s["warehouse_id"]))
+        lead = float(pd.Series(own).median()) if own else store_lead
+        demand = round(sold[key_] / window, 4)
+        target = math.ceil(demand * (lead + policy.review_period_days + policy.safety_days))
+        expected[key_] = (lead, target, max(0, target - max(s["free_to_allocate"], 0) - supply["per_size"][key_]))
+    assert set(got.index) == expected.keys()
+    ordering = 0
+    for key_, (lead, target, units) in expected.items():
+        row = got.loc[key_]
+        assert row["lead_time_days"] == pytest.approx(lead, abs=0.011), key_
+        assert (row["target_units"], row["suggested_units"]) == (target, units), key_
+        ordering += units > 0
+    assert 0 < ordering < len(expected)  # some sizes to order, some not
+
+
+def test_product_performance_margin_and_sell_through_per_variant(marts):
+    """Per variant, from the ground truth: units sold, returned and kept; kept sales without tax after the orders'
+    voucher discounts (spread over their lines by value); cost from the catalogue's unit cost (SEK, the base
+    currency); gross margin; sell-through against today's stock."""
+    centra, settings = marts
+    first = settings.start_date
+    sizes = centra.sim.catalog.size_by_id
+    orders = {o["number"]: o for o in synced_truth(centra, "orders", first)}
+    lines = synced_truth(centra, "order_lines", first)
+    gross = defaultdict(float)
+    for x in lines:
+        gross[x["order_number"]] += round((x["quantity"] - x["cancelled_quantity"]) * x["unit_price"], 2)
+    sold, kept, sales, cost = defaultdict(int), defaultdict(int), defaultdict(float), {}
+    for x in lines:
+        o = orders[x["order_number"]]
+        variant = sizes[x["size_id"]]["productVariant"]
+        discount = 0.0 if o["status"] == "CANCELLED" else o["discount"]
+        share = discount / gross[o["number"]] if gross[o["number"]] else 0.0
+        units = x["quantity"] - x["cancelled_quantity"]
+        k = units - min(x["returned_quantity"], units)
+        sold[variant["id"]] += units
+        kept[variant["id"]] += k
+        sales[variant["id"]] += k * x["unit_price"] * (1 - share) / (1 + x["tax_percent"] / 100) * o["conversion_rate"]
+        cost[variant["id"]] = variant["unitCost"]["value"]
+    stock = defaultdict(int)
+    for row in truth(centra, "stock"):
+        stock[sizes[row["size_id"]]["productVariant"]["id"]] += row["physical"]
+    rows = query(settings, "SELECT variant_id, units_sold, units_kept, kept_sales_excl_tax_base, unit_cost_base, "
+                           "gross_margin_base, sell_through, collection FROM product_performance")  # fmt: skip
+    got = {r[0]: r[1:] for r in rows}
+    assert set(sold) <= set(got) and len(sold) > 10
+    for variant, (units, k, kept_sales, unit_cost, margin, sell_through, collection) in got.items():
+        assert (units, k) == (sold[variant], kept[variant]), variant
+        assert kept_sales == pytest.approx(sales[variant], abs=0.02), variant
+        if variant in cost:
+            assert unit_cost == cost[variant]
+            assert margin == pytest.approx(sales[variant] - kept[variant] * cost[variant], abs=0.03), variant
+        expected = round(units / (units + stock[variant]), 4) if units + stock[variant] else None
+        assert sell_through == (expected if expected is None else pytest.approx(expected, abs=1e-6)), variant
+        assert collection is not None
+    assert sum(m for *_, m, _, _ in rows if m) > 0
+
+
+def test_discounts_by_voucher_code_match_the_simulator(marts):
+    """Per day and code, the non-cancelled orders that used a voucher and what it took off them, from the
+    simulator's orders (their vouchers) and the ground truth's discounts, in the base currency."""
+    centra, settings = marts
+    orders = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
+    tl = centra.sim.timeline
+    expected = defaultdict(lambda: [0, 0.0])
+    for d in range(tl.days_until(centra.sim.clock.now())):
+        for plan in tl.day_orders(d):
+            o = orders.get(plan.number)
+            if o and plan.voucher and o["status"] != "CANCELLED":
+                cell = expected[(local_day(o["created_at"]), plan.voucher["code"])]
+                cell[0] += 1
+                cell[1] += cents(o["discount"] * o["conversion_rate"])
+    rows = query(settings, "SELECT order_day, voucher_code, orders, discounts_base FROM discounts_by_voucher")
+    got = {(day.isoformat(), code): (n, value) for day, code, n, value in rows}
+    assert got.keys() == expected.keys() and len(got) > 5
+    for key, (n, value) in expected.items():
+        assert got[key][0] == n and got[key][1] == pytest.approx(value, abs=0.011), key
+
+
+def test_the_calendar_has_every_day_and_its_totals(marts):
+    """Every day from the first synced order day to the last, with daily totals over all markets from the ground
+    truth; every day complete but the last (the simulator's today, still running)."""
+    centra, settings = marts
+    expected = defaultdict(lambda: [0, 0, 0.0])
+    for (day, _), e in expected_daily(centra, first=settings.start_date).items():
+        expected[day][0] += e["orders"]
+        expected[day][1] += e["units"]
+        expected[day][2] += e["net_base"]
+    rows = query(settings, "SELECT calendar_day, orders, units, net_sales_base, is_day_complete FROM sales_calendar "
+                           "ORDER BY calendar_day")  # fmt: skip
+    days = [r[0] for r in rows]
+    assert days == [days[0] + dt.timedelta(days=i) for i in range(len(days))]
+    assert days[0].isoformat() == settings.start_date and days[-1].isoformat() == sim_day(centra, 0)
+    for day, orders, units, net, complete in rows:
+        e = expected[day.isoformat()]
+        assert (orders, units) == (e[0], e[1]) and net == pytest.approx(e[2], abs=0.05), day
+        assert complete == (day != days[-1]), day
+
+
+def test_a_build_reports_typed_columns_row_counts_and_every_dbt_test_as_a_check(built):
+    _, settings, result = built
+    materialized = {m.asset_key.path[-1]: m.metadata for m in result.get_asset_materialization_events()
+                    for m in [m.event_specific_data.materialization]}  # fmt: skip
+    with duckdb.connect(str(settings.duckdb_file), read_only=True) as con:
+        for mart in MARTS:
+            (count,) = con.execute(f"SELECT count(*) FROM {mart}").fetchone()
+            assert materialized[mart]["dagster/row_count"].value == count, mart
+            types = con.execute(
+                f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{mart}'"
+            ).fetchall()
+            schema = materialized[mart]["dagster/column_schema"].value
+            assert [(c.name, c.type) for c in schema.columns] == types, mart
+    staging = materialized["stg_orders"]  # a view: its columns, no count (that would run its query)
+    assert "dagster/row_count" not in staging and len(staging["dagster/column_schema"].value.columns) > 20
+    daily = {c.name: c.type for c in materialized["daily_sales"]["dagster/column_schema"].value.columns}
+    assert daily["net_sales_base"] == "DOUBLE" and daily["sales_day"] == "DATE"
+    single = query(settings, "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'FLOAT'")
+    assert single == []  # ratios and money are 64-bit doubles, never 32-bit floats
+    checks = {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks[("daily_sales", "assert_returns_agree_across_marts")] is True
+    assert checks[("fct_orders", "unique_key")] is True
+    assert len(checks) == len([s for a in build_definitions(settings).assets for s in getattr(a, "check_specs", [])
+                               if s.asset_key.path[0] == "analytics"])  # fmt: skip
+
+
+def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(marts):
+    """The columns the build made (not only those the YAML lists) against dbt's manifest: each has a description,
+    money in the base currency says so; each mart states its grain and key. DECISIONLOG.md is the docs' front page."""
+    from centra_assets.analytics.project import DBT_PROJECT
+
+    _, settings = marts
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    built = defaultdict(list)
+    for table, column in query(settings, "SELECT table_name, column_name FROM information_schema.columns "
+                                         "WHERE table_schema = 'main'"):  # fmt: skip
+        built[table].append(column)
+    assert set(built) == set(MARTS)
+    undocumented, unitless = [], []
+    for mart, columns in built.items():
+        assert "key" in models[mart]["description"], mart
+        described = {c: d["description"] for c, d in models[mart]["columns"].items()}
+        undocumented += [f"{mart}.{c}" for c in columns if not described.get(c, "").strip()]
+        money = [c for c in columns if c.endswith("_base")]
+        unitless += [f"{mart}.{c}" for c in money if "base currency" not in described.get(c, "")]
+    assert undocumented == [] and unitless == []
+    assert "## Which day" in manifest["docs"]["doc.centra.__overview__"]["block_contents"]
 
 
 def test_every_order_and_line_reaches_the_marts_once(marts):
@@ -442,6 +780,6 @@ def test_marts_refresh_themselves_when_the_raw_data_they_read_changes(tmp_path):
     assert quiet == set()
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["centra", "orders"], partition="2026-11-18"))
     after_orders, cursor = requested(cursor)
-    assert {"stg_centra__orders", "fct_orders", "fct_order_lines", "daily_sales", "dim_customers"} <= after_orders
-    assert not {"dim_products", "fct_inventory_daily", "stg_centra__inventory"} & after_orders
+    assert {"stg_orders", "fct_orders", "fct_order_lines", "daily_sales", "dim_customers"} <= after_orders
+    assert not {"dim_products", "fct_inventory_daily", "stg_inventory"} & after_orders
     assert requested(cursor)[0] == set()  # handled: not asked for again

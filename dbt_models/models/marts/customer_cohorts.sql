@@ -1,5 +1,8 @@
--- Cohort month (of the first purchase) by months since then, per store: customers who bought again that month,
--- and what the cohort spent, in the base currency.
+-- Cohort (month of the customers' first order ever) by order month, per store: the cohort's size, who bought that
+-- month, and what the cohort has spent, that month and cumulatively since its first month (lifetime value), in the
+-- base currency. Customers whose first order lies before the synced range (fct_orders.is_first_order_known false)
+-- are one row per month with cohort_month null: bought, but not known since when. Months run from the cohort's
+-- first to the store's latest month with orders; a month without purchases has a row (the value carries on).
 with purchases as (
     select
         store,
@@ -10,23 +13,78 @@ with purchases as (
     where customer_id is not null and not is_cancelled
 ),
 
-cohorts as (
-    select store, customer_id, min(order_month) as cohort_month from purchases group by store, customer_id
+customers as (
+    select store, customer_id, cohort_month
+    from {{ ref('dim_customers') }}
+    where lifetime_orders > 0
 ),
 
-sizes as (
-    select store, cohort_month, count(*) as cohort_customers from cohorts group by store, cohort_month
+cohorts as (
+    select
+        store,
+        cohort_month,
+        min(first_month) as first_month,
+        count(*) as cohort_customers
+    from (
+        select customers.store, customers.cohort_month, min(purchases.order_month) as first_month
+        from customers
+        inner join purchases on customers.store = purchases.store and customers.customer_id = purchases.customer_id
+        group by customers.store, customers.customer_id, customers.cohort_month
+    ) as per_customer
+    group by store, cohort_month
+),
+
+months as (
+    select distinct store, order_month from purchases
+),
+
+spine as (
+    select cohorts.store, cohorts.cohort_month, cohorts.cohort_customers, months.order_month
+    from cohorts
+    inner join months on cohorts.store = months.store and months.order_month >= cohorts.first_month
+),
+
+monthly as (
+    select
+        customers.store,
+        customers.cohort_month,
+        purchases.order_month,
+        count(distinct purchases.customer_id) as customers_retained,
+        count(*) as orders,
+        sum(purchases.net_sales_base) as net_sales_base
+    from purchases
+    inner join customers on purchases.store = customers.store and purchases.customer_id = customers.customer_id
+    group by customers.store, customers.cohort_month, purchases.order_month
+),
+
+joined as (
+    select
+        spine.store,
+        spine.cohort_month,
+        spine.order_month,
+        spine.cohort_customers,
+        coalesce(monthly.customers_retained, 0) as customers_retained,
+        coalesce(monthly.orders, 0) as orders,
+        coalesce(monthly.net_sales_base, 0) as net_sales_base
+    from spine
+    left join monthly
+        on spine.store = monthly.store and spine.order_month = monthly.order_month
+        and (spine.cohort_month = monthly.cohort_month or (spine.cohort_month is null and monthly.cohort_month is null))
 )
 
 select
-    cohorts.store,
-    cohorts.cohort_month,
-    {{ dbt.datediff('cohorts.cohort_month', 'purchases.order_month', 'month') }} as months_since_first_order,
-    max(sizes.cohort_customers) as cohort_customers,
-    count(distinct purchases.customer_id) as customers_retained,
-    {{ ratio('count(distinct purchases.customer_id)', 'max(sizes.cohort_customers)') }} as retention_rate,
-    {{ centra_round('sum(purchases.net_sales_base)', 2) }} as net_sales_base
-from purchases
-inner join cohorts on purchases.store = cohorts.store and purchases.customer_id = cohorts.customer_id
-inner join sizes on cohorts.store = sizes.store and cohorts.cohort_month = sizes.cohort_month
-group by cohorts.store, cohorts.cohort_month, {{ dbt.datediff('cohorts.cohort_month', 'purchases.order_month', 'month') }}
+    store,
+    cohort_month,
+    cohort_month is not null as is_cohort_known,
+    order_month,
+    {{ dbt.datediff('cohort_month', 'order_month', 'month') }} as months_since_first_order,
+    cohort_customers,
+    customers_retained,
+    {{ ratio('customers_retained', 'cohort_customers') }} as retention_rate,
+    orders,
+    {{ centra_round('net_sales_base', 2) }} as net_sales_base,
+    {{ centra_round('sum(net_sales_base) over (partition by store, cohort_month order by order_month rows between unbounded preceding and current row)', 2) }}
+        as cumulative_net_sales_base,
+    {{ centra_round('sum(net_sales_base) over (partition by store, cohort_month order by order_month rows between unbounded preceding and current row) / cohort_customers', 2) }}
+        as cumulative_net_sales_per_customer_base
+from joined

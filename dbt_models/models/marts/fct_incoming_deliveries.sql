@@ -1,11 +1,37 @@
--- One row per purchase order line: ordered against delivered, what is still open, and the week it is expected
--- (the purchase order's ETA, in the store's timezone; weeks start on Monday).
+-- One row per purchase order line: units ordered, units that arrived on the purchase order's deliveries (delivery
+-- lines of the same size), of those the units inserted into stock, and what is still to come (open = ordered -
+-- arrived, never negative; 0 once the purchase order is delivered or cancelled). The expected arrival is the
+-- purchase order's ETA (day and Monday-starting week, in the store's timezone); the lead time is from the
+-- purchase order to its first delivery's arrival.
 with lines as (
     select * from {{ ref('stg_centra__purchase_order_lines') }}
 ),
 
 purchase_orders as (
     select * from {{ ref('stg_centra__purchase_orders') }}
+),
+
+deliveries as (
+    select * from {{ ref('stg_centra__purchase_order_deliveries') }}
+),
+
+-- a purchase order holds each size once, so a delivery line meets its purchase order line by size
+arrived as (
+    select
+        deliveries.store,
+        deliveries.purchase_order_id,
+        delivery_lines.size_id,
+        sum(delivery_lines.quantity) as arrived_quantity
+    from {{ ref('stg_centra__purchase_order_delivery_lines') }} as delivery_lines
+    inner join deliveries
+        on delivery_lines.store = deliveries.store and delivery_lines.delivery_id = deliveries.delivery_id
+    group by deliveries.store, deliveries.purchase_order_id, delivery_lines.size_id
+),
+
+first_arrival as (
+    select store, purchase_order_id, min(created_at) as first_arrival_at, count(*) as deliveries
+    from deliveries
+    group by store, purchase_order_id
 )
 
 select
@@ -18,16 +44,23 @@ select
     purchase_orders.warehouse_id,
     purchase_orders.created_at as ordered_at,
     purchase_orders.eta,
+    {{ local_day('purchase_orders.eta', 'purchase_orders.store') }} as expected_arrival_day,
     cast({{ dbt.date_trunc('week', local_day('purchase_orders.eta', 'purchase_orders.store')) }} as date)
         as expected_arrival_week,
+    first_arrival.first_arrival_at,
+    {{ centra_round(hours_between('purchase_orders.created_at', 'first_arrival.first_arrival_at', 86400.0), 2) }}
+        as lead_time_days,
+    coalesce(first_arrival.deliveries, 0) as deliveries,
     lines.product_id,
     lines.variant_id,
     lines.size_id,
     lines.quantity as ordered_quantity,
+    coalesce(arrived.arrived_quantity, 0) as arrived_quantity,
     lines.delivered_quantity,
+    greatest(coalesce(arrived.arrived_quantity, 0) - lines.delivered_quantity, 0) as on_delivery_quantity,
     case
         when purchase_orders.status in ('DELIVERED', 'CANCELLED') then 0
-        else greatest(lines.quantity - lines.delivered_quantity, 0)
+        else greatest(lines.quantity - coalesce(arrived.arrived_quantity, 0), 0)
     end as open_quantity,
     {{ ratio('lines.delivered_quantity', 'lines.quantity') }} as delivered_share,
     lines.unit_cost,
@@ -35,3 +68,8 @@ select
 from lines
 inner join purchase_orders
     on lines.store = purchase_orders.store and lines.purchase_order_id = purchase_orders.purchase_order_id
+left join arrived
+    on lines.store = arrived.store and lines.purchase_order_id = arrived.purchase_order_id
+    and lines.size_id = arrived.size_id
+left join first_arrival
+    on lines.store = first_arrival.store and lines.purchase_order_id = first_arrival.purchase_order_id

@@ -1,5 +1,5 @@
 -- One row per order (and store): what was sold, discounted, taxed, shipped and refunded, in the order's currency and the base
--- currency; who bought it (new or repeat); how fast it shipped. Metric choices: DECISIONLOG.md.
+-- currency; who bought it (new or repeat, where Centra's data can tell); how fast it shipped. Choices: DECISIONLOG.md.
 with orders as (
     select * from {{ ref('int_orders') }}
 ),
@@ -10,11 +10,22 @@ shipments as (
     group by store, order_number
 ),
 
+-- The first day the warehouse holds orders of: a customer created on or after it has every order in the warehouse.
+first_day as (
+    select store, min(order_day) as first_order_day from orders group by store
+),
+
+customers as (
+    select store, customer_id, created_at from {{ ref('stg_centra__customers') }} where is_latest_snapshot
+),
+
 sequenced as (
     select
         orders.*,
         shipments.first_shipment_at,
         shipments.shipped_at,
+        {{ local_day('customers.created_at', 'customers.store') }} >= first_day.first_order_day
+            as is_customer_history_synced,
         case
             when orders.customer_id is not null and not orders.is_cancelled
                 then row_number() over (
@@ -24,6 +35,20 @@ sequenced as (
         end as customer_order_sequence
     from orders
     left join shipments on orders.store = shipments.store and orders.order_number = shipments.order_number
+    left join customers on orders.store = customers.store and orders.customer_id = customers.customer_id
+    inner join first_day on orders.store = first_day.store
+),
+
+classified as (
+    select
+        *,
+        -- a later order is a repeat whatever came before; the first in the warehouse is the first ever only when
+        -- the customer was created inside the synced range (Centra keeps no order before its customer)
+        case
+            when customer_order_sequence > 1 then true
+            when customer_order_sequence = 1 then coalesce(is_customer_history_synced, false)
+        end as is_first_order_known
+    from sequenced
 )
 
 select
@@ -61,8 +86,12 @@ select
     net_sales_excl_tax,
     grand_total,
     customer_order_sequence,
-    case when customer_order_sequence = 1 then 'new' when customer_order_sequence > 1 then 'repeat' end
-        as new_or_repeat,
+    is_first_order_known,
+    case
+        when customer_order_sequence > 1 then 'repeat'
+        when customer_order_sequence = 1 and is_first_order_known then 'new'
+        when customer_order_sequence = 1 then 'unknown'
+    end as new_or_repeat,
     first_shipment_at,
     shipped_at,
     {{ hours_between('created_at', 'shipped_at') }} as hours_to_ship,
@@ -75,4 +104,4 @@ select
     net_sales_base,
     net_sales_excl_tax_base,
     grand_total_base
-from sequenced
+from classified

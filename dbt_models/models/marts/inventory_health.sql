@@ -1,8 +1,9 @@
--- Store by size by warehouse on the store's latest stock day: how fast it sells and how long the stock lasts.
--- Units sold = units shipped from that warehouse in the 28 days up to the stock day (order lines carry no
--- warehouse); their daily average is over the days of that window the store has shipments for (a young
--- warehouse has fewer than 28); days of cover = free to allocate / average daily units sold; days out of
--- stock = stock days in that window with nothing free to allocate.
+-- Store by size by warehouse on the store's latest stock day: how fast it sells, how long the stock lasts with and
+-- without what is still to arrive on purchase orders, and whether it sells at all. The window is the 28 days up
+-- to the stock day, or fewer while the synced shipments are younger (`window_days`, `is_full_window`): units
+-- sold = units shipped from that warehouse in it (order lines carry no warehouse); days of cover = free to
+-- allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries); days out
+-- of stock = stock days in the window with nothing free to allocate.
 {% set window_days = 28 %}
 with daily as (
     select * from {{ ref('fct_inventory_daily') }}
@@ -55,6 +56,18 @@ sold as (
     group by latest.store, latest.size_id, latest.warehouse_id
 ),
 
+incoming as (
+    select
+        store,
+        size_id,
+        warehouse_id,
+        sum(open_quantity) as incoming_units,
+        min(expected_arrival_day) as next_expected_arrival_day
+    from {{ ref('fct_incoming_deliveries') }}
+    where open_quantity > 0
+    group by store, size_id, warehouse_id
+),
+
 out_of_stock as (
     select latest.store, latest.size_id, latest.warehouse_id, count(*) as days_out_of_stock
     from latest
@@ -65,32 +78,59 @@ out_of_stock as (
         and daily.stock_day > {{ dbt.dateadd('day', -window_days, 'latest.stock_day') }}
         and daily.free_to_allocate <= 0
     group by latest.store, latest.size_id, latest.warehouse_id
+),
+
+measured as (
+    select
+        latest.*,
+        history.days as window_days,
+        coalesce(sold.units_sold, 0) as units_sold,
+        coalesce(incoming.incoming_units, 0) as incoming_units,
+        incoming.next_expected_arrival_day,
+        coalesce(out_of_stock.days_out_of_stock, 0) as days_out_of_stock
+    from latest
+    inner join history on latest.store = history.store
+    left join sold
+        on latest.store = sold.store and latest.size_id = sold.size_id and latest.warehouse_id = sold.warehouse_id
+    left join incoming
+        on latest.store = incoming.store and latest.size_id = incoming.size_id
+        and latest.warehouse_id = incoming.warehouse_id
+    left join out_of_stock
+        on latest.store = out_of_stock.store and latest.size_id = out_of_stock.size_id
+        and latest.warehouse_id = out_of_stock.warehouse_id
 )
 
 select
-    latest.store,
-    latest.stock_day,
-    latest.size_id,
-    latest.warehouse_id,
-    latest.sku,
-    latest.variant_id,
-    latest.product_id,
-    latest.physical,
-    latest.free_to_allocate,
-    latest.incoming,
-    coalesce(sold.units_sold, 0) as units_sold_{{ window_days }}d,
-    {{ ratio('coalesce(sold.units_sold, 0)', 'history.days') }} as average_daily_units_sold,
+    store,
+    stock_day,
+    size_id,
+    warehouse_id,
+    sku,
+    variant_id,
+    product_id,
+    physical,
+    free_to_allocate,
+    incoming as centra_incoming,
+    on_delivery,
+    incoming_units,
+    next_expected_arrival_day,
+    window_days,
+    window_days = {{ window_days }} as is_full_window,
+    units_sold as units_sold_in_window,
+    {{ ratio('units_sold', 'window_days') }} as average_daily_units_sold,
     case
-        when coalesce(sold.units_sold, 0) > 0
-            then {{ centra_round('greatest(latest.free_to_allocate, 0) / (cast(sold.units_sold as ' ~ dbt.type_float() ~ ') / history.days)', 1) }}
+        when units_sold > 0
+            then {{ centra_round('greatest(free_to_allocate, 0) / (cast(units_sold as double precision) / window_days)', 1) }}
     end as days_of_cover,
-    {{ ratio('coalesce(sold.units_sold, 0)', 'coalesce(sold.units_sold, 0) + latest.physical') }}
-        as sell_through_{{ window_days }}d,
-    coalesce(out_of_stock.days_out_of_stock, 0) as days_out_of_stock_{{ window_days }}d
-from latest
-inner join history on latest.store = history.store
-left join sold
-    on latest.store = sold.store and latest.size_id = sold.size_id and latest.warehouse_id = sold.warehouse_id
-left join out_of_stock
-    on latest.store = out_of_stock.store and latest.size_id = out_of_stock.size_id
-    and latest.warehouse_id = out_of_stock.warehouse_id
+    case
+        when units_sold > 0
+            then {{ centra_round('(greatest(free_to_allocate, 0) + incoming_units) / (cast(units_sold as double precision) / window_days)', 1) }}
+    end as days_of_cover_with_incoming,
+    case
+        when free_to_allocate <= 0 then 'out_of_stock'
+        when units_sold = 0 then 'dead_stock'
+        else 'selling'
+    end as stock_status,
+    {{ ratio('units_sold', 'units_sold + physical') }} as sell_through_in_window,
+    days_out_of_stock as days_out_of_stock_in_window
+from measured

@@ -1,0 +1,89 @@
+"""Replenishment suggestions per size and warehouse, from the marts: how many units to order now so that the stock
+free to sell, plus what is already on its way, lasts until the next order can arrive.
+
+For each size and warehouse on the latest stock day (inventory_health):
+- demand = average daily units sold (shipped from that warehouse) over the sales window;
+- lead time = the median days from purchase order to first arrival of the purchase orders of the size's latest
+  supplier to that warehouse (fct_incoming_deliveries); the store's median where that supplier has none, else
+  `default_lead_time_days`;
+- cover target = lead time + review period (the days until the next weekly order) + safety days;
+- suggested units = demand x cover target - (free to allocate + incoming units), rounded up, never negative.
+Sizes that do not sell (dead stock) or are out of stock with no sales get no suggestion (0 units).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pandas as pd
+
+HEALTH = """
+SELECT store, stock_day, size_id, warehouse_id, sku, variant_id, product_id, free_to_allocate, incoming_units,
+    next_expected_arrival_day, window_days, is_full_window, units_sold_in_window, average_daily_units_sold,
+    stock_status
+FROM inventory_health
+"""
+PURCHASES = """
+SELECT store, purchase_order_id, supplier_id, warehouse_id, size_id, ordered_at, lead_time_days
+FROM fct_incoming_deliveries
+"""
+COLUMNS = (
+    "store", "stock_day", "size_id", "warehouse_id", "sku", "variant_id", "product_id", "free_to_allocate",
+    "incoming_units", "next_expected_arrival_day", "average_daily_units_sold", "window_days", "is_full_window",
+    "supplier_id", "lead_time_days", "lead_time_source", "cover_target_days", "target_units", "days_until_stockout",
+    "suggested_units",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    review_period_days: float = 7.0  # ordered weekly
+    safety_days: float = 7.0
+    default_lead_time_days: float = 35.0  # no purchase order has arrived yet
+
+
+def suggest(health: pd.DataFrame, purchases: pd.DataFrame, policy: Policy = Policy()) -> pd.DataFrame:
+    """One row per size and warehouse of `health` (inventory_health), with the units to order now."""
+    lead = _lead_times(purchases, policy)
+    out = health.merge(lead, on=["store", "size_id", "warehouse_id"], how="left")
+    by_store = (
+        purchases.dropna(subset=["lead_time_days"])
+        .drop_duplicates("purchase_order_id")
+        .groupby("store")["lead_time_days"]
+        .median()
+        .rename("store_lead_time_days")
+    )
+    out = out.merge(by_store, left_on="store", right_index=True, how="left")
+    source = pd.Series("supplier", index=out.index)
+    source[out["lead_time_days"].isna() & out["store_lead_time_days"].notna()] = "store"
+    source[out["lead_time_days"].isna() & out["store_lead_time_days"].isna()] = "default"
+    out["lead_time_source"] = source
+    out["lead_time_days"] = (
+        out["lead_time_days"].fillna(out["store_lead_time_days"]).fillna(policy.default_lead_time_days).astype(float)
+    )
+    demand = out["average_daily_units_sold"].fillna(0.0).astype(float)
+    out["cover_target_days"] = out["lead_time_days"] + policy.review_period_days + policy.safety_days
+    out["target_units"] = (demand * out["cover_target_days"]).map(math.ceil).astype("int64")
+    available = out["free_to_allocate"].clip(lower=0) + out["incoming_units"]
+    out["suggested_units"] = (out["target_units"] - available).clip(lower=0).astype("int64")
+    out["days_until_stockout"] = (out["free_to_allocate"].clip(lower=0) / demand.where(demand > 0)).round(1)
+    out["supplier_id"] = out["supplier_id"].astype("Int64")
+    return out[list(COLUMNS)].sort_values(["store", "warehouse_id", "size_id"]).reset_index(drop=True)
+
+
+def _lead_times(purchases: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Per store, size and warehouse: the latest supplier of the size there, and the median lead time of that
+    supplier's purchase orders to that warehouse."""
+    latest = (
+        purchases.sort_values("ordered_at")
+        .groupby(["store", "size_id", "warehouse_id"], as_index=False)
+        .last()[["store", "size_id", "warehouse_id", "supplier_id"]]
+    )
+    per_supplier = (
+        purchases.dropna(subset=["lead_time_days"])
+        .drop_duplicates(["store", "purchase_order_id"])
+        .groupby(["store", "supplier_id", "warehouse_id"], as_index=False)["lead_time_days"]
+        .median()
+    )
+    return latest.merge(per_supplier, on=["store", "supplier_id", "warehouse_id"], how="left")

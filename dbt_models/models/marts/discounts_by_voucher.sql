@@ -1,0 +1,28 @@
+-- Store by day (the order's, in the store's timezone) by voucher code: the orders that used the code, what it took
+-- off them and what they sold, in the base currency. Cancelled orders lose their discounts (as in daily_sales) and
+-- are left out. An order with two codes counts under each, with each code's own discount; its sales count under
+-- each too, so sales do not add up across codes (discounts do, to daily_sales.discounts_base).
+with discounts as (
+    select * from {{ ref('stg_centra__order_discounts') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders') }} where not is_cancelled
+)
+
+select
+    discounts.store,
+    orders.order_day,
+    discounts.voucher_code,
+    {{ dbt.any_value('discounts.voucher_id') }} as voucher_id,
+    {{ dbt.any_value('discounts.voucher_name') }} as voucher_name,
+    {{ dbt.any_value('discounts.voucher_type') }} as voucher_type,
+    count(distinct discounts.order_number) as orders,
+    sum(orders.units) as units,
+    {{ centra_round('sum(' ~ to_base('discounts.value', 'orders.conversion_rate') ~ ')', 2) }} as discounts_base,
+    {{ centra_round('sum(orders.gross_sales_base)', 2) }} as gross_sales_base,
+    {{ ratio('sum(' ~ to_base('discounts.value', 'orders.conversion_rate') ~ ')', 'sum(orders.gross_sales_base)') }}
+        as discount_rate
+from discounts
+inner join orders on discounts.store = orders.store and discounts.order_number = orders.order_number
+group by discounts.store, orders.order_day, discounts.voucher_code
