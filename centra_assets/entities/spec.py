@@ -10,8 +10,9 @@ true)``), or a type condition (``on DirectToConsumerOrder``, a field only some t
 ``^`` in front reads the parent record from a child table's row; ``@index`` is the row's 1-based place in its
 list (a key where Centra gives list items no id). A child table's rows may sit in a list inside a list
 (``attributes.elements``: one row per element of each attribute); a ``^`` path through an outer list of the
-rows' path reads the item the row belongs to (``^attributes.type.name``: the row's attribute's type). A column may name alternative paths, for fields that
-different Centra versions name differently: the first one the store's schema has is used.
+rows' path reads the item the row belongs to (``^attributes.type.name``: the row's attribute's type). A column
+may name alternative paths, for fields that different Centra versions name differently: the first one the
+store's schema has is used.
 """
 
 from __future__ import annotations

@@ -41,7 +41,13 @@ TIERS = [("a", "Tier A"), ("b", "Tier B"), ("c", "Tier C")]
 
 
 def string_element(key: str, description: str, value: str | None) -> dict:
-    return {"__typename": "AttributeStringElement", "key": key, "description": description, "kind": "INPUT", "value": value}
+    return {
+        "__typename": "AttributeStringElement",
+        "key": key,
+        "description": description,
+        "kind": "INPUT",
+        "value": value,
+    }
 
 
 def choice_element(key: str, description: str, value: str, name: str) -> dict:
@@ -69,7 +75,11 @@ def product_attributes(product: dict) -> list[dict]:
     collection = product["collection"]
     return [
         attribute(
-            "pr_season", "Season", "Product", False, choice_element("season", "Season", str(collection["id"]), collection["name"])
+            "pr_season",
+            "Season",
+            "Product",
+            False,
+            choice_element("season", "Season", str(collection["id"]), collection["name"]),
         ),
         attribute(
             "pr_materials",
@@ -105,7 +115,9 @@ def variant_attributes(variant: dict) -> list[dict]:
 
 def order_attributes(o: OrderPlan) -> list[dict]:
     if o.wholesale:
-        return [attribute("or_channel", "Sales channel", "Order", False, string_element("channel", "Channel", "showroom"))]
+        return [
+            attribute("or_channel", "Sales channel", "Order", False, string_element("channel", "Channel", "showroom"))
+        ]
     gift = o.number % 7 == 0
     return [
         attribute(
@@ -133,7 +145,9 @@ def customer_attributes(customer_id: int) -> list[dict]:
             "Newsletter",
             "Customer",
             False,
-            choice_element("newsletter", "Newsletter", "1" if subscribed else "0", "Subscribed" if subscribed else "Not subscribed"),
+            choice_element(
+                "newsletter", "Newsletter", "1" if subscribed else "0", "Subscribed" if subscribed else "Not subscribed"
+            ),
         )
     ]
 
@@ -194,7 +208,11 @@ def internal_shipping_cost(o: OrderPlan, packages: int) -> float:
 def shipment_totals(shipment, _args, ctx):
     rec, o = ctx.sim.records, shipment["_plan"]
     a = rec.amounts(o)
-    return {"shipping": rec.money(o, a["shipping"]), "discounts": rec.money(o, a["discount"]), "taxAdded": rec.money(o, 0.0)}
+    return {
+        "shipping": rec.money(o, a["shipping"]),
+        "discounts": rec.money(o, a["discount"]),
+        "taxAdded": rec.money(o, 0.0),
+    }
 
 
 def shipment_internal_cost(shipment, _args, ctx):
@@ -234,7 +252,11 @@ def stock_change_lines(cat: Catalog, timeline, t: float) -> list[dict]:
                         "id": d["id"] * 1000 + i,
                         "createdAt": d["inserted"],
                         "deliveredQuantity": line["quantity"],
-                        "unitCost": {"value": line["unitCost"], "currency": currency, "conversionRate": currency["_rate"]},
+                        "unitCost": {
+                            "value": line["unitCost"],
+                            "currency": currency,
+                            "conversionRate": currency["_rate"],
+                        },
                         "currencyBaseRate": currency["_rate"],
                         "productSize": cat.size_by_id[line["size"]],
                         "warehouse": warehouse,

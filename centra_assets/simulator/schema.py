@@ -65,7 +65,9 @@ def _base(tz_name: str) -> tuple[GraphQLSchema, dict[str, Callable]]:
     """The default schema and its unguarded resolver registry ("Type.field" -> resolver(obj, args, ctx))."""
     schema = build_ast_schema(_document())
     _hook_scalars(schema, ZoneInfo(tz_name), "DateTimeTz")
-    resolvers: dict[str, Callable] = {f"Query.{k}": v for k, v in {**ROOT_QUERIES, **documented.ROOTS, **analyst.ROOTS}.items()}
+    resolvers: dict[str, Callable] = {
+        f"Query.{k}": v for k, v in {**ROOT_QUERIES, **documented.ROOTS, **analyst.ROOTS}.items()
+    }
     resolvers.update(EVENT_RESOLVERS)
     for key, fn in {**FIELD_RESOLVERS, **documented.FIELDS, **analyst.FIELDS}.items():
         type_name, field = key.split(".")

@@ -278,7 +278,11 @@ def products(sim, t, _lo, _hi):
 
 def variants(sim, t, _lo, _hi):
     for v in sim.catalog.variants:
-        yield {"id": v["id"], "unit_cost": v["unitCost"]["value"], "supplier_id": analyst.supplier_of(sim.catalog, v)["id"]}
+        yield {
+            "id": v["id"],
+            "unit_cost": v["unitCost"]["value"],
+            "supplier_id": analyst.supplier_of(sim.catalog, v)["id"],
+        }
 
 
 def product_media(sim, t, _lo, _hi):

@@ -30,7 +30,10 @@ SPARSE_EMPTY = {
     "order_lines": ["ean", "shipped_quantity"],
     "purchase_orders": ["eta"],
     # a list the store lacks leaves its whole table empty, and the data type runs on
-    **{t: _all_columns(t) for t in ("product_attributes", "order_attributes", "order_line_allocations", "display_media")},
+    **{
+        t: _all_columns(t)
+        for t in ("product_attributes", "order_attributes", "order_line_allocations", "display_media")
+    },
 }
 CASES = {
     "local": ("local", None),
