@@ -251,6 +251,24 @@ def return_refunds(sim, t, lo, hi):
             yield {"return_id": o.number, "entry_type": "REFUND", "value": sim.records.refund(o)}
 
 
+def purchase_order_delivery_lines(sim, t, lo, hi):
+    """Delivery lines with their costs: landed cost (freight and duties included) 12%, customs value 4% above the
+    unit cost (records.delivery)."""
+    for po in sim.timeline.purchase_orders_until(t):
+        for d in po["deliveries"]:
+            if d["created"] <= t and lo <= d["created"] < hi:
+                for position, line in enumerate(d["lines"], 1):
+                    yield {
+                        "delivery_id": d["id"],
+                        "position": position,
+                        "size_id": line["size"],
+                        "quantity": line["quantity"],
+                        "unit_cost": line["unitCost"],
+                        "landed_cost": round(line["unitCost"] * 1.12, 2),
+                        "customs_value": round(line["unitCost"] * 1.04, 2),
+                    }
+
+
 def stock_change_lines(sim, t, lo, hi):
     for line in analyst.stock_change_lines(sim.catalog, sim.timeline, t):
         if lo <= line["createdAt"] < hi:
@@ -354,6 +372,7 @@ EXPORTS = {
     "order_delivery_windows": order_delivery_windows,
     "return_refunds": return_refunds,
     "stock_change_lines": stock_change_lines,
+    "purchase_order_delivery_lines": purchase_order_delivery_lines,
     "products": products,
     "variants": variants,
     "folders": folders,

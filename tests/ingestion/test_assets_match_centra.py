@@ -264,6 +264,10 @@ ANALYST_TABLES = {
         "event",
         "line_id stock_change_id size_id warehouse_id delivered_quantity unit_cost currency",
     ),
+    "purchase_order_delivery_lines": (
+        "event",
+        "delivery_id position size_id quantity unit_cost landed_cost customs_value",
+    ),
     "products": ("snapshot", "product_id:id is_bundle country_of_origin folder_id weight"),
     "product_attributes": (
         "snapshot",
@@ -290,6 +294,10 @@ ANALYST_TABLES = {
 }
 
 
+# Deliveries arrive every few days: a random seed's four days may hold none (nor their stock changes).
+MAY_BE_EMPTY = {"stock_change_lines", "purchase_order_delivery_lines", "return_refunds"}
+
+
 def _rounded(row) -> tuple:
     return tuple(round(v, 2) if isinstance(v, float) else v for v in row)
 
@@ -309,4 +317,5 @@ def test_what_analysts_read_equals_ground_truth(case, synced, table):
         expected = []  # the store lacks the list the rows come from
     got = rows(settings, table, None if partition == "event" else today(), ", ".join(columns))
     assert sorted(map(_rounded, got)) == sorted(expected), f"seed {SEED}"
-    assert expected or lacking, f"{table}: the simulator made no rows to compare (seed {SEED})"
+    if table not in MAY_BE_EMPTY:
+        assert expected or lacking, f"{table}: the simulator made no rows to compare (seed {SEED})"
