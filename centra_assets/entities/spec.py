@@ -292,6 +292,8 @@ def flatten(
     quietly.
     """
     chosen = [(c, c.path if paths is None else paths[c.name]) for c in table.columns]
+    if all(path is None for _, path in chosen):
+        return []  # the store lacks the list the table's rows come from
     rows = []
     for record in records:
         sources = [(record, 1, {})] if table.rows_at is None else _expand(record, table.rows_at)
