@@ -97,7 +97,8 @@ ORDERS = event(
                 f64("unit_original_price", "unitOriginalPrice.value"),
                 f64("line_value", "lineValue.value"),
                 i64("shipped_quantity", "shippedQuantity"),  # a live client drops it where it is refused
-                i64("returned_quantity", "returnedQuantity"),
+                # Centra's own count; the marts count `returned_quantity` from the return lines (int_order_lines)
+                i64("centra_returned_quantity", "returnedQuantity"),
             ),
         ),
         Table(

@@ -250,7 +250,7 @@ ANALYST_TABLES = {
         "event",
         "order_number:number payment_method_uri shipping_option_id allocation_rule_id internal_comment billing_country",
     ),
-    "order_lines": ("event", "order_number line_id shipped_quantity returned_quantity"),
+    "order_lines": ("event", "order_number line_id shipped_quantity centra_returned_quantity:returned_quantity"),
     "order_line_allocations": ("event", "order_number line_id warehouse_id quantity"),
     "order_attributes": ("event", "order_number attribute_type element_key value selected_value selected_value_name"),
     "order_delivery_windows": ("event", "order_number delivery_window_id"),
