@@ -1,6 +1,6 @@
 """Catalogue: products, variants, sizes, prices, categories, brands, collections, campaigns, vouchers (snapshots)."""
 
-from .spec import Table, boolean, col, f64, i64, listing, ts
+from .spec import MEDIA_URL, Table, attributes_table, boolean, col, f64, i64, listing, ts
 
 SPECS = (
     listing(
@@ -22,7 +22,23 @@ SPECS = (
                 col("harmonized_commodity_code", "harmonizedCommodityCode"),
                 i64("brand_id", "brand.id"),
                 i64("collection_id", "collection.id"),
+                # Master data (fact file §6.6, §11.4)
+                col("harmonized_commodity_code_description", "harmonizedCommodityCodeDescription"),
+                boolean("is_bundle", "isBundle"),
+                boolean("is_serializable", "isSerializableProduct"),
+                f64("weight", "weight.value"),
+                col("weight_unit", "weight.unit"),
+                col("country_of_origin", "countryOfOrigin.code"),
+                i64("folder_id", "folder.id"),
             ),
+        ),
+        attributes_table("product_attributes", i64("product_id", "^id")),
+        Table(
+            "product_media",  # the images' URLs, not the files
+            key=("product_id", "media_id"),
+            rows_at="media",
+            parent_key="product_id",
+            columns=(i64("product_id", "^id"), i64("media_id", "id"), i64("position", "@index"), col("url", MEDIA_URL)),
         ),
     ),
     # Categories belong to displays (what is sold where), not to products (fact file §11.1).
@@ -53,6 +69,20 @@ SPECS = (
             parent_key="display_id",
             columns=(i64("display_id", "^id"), i64("category_id", "id")),
         ),
+        Table(
+            "display_markets",
+            key=("display_id", "market_id"),
+            rows_at="markets",
+            parent_key="display_id",
+            columns=(i64("display_id", "^id"), i64("market_id", "id")),
+        ),
+        Table(
+            "display_media",
+            key=("display_id", "media_id"),
+            rows_at="media",
+            parent_key="display_id",
+            columns=(i64("display_id", "^id"), i64("media_id", "id"), i64("position", "@index"), col("url", MEDIA_URL)),
+        ),
     ),
     listing(
         "variants",
@@ -72,8 +102,11 @@ SPECS = (
                 ts("updated_at", "updatedAt"),
                 f64("unit_cost", "unitCost.value"),
                 col("unit_cost_currency", "unitCost.currency.code"),
+                col("internal_name", "internalName"),
+                i64("supplier_id", "supply.supplier.id"),  # the supply map (fact file §11.4)
             ),
         ),
+        attributes_table("variant_attributes", i64("variant_id", "^id")),
     ),
     listing(
         "sizes",
@@ -141,6 +174,25 @@ SPECS = (
             rows_at="childCategories",
             parent_key="category_id",
             columns=(i64("category_id", "^id"), i64("child_category_id", "id")),
+        ),
+    ),
+    listing(
+        "folders",
+        "catalog",
+        "Centra folders (how products are organised in the admin) and their children, as of the snapshot day.",
+        "folders",
+        "FolderFilter",
+        Table(
+            "folders",
+            key=("folder_id",),
+            columns=(i64("folder_id", "id"), col("name"), boolean("is_top_folder", "isTopFolder")),
+        ),
+        Table(
+            "folder_children",
+            key=("folder_id", "child_folder_id"),
+            rows_at="childFolders",
+            parent_key="folder_id",
+            columns=(i64("folder_id", "^id"), i64("child_folder_id", "id")),
         ),
     ),
     listing(

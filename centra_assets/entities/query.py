@@ -86,6 +86,14 @@ def plan(spec: EntitySpec, schema: StoreSchema | None = None) -> QueryPlan:
             _cannot_do_without(spec, f"{spec.filter_type}.{filter_field}", role, schema, input_field=True)
     for table in spec.tables:
         chosen: dict[str, str | None] = {}
+        if table.rows_at and verdict(table.rows_at) is False:
+            # the list holding the table's rows is missing: the table is written empty, the data type runs on
+            why = (schema.describe_missing(spec.root, table.rows_at) or "") if schema else ""
+            for column in table.columns:
+                chosen[column.name] = None
+                missing.append(Missing(table.name, column.name, column.paths, why))
+            paths[table.name] = chosen
+            continue
         for column in table.columns:
             chosen[column.name] = None
             for path in column.paths:

@@ -16,6 +16,8 @@ SPECS = (
                 i64("market_id", "id"),
                 col("name"),
                 i64("store_id", "store.id"),
+                col("comment"),
+                i64("allocation_rule_id", "allocationRule.id"),
             ),
         ),
         Table(
@@ -91,6 +93,14 @@ SPECS = (
             key=("country_id",),
             columns=(i64("country_id", "id"), col("code"), col("name"), col("continent"), boolean("is_eu", "isEU")),
         ),
+    ),
+    listing(
+        "allocation_rules",
+        "reference",
+        "Centra allocation rules (which warehouses an order's units are allocated from) as of the snapshot day.",
+        "allocationRules",
+        "AllocationRuleFilter",
+        Table("allocation_rules", key=("allocation_rule_id",), columns=(i64("allocation_rule_id", "id"), col("name"))),
     ),
     listing(
         "suppliers",

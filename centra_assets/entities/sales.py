@@ -1,6 +1,6 @@
 """Sales: orders with lines, discounts and payments; shipments; returns. Partitioned by the day they happened."""
 
-from .spec import Table, boolean, col, event, f64, i64, money, snapshot, ts
+from .spec import Table, attributes_table, boolean, col, event, f64, i64, money, snapshot, ts
 
 ORDERS = event(
     name="orders",
@@ -56,6 +56,17 @@ ORDERS = event(
                 col("shipping_country", "shippingAddress.country.code"),
                 col("shipping_city", "shippingAddress.city"),
                 col("shipping_zip_code", "shippingAddress.zipCode"),
+                # Channel and payment (fact file §11.4); the billing address without the person's name or contact.
+                col("payment_method_name", "paymentMethod.name"),
+                col("payment_method_uri", "paymentMethod.uri"),
+                col("payment_method_plugin", "paymentMethod.plugin"),
+                i64("shipping_option_id", "shippingPriceGroup.shippingOption.id"),
+                col("shipping_option_name", "shippingPriceGroup.shippingOption.name"),
+                col("billing_country", "billingAddress.country.code"),
+                col("billing_city", "billingAddress.city"),
+                col("billing_zip_code", "billingAddress.zipCode"),
+                col("internal_comment", "internalComment"),
+                i64("allocation_rule_id", "allocationRule.id"),
             ),
         ),
         Table(
@@ -85,7 +96,31 @@ ORDERS = event(
                 f64("unit_price", "unitPrice.value"),
                 f64("unit_original_price", "unitOriginalPrice.value"),
                 f64("line_value", "lineValue.value"),
+                i64("shipped_quantity", "shippedQuantity"),  # a live client drops it where it is refused
+                # Centra's own count; the marts count `returned_quantity` from the return lines (int_order_lines)
+                i64("centra_returned_quantity", "returnedQuantity"),
             ),
+        ),
+        Table(
+            "order_line_allocations",
+            key=("order_number", "line_id", "allocation_id"),
+            rows_at="lines(includeFullyCancelled: true).allocations",
+            parent_key="order_number",
+            columns=(
+                i64("order_number", "^number"),
+                i64("line_id", "^lines(includeFullyCancelled: true).id"),
+                i64("allocation_id", "id"),
+                i64("warehouse_id", "warehouse.id"),
+                i64("quantity", "quantity"),
+            ),
+        ),
+        attributes_table("order_attributes", i64("order_number", "^number")),
+        Table(
+            "order_delivery_windows",  # wholesale orders: the delivery windows the buyer chose
+            key=("order_number", "delivery_window_id"),
+            rows_at="on WholesaleOrder.deliveryWindows",
+            parent_key="order_number",
+            columns=(i64("order_number", "^number"), i64("delivery_window_id", "id"), col("name")),
         ),
         Table(
             "order_discounts",
@@ -164,6 +199,15 @@ SHIPMENTS = event(
                 col("service_name", "carrierInformation.serviceName"),
                 i64("warehouse_id", "warehouse.id"),
                 *money("grand_total", "grandTotal"),
+                # Shipment economics (fact file §6.3, §11.4): what the customer paid for shipping, the carrier's
+                # charge to the brand, in the order's currency.
+                col("shipment_plugin", "shipmentPlugin.name"),
+                col("return_tracking_number", "returnTrackingNumber"),
+                f64("shipping", "totals.shipping.value"),
+                f64("discounts", "totals.discounts.value"),
+                f64("tax_added", "totals.taxAdded.value"),
+                f64("internal_shipping_cost", "internalShippingCost.value"),
+                f64("conversion_rate", "grandTotal.conversionRate"),
             ),
         ),
         Table(
@@ -212,6 +256,29 @@ RETURNS = event(
                 i64("shipment_id", "shipment.id"),
                 boolean("returned_to_stock", "returnedToStock"),
                 *money("refund_total", "grandTotal"),  # what is paid back (live clients: `grandTotal`)
+                col("comment"),
+                f64("return_cost", "totals.returnCost.value"),  # return economics (fact file §11.1, §11.4)
+                f64("return_shipping", "totals.shipping.value"),
+                f64("return_handling", "totals.handling.value"),
+                f64("return_discounts", "totals.discounts.value"),
+                f64("conversion_rate", "grandTotal.conversionRate"),
+            ),
+        ),
+        Table(
+            "return_refunds",  # live clients read refunds here, not in the order's payment history
+            key=("return_id", "payment_id"),
+            rows_at="refundPaymentHistory",
+            parent_key="return_id",
+            columns=(
+                i64("return_id", "^id"),
+                i64("payment_id", "id"),
+                ts("created_at", "createdAt"),
+                col("status"),
+                col("entry_type", "entryType"),
+                col("payment_method", "paymentMethod"),
+                f64("value", "value.value"),
+                col("currency", "^grandTotal.currency.code"),
+                f64("conversion_rate", "^grandTotal.conversionRate"),
             ),
         ),
         Table(
@@ -254,6 +321,7 @@ CUSTOMERS = snapshot(
                 i64("market_id", "market.id"),
             ),
         ),
+        attributes_table("customer_attributes", i64("customer_id", "^id")),
     ),
 )
 
@@ -273,8 +341,15 @@ ACCOUNTS = snapshot(
                 col("status"),
                 ts("created_at", "createdAt"),
                 i64("market_id", "market.id"),
+                i64("sales_representative_id", "salesRepresentative.id"),
+                col("sales_representative_name", "salesRepresentative.name"),
+                i64("payment_terms_id", "paymentTerms.id"),
+                col("payment_terms", "paymentTerms.description"),
+                i64("shipping_terms_id", "shippingTerms.id"),
+                col("shipping_terms", "shippingTerms.description"),
             ),
         ),
+        attributes_table("account_attributes", i64("account_id", "^id")),
         Table(
             "buyers",
             key=("buyer_id",),

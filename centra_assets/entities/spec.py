@@ -8,8 +8,11 @@ is generic.
 A path is dotted segments: a field (``grandTotal``), a field with arguments (``lines(includeFullyCancelled:
 true)``), or a type condition (``on DirectToConsumerOrder``, a field only some types of an interface have).
 ``^`` in front reads the parent record from a child table's row; ``@index`` is the row's 1-based place in its
-list (a key where Centra gives list items no id). A column may name alternative paths, for fields that
-different Centra versions name differently: the first one the store's schema has is used.
+list (a key where Centra gives list items no id). A child table's rows may sit in a list inside a list
+(``attributes.elements``: one row per element of each attribute); a ``^`` path through an outer list of the
+rows' path reads the item the row belongs to (``^attributes.type.name``: the row's attribute's type). A column
+may name alternative paths, for fields that different Centra versions name differently: the first one the
+store's schema has is used.
 """
 
 from __future__ import annotations
@@ -99,6 +102,30 @@ def money(name: str, path: str, with_currency: bool = True) -> list[Column]:
             f64(f"{name}_conversion_rate", f"{path}.conversionRate"),
         ]
     return cols
+
+
+def attributes_table(name: str, parent: Column) -> Table:
+    """Custom attributes as a long table: one row per element of each attribute (fact file §11.4), keyed by the
+    attribute's type and the element's key; a text element has a `value`, a choice element its selected value
+    and that value's name."""
+    return Table(
+        name,
+        key=(parent.name, "attribute_type", "element_key"),
+        rows_at="attributes.elements",
+        parent_key=parent.name,
+        columns=(
+            parent,
+            col("attribute_type", "^attributes.type.name"),
+            col("element_key", "key"),
+            col("element_kind", "kind"),
+            col("value", "on AttributeStringElement.value"),
+            col("selected_value", "on AttributeChoiceElement.selectedValue"),
+            col("selected_value_name", "on AttributeChoiceElement.selectedValueName"),
+        ),
+    )
+
+
+MEDIA_URL = 'source(sizeName: "standard").url'  # a media's URL in Centra's standard size (not the file)
 
 
 def response_key(segment: str) -> str | None:
@@ -224,6 +251,35 @@ def check_nested_limits(spec: EntitySpec, records: Iterable[dict]) -> None:
                 )
 
 
+def _expand(record: dict, rows_at: str) -> list[tuple[Any, int, dict[int, Any]]]:
+    """The items at `rows_at`, every list on the way expanded: (item, its 1-based place in its list, the item of
+    each outer list it belongs to, by how many segments of `rows_at` lead to that list)."""
+    frontier: list[tuple[Any, int, dict[int, Any]]] = [(record, 1, {})]
+    parts = segments(rows_at)
+    for depth, segment in enumerate(parts, 1):
+        key = response_key(segment)
+        if key is None:  # a type condition: its fields sit on the record itself
+            continue
+        found = []
+        for value, index, outer in frontier:
+            inner = value.get(key) if isinstance(value, dict) else None
+            if isinstance(inner, list):
+                found += [(item, i, {**outer, depth: item}) for i, item in enumerate(inner, 1) if item is not None]
+            elif inner is not None:
+                found.append((inner, index, outer))
+        frontier = found
+    return frontier
+
+
+def _read_outer(record: dict, path: str, rows_at: str | None, outer: dict[int, Any]) -> Any:
+    """A `^` path: from the deepest outer list item of the row it passes through, else from the record."""
+    parts, along = segments(path), segments(rows_at or "")
+    for depth in sorted(outer, reverse=True):
+        if depth < len(along) and parts[:depth] == along[:depth]:
+            return get(outer[depth], ".".join(parts[depth:]))
+    return get(record, path)
+
+
 def flatten(
     table: Table, records: Iterable[dict], paths: dict[str, str | None] | None = None, *, tz: dt.tzinfo = dt.UTC
 ) -> list[dict]:
@@ -236,18 +292,22 @@ def flatten(
     quietly.
     """
     chosen = [(c, c.path if paths is None else paths[c.name]) for c in table.columns]
+    if all(path is None for _, path in chosen):
+        return []  # the store lacks the list the table's rows come from
     rows = []
     for record in records:
-        sources = [record] if table.rows_at is None else (get(record, table.rows_at) or [])
-        for index, source in enumerate(sources, 1):
+        sources = [(record, 1, {})] if table.rows_at is None else _expand(record, table.rows_at)
+        for source, index, outer in sources:
             row = {}
             for c, path in chosen:
                 if path is None:
                     value = None
                 elif path == INDEX:
                     value = index
+                elif path.startswith("^"):
+                    value = _read_outer(record, path[1:], table.rows_at, outer)
                 else:
-                    value = get(record, path[1:]) if path.startswith("^") else get(source, path)
+                    value = get(source, path)
                 if c.parse and value is not None:
                     try:
                         value = c.parse(value, tz)

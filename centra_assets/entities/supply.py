@@ -97,4 +97,35 @@ PURCHASE_ORDER_DELIVERIES = event(
     ),
 )
 
-SPECS = (PURCHASE_ORDERS, PURCHASE_ORDER_DELIVERIES)
+STOCK_CHANGES = event(
+    name="stock_changes",
+    group="supply",
+    description="Centra stock change lines (stock moving into a warehouse, e.g. a delivery inserted) by the day of "
+    "their stock change, with the delivered quantity and its unit cost: the cost of goods and stock valuation.",
+    root="stockChangeLines",
+    filter_type="StockChangeLineFilter",
+    date_field="createdAt",
+    refresh_field="id",
+    tables=(
+        Table(
+            "stock_change_lines",
+            key=("line_id",),
+            columns=(
+                i64("line_id", "id"),
+                ts("created_at", "createdAt"),
+                i64("stock_change_id", "stockChange.id"),
+                col("stock_change_type", "stockChange.type"),
+                col("comment", "stockChange.comment"),
+                i64("warehouse_id", "warehouse.id"),
+                i64("size_id", "productSize.id"),
+                i64("variant_id", "productSize.productVariant.id"),
+                i64("delivered_quantity", "deliveredQuantity"),
+                f64("unit_cost", "unitCost.value"),
+                col("currency", "unitCost.currency.code"),
+                f64("conversion_rate", "currencyBaseRate"),
+            ),
+        ),
+    ),
+)
+
+SPECS = (PURCHASE_ORDERS, PURCHASE_ORDER_DELIVERIES, STOCK_CHANGES)

@@ -32,6 +32,10 @@ COUNTRIES = [
     ("GB", "United Kingdom", "Europe", False, 20.0),
     ("US", "United States", "North America", False, 0.0),
     ("NO", "Norway", "Europe", False, 25.0),
+    # countries of origin only (no market sells there)
+    ("PT", "Portugal", "Europe", True, 23.0),
+    ("TR", "Turkey", "Asia", False, 20.0),
+    ("CN", "China", "Asia", False, 13.0),
 ]
 CITIES = {
     "SE": "Stockholm",

@@ -13,20 +13,10 @@ from collections.abc import Callable
 
 from graphql import GraphQLError
 
+from .analyst import MATERIALS
 from .catalog import DAY, SIZE_CHARTS, Catalog
 from .resolvers import MAX_LIMIT, by_id, listing, ref, sort_records, where_predicate
 
-MATERIALS = ["Cotton", "Wool", "Linen", "Recycled Polyester", "Leather", "Merino Wool"]
-HEX = {
-    "Black": "#000000",
-    "Off White": "#F5F2EA",
-    "Navy": "#1F2A44",
-    "Olive": "#6B6B3A",
-    "Sand": "#C8B79A",
-    "Burgundy": "#6D1A36",
-    "Grey Melange": "#9A9A9A",
-    "Forest Green": "#2F4F3A",
-}
 LANGUAGES = [  # (id, name, languageCode, countryCode, isAvailableForLocalization); English is the default
     (1, "English", "en", None, False),
     (2, "Swedish", "sv", "SE", True),
@@ -171,6 +161,11 @@ def _category(product: dict) -> dict:
     return product["_categories"][-1]
 
 
+def product_folder(cat: Catalog, product: dict) -> dict:
+    """The folder of the product's category (folders mirror the category tree here)."""
+    return next(f for f in _extras(cat)["folders"] if product in f["products"])
+
+
 def product_weight(product: dict) -> dict:
     chart = (
         "shoes"
@@ -181,36 +176,6 @@ def product_weight(product: dict) -> dict:
     )
     value = round(WEIGHT_BY_CHART[chart] + (product["id"] % 5) * 0.05, 3)
     return {"value": value, "unit": "KILOGRAMS", "formattedValue": f"{value:.3f} kg"}
-
-
-def product_attributes(product, _args, _ctx):
-    material = MATERIALS[product["id"] % len(MATERIALS)]
-    return [
-        {
-            "type": {"name": "pr_season", "isMapped": False},
-            "description": "Season",
-            "objectType": "Product",
-            "elements": [_string("text", "Season", product["collection"]["name"])],
-        },
-        {
-            "type": {"name": "pr_materials", "isMapped": True},
-            "description": "Product materials",
-            "objectType": "Product",
-            "elements": [_string("text", "Material description", material)],
-        },
-    ]
-
-
-def variant_attributes(variant, _args, _ctx):
-    colour = variant["name"]
-    return [
-        {
-            "type": {"name": "sh_swatch", "isMapped": True},
-            "description": "Showroom Color Swatch",
-            "objectType": "ProductVariant",
-            "elements": [_string("desc", "Color", colour), _string("hex", "Hex", HEX.get(colour, "#808080"))],
-        }
-    ]
 
 
 def localized(fields: tuple[str, ...]) -> Callable:
@@ -357,19 +322,16 @@ ROOTS: dict[str, Callable] = {
 FIELDS: dict[str, Callable] = {
     "Counters.products": counters_products,
     "Product.harmonizedCommodityCodeDescription": lambda p, _a, _c: f"{_category(p)['name']}, textile",
-    "Product.isBundle": lambda _p, _a, _c: False,
     "Product.isSerializableProduct": lambda _p, _a, _c: False,
     "Product.weight": lambda p, _a, _c: product_weight(p),
-    "Product.attributes": product_attributes,
+    "Product.folder": lambda p, _a, ctx: product_folder(ctx.sim.catalog, p),
     "Product.localized": localized(("name",)),
     "ProductVariant.internalName": lambda v, _a, _c: (
         f"{v['product']['productNumber']}-{v['variantNumber']} {v['name']}"
     ),
-    "ProductVariant.attributes": variant_attributes,
     "ProductVariant.localized": localized(("name",)),
     "ProductSize.GTIN": lambda s, _a, _c: s["EAN"],
     "ProductSize.weight": lambda s, _a, _c: product_weight(s["product"]),
-    "Customer.attributes": lambda _c, _a, _ctx: [],
     "Display.description": lambda d, _a, _c: display_description(d),
     "Display.shortDescription": lambda d, _a, _c: d["name"],
     "Display.metaTitle": lambda d, _a, _c: f"{d['name']} | {d['product']['brand']['name']}",

@@ -55,6 +55,11 @@ TYPE_PERMISSIONS = {
     "AtOnceDeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
     "PreorderDeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
     "PriceAlteration": "PriceAlteration:read",  # UNCONFIRMED
+    # What analysts read (fact file §11.4); permissions on Dema's list, type names UNCONFIRMED where noted.
+    "OrderLineAllocation": "Allocation:read",  # type name UNCONFIRMED
+    "StorePlugin": "StorePlugin:read",
+    "StockChange": "StockChange:read",
+    "StockChangeLine": "StockChange:read",  # UNCONFIRMED (one permission for changes and their lines)
 }
 FIELD_PERMISSIONS = {
     "Order.shippingAddress": "Order.shippingAddress:read",
@@ -71,6 +76,9 @@ FIELD_PERMISSIONS = {
     "ProductVariant.stockTotals": "ProductVariant.stockTotals:read",
     "Warehouse.stock": "ProductSize.stock:read",  # UNCONFIRMED
     "Product.attributes": "Product.attributes:read",  # on Dema's permission list
+    "ProductVariant.attributes": "Product.attributes:read",  # UNCONFIRMED (Dema's list has no variant one)
+    "Order.attributes": "Order.attributes:read",  # on Dema's permission list
+    "Product.countryOfOrigin": "Product.countryOfOrigin:read",
     "Mutation.setEventListeners": "Event:write",
     "Mutation.unsetEventListeners": "Event:write",
     "Mutation.confirmEvents": "Event:write",

@@ -22,7 +22,7 @@ from graphql import (
     validate_schema,
 )
 
-from . import documented, permissions
+from . import analyst, documented, permissions
 from .events import EVENT_RESOLVERS
 from .resolvers import DEFAULT_DATE_FORMAT, FIELD_RESOLVERS, ROOT_QUERIES, date_resolver
 from .variants import DEFAULT, Variant, served_names, transform
@@ -65,9 +65,11 @@ def _base(tz_name: str) -> tuple[GraphQLSchema, dict[str, Callable]]:
     """The default schema and its unguarded resolver registry ("Type.field" -> resolver(obj, args, ctx))."""
     schema = build_ast_schema(_document())
     _hook_scalars(schema, ZoneInfo(tz_name), "DateTimeTz")
-    resolvers: dict[str, Callable] = {f"Query.{k}": v for k, v in {**ROOT_QUERIES, **documented.ROOTS}.items()}
+    resolvers: dict[str, Callable] = {
+        f"Query.{k}": v for k, v in {**ROOT_QUERIES, **documented.ROOTS, **analyst.ROOTS}.items()
+    }
     resolvers.update(EVENT_RESOLVERS)
-    for key, fn in {**FIELD_RESOLVERS, **documented.FIELDS}.items():
+    for key, fn in {**FIELD_RESOLVERS, **documented.FIELDS, **analyst.FIELDS}.items():
         type_name, field = key.split(".")
         target = schema.type_map[type_name]
         names = (

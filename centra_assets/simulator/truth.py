@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+from . import analyst, documented
 from .records import happened, order_id, order_status, updated_at
 from .timeline import MAX_LIFECYCLE
 
@@ -52,6 +53,7 @@ def orders(sim, t, lo, hi):
                 "tax": a["tax"],
                 "grand_total": a["grand"],
                 "line_count": len(o.lines),
+                **_channel(sim, o),
             }
 
 
@@ -73,6 +75,7 @@ def order_lines(sim, t, lo, hi):
                     "discount_percent": pct,
                     "tax_percent": sim.records.vat(o),
                     "returned_quantity": qty if lid in o.returned_lines and happened(o.return_created, t) else 0,
+                    "shipped_quantity": qty if happened(o.shipped, t) and not cancelled else 0,
                     "warehouse_id": wh,
                 }
 
@@ -88,6 +91,11 @@ def shipments(sim, t, lo, hi):
                 "shipped_at": _iso(s["shippedAt"]),
                 "is_shipped": s["isShipped"],
                 "quantity": sum(line[2] for line in o.lines),
+                "shipment_plugin": analyst.STORE_PLUGINS[o.wholesale]["name"],
+                "internal_shipping_cost": analyst.internal_shipping_cost(o, s["numberOfPackages"]),
+                "shipping": o.shipping,
+                "discounts": sim.records.amounts(o)["discount"],
+                "return_tracking_number": f"R{o.number:012d}" if happened(o.return_created, t) else None,
             }
 
 
@@ -106,6 +114,9 @@ def returns(sim, t, lo, hi):
                 "conversion_rate": o.rate,
                 "refund": sim.records.refund(o),
                 "quantity": sum(line[2] for line in o.lines if line[0] in o.returned_lines),
+                "comment": r["comment"],
+                "return_cost": 0.0,  # the simulated brand charges no return fees
+                "returned_to_stock": r["returnedToStock"],
             }
 
 
@@ -177,6 +188,163 @@ def display_categories(sim, t, _lo, _hi):
                 yield {"display_id": d["id"], "category_id": c["id"]}
 
 
+def _channel(sim, o) -> dict:
+    """How an order was paid and shipped, and where it is allocated from."""
+    order = {"_plan": o}
+    return {
+        "payment_method_uri": documented.payment_method(order, {}, None)["uri"],
+        "shipping_option_id": documented.shipping_price_group(order, {}, None)["shippingOption"]["id"],
+        "allocation_rule_id": o.market["allocationRule"]["id"],
+        "internal_comment": "VIP customer" if o.number % 97 == 0 else None,
+        "billing_country": sim.records.address(o)["country"]["code"],
+    }
+
+
+def _orders_in(sim, t, lo, hi):
+    return (o for o in _plans(sim, t, lo, hi) if lo <= o.created < hi)
+
+
+def _attributes(key: str, objects):
+    for object_id, attributes in objects:
+        for row in analyst.attribute_rows(attributes):
+            yield {key: object_id, **row}
+
+
+def product_attributes(sim, t, _lo, _hi):
+    return _attributes("product_id", ((p["id"], analyst.product_attributes(p)) for p in sim.catalog.products))
+
+
+def variant_attributes(sim, t, _lo, _hi):
+    return _attributes("variant_id", ((v["id"], analyst.variant_attributes(v)) for v in sim.catalog.variants))
+
+
+def customer_attributes(sim, t, _lo, _hi):
+    ids = range(1, sim.timeline.customers_until(t) + 1)
+    return _attributes("customer_id", ((i, analyst.customer_attributes(i)) for i in ids))
+
+
+def account_attributes(sim, t, _lo, _hi):
+    return _attributes("account_id", ((a["id"], analyst.account_attributes(a)) for a in sim.catalog.accounts))
+
+
+def order_attributes(sim, t, lo, hi):
+    return _attributes("order_number", ((o.number, analyst.order_attributes(o)) for o in _orders_in(sim, t, lo, hi)))
+
+
+def order_line_allocations(sim, t, lo, hi):
+    """Every unit of a confirmed, not cancelled line is allocated to the line's warehouse (stock follows it)."""
+    for o in _orders_in(sim, t, lo, hi):
+        if happened(o.confirmed, t) and not happened(o.cancelled, t):
+            for lid, _size, qty, _o, _u, _p, wh in o.lines:
+                yield {"order_number": o.number, "line_id": lid, "warehouse_id": wh, "quantity": qty}
+
+
+def order_delivery_windows(sim, t, lo, hi):
+    for o in _orders_in(sim, t, lo, hi):
+        if o.wholesale:
+            yield {"order_number": o.number, "delivery_window_id": 1}
+
+
+def return_refunds(sim, t, lo, hi):
+    for o in _plans(sim, t, lo, hi, lag=MAX_LIFECYCLE):
+        if happened(o.return_created, t) and lo <= o.return_created < hi and happened(o.return_done, t):
+            yield {"return_id": o.number, "entry_type": "REFUND", "value": sim.records.refund(o)}
+
+
+def purchase_order_delivery_lines(sim, t, lo, hi):
+    """Delivery lines with their costs: landed cost (freight and duties included) 12%, customs value 4% above the
+    unit cost (records.delivery)."""
+    for po in sim.timeline.purchase_orders_until(t):
+        for d in po["deliveries"]:
+            if d["created"] <= t and lo <= d["created"] < hi:
+                for position, line in enumerate(d["lines"], 1):
+                    yield {
+                        "delivery_id": d["id"],
+                        "position": position,
+                        "size_id": line["size"],
+                        "quantity": line["quantity"],
+                        "unit_cost": line["unitCost"],
+                        "landed_cost": round(line["unitCost"] * 1.12, 2),
+                        "customs_value": round(line["unitCost"] * 1.04, 2),
+                    }
+
+
+def stock_change_lines(sim, t, lo, hi):
+    for line in analyst.stock_change_lines(sim.catalog, sim.timeline, t):
+        if lo <= line["createdAt"] < hi:
+            yield {
+                "line_id": line["id"],
+                "stock_change_id": line["stockChange"]["id"],
+                "size_id": line["productSize"]["id"],
+                "warehouse_id": line["warehouse"]["id"],
+                "delivered_quantity": line["deliveredQuantity"],
+                "unit_cost": line["unitCost"]["value"],
+                "currency": line["unitCost"]["currency"]["code"],
+            }
+
+
+def products(sim, t, _lo, _hi):
+    for p in sim.catalog.products:
+        yield {
+            "id": p["id"],
+            "is_bundle": analyst.is_bundle(p),
+            "country_of_origin": analyst.country_of_origin(sim.catalog, p)["code"],
+            "folder_id": documented.product_folder(sim.catalog, p)["id"],
+            "weight": documented.product_weight(p)["value"],
+        }
+
+
+def variants(sim, t, _lo, _hi):
+    for v in sim.catalog.variants:
+        yield {
+            "id": v["id"],
+            "unit_cost": v["unitCost"]["value"],
+            "supplier_id": analyst.supplier_of(sim.catalog, v)["id"],
+        }
+
+
+def product_media(sim, t, _lo, _hi):
+    for p in sim.catalog.products:
+        for m in p["media"]:
+            yield {"product_id": p["id"], "media_id": m["id"], "url": f"{_MEDIA}/{m['_path']}-standard.jpg"}
+
+
+def display_media(sim, t, _lo, _hi):
+    for d in sim.catalog.displays:
+        if d["_createdAt"] <= t:
+            for m in d["media"]:
+                yield {"display_id": d["id"], "media_id": m["id"], "url": f"{_MEDIA}/{m['_path']}-standard.jpg"}
+
+
+def display_markets(sim, t, _lo, _hi):
+    for d in sim.catalog.displays:
+        if d["_createdAt"] <= t:
+            for m in d["markets"]:
+                yield {"display_id": d["id"], "market_id": m["id"]}
+
+
+def folders(sim, t, _lo, _hi):
+    for f in documented._extras(sim.catalog)["folders"]:
+        yield {"id": f["id"], "is_top_folder": f["isTopFolder"], "children": [c["id"] for c in f["childFolders"]]}
+
+
+def markets(sim, t, _lo, _hi):
+    for m in sim.catalog.markets:
+        yield {"id": m["id"], "allocation_rule_id": m["allocationRule"]["id"], "comment": m["comment"]}
+
+
+def accounts(sim, t, _lo, _hi):
+    for a in sim.catalog.accounts:
+        yield {
+            "id": a["id"],
+            "sales_representative_id": documented.ACCOUNT_FIELDS["salesRepresentative"](a)["id"],
+            "payment_terms_id": documented.ACCOUNT_FIELDS["paymentTerms"](a)["id"],
+        }
+
+
+_MEDIA = "https://media.nordvik.example/client/dynamic/images"  # the simulator's media host
+
+
 def _catalog(name: str):
     return lambda sim, t, lo, hi: ({"id": r["id"]} for r in getattr(sim.catalog, name))
 
@@ -192,14 +360,29 @@ EXPORTS = {
     "purchase_order_deliveries": purchase_order_deliveries,
     "displays": displays,
     "display_categories": display_categories,
+    "display_markets": display_markets,
+    "display_media": display_media,
+    "product_media": product_media,
+    "product_attributes": product_attributes,
+    "variant_attributes": variant_attributes,
+    "customer_attributes": customer_attributes,
+    "account_attributes": account_attributes,
+    "order_attributes": order_attributes,
+    "order_line_allocations": order_line_allocations,
+    "order_delivery_windows": order_delivery_windows,
+    "return_refunds": return_refunds,
+    "stock_change_lines": stock_change_lines,
+    "purchase_order_delivery_lines": purchase_order_delivery_lines,
+    "products": products,
+    "variants": variants,
+    "folders": folders,
+    "markets": markets,
+    "accounts": accounts,
     **{
         name: _catalog(name)
         for name in (
-            "products",
-            "variants",
             "sizes",
             "prices",
-            "markets",
             "pricelists",
             "warehouses",
             "vouchers",
@@ -208,7 +391,6 @@ EXPORTS = {
             "brands",
             "collections",
             "suppliers",
-            "accounts",
             "allocation_rules",
         )
     },

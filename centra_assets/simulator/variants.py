@@ -49,6 +49,14 @@ PRESETS: dict[str, dict] = {
             "Product.harmonizedCommodityCode",
             "ProductSize.EAN",
             "PurchaseOrder.ETA",
+            # what analysts read (fact file §11.4): older stores may lack any of it
+            "Product.attributes",
+            "Product.countryOfOrigin",
+            "Order.attributes",
+            "OrderLine.allocations",
+            "OrderLine.shippedQuantity",
+            "Shipment.internalShippingCost",
+            "Display.media",
         ]
     },
 }
@@ -199,9 +207,29 @@ def transform(document: DocumentNode, variant: Variant) -> DocumentNode:
             d.values = tuple(v for v in d.values if f"{name}.{v.name.value}" not in hide)
         kept_defs.append(d)
     doc.definitions = tuple(kept_defs)
+    _drop_unfulfilled_interfaces(doc)
     if type_rename:
         _rename_types(doc, type_rename)
     return doc
+
+
+def _drop_unfulfilled_interfaces(doc: DocumentNode) -> None:
+    """A type with a hidden field no longer implements a capability interface that declares it (a store without
+    `Product.attributes` does not call its products `ObjectWithAttributes`). Only interfaces no field returns
+    are capabilities; hiding a field an interface that fields return needs (`Order.number` on `WholesaleOrder`
+    only) still leaves an invalid schema, which is refused."""
+    returned = {
+        _named(f.type) for d in doc.definitions for f in (getattr(d, "fields", None) or ()) if hasattr(f, "type")
+    }
+    capabilities = {
+        d.name.value: {f.name.value for f in d.fields}
+        for d in doc.definitions
+        if isinstance(d, InterfaceTypeDefinitionNode) and d.name.value not in returned
+    }
+    for d in doc.definitions:
+        if isinstance(d, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode) and d.interfaces:
+            own = {f.name.value for f in d.fields}
+            d.interfaces = tuple(i for i in d.interfaces if not capabilities.get(i.name.value, set()) - own)
 
 
 def _rename_types(doc: DocumentNode, renames: dict[str, str]) -> None:

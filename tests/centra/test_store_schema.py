@@ -9,6 +9,7 @@ from centra_assets.centra.errors import CentraSchemaError
 from centra_assets.centra.schema import SchemaCache, StoreSchema, lacking_from_errors
 from centra_assets.entities.query import lacking_fields, plan
 from centra_assets.entities.sales import ORDERS
+from centra_assets.entities.spec import flatten
 
 # A store on an older Centra: `itemsSubtotal` rather than `lineValues`, `AppliedDiscount { discount }` rather than
 # `AppliedVoucher { voucher }`, no `isOnHold`, and lines without `productSize`.
@@ -129,3 +130,47 @@ def test_the_cache_keeps_one_schema_per_store_and_forgets_it_when_the_version_ch
     assert again.lacking == {"orders.totals.lineValues"} and again.schema is None
     assert cache.load("https://b.centra.com/graphql", "v2").has("orders", "totals.itemsSubtotal") is True
     assert cache.load("https://a.centra.com/graphql", "v2") is None  # a new Centra version: learn again
+
+
+ORDER_WITH_NESTED_LISTS = {
+    "number": 7,
+    "lines": [
+        {"id": 70, "allocations": [{"id": 1, "quantity": 2}, {"id": 2, "quantity": 1}]},
+        {"id": 71, "allocations": [{"id": 3, "quantity": 4}]},
+    ],
+    "attributes": [
+        {"type": {"name": "or_channel"}, "elements": [{"key": "channel", "kind": "INPUT", "value": "web"}]},
+        {
+            "type": {"name": "or_gift_wrap"},
+            "elements": [{"key": "gift_wrap", "kind": "SELECT", "selectedValue": "1", "selectedValueName": "Yes"}],
+        },
+    ],
+}
+
+
+def _table(name: str):
+    return next(t for t in ORDERS.tables if t.name == name)
+
+
+def test_rows_in_a_list_inside_a_list_read_the_outer_item_they_belong_to():
+    allocations = flatten(_table("order_line_allocations"), [ORDER_WITH_NESTED_LISTS])
+    assert [(r["order_number"], r["line_id"], r["allocation_id"], r["quantity"]) for r in allocations] == [
+        (7, 70, 1, 2),
+        (7, 70, 2, 1),
+        (7, 71, 3, 4),
+    ]
+    attributes = flatten(_table("order_attributes"), [ORDER_WITH_NESTED_LISTS])
+    assert [
+        (r["attribute_type"], r["element_key"], r["value"], r["selected_value"], r["selected_value_name"])
+        for r in attributes
+    ] == [("or_channel", "channel", "web", None, None), ("or_gift_wrap", "gift_wrap", None, "1", "Yes")]
+
+
+def test_a_list_the_store_lacks_leaves_its_table_empty_and_the_data_type_runs_on():
+    store = StoreSchema("v-old")  # refused introspection; its errors named `Order.attributes`
+    store.learn({"orders.attributes"})
+    fitted = plan(ORDERS, store)
+    assert set(fitted.paths["order_attributes"].values()) == {None}
+    assert "attributes" not in fitted.document and "allocations" in fitted.document
+    assert {m.table for m in fitted.missing} == {"order_attributes"}
+    assert flatten(_table("order_attributes"), [ORDER_WITH_NESTED_LISTS], fitted.paths["order_attributes"]) == []
