@@ -166,18 +166,18 @@ class Engine:
         rootfs = Path(tempfile.mkdtemp(prefix="cad-rootfs-", dir="/tmp"))
         try:
             _log("debootstrap bookworm (python3, python3-venv)")
-            subprocess.run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    "--include=python3,python3-venv",
-                    "bookworm",
-                    str(rootfs),
-                    DEBIAN_MIRROR,
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            cmd = ["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs)]
+            # its own process group: stopped whole (dpkg, wget, ...) if the test is interrupted
+            boot = subprocess.Popen([*cmd, DEBIAN_MIRROR], stdout=subprocess.DEVNULL, start_new_session=True)
+            try:
+                if boot.wait() != 0:
+                    raise RuntimeError(f"debootstrap failed (exit {boot.returncode})")
+            finally:
+                try:
+                    os.killpg(boot.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                boot.wait()
             for mount in _mounts_under(rootfs):
                 subprocess.run(["umount", "-l", mount], check=False)
             for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):

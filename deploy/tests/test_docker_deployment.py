@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -251,8 +252,14 @@ def read_raw(deployment: Deployment, store: str, table: str, day: str):
         return pq.read_table(f)
 
 
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
+    # SIGTERM (a CI timeout, a killed make) unwinds like Ctrl-C, so the stop below still runs
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     d = Deployment(Path(tmp_path_factory.mktemp("deployment")))
     try:
         d.start_services()
@@ -276,6 +283,7 @@ def deployment(tmp_path_factory):
     finally:
         _log("stopping everything the test started")
         d.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_the_ui_answers_and_loads_the_code_location(deployment):
