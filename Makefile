@@ -10,7 +10,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bootstrap install prepare dbt-sources chromium postgres test demo bench dev lint clean
+.PHONY: bootstrap install prepare dbt-sources chromium postgres test test-deploy demo bench dev lint clean
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -52,6 +52,22 @@ postgres:
 
 test: prepare chromium postgres
 	$(RUN) pytest -n 2 --dist loadfile
+
+# The Docker deployment (deploy/docker), run for real: a Docker engine of its own (Debian's docker.io, started
+# as root by the test on a private socket, no bridge, stopped by PID), a base image from debootstrap, the
+# project's image, then PostgreSQL, moto's S3 and two simulated stores on 127.0.0.1 (deploy/tests). Installs
+# docker.io, debootstrap and docker-compose when missing, without letting the packages start a daemon.
+DEPLOY_PACKAGES := docker.io debootstrap docker-compose
+test-deploy: prepare postgres
+	@{ command -v dockerd && command -v debootstrap && command -v docker-compose; } >/dev/null 2>&1 || { \
+		$(SUDO) sh -c 'test -e /usr/sbin/policy-rc.d || { printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; \
+			chmod +x /usr/sbin/policy-rc.d; touch /tmp/.centra-assets-policy-rc; }' && \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPLOY_PACKAGES); \
+		status=$$?; \
+		$(SUDO) sh -c 'test ! -e /tmp/.centra-assets-policy-rc || rm -f /usr/sbin/policy-rc.d /tmp/.centra-assets-policy-rc'; \
+		exit $$status; }
+	$(RUN) python -m pytest -p no:cacheprovider -x -v deploy/tests
 
 demo: prepare
 	$(RUN) python -m centra_assets.demo

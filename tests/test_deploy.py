@@ -1,5 +1,6 @@
-"""The deployment configuration in deploy/ is what Dagster accepts: no Docker engine or Kubernetes cluster runs
-here, so these check each file against the schema of the thing that reads it."""
+"""The deployment configuration in deploy/ is what Dagster accepts, checked against the schema of the thing that
+reads each file. `make test-deploy` (deploy/tests) runs the Docker deployment for real; no Kubernetes cluster
+runs here, so the Helm values are checked to carry the same container settings."""
 
 from __future__ import annotations
 
@@ -12,7 +13,20 @@ from centra_assets.settings import read_stores_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-POSTGRES_ENV = ("DAGSTER_POSTGRES_HOST", "DAGSTER_POSTGRES_USER", "DAGSTER_POSTGRES_PASSWORD", "DAGSTER_POSTGRES_DB")
+POSTGRES_ENV = (
+    "DAGSTER_POSTGRES_HOST",
+    "DAGSTER_POSTGRES_PORT",
+    "DAGSTER_POSTGRES_USER",
+    "DAGSTER_POSTGRES_PASSWORD",
+    "DAGSTER_POSTGRES_DB",
+)
+# Docker-only settings the Helm chart does not need: Dagster's database is the chart's `postgresql` section, the
+# marts are not a local DuckDB file there, and the endpoint is only for S3-compatible stores.
+DOCKER_ONLY = {*POSTGRES_ENV, "CENTRA_DUCKDB_PATH", "AWS_ENDPOINT_URL"}
+
+
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "docker" / "docker-compose.yml").read_text())
 
 
 def test_the_docker_instance_uses_postgres_and_the_docker_run_launcher(monkeypatch):
@@ -21,7 +35,7 @@ def test_the_docker_instance_uses_postgres_and_the_docker_run_launcher(monkeypat
     from dagster_docker import DockerRunLauncher
 
     for name in POSTGRES_ENV:
-        monkeypatch.setenv(name, "x")
+        monkeypatch.setenv(name, "5432")
     config, _ = dagster_instance_config(str(DEPLOY / "docker"), "dagster.yaml")  # raises on anything invalid
     assert config["storage"]["postgres"]["postgres_db"]["hostname"] == {"env": "DAGSTER_POSTGRES_HOST"}
     launcher = config["run_launcher"]
@@ -29,20 +43,34 @@ def test_the_docker_instance_uses_postgres_and_the_docker_run_launcher(monkeypat
     checked = process_config(DockerRunLauncher.config_type(), launcher["config"])
     assert checked.success, checked.errors
     # every variable a run needs is passed on to its container
-    compose = yaml.safe_load((DEPLOY / "docker" / "docker-compose.yml").read_text())
-    shared = compose["x-centra-env"]
-    assert set(shared) - {"DAGSTER_CURRENT_IMAGE"} <= set(launcher["config"]["env_vars"])
+    assert set(compose()["x-centra-env"]) == set(launcher["config"]["env_vars"])
 
 
-def test_the_compose_file_runs_every_part_from_one_image():
-    compose = yaml.safe_load((DEPLOY / "docker" / "docker-compose.yml").read_text())
-    services = compose["services"]
+def test_run_containers_mount_the_volumes_the_compose_file_creates():
+    """Compose prefixes a volume's name with the project's unless the volume is named: a run container (started
+    by the daemon, not by compose) would get an empty volume of its own, and its DuckDB file and stores file
+    would not be the deployment's."""
+    instance = yaml.safe_load((DEPLOY / "docker" / "dagster.yaml").read_text())
+    volumes = compose()["volumes"]
+    mounted = [v.split(":")[0] for v in instance["run_launcher"]["config"]["container_kwargs"]["volumes"]]
+    assert mounted and all((volumes.get(name) or {}).get("name") == name for name in mounted)
+    services = compose()["services"]
+    for mount in instance["run_launcher"]["config"]["container_kwargs"]["volumes"]:
+        assert mount.rsplit(":ro", 1)[0] in [v.rsplit(":ro", 1)[0] for v in services["daemon"]["volumes"]]
+
+
+def test_the_compose_file_runs_every_part_from_one_image_on_the_hosts_loopback():
+    services = compose()["services"]
     assert {"postgres", "centra-code", "webserver", "daemon", "webhooks"} <= set(services)
     assert {services[s]["image"] for s in services if s != "postgres"} == {"centra-assets:latest"}
     workspace = yaml.safe_load((DEPLOY / "docker" / "workspace.yaml").read_text())
-    assert workspace["load_from"][0]["grpc_server"]["host"] == "centra-code"
-    for port in (p for s in services.values() for p in s.get("ports", [])):
-        assert port.startswith("127.0.0.1:"), port  # published on the host's loopback only
+    assert workspace["load_from"][0]["grpc_server"]["host"] == "127.0.0.1"
+    for name, service in services.items():
+        assert service["network_mode"] == "host" and "ports" not in service, name
+        command = service.get("command", [])
+        for flag in ("-h", "--host"):
+            if flag in command:
+                assert command[command.index(flag) + 1] == "127.0.0.1", name  # listens on loopback only
 
 
 def test_the_helm_values_configure_the_k8s_run_launcher_and_postgres():
@@ -54,9 +82,12 @@ def test_the_helm_values_configure_the_k8s_run_launcher_and_postgres():
     (deployment,) = values["dagster-user-deployments"]["deployments"]
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "centra_assets.definitions"]
     assert deployment["includeConfigInLaunchedRuns"]["enabled"]
-    env = {e["name"]: e["value"] for e in deployment["env"]}
+    env = {e["name"]: e.get("value") for e in deployment["env"]}
     assert env["CENTRA_WAREHOUSE_DIR"].startswith("s3://") and env["DBT_TARGET"] != "local"
     assert values["postgresql"]["enabled"] is False and values["postgresql"]["postgresqlHost"]
+    # the container settings the Docker deployment runs with (make test-deploy) are set for every pod too
+    named = {e["name"] for e in deployment["env"]}
+    assert set(compose()["x-centra-env"]) - DOCKER_ONLY <= named
     # the container settings the chart hands the launcher are valid run_k8s_config for K8sRunLauncher
     run_config = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]
     checked = process_config(
