@@ -44,7 +44,7 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
     snapshots = local.get_schedule_def("centra_daily_snapshots")
     assert snapshots.cron_schedule == "0 6 * * *"
     (request,) = snapshots.evaluate_tick(tick).run_requests
-    assert request.partition_key == "2026-03-02"
+    assert request.partition_key is None  # a snapshot is today's: no day partition to choose
     running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
     assert running == {"centra_daily_events", "centra_daily_snapshots"}
 
@@ -71,6 +71,8 @@ def test_with_several_stores_everything_loads_and_each_store_has_its_schedules_i
         assert schedule.execution_timezone == dict((s.name, s.timezone) for s in stores)[name]
         keys = [r.partition_key for r in schedule.evaluate_tick(tick).run_requests]
         assert keys[-1] == MultiPartitionKey({"date": today, "store": name})
+        (snapshot,) = several.get_schedule_def(f"centra_daily_snapshots_{name}").evaluate_tick(tick).run_requests
+        assert snapshot.partition_key == name  # a snapshot is partitioned by store only
 
 
 def test_a_refresh_leaves_out_records_of_days_before_the_start_date():

@@ -16,7 +16,7 @@ import dagster as dg
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings, Store
 
-from .partitions import key
+from .partitions import key, snapshot_key
 
 
 def _tables(partition: str, names: set[str] | None = None) -> dg.AssetSelection:
@@ -91,10 +91,9 @@ def _store_schedules(settings: Settings, store: Store, suffix: str, jobs: dict) 
             description=description,
         )
         def _schedule(context: dg.ScheduleEvaluationContext):
-            today = _days(context, store)[1]
             return dg.RunRequest(
                 run_key=f"{name}-{store.name}-{context.scheduled_execution_time}",
-                partition_key=key(settings, store, today),
+                partition_key=snapshot_key(settings, store),  # a snapshot is always today's: no day to choose
             )
 
         return _schedule
