@@ -8,7 +8,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from centra_assets.entities import ALL
 from centra_assets.warehouse import storage
 
 from .helpers import (
