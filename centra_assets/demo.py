@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                 instance = dg.DagsterInstance.get()
             raw = Path(settings.store_root(settings.stores[0])) / "raw"
             print(
-                f"Centra simulator on {sim.url}: a fashion store with {HISTORY} days of orders ({args.orders_per_day} a day).\n"
+                f"Centra simulator on {sim.url}: a fashion store with {HISTORY} days of orders "
+                f"({args.orders_per_day} a day).\n"
                 f"Engine log (Dagster, dbt): {_shown(log_path)}\n\n"
                 f"Syncing {first} .. {today} of event data and today's snapshots into {_shown(raw)}/<table>/ :",
                 file=out,
