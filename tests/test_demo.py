@@ -4,8 +4,10 @@ file; its runs under the project's named jobs."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 
@@ -41,3 +43,15 @@ def test_the_demo_prints_a_short_story_and_its_runs_have_names(tmp_path):
     runs = dg.DagsterInstance.from_config(str(home)).get_runs()
     assert sorted(r.job_name for r in runs) == ["centra_events", "centra_marts", "centra_snapshots"]
     assert all(r.is_success for r in runs)
+
+    # the README's queries run on the demo's warehouse, and money prints as money (no 1792865.6400000001)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Querying the warehouse") :]
+    section = section[: section.index("\n## ")]
+    code = "\n".join(re.findall(r"```python\n(.*?)```", section, re.S))
+    queried = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert queried.returncode == 0, queried.stderr
+    assert "sales_day" in queried.stdout and "orders" in queried.stdout
+    assert not re.search(r"\d\.\d{3,}", queried.stdout), queried.stdout
