@@ -163,10 +163,12 @@ def test_the_readme_real_store_setup_puts_the_instance_settings_in_force(dagster
     assert str(home) in instance["info"]
     # and the instance DAGSTER_HOME names, as any Dagster process there loads it
     loaded = dg.DagsterInstance.from_config(str(home))
-    assert loaded.get_concurrency_config().pool_config.default_pool_limit == 2
-    assert loaded.run_coordinator.inst_data.config_dict["max_concurrent_runs"] == 4
+    concurrency = loaded.get_concurrency_config()
+    assert concurrency.pool_config.default_pool_limit == 2
+    assert concurrency.run_queue_config.max_concurrent_runs == 4
+    assert type(loaded.run_coordinator).__name__ == "QueuedRunCoordinator"
     assert type(loaded.run_storage).__name__ == "SqliteRunStorage"  # run history kept, in DAGSTER_HOME
-    assert str(home) in loaded.run_storage.inst_data.config_dict["base_dir"]
+    assert loaded.root_directory == str(home) and (home / "history" / "runs.db").exists()
     assert not loaded.telemetry_enabled
     terminal = dagster_ui["terminal"].read_text()
     assert f"Dagster UI at {dagster_ui['url']}" in terminal and len(terminal.splitlines()) <= 5, terminal
