@@ -161,6 +161,13 @@ def init_instance(home: Path) -> Path:
     current = yaml.safe_load(path.read_text()) if path.exists() else None
     if current is not None and not isinstance(current, dict):
         raise SystemExit(f"{path} is not a YAML mapping; fix or remove it, then run `centra-assets init` again")
+    older = {"run_coordinator", "run_queue"} & set(current or {})
+    if older:  # Dagster refuses these beside a `concurrency:` block, which holds the pool's limit
+        raise SystemExit(
+            f"{path} configures the run queue under {', '.join(sorted(older))}, the older way. Move its "
+            "max_concurrent_runs to `concurrency: runs: max_concurrent_runs: N` and remove that block (Dagster "
+            "refuses both), then run `centra-assets init` again to add the centra_api pool's limit."
+        )
     config = _fill(current or {}, INSTANCE_DEFAULTS)
     if config != current:
         path.write_text(yaml.safe_dump(config, sort_keys=False))
