@@ -180,6 +180,9 @@ def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout)
     home = dagster_home(env)
     log_path = home / "dagster-dev.log"
     url = f"http://{host}:{port}"
+    if threading.current_thread() is threading.main_thread():  # SIGTERM and SIGHUP stop it as Ctrl-C does
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _interrupt)
     with open(log_path, "a") as log:
         dagster = subprocess.Popen(
             [sys.executable, "-m", "dagster", "dev", "-m", "centra_assets.definitions", "-h", host, "-p", port],
@@ -198,7 +201,8 @@ def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout)
             pass
         finally:
             if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut this short
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(signum, signal.SIG_IGN)
             if dagster.poll() is None:
                 print("Stopping Dagster ...", file=out, flush=True)
                 os.killpg(dagster.pid, signal.SIGTERM)
@@ -208,6 +212,10 @@ def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout)
                     os.killpg(dagster.pid, signal.SIGKILL)
                     dagster.wait(timeout=10)
         return 0 if dagster.returncode in (0, -signal.SIGTERM, None) else dagster.returncode
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_for_ui(url: str, proc: subprocess.Popen) -> bool:

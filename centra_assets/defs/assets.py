@@ -73,7 +73,7 @@ def _checks(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
         checks.append(dg.AssetCheckSpec("key_is_not_null", asset=key, description=f"{', '.join(t.key)} is never null"))
         checks.append(
             dg.AssetCheckSpec(
-                "store_schema_has_every_column",
+                "store_has_every_field",
                 asset=key,
                 description="Every column's Centra field exists in the store's schema. A WARN lists the columns "
                 "written as NULL because the store's Centra version lacks their field (the sync went on without "
@@ -121,7 +121,7 @@ def _check_results(spec: EntitySpec, results: list[SyncResult], label) -> list[d
         out.append(
             dg.AssetCheckResult(
                 asset_key=key,
-                check_name="store_schema_has_every_column",
+                check_name="store_has_every_field",
                 passed=not lacking,
                 severity=dg.AssetCheckSeverity.WARN,
                 description=(

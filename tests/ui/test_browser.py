@@ -245,7 +245,7 @@ def test_the_ui_shows_the_lineage_a_synced_store_and_its_checks(dagster_ui):
         )
         assert status == "COMPLETED_SUCCESS", status
         _open(page, f"{url}/runs/b/{backfill}?tab=partitions")
-        page.get_by_text("Completed", exact=False).first.wait_for(timeout=60_000)
+        page.get_by_text("Succeeded", exact=True).first.wait_for(timeout=60_000)
         page.screenshot(path=str(DOCS / "ui-backfill.png"))
 
         # no raw asset of the synced range reads Missing: event days materialized, snapshots taken
@@ -274,6 +274,7 @@ def test_the_ui_shows_the_lineage_a_synced_store_and_its_checks(dagster_ui):
         # a check says what it checks
         _open(page, f"{url}/assets/centra/orders?view=checks")
         key = ", ".join(BY_NAME["orders"].tables[0].key)
+        page.get_by_text("key_is_unique", exact=True).first.click()
         page.get_by_text(f"{key} is unique", exact=False).first.wait_for(timeout=60_000)
         assert "No description provided" not in page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "orders-checks.png"))
