@@ -311,14 +311,8 @@ def _latest_materialization(url: str, path: list[str]) -> bool:
 def test_ctrl_c_stops_dev_without_a_traceback(dagster_ui):
     """Ctrl-C (SIGINT to `centra-assets dev`) with a run waiting in the queue: a clean stop, no traceback."""
     url, dev = dagster_ui["url"], dagster_ui["dev"]
-    queued = _graphql(
-        url,
-        BACKFILL,
-        {
-            "selection": [{"path": ["centra", "orders"]}, {"path": ["centra", "order_lines"]}],
-            "partitions": ["2026-11-12"],
-        },
-    )["launchPartitionBackfill"]
+    orders = [{"path": ["centra", t.name]} for t in BY_NAME["orders"].tables]  # one multi-asset, whole
+    queued = _graphql(url, BACKFILL, {"selection": orders, "partitions": ["2026-11-12"]})["launchPartitionBackfill"]
     assert queued["__typename"] == "LaunchBackfillSuccess", queued
     before = {r["runId"] for r in _runs_done(url, 0)}
     _wait(
