@@ -18,10 +18,8 @@ bootstrap:
 
 install: bootstrap
 	$(UV) sync --frozen
-	@mkdir -p $(DAGSTER_HOME)
-	@# Telemetry off; at most 2 ops talking to Centra at once across all runs (the centra_api pool; the
-	@# shared pacer splits the rate budget between them); a cap on concurrent runs for big backfills.
-	@printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 2\n  runs:\n    max_concurrent_runs: 4\n' > $(DAGSTER_HOME)/dagster.yaml
+	@# $(DAGSTER_HOME)/dagster.yaml, as for a real store: telemetry off, the centra_api pool, the run cap
+	@$(RUN) centra-assets init >/dev/null
 
 # dbt's manifest must exist before Dagster imports the dbt assets.
 prepare: install

@@ -4,13 +4,25 @@ centra-assets check     connect with CENTRA_API_URL / CENTRA_API_TOKEN (or every
                         learn the store's schema, run every query the project uses once with the smallest limit,
                         and report the token, its read permissions, and the fields the store's schema lacks
 centra-assets queries   print the query of each data type (as a store with the documented schema is sent it)
+centra-assets init      write the Dagster instance's settings to $DAGSTER_HOME/dagster.yaml (default ./.dagster_home):
+                        run history kept there, the centra_api pool (at most 2 ops talk to Centra at once), a cap of
+                        4 concurrent runs, telemetry off; settings already in the file are kept
+centra-assets dev       the Dagster UI and daemon on 127.0.0.1 with that instance (init first if needed); the
+                        engine's log goes to $DAGSTER_HOME/dagster-dev.log
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
 
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.errors import CentraAuthError, CentraError, CentraPermissionError, CentraSchemaError
@@ -118,6 +130,107 @@ def check(url: str, token: str, out=sys.stdout) -> int:
     return 0 if syncable else 1
 
 
+# What the pipeline needs of the Dagster instance. The sync's ops share one rate budget and draw on the
+# `centra_api` pool; the pool's limit (the default limit of every pool) bounds how many talk to Centra at once.
+# The run cap keeps a year's backfill from starting hundreds of runs. Telemetry stays on this machine.
+INSTANCE_DEFAULTS = {
+    "telemetry": {"enabled": False},
+    "concurrency": {"pools": {"default_limit": 2}, "runs": {"max_concurrent_runs": 4}},
+}
+
+
+def dagster_home(env=None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("DAGSTER_HOME") or ".dagster_home").resolve()
+
+
+def _fill(config: dict, defaults: dict) -> dict:
+    """`config` with every key of `defaults` it lacks (nested); what it already says wins."""
+    out = dict(config)
+    for k, v in defaults.items():
+        out[k] = (
+            _fill(out.get(k) or {}, v) if isinstance(v, dict) and isinstance(out.get(k, {}), dict) else out.get(k, v)
+        )
+    return out
+
+
+def init_instance(home: Path) -> Path:
+    """Write (or complete) $DAGSTER_HOME/dagster.yaml with the instance settings the pipeline relies on."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    current = yaml.safe_load(path.read_text()) if path.exists() else None
+    if current is not None and not isinstance(current, dict):
+        raise SystemExit(f"{path} is not a YAML mapping; fix or remove it, then run `centra-assets init` again")
+    older = {"run_coordinator", "run_queue"} & set(current or {})
+    if older:  # Dagster refuses these beside a `concurrency:` block, which holds the pool's limit
+        raise SystemExit(
+            f"{path} configures the run queue under {', '.join(sorted(older))}, the older way. Move its "
+            "max_concurrent_runs to `concurrency: runs: max_concurrent_runs: N` and remove that block (Dagster "
+            "refuses both), then run `centra-assets init` again to add the centra_api pool's limit."
+        )
+    config = _fill(current or {}, INSTANCE_DEFAULTS)
+    if config != current:
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout) -> int:
+    """`dagster dev` (UI and daemon) for the project's code location, its log in $DAGSTER_HOME/dagster-dev.log;
+    stopped as a whole (its own process group) on Ctrl-C, SIGTERM or when it exits."""
+    home = dagster_home(env)
+    log_path = home / "dagster-dev.log"
+    url = f"http://{host}:{port}"
+    if threading.current_thread() is threading.main_thread():  # SIGTERM and SIGHUP stop it as Ctrl-C does
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _interrupt)
+    with open(log_path, "a") as log:
+        dagster = subprocess.Popen(
+            [sys.executable, "-m", "dagster", "dev", "-m", "centra_assets.definitions", "-h", host, "-p", port],
+            env={**env, "DAGSTER_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches this process only; it stops the group in order
+        )
+        print(f"Starting Dagster (instance {home}; its log: {log_path}) ...", file=out, flush=True)
+        try:
+            if _wait_for_ui(url, dagster):
+                print(f"Dagster UI at {url}. Ctrl-C stops it.", file=out, flush=True)
+            dagster.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not cut this short
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(signum, signal.SIG_IGN)
+            if dagster.poll() is None:
+                print("Stopping Dagster ...", file=out, flush=True)
+                os.killpg(dagster.pid, signal.SIGTERM)
+                try:
+                    dagster.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(dagster.pid, signal.SIGKILL)
+                    dagster.wait(timeout=10)
+        return 0 if dagster.returncode in (0, -signal.SIGTERM, None) else dagster.returncode
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def _wait_for_ui(url: str, proc: subprocess.Popen) -> bool:
+    import httpx
+
+    while proc.poll() is None:
+        try:
+            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(1)
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="centra-assets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -126,7 +239,17 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("check", help="check the token, its read permissions and the store's schema")
     queries = sub.add_parser("queries", help="print each data type's query, for review")
     queries.add_argument("data_types", nargs="*", help="data types (default: all)")
+    sub.add_parser("init", help="write the Dagster instance settings to $DAGSTER_HOME/dagster.yaml")
+    dev = sub.add_parser("dev", help="the Dagster UI and daemon on 127.0.0.1, with the instance `init` writes")
+    dev.add_argument("--port", default=os.environ.get("DAGSTER_PORT", "3000"))
     args = parser.parse_args(argv)
+    if args.command in ("init", "dev"):
+        home = dagster_home()
+        path = init_instance(home)
+        if args.command == "init":
+            print(f"Dagster instance: {path}\n{path.read_text()}Use it: export DAGSTER_HOME={home}")
+            return
+        sys.exit(serve_dagster(args.port, {**os.environ, "DAGSTER_HOME": str(home)}))
     if args.command == "queries":
         for spec in ALL:
             if not args.data_types or spec.name in args.data_types:

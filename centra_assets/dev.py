@@ -2,8 +2,9 @@
 (UI and daemon), all on 127.0.0.1 and stopped together. Turn on `centra_webhook_sensor` in the UI to see
 webhooks become refresh runs.
 
-Point it at a real store instead by exporting CENTRA_API_URL and CENTRA_API_TOKEN and running
-`uv run dagster dev -w workspace.yaml` yourself.
+The terminal stays quiet: the engine's log goes to $DAGSTER_HOME/dagster-dev.log, the simulator's and the
+receiver's to $DAGSTER_HOME/dev-services.log. For a real store, `centra-assets dev` runs the same Dagster
+(see the README, "A real store").
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+from centra_assets.cli import dagster_home, init_instance, serve_dagster
 from centra_assets.simulator.process import SimulatorProcess, free_port
 
 TOKEN = "dev-token"
@@ -25,11 +27,12 @@ TIMEZONE = "Europe/Stockholm"
 
 
 def _stop_with_parent() -> None:
-    """SIGTERM, SIGHUP, or the parent (make) going away all end in the same clean shutdown."""
+    """Ctrl-C, SIGTERM, SIGHUP, or the parent (make) going away all end in the same clean shutdown."""
 
     def stop(*_):
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, stop)  # also when started in the background, where SIGINT is ignored
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
     parent = os.getppid()
@@ -46,10 +49,16 @@ def main() -> None:
     _stop_with_parent()
     port = os.environ.get("DAGSTER_PORT", "3000")
     warehouse = os.environ.get("CENTRA_WAREHOUSE_DIR", "warehouse")
+    home = dagster_home()
+    init_instance(home)
+    services_log = open(home / "dev-services.log", "a")  # noqa: SIM115 - closed below
     hook_port = free_port()
     receiver = subprocess.Popen(
         [sys.executable, "-m", "centra_assets.webhooks.cli", "serve", "--port", str(hook_port)],
         env={**os.environ, "CENTRA_WEBHOOK_SECRET": WEBHOOK_SECRET, "CENTRA_WAREHOUSE_DIR": warehouse},
+        stdout=services_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         with SimulatorProcess(
@@ -65,7 +74,6 @@ def main() -> None:
             "--webhook-secret",
             WEBHOOK_SECRET,
             token=TOKEN,
-            quiet=False,
         ) as sim:
             start = dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=30)
             env = {
@@ -77,34 +85,19 @@ def main() -> None:
                 "CENTRA_WAREHOUSE_DIR": warehouse,
             }
             print(
-                f"Centra simulator (live) at {sim.graphql_url}, webhooks to 127.0.0.1:{hook_port}; "
-                f"Dagster UI at http://127.0.0.1:{port}",
+                f"Centra simulator (live, 30 days of history) at {sim.graphql_url}, posting webhooks to the "
+                f"receiver on 127.0.0.1:{hook_port} (their log: {home / 'dev-services.log'})",
                 flush=True,
             )
-            _run_dagster(port, env)
-    finally:
-        receiver.terminate()
-        receiver.wait(timeout=30)
-
-
-def _run_dagster(port: str, env: dict) -> None:
-    # its own process group, so stopping it stops the webserver and daemon it starts
-    dagster = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port],
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        dagster.wait()
+            serve_dagster(port, env)
     except KeyboardInterrupt:
         pass
     finally:
-        if dagster.poll() is None:
-            os.killpg(dagster.pid, signal.SIGTERM)
-            try:
-                dagster.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(dagster.pid, signal.SIGKILL)
+        if receiver.poll() is None:
+            receiver.terminate()
+        receiver.wait(timeout=30)
+        services_log.close()
+        print("Stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
         scheduled_execution_time=dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC), repository_def=repo
     )
     (request,) = snapshots.evaluate_tick(at_six).run_requests
-    assert request.partition_key == "2026-03-02"
+    assert request.partition_key is None  # a snapshot is today's: no day partition to choose
     running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
     assert running == {"centra_daily_events", "centra_daily_snapshots"}
 
@@ -70,7 +70,9 @@ def test_with_several_stores_one_schedule_serves_each_store_at_its_time_in_its_t
         Store("india", "Asia/Kolkata", "2026-02-01", "https://i.example/graphql", "T_IN"),
         Store("nordic_b2b", "Europe/Stockholm", "2026-02-01", "https://b.example/graphql", "T_B2B"),
     )
-    several = build_definitions(Settings(stores_file_stores=stores, snapshot_cron="30 1 * * *"))
+    several = build_definitions(
+        Settings(stores_file_stores=stores, snapshot_cron="30 1 * * *", events_cron="30 1 * * *")
+    )
     repo = several.get_repository_def()  # every job resolves against the day x store partitions
     assert {"centra_events", "centra_snapshots", "centra_stock"} <= {j.name for j in repo.get_all_jobs()}
     assert {s.name for s in several.schedules} == {
@@ -78,23 +80,31 @@ def test_with_several_stores_one_schedule_serves_each_store_at_its_time_in_its_t
         "centra_daily_snapshots",
         "centra_inventory_hourly",
     }
-    snapshots = several.get_schedule_def("centra_daily_snapshots")
-    asked: dict[str, list] = {}
+    zone = {s.name: s.tz for s in stores}
+    asked: dict[tuple[str, str], list] = {}
     day = dt.datetime(2026, 3, 28, tzinfo=dt.UTC)  # Europe moves its clocks on the 29th, New York did on the 8th
-    for tick in cron_string_iterator(day.timestamp(), snapshots.cron_schedule, snapshots.execution_timezone):
-        if tick >= day + dt.timedelta(days=3):
-            break
-        context = build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
-        for r in snapshots.evaluate_tick(context).run_requests:
-            by = r.partition_key.keys_by_dimension
-            asked.setdefault(by["store"], []).append(
-                (tick.astimezone(dict((s.name, s.tz) for s in stores)[by["store"]]), by["date"])
-            )
+    for name in ("centra_daily_snapshots", "centra_daily_events"):
+        schedule = several.get_schedule_def(name)
+        for tick in cron_string_iterator(day.timestamp(), schedule.cron_schedule, schedule.execution_timezone):
+            if tick >= day + dt.timedelta(days=3):
+                break
+            context = build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
+            for r in schedule.evaluate_tick(context).run_requests:
+                if name == "centra_daily_snapshots":  # partitioned by store only: a snapshot is today's
+                    store, asked_day = r.partition_key, None
+                else:  # yesterday and today, in the store's own calendar
+                    end = several.get_repository_def().get_job("centra_events").partitions_def
+                    by = end.get_partition_key_from_str(r.tags["dagster/asset_partition_range_end"])
+                    store, asked_day = by.keys_by_dimension["store"], by.keys_by_dimension["date"]
+                asked.setdefault((name, store), []).append((tick.astimezone(zone[store]), asked_day))
     for store in stores:  # once a day each, at 01:30 on its own clock (summer time or not), for its own day
-        ticks = asked[store.name]
-        assert [(t.strftime("%H:%M"), t.date().isoformat()) for t, _ in ticks] == [("01:30", d) for _, d in ticks]
-        days = [dt.date.fromisoformat(d) for _, d in ticks]
-        assert len(days) >= 3 and days == [days[0] + dt.timedelta(days=i) for i in range(len(days))], store.name
+        for name in ("centra_daily_snapshots", "centra_daily_events"):
+            ticks = asked[(name, store.name)]
+            assert {t.strftime("%H:%M") for t, _ in ticks} == {"01:30"}, (name, store.name)
+            days = [t.date() for t, _ in ticks]
+            assert len(days) >= 3 and days == [days[0] + dt.timedelta(days=i) for i in range(len(days))], store.name
+            if name == "centra_daily_events":
+                assert [d for _, d in ticks] == [t.date().isoformat() for t, _ in ticks]
 
 
 def test_a_refresh_leaves_out_records_of_days_before_the_start_date():

@@ -1,9 +1,11 @@
 """The asset factory: every entity spec becomes one multi-asset, one Dagster asset per table it writes.
 
-Asset keys are ``centra/<table>``; each is partitioned by day in the store's timezone (today included,
-for "today so far" and snapshots). Runs draw on the ``centra_api`` concurrency pool, so parallel
-backfill runs cannot outgrow the store's rate budget, and backfills run a week of partitions per run:
-one run's start-up is paid per week, and a failed run retries a week, not a year.
+Asset keys are ``centra/<table>``. Event data is partitioned by day in the store's timezone (today included,
+for "today so far"); snapshots are not partitioned by day (one partition per store with several stores):
+Centra only knows the present, so each materialization is today's snapshot (see partitions.py). Runs draw on
+the ``centra_api`` concurrency pool, so parallel backfill runs cannot outgrow the store's rate budget, and
+backfills run a week of partitions per run: one run's start-up is paid per week, and a failed run retries a
+week, not a year. Each partition of a run gets its own materialization metadata (rows, window, pages).
 """
 
 import datetime as dt
@@ -16,7 +18,7 @@ from centra_assets.entities.spec import EntitySpec, Table
 from centra_assets.settings import Settings
 from centra_assets.warehouse.parquet import read_partition
 
-from .partitions import partitions, store_days
+from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
 from .resources import CentraResource
 from .sync import SyncResult, refresh_records, sync_partition
 
@@ -55,8 +57,9 @@ def _description(spec: EntitySpec, table: Table) -> str:
     rule = (
         "Partition: the day the record was created in Centra, in the store's timezone (CENTRA_TIMEZONE)."
         if spec.partition == "event"
-        else "Partition: the snapshot day. Centra only knows the present, so only today's snapshot can be fetched; "
-        "past days exist only if they were stored on that day."
+        else "Not partitioned by day: Centra only knows the present, so each materialization takes today's "
+        "snapshot (stored under today's date; every past snapshot stays in the warehouse). A past day's snapshot "
+        "cannot be fetched, so there is no partition for it to miss."
     )
     grain = f"One row per {', '.join(table.key)}."
     return f"{spec.description}\n\nTable `{table.name}`. {grain} {rule}"
@@ -70,7 +73,7 @@ def _checks(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
         checks.append(dg.AssetCheckSpec("key_is_not_null", asset=key, description=f"{', '.join(t.key)} is never null"))
         checks.append(
             dg.AssetCheckSpec(
-                "store_schema_has_every_column",
+                "store_has_every_field",
                 asset=key,
                 description="Every column's Centra field exists in the store's schema. A WARN lists the columns "
                 "written as NULL because the store's Centra version lacks their field (the sync went on without "
@@ -118,7 +121,7 @@ def _check_results(spec: EntitySpec, results: list[SyncResult], label) -> list[d
         out.append(
             dg.AssetCheckResult(
                 asset_key=key,
-                check_name="store_schema_has_every_column",
+                check_name="store_has_every_field",
                 passed=not lacking,
                 severity=dg.AssetCheckSeverity.WARN,
                 description=(
@@ -184,20 +187,24 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         for t in spec.tables
     ]
 
+    partitions_def = partitions_for(settings, spec.partition)
+
     @dg.multi_asset(
         name=f"centra_{spec.name}",
         specs=specs,
         check_specs=_checks(spec),
-        partitions_def=partitions(settings),
+        partitions_def=partitions_def,
         pool=POOL,
         can_subset=False,
-        backfill_policy=dg.BackfillPolicy.multi_run(PARTITIONS_PER_BACKFILL_RUN),
+        backfill_policy=dg.BackfillPolicy.multi_run(PARTITIONS_PER_BACKFILL_RUN) if spec.partition == "event" else None,
         description=spec.description,
     )
     def sync(context: dg.AssetExecutionContext, config: SyncConfig, centra: CentraResource):
+        keys = context.partition_keys if partitions_def else []
+        event = spec.partition == "event"
         results: list[SyncResult] = []
         by_store: dict[str, tuple] = {}
-        for store, day in store_days(settings, context.partition_keys):
+        for store, day in store_days(settings, keys) if event else snapshot_days(settings, keys):
             by_store.setdefault(store.name, (store, []))[1].append(day)
         if config.refresh_keys and len(by_store) > 1:
             raise dg.Failure("refresh_keys name one store's records: a refresh run targets one store's partitions")
@@ -240,39 +247,44 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         def label(r: SyncResult) -> str:
             return f"{r.day}|{r.store}" if settings.multi_store else r.day
 
+        def partition(r: SyncResult) -> str | None:
+            return key(settings, r.store, r.day) if event else snapshot_key(settings, r.store)
+
         for t in spec.tables:
-            # one partition: its exact row count. A range run records one event per partition carrying the same
-            # metadata, so it names each partition's rows rather than a total that would read as per-partition.
-            counts = (
-                {"dagster/row_count": results[0].rows[t.name]}
-                if len(results) == 1
-                else {"rows_by_partition": dg.MetadataValue.json({label(r): r.rows[t.name] for r in results})}
-            )
-            yield dg.MaterializeResult(
-                asset_key=["centra", t.name],
-                metadata={
-                    **counts,
-                    "dagster/column_schema": column_schema(t),
-                    "preview": _preview(results[-1].root, t, results[-1].day),
-                    "partitions": ", ".join(label(r) for r in results),
-                    "pages": sum(r.pages for r in results),
-                    "requests": sum(r.requests for r in results),
-                    "complexity": sum(r.complexity for r in results),
-                    "seconds": round(sum(r.seconds for r in results), 2),
-                    "window": ", ".join(f"{r.window[0]} .. {r.window[1]}" for r in results if r.window) or "snapshot",
-                    "refreshed_records": sum(r.refreshed or 0 for r in results),
-                    "centra_app_version": ", ".join(sorted({r.app_version for r in results if r.app_version})),
-                    "fields_store_lacks": dg.MetadataValue.json(
-                        sorted({f for r in results for f in r.lacking if f.startswith(f"{t.name}.")})
-                    ),
-                    "alternative_fields": dg.MetadataValue.json(
-                        {k: v for r in results for k, v in r.alternatives.items() if k.startswith(f"{t.name}.")}
-                    ),
-                },
-            )
+            asset_key = dg.AssetKey(["centra", t.name])
+            if partitions_def is None:  # one store's snapshot: one materialization, one result
+                yield dg.MaterializeResult(asset_key=asset_key, metadata=_partition_metadata(t, results[0]))
+                continue
+            # A run over several partitions records one materialization per partition: each gets its own rows,
+            # window and totals, so every day keeps a row-count history of its own.
+            for r in results:
+                context.add_asset_metadata(_partition_metadata(t, r), asset_key=asset_key, partition_key=partition(r))
+            yield dg.MaterializeResult(asset_key=asset_key, metadata={"dagster/column_schema": column_schema(t)})
         yield from _check_results(spec, results, label)
 
     return sync
+
+
+def _partition_metadata(t: Table, r: SyncResult) -> dict:
+    """What one partition's materialization of table `t` records: its own rows, window and cost."""
+    return {
+        "dagster/row_count": r.rows[t.name],
+        "dagster/column_schema": column_schema(t),
+        "preview": _preview(r.root, t, r.day),
+        "day": r.day,
+        "store": r.store,
+        "window": f"{r.window[0]} .. {r.window[1]}" if r.window else f"snapshot taken on {r.day}",
+        "pages": r.pages,
+        "requests": r.requests,
+        "complexity": r.complexity,
+        "seconds": round(r.seconds, 2),
+        "refreshed_records": r.refreshed or 0,
+        "centra_app_version": r.app_version or "",
+        "fields_store_lacks": dg.MetadataValue.json(sorted(f for f in r.lacking if f.startswith(f"{t.name}."))),
+        "alternative_fields": dg.MetadataValue.json(
+            {k: v for k, v in r.alternatives.items() if k.startswith(f"{t.name}.")}
+        ),
+    }
 
 
 def _progress(context, name: str, day: dt.date):

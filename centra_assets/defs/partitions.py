@@ -1,7 +1,13 @@
 """Partitions: the day (one store), or day by store (several stores, from CENTRA_STORES_FILE).
 
-Everything that makes or reads a partition key goes through `key()` and `store_days()`, so the rest of the
-code does not care which of the two it is.
+Event data is partitioned by day: any past day can be asked of Centra again. Snapshots are not: Centra only
+knows the present, so a past day's snapshot can never be fetched, and a daily partition for it would read
+"missing" for ever and fail when asked for. A snapshot asset is therefore one partition per store (none with a
+single store): each materialization takes today's snapshot, stored under today's date in the warehouse, and
+the history of snapshots is the asset's history of materializations.
+
+Everything that makes or reads a partition key goes through `key()`, `snapshot_key()` and `store_days()`, so
+the rest of the code does not care which of them it is.
 """
 
 import datetime as dt
@@ -14,6 +20,7 @@ DATE, STORE = "date", "store"
 
 
 def partitions(settings: Settings) -> dg.PartitionsDefinition:
+    """Event data: by day, or by day and store."""
     if not settings.multi_store:
         return dg.DailyPartitionsDefinition(start_date=settings.start_date, timezone=settings.timezone, end_offset=1)
     # One date dimension for every store: from the earliest start, and "today" as the store furthest east
@@ -31,14 +38,29 @@ def partitions(settings: Settings) -> dg.PartitionsDefinition:
     )
 
 
+def snapshot_partitions(settings: Settings) -> dg.PartitionsDefinition | None:
+    """Snapshots: one partition per store (several stores), or none (one store); never by day."""
+    return dg.StaticPartitionsDefinition([s.name for s in settings.stores]) if settings.multi_store else None
+
+
+def partitions_for(settings: Settings, kind: str) -> dg.PartitionsDefinition | None:
+    return partitions(settings) if kind == "event" else snapshot_partitions(settings)
+
+
 def key(settings: Settings, store: str | Store, day: str | dt.date) -> str | dg.MultiPartitionKey:
+    """The partition of an event data type's day."""
     if not settings.multi_store:
         return str(day)
     return dg.MultiPartitionKey({DATE: str(day), STORE: getattr(store, "name", store)})
 
 
+def snapshot_key(settings: Settings, store: str | Store) -> str | None:
+    """The partition of a store's snapshot: the store's name, or None with a single store."""
+    return getattr(store, "name", store) if settings.multi_store else None
+
+
 def store_days(settings: Settings, keys: list[str]) -> list[tuple[Store, dt.date]]:
-    """(store, day) for each partition key of a run."""
+    """(store, day) for each partition key of an event data type's run."""
     if not settings.multi_store:
         store = settings.stores[0]
         return [(store, dt.date.fromisoformat(k)) for k in keys]
@@ -48,3 +70,9 @@ def store_days(settings: Settings, keys: list[str]) -> list[tuple[Store, dt.date
         by = definition.get_partition_key_from_str(k).keys_by_dimension
         out.append((settings.store(by[STORE]), dt.date.fromisoformat(by[DATE])))
     return out
+
+
+def snapshot_days(settings: Settings, keys: list[str]) -> list[tuple[Store, dt.date]]:
+    """(store, today in its timezone) for each store a snapshot run takes (every store when unpartitioned)."""
+    stores = [settings.store(k) for k in keys] if keys else list(settings.stores)
+    return [(s, dt.datetime.now(s.tz).date()) for s in stores]

@@ -21,7 +21,7 @@ from dagster._utils.schedules import cron_string_iterator, reverse_cron_string_i
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings, Store
 
-from .partitions import key
+from .partitions import key, snapshot_key
 
 
 def _tables(partition: str, names: set[str] | None = None) -> dg.AssetSelection:
@@ -40,13 +40,13 @@ def build_jobs() -> dict[str, dg.UnresolvedAssetJobDefinition]:
         "centra_snapshots": dg.define_asset_job(
             "centra_snapshots",
             selection=_tables("snapshot"),
-            description="Inventory, catalogue and reference data as they are now (today's partition only: Centra "
-            "does not know the past)",
+            description="Inventory, catalogue and reference data as they are now, into today's folder (Centra does "
+            "not know the past)",
         ),
         "centra_stock": dg.define_asset_job(
             "centra_stock",
             selection=_tables("snapshot", {"inventory"}),
-            description="Stock per size and warehouse, as it is now (today's partition, replaced each run)",
+            description="Stock per size and warehouse, as it is now (today's folder, replaced each run)",
         ),
     }
 
@@ -87,6 +87,7 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
     that cron in the store's own timezone, for the store's own day."""
 
     def schedule(name: str, job: str, cron: str, status: dg.DefaultScheduleStatus, description: str, days: int):
+        """`days`: 2 (yesterday and today), 1 (today), 0 (a snapshot, which has no day partition)."""
         grid = _grid(settings, cron)
 
         @dg.schedule(
@@ -104,7 +105,9 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
                 yesterday, last = _days(fire, store)
                 first = yesterday if days == 2 else last
                 run_key = f"{name}-{store.name}-{fire.isoformat()}"
-                if first == last:
+                if not days:  # a snapshot is always today's: no day to choose
+                    requests.append(dg.RunRequest(run_key=run_key, partition_key=snapshot_key(settings, store)))
+                elif first == last:
                     requests.append(dg.RunRequest(run_key=run_key, partition_key=key(settings, store, last)))
                 else:  # one run for the store's days (a ranged run, as a backfill's)
                     requests.append(
@@ -137,7 +140,7 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
             dg.DefaultScheduleStatus.RUNNING,
             "Every day at CENTRA_SNAPSHOT_CRON in each store's timezone, one run per store: inventory, catalogue "
             "and reference data. On by default: a snapshot missed is missed for good.",
-            1,
+            0,
         ),
         schedule(
             "centra_inventory_hourly",
@@ -146,6 +149,6 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
             dg.DefaultScheduleStatus.STOPPED,
             "Every hour, one run per store: stock per size and warehouse, replacing today's snapshot. Off by "
             "default: intraday stock costs API budget on every run.",
-            1,
+            0,
         ),
     ]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from centra_assets.defs.partitions import key, partitions
+from centra_assets.defs.partitions import key, partitions, snapshot_key
 from centra_assets.defs.realtime import marks_since, sweep
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import settings_from_env
@@ -91,10 +91,9 @@ def two_stores(tmp_path_factory):
                     resources={"centra": resource},
                     instance=instance,
                 ).success
-            today = dt.datetime.now(store.tz).date()
             assert dg.materialize(
                 assets_of(settings, "snapshot"),
-                partition_key=key(settings, store, today),
+                partition_key=snapshot_key(settings, store),  # today's, in the store's timezone
                 resources={"centra": resource},
                 instance=instance,
             ).success

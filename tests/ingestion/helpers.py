@@ -18,7 +18,7 @@ import dagster as dg
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.assets import sync_assets
-from centra_assets.defs.partitions import key
+from centra_assets.defs.partitions import key, snapshot_key
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
@@ -93,9 +93,13 @@ def assets_of(settings: Settings, partition: str | None = None) -> list:
 def materialize(
     settings: Settings, resource: CentraResource, day: str, partition: str, run_config=None, raise_on_error: bool = True
 ):
+    """One day of event data, or (partition "snapshot", day today) today's snapshots, which have no day partition."""
+    store = settings.stores[0]
+    if partition == "snapshot":
+        assert day == today(), "a snapshot is always today's: Centra only knows the present"
     return dg.materialize(
         assets_of(settings, partition),
-        partition_key=key(settings, settings.stores[0], day),
+        partition_key=key(settings, store, day) if partition == "event" else snapshot_key(settings, store),
         resources={"centra": resource},
         instance=new_instance(),
         run_config=run_config,

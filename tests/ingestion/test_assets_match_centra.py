@@ -205,7 +205,7 @@ def _empty_columns_check(runs) -> dict[str, list]:
     found: dict[str, list] = {}
     for run in runs:
         for evaluation in run.get_asset_check_evaluations():
-            if evaluation.check_name == "store_schema_has_every_column":
+            if evaluation.check_name == "store_has_every_field":
                 table = evaluation.asset_key.path[-1]
                 found.setdefault(table, [])
                 found[table] += evaluation.metadata["empty_columns"].value

@@ -8,7 +8,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from centra_assets.entities import ALL
 from centra_assets.warehouse import storage
 
 from .helpers import (
@@ -154,27 +153,41 @@ def test_missing_permission_names_it_exactly(make_centra, tmp_path):
     assert centra.sim.stats["requests"] - before < 40  # the other assets ran; nothing retried the refusal
 
 
-def test_a_past_snapshot_cannot_be_fetched_but_one_stored_on_its_day_is_kept(make_centra, tmp_path):
+def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(make_centra, tmp_path):
+    """Centra only knows the present: a snapshot asset has no day partitions (none can read "missing" or be asked
+    for), each materialization is today's snapshot, and the sync itself refuses a past day it never stored."""
+    from zoneinfo import ZoneInfo
+
+    from centra_assets.defs.sync import SnapshotUnavailable, sync_partition
+    from centra_assets.entities import BY_NAME
+
     centra = make_centra()
     settings = settings_for(tmp_path)
     resource = resource_for(centra, settings)
+    snapshots = assets_of(settings, "snapshot")
+    assert snapshots and all(a.partitions_def is None for a in snapshots)
     yesterday = (dt.date.fromisoformat(today()) - dt.timedelta(days=1)).isoformat()
-    result = materialize(settings, resource, yesterday, "snapshot", raise_on_error=False)
-    assert not result.success
-    message = _failure(result)
-    assert f"Centra only knows the present: the brands snapshot for {yesterday} was not stored" in message
-    assert f"Only today's ({today()}, Europe/Stockholm) can be materialized" in message
-    # a snapshot that was stored on its day (here: today's files, as if written yesterday) is kept as it is
-    materialize(settings, resource, today(), "snapshot")
-    for t in (t for spec in ALL if spec.partition == "snapshot" for t in spec.tables):
+    with pytest.raises(Exception, match="no PartitionsDefinition"):  # Dagster refuses a day for a snapshot
+        dg.materialize(snapshots, partition_key=yesterday, resources={"centra": resource}, instance=new_instance())
+    assert materialize(settings, resource, today(), "snapshot").success
+    assert rows(settings, "inventory", today()) and not storage.exists(raw_path(settings, "inventory", yesterday))
+
+    # the sync: a past day never stored cannot be fetched; one stored on its day (today's, copied) is kept
+    client, root, tz = resource.client(), settings.store_root(settings.stores[0]), ZoneInfo(settings.timezone)
+    audit = resource.audit(settings.stores[0])
+    day = dt.date.fromisoformat(yesterday)
+    with pytest.raises(SnapshotUnavailable, match=f"the brands snapshot for {yesterday} was not stored"):
+        sync_partition(client, BY_NAME["brands"], root, day, tz, audit)
+    for t in BY_NAME["inventory"].tables:
         copy = storage.staging_file(raw_path(settings, t.name, yesterday))
         pq.write_table(storage.read_table(raw_path(settings, t.name, today())), copy)
         storage.publish(copy, raw_path(settings, t.name, yesterday))
     stored = rows(settings, "inventory", yesterday)
     requests = centra.sim.stats["requests"]
-    assert materialize(settings, resource, yesterday, "snapshot").success
+    assert sync_partition(client, BY_NAME["inventory"], root, day, tz, audit).kept_existing
     assert rows(settings, "inventory", yesterday) == stored
-    assert centra.sim.stats["requests"] - requests <= 1  # nothing fetched (at most the budget lookup)
+    assert centra.sim.stats["requests"] == requests  # nothing fetched
+    client.close()
 
 
 def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_count(make_centra, tmp_path):

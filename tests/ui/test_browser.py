@@ -1,25 +1,35 @@
-"""The Dagster UI, in a real browser: `dagster dev` (webserver and daemon) on 127.0.0.1 against the simulator,
-driven through Debian's Chromium with Playwright. Screenshots land in test-artifacts/ (CENTRA_TEST_ARTIFACTS)."""
+"""The README's real-store setup, then the Dagster UI in a real browser.
+
+The fixture follows the README's setup commands word for word (`centra-assets check`, `init`, `dev`) from a
+clean directory, the simulator standing in for the store. The tests then read the instance settings in force,
+drive the UI through Debian's Chromium with Playwright (lineage, a partition launched from the asset page, a
+backfill of every raw asset, a group mixing event data and snapshots), and stop `centra-assets dev` as Ctrl-C
+does. Screenshots land in docs/ (those the README shows) and test-artifacts/ (CENTRA_TEST_ARTIFACTS).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from centra_assets.entities import ALL, BY_NAME
+from centra_assets.settings import Settings
 from centra_assets.simulator.process import free_port
 
 from ..conftest import TOKEN, serve
-from ..ingestion.helpers import TZ, rows, settings_for, truth
+from ..ingestion.helpers import TZ, rows, truth
 
 ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("CENTRA_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 FLAGS = [
@@ -31,14 +41,35 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+START = "2026-11-10"  # the first partition (the README's example says 2025-01-01; a shorter range is quicker)
+SYNCED = ["2026-11-16", "2026-11-17"]  # the days the backfill syncs (the simulator's clock is 2026-11-18)
 LOCATION = (
-    "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus locationOrLoadError { __typename } } } } }"
+    "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+    "locationOrLoadError { __typename } } } } }"
 )
 RUNS = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+INSTANCE = "{ instance { info runQueueConfig { maxConcurrentRuns } poolConfig { defaultPoolLimit } } }"
+BACKFILL = """mutation($selection: [AssetKeyInput!], $partitions: [String!]) {
+  launchPartitionBackfill(backfillParams: {assetSelection: $selection, partitionNames: $partitions}) {
+    __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL_STATUS = (
+    "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
+)
+SENSOR = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  ... on Sensor { jobOriginId sensorState { selectorId } } } }"""
+STOP_SENSOR = """mutation($o: String!, $s: String!) { stopSensor(jobOriginId: $o, jobSelectorId: $s) { __typename } }"""
+LAUNCH_RUN = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+PARTITIONS = """{ assetNodes(group: null) { assetKey { path } isPartitioned
+  assetPartitionStatuses { ... on TimePartitionStatuses { ranges { status startKey endKey } } }
+  assetMaterializations(limit: 1) { partition } } }"""
 
 
-def _graphql(url: str, query: str) -> dict:
-    return httpx.post(f"{url}/graphql", json={"query": query}, timeout=10).json()["data"]
+def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30).json()
+    assert "errors" not in answer, answer
+    return answer["data"]
 
 
 def _wait(condition, seconds: float, what: str):
@@ -49,62 +80,104 @@ def _wait(condition, seconds: float, what: str):
                 return result
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(1)
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def dagster_ui(tmp_path):
+def readme_setup() -> list[str]:
+    """The README's real-store setup commands: the bash block that runs `centra-assets init`."""
+    readme = (ROOT / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "centra-assets init" in b]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
     assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs it (apt-get install chromium)"
+    clean = tmp_path_factory.mktemp("clean")  # nothing in it: the setup makes what it needs
     centra, server = serve(days=10, orders_per_day=30)
-    settings = settings_for(tmp_path, start="2026-11-01")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-        "CENTRA_API_URL": centra.graphql_url,
-        "CENTRA_API_TOKEN": TOKEN,
-        "CENTRA_WAREHOUSE_DIR": settings.warehouse_dir,
-        "CENTRA_TIMEZONE": TZ,
-        "CENTRA_START_DATE": settings.start_date,
-    }
+    commands = [
+        line.replace("https://<store>.centra.com/graphql", centra.graphql_url)
+        .replace("<the token>", TOKEN)
+        .replace("CENTRA_START_DATE=2025-01-01", f"CENTRA_START_DATE={START}")
+        .replace("/srv/centra", str(clean / "srv"))
+        .replace("uv run ", f"{ROOT}/.venv/bin/")
+        for line in readme_setup()
+    ]
+    assert commands[-1].endswith("centra-assets dev"), commands
     port = free_port()
-    log = open(tmp_path / "dagster-dev.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CENTRA_", "DAGSTER_"))}
+    env |= {"DAGSTER_PORT": str(port)}  # the one thing the README does not say: a free port for the UI
+    setup = subprocess.run(
+        ["bash", "-ec", "\n".join(commands[:-1])], cwd=clean, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    terminal = open(clean / "terminal.txt", "w")  # noqa: SIM115 - closed below
+    dev = subprocess.Popen(
+        ["bash", "-ec", "\n".join([*(c for c in commands if c.startswith("export ")), "exec " + commands[-1]])],
+        cwd=clean,
         env=env,
-        stdout=log,
+        stdout=terminal,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
+    home = clean / "srv" / "dagster"
+    settings = Settings(warehouse_dir=str(clean / "srv" / "warehouse"), timezone=TZ, start_date=START)
     try:
-        _wait(lambda: httpx.get(f"{url}/server_info", timeout=2).status_code == 200, 120, "the webserver")
+        _wait(lambda: httpx.get(f"{url}/server_info", timeout=2).status_code == 200, 180, "the webserver")
         entries = _wait(
             lambda: (
                 (e := _graphql(url, LOCATION)["workspaceOrError"]["locationEntries"])
                 and all(x["loadStatus"] == "LOADED" for x in e)
                 and e
             ),
-            120,
+            180,
             "the code location",
         )
-        assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", tmp_path / "dagster-dev.log"
-        yield url, centra, settings
+        assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", home / "dagster-dev.log"
+        yield {
+            "url": url,
+            "centra": centra,
+            "settings": settings,
+            "home": home,
+            "setup": setup.stdout,
+            "dev": dev,
+            "terminal": clean / "terminal.txt",
+            "location": entries[0]["name"],
+        }
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGTERM)
+            try:
+                dev.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(dev.pid, signal.SIGKILL)
+                dev.wait(timeout=10)
+        terminal.close()
         server.__exit__()
         centra.sim.stop()
+
+
+def test_the_readme_real_store_setup_puts_the_instance_settings_in_force(dagster_ui):
+    assert "All read permissions present" in dagster_ui["setup"]  # centra-assets check against the "store"
+    home = dagster_ui["home"]
+    # what the running webserver uses
+    instance = _graphql(dagster_ui["url"], INSTANCE)["instance"]
+    assert instance["runQueueConfig"]["maxConcurrentRuns"] == 4
+    assert instance["poolConfig"]["defaultPoolLimit"] == 2  # the centra_api pool's limit
+    assert str(home) in instance["info"]
+    # and the instance DAGSTER_HOME names, as any Dagster process there loads it
+    loaded = dg.DagsterInstance.from_config(str(home))
+    concurrency = loaded.get_concurrency_config()
+    assert concurrency.pool_config.default_pool_limit == 2
+    assert concurrency.run_queue_config.max_concurrent_runs == 4
+    assert type(loaded.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert type(loaded.run_storage).__name__ == "SqliteRunStorage"  # run history kept, in DAGSTER_HOME
+    assert loaded.root_directory == str(home) and (home / "history" / "runs.db").exists()
+    assert not loaded.telemetry_enabled
+    terminal = dagster_ui["terminal"].read_text()
+    assert f"Dagster UI at {dagster_ui['url']}" in terminal and len(terminal.splitlines()) <= 5, terminal
 
 
 def _open(page: Page, url: str) -> None:
@@ -112,9 +185,19 @@ def _open(page: Page, url: str) -> None:
     page.wait_for_load_state("networkidle", timeout=60_000)
 
 
-def test_the_ui_shows_the_lineage_and_materializes_a_partition(dagster_ui):
-    url, centra, settings = dagster_ui
+def _runs_done(url: str, n: int) -> list[dict]:
+    done = [r for r in _graphql(url, RUNS)["runsOrError"]["results"] if r["status"] in ("SUCCESS", "FAILURE")]
+    return done if len(done) >= n else []
+
+
+def test_the_ui_shows_the_lineage_a_synced_store_and_its_checks(dagster_ui):
+    url, centra, settings = dagster_ui["url"], dagster_ui["centra"], dagster_ui["settings"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # the marts' automation would build the models after every raw run of the backfill; this test builds them
+    # once, after it (the job centra_marts), so the machine's two cores go to the runs under test
+    repository = {"repositoryLocationName": dagster_ui["location"], "repositoryName": "__repository__"}
+    sensor = _graphql(url, SENSOR, {"s": {**repository, "sensorName": "centra_marts_automation"}})["sensorOrError"]
+    _graphql(url, STOP_SENSOR, {"o": sensor["jobOriginId"], "s": sensor["sensorState"]["selectorId"]})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -126,7 +209,7 @@ def test_the_ui_shows_the_lineage_and_materializes_a_partition(dagster_ui):
         _open(page, f"{url}/assets/analytics/daily_sales?view=lineage&lineageScope=upstream&lineageDepth=4")
         for name in ("daily_sales", "int_orders", "stg_orders", "orders", "order_lines"):
             page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "lineage-daily-sales.png"))
+        page.screenshot(path=str(DOCS / "ui-lineage.png"))
 
         # one partition of the orders, launched from the asset page
         _open(page, f"{url}/assets/centra/orders")
@@ -140,17 +223,104 @@ def test_the_ui_shows_the_lineage_and_materializes_a_partition(dagster_ui):
         partitions.press("Enter")
         page.screenshot(path=str(ARTIFACTS / "launch-one-partition.png"))
         page.get_by_role("button", name="Launch 1 run").click()
-
-        run = _wait(
-            lambda: [r for r in _graphql(url, RUNS)["runsOrError"]["results"] if r["status"] in ("SUCCESS", "FAILURE")],
-            300,
-            "the run to finish",
-        )[0]
+        (run,) = _wait(lambda: _runs_done(url, 1), 300, "the run to finish")
         assert run["status"] == "SUCCESS"
         assert {"key": "dagster/partition", "value": "2026-11-17"} in run["tags"]
-        _open(page, f"{url}/runs/{run['runId']}")
-        page.get_by_text("Success", exact=True).first.wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "run-succeeded.png"))
+        expected = sorted(o["number"] for o in truth(centra, "orders", "2026-11-17"))
+        assert [n for (n,) in rows(settings, "orders", "2026-11-17", "order_number")] == expected
+
+        # a backfill of every raw asset (groups that mix event data and snapshots) over two days completes
+        raw = [{"path": ["centra", t.name]} for spec in ALL for t in spec.tables]
+        launched = _graphql(url, BACKFILL, {"selection": raw, "partitions": SYNCED})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill = launched["backfillId"]
+        status = _wait(
+            lambda: (
+                (s := _graphql(url, BACKFILL_STATUS, {"id": backfill})["partitionBackfillOrError"]["status"])
+                not in ("REQUESTED",)
+                and s
+            ),
+            1200,
+            "the backfill to finish",
+        )
+        assert status == "COMPLETED_SUCCESS", status
+        _open(page, f"{url}/runs/b/{backfill}")
+        page.get_by_text("100% completed", exact=True).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(DOCS / "ui-backfill.png"))
+
+        # no raw asset of the synced range reads Missing: event days materialized, snapshots taken
+        nodes = {tuple(n["assetKey"]["path"]): n for n in _graphql(url, PARTITIONS)["assetNodes"]}
+        for spec in ALL:
+            for t in spec.tables:
+                node = nodes[("centra", t.name)]
+                if spec.partition == "snapshot":
+                    assert not node["isPartitioned"] and node["assetMaterializations"], t.name
+                    continue
+                done = [r for r in node["assetPartitionStatuses"]["ranges"] if r["status"] == "MATERIALIZED"]
+                assert any(r["startKey"] <= SYNCED[0] and SYNCED[-1] <= r["endKey"] for r in done), (t.name, done)
+        _open(page, f"{url}/assets/centra/customers")  # a snapshot: materialized, nothing missing
+        page.get_by_text("Latest materialization", exact=False).first.wait_for(timeout=60_000)
+        assert "Missing" not in page.inner_text("body")
+        page.screenshot(path=str(DOCS / "ui-raw-asset.png"))
+
+        # one day's page shows that day's own row count and window (not the run's)
+        day = SYNCED[0]
+        _open(page, f"{url}/assets/centra/orders?view=partitions&partition={day}")
+        page.get_by_text("dagster/row_count", exact=True).first.wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        orders = len(truth(centra, "orders", day))  # the simulator's own orders of that day
+        assert re.search(rf"dagster/row_count\s+{orders}\s", body), body
+        assert f"{day}T00:00:00+01:00 .. {day}T23:59:59+01:00" in body
+        page.screenshot(path=str(DOCS / "ui-partition.png"))
+
+        # a check says what it checks
+        _open(page, f"{url}/assets/centra/orders?view=checks")
+        key = ", ".join(BY_NAME["orders"].tables[0].key)
+        page.get_by_text("key_is_unique", exact=True).first.click()
+        page.get_by_text(f"{key} is unique", exact=False).first.wait_for(timeout=60_000)
+        assert "No description provided" not in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "orders-checks.png"))
+
+        # a mart, built from what the backfill synced
+        params = {"selector": {**repository, "jobName": "centra_marts"}, "runConfigData": {}}
+        launched = _graphql(url, LAUNCH_RUN, {"p": params})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        status = _wait(
+            lambda: (
+                (s := _graphql(url, RUN_STATUS, {"id": run_id})["runOrError"]["status"]) in ("SUCCESS", "FAILURE") and s
+            ),
+            600,
+            "the dbt build",
+        )
+        assert status == "SUCCESS" and _latest_materialization(url, ["analytics", "daily_sales"])
+        _open(page, f"{url}/assets/analytics/daily_sales")
+        page.get_by_text("Latest materialization", exact=False).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(DOCS / "ui-mart.png"))
         browser.close()
-    expected = sorted(o["number"] for o in truth(centra, "orders", "2026-11-17"))
-    assert [n for (n,) in rows(settings, "orders", "2026-11-17", "order_number")] == expected
+
+
+def _latest_materialization(url: str, path: list[str]) -> bool:
+    query = (
+        "query($k: AssetKeyInput!) { assetOrError(assetKey: $k) { ... on Asset { "
+        "assetMaterializations(limit: 1) { runId } } } }"
+    )
+    return bool(_graphql(url, query, {"k": {"path": path}})["assetOrError"]["assetMaterializations"])
+
+
+def test_ctrl_c_stops_dev_without_a_traceback(dagster_ui):
+    """Ctrl-C (SIGINT to `centra-assets dev`) with a run waiting in the queue: a clean stop, no traceback."""
+    url, dev = dagster_ui["url"], dagster_ui["dev"]
+    orders = [{"path": ["centra", t.name]} for t in BY_NAME["orders"].tables]  # one multi-asset, whole
+    queued = _graphql(url, BACKFILL, {"selection": orders, "partitions": ["2026-11-12"]})["launchPartitionBackfill"]
+    assert queued["__typename"] == "LaunchBackfillSuccess", queued
+    before = {r["runId"] for r in _runs_done(url, 0)}
+    _wait(
+        lambda: [r for r in _graphql(url, RUNS)["runsOrError"]["results"] if r["runId"] not in before],
+        180,
+        "the backfill's run to be queued",
+    )
+    os.kill(dev.pid, signal.SIGINT)
+    assert dev.wait(timeout=120) == 0
+    terminal = dagster_ui["terminal"].read_text()
+    assert "Traceback" not in terminal and "Stopping Dagster" in terminal, terminal
