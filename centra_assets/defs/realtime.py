@@ -87,6 +87,26 @@ def longest_waiting(stores: Sequence[Store], served: dict[str, float]) -> list[S
     return sorted(stores, key=lambda s: served.get(s.name, 0.0))
 
 
+def serve_tick(context, settings: Settings, served: dict[str, float], started: float, work, what: str) -> list:
+    """One sensor tick's share of the stores: the longest-waiting first, within the tick's budget (`served`, the
+    cursor's store -> last served, is updated). Returns (store, result) for each store served without error; a
+    store that failed is logged and holds no other up, and the tick fails only when every store served failed."""
+    order = longest_waiting(settings.stores, served)
+    results = serve_stores(order, work, TICK_SECONDS, STORE_CONCURRENCY)
+    failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
+    for name, error in failed.items():
+        context.log.error(f"{what} of store {name!r} failed: {type(error).__name__}: {error}")
+    if failed and len(failed) == len(results):
+        raise next(iter(failed.values()))
+    if len(results) < len(settings.stores):
+        context.log.info(
+            f"{what}: served {len(results)} of {len(settings.stores)} stores; the others come first next tick"
+        )
+    for name in results:
+        served[name] = started
+    return [(store, results[store.name]) for store in order if store.name in results and store.name not in failed]
+
+
 def _light(client: CentraClient, spec: EntitySpec, where: dict) -> list[dict]:
     """Every record matching `where`, as the spec's light query reads it (key, createdAt, updatedAt, state)."""
     return [
@@ -275,21 +295,10 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
                     client.close()
             return planned, (new[-1].id if new else after.get(store.name, 0)), len(new)
 
-        order = longest_waiting(settings.stores, served)
-        results, received = serve_stores(order, one_store, TICK_SECONDS, STORE_CONCURRENCY), 0
-        failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
-        for name, error in failed.items():  # its cursor stays: its events are read again next tick
-            context.log.error(f"webhook events of store {name!r} failed: {type(error).__name__}: {error}")
-        if failed and len(failed) == len(results):
-            raise next(iter(failed.values()))
-        for store in order:
-            result = results.get(store.name)
-            if result is None:
-                continue
-            served[store.name] = started
-            if isinstance(result, BaseException):
-                continue
-            planned, after[store.name], count = result
+        # a store that fails keeps its cursor: its events are read again next tick
+        results, received = serve_tick(context, settings, served, started, one_store, "webhook events"), 0
+        for store, (planned, mark, count) in results:
+            after[store.name] = mark
             requests += [p.request for p in planned]
             _remember(pending, planned)
             received += count
@@ -297,8 +306,6 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
         context.update_cursor(json.dumps({"after": after, "pending": pending, "served": served}))
         if received:
             context.log.info(f"{received} webhook events -> {len(requests)} refresh runs")
-        if len(results) < len(settings.stores):
-            context.log.info(f"read {len(results)} of {len(settings.stores)} stores; the others come first next tick")
         return (
             dg.SensorResult(run_requests=requests)
             if requests
@@ -381,21 +388,9 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
             finally:
                 client.close()
 
-        order = longest_waiting(settings.stores, served)
-        results, confirmed_total = serve_stores(order, one_store, TICK_SECONDS, STORE_CONCURRENCY), 0
-        failed = {name: r for name, r in results.items() if isinstance(r, BaseException)}
-        for name, error in failed.items():  # its events stay in Centra's queue until a later tick
-            context.log.error(f"event queue of store {name!r} failed: {type(error).__name__}: {error}")
-        if failed and len(failed) == len(results):
-            raise next(iter(failed.values()))
-        for store in order:
-            result = results.get(store.name)
-            if result is None:
-                continue
-            served[store.name] = started
-            if isinstance(result, BaseException):
-                continue
-            planned, covered, confirmed = result
+        # a store that fails leaves its events in Centra's queue until a later tick
+        results, confirmed_total = serve_tick(context, settings, served, started, one_store, "event queue"), 0
+        for store, (planned, covered, confirmed) in results:
             listening.add(store.name)
             confirmed_total += len(confirmed)
             unconfirmed.pop(store.name, None)

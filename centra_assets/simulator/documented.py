@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from graphql import GraphQLError
 
-from .analyst import MATERIALS
+from .analyst import MATERIALS, string_element
 from .catalog import DAY, SIZE_CHARTS, Catalog
 from .resolvers import MAX_LIMIT, by_id, listing, ref, sort_records, where_predicate
 
@@ -66,7 +66,7 @@ def _build(cat: Catalog) -> dict:
             "description": "Product materials",
             "objectType": "Product",
             "type": {"name": "pr_materials", "isMapped": True},
-            "elements": [_string("text", "Material description", m)],
+            "elements": [string_element("text", "Material description", m)],
         }
         for i, m in enumerate(MATERIALS, 1)
     ]
@@ -137,16 +137,6 @@ def _build(cat: Catalog) -> dict:
             pid: [p for p in cat.prices if p["product"]["id"] == pid and p["pricelist"]["id"] in d2c_lists]
             for pid in {p["id"] for p in cat.products}
         },
-    }
-
-
-def _string(key: str, description: str, value: str) -> dict:
-    return {
-        "__typename": "AttributeStringElement",
-        "key": key,
-        "description": description,
-        "kind": "INPUT",
-        "value": value,
     }
 
 
