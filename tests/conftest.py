@@ -124,3 +124,23 @@ def backend(request):
     """Where a module's warehouse, webhook events and Dagster runs live (see tests/ingestion/helpers.py)."""
     with backend_named(request, request.param) as chosen:
         yield chosen
+
+
+# The files that take longest (minutes each) start first, so that the two xdist workers finish together instead of
+# one running a long file alone at the end (`make test` passes --no-loadscope-reorder, which keeps this order;
+# xdist would otherwise order files by their number of tests, and these long ones have few).
+LONGEST_FIRST = (
+    "tests/ui/test_browser.py",
+    "tests/analytics/test_marts.py",
+    "tests/realtime/test_weeks_of_changes.py",
+    "tests/ingestion/test_assets_match_centra.py",
+    "tests/ingestion/test_sync_behaviour.py",
+    "tests/realtime/test_webhooks_to_warehouse.py",
+    "tests/analytics/test_two_stores.py",
+    "tests/test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
