@@ -1,6 +1,6 @@
 -- One row per store and variant (a product in one colour: the level a fashion brand buys, prices and reviews), with
--- its product, collection, brand and primary category: units sold, returned and kept; sales in the base currency
--- with and without tax; the order discounts' share; cost and gross margin from the variant's unit cost; stock,
+-- its product, collection, brand, primary and canonical category: units sold, returned and kept; sales in the base
+-- currency with and without tax; the order discounts' share; cost and gross margin from the variant's unit cost; stock,
 -- incoming units and sell-through. Sales count every order in the warehouse (all markets and store types).
 -- Choices: DECISIONLOG.md ("Product performance").
 with lines as (
@@ -56,6 +56,8 @@ variants as (
         {{ dbt.any_value('collection_id') }} as collection_id,
         {{ dbt.any_value('collection') }} as collection,
         {{ dbt.any_value('primary_category') }} as primary_category,
+        {{ dbt.any_value('canonical_category_id') }} as canonical_category_id,
+        {{ dbt.any_value('canonical_category') }} as canonical_category,
         {{ dbt.any_value('unit_cost') }} as unit_cost,
         {{ dbt.any_value('unit_cost_currency') }} as unit_cost_currency
     from {{ ref('dim_products') }}
@@ -119,6 +121,8 @@ select
     collection_id,
     collection,
     primary_category,
+    canonical_category_id,
+    canonical_category,
     base_currency,
     units_sold,
     units_returned,
