@@ -46,6 +46,13 @@ MARTS = [
     "sales_calendar",
     "discounts_by_voucher",
     "fct_payments",
+    "dim_categories",
+    "dim_product_categories",
+    "dim_product_attributes",
+    "sales_by_attribute",
+    "sales_by_category",
+    "sales_by_canonical_category",
+    "fct_allocations",
 ]
 
 
@@ -502,19 +509,17 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
     assert 0 < ordering < len(expected)  # some sizes to order, some not
 
 
-def test_product_performance_margin_and_sell_through_per_variant(marts):
-    """Per variant, from the ground truth: units sold, returned and kept; kept sales without tax after the orders'
-    voucher discounts (spread over their lines by value); cost from the catalogue's unit cost (SEK, the base
-    currency); gross margin; sell-through against today's stock."""
-    centra, settings = marts
-    first = settings.start_date
+def variant_truth(centra, first: str) -> dict[int, dict]:
+    """Per variant sold on the synced orders, from the ground truth, in the base currency and unrounded: units sold,
+    returned and kept; gross sales; kept sales without tax after the orders' voucher discounts (spread over their
+    lines by value); the catalogue's unit cost (SEK, the base currency)."""
     sizes = centra.sim.catalog.size_by_id
     orders = {o["number"]: o for o in synced_truth(centra, "orders", first)}
     lines = synced_truth(centra, "order_lines", first)
     gross = defaultdict(float)
     for x in lines:
         gross[x["order_number"]] += round((x["quantity"] - x["cancelled_quantity"]) * x["unit_price"], 2)
-    sold, kept, sales, cost = defaultdict(int), defaultdict(int), defaultdict(float), {}
+    out: dict = defaultdict(lambda: dict.fromkeys(("sold", "returned", "kept", "gross", "sales"), 0))
     for x in lines:
         o = orders[x["order_number"]]
         variant = sizes[x["size_id"]]["productVariant"]
@@ -522,23 +527,36 @@ def test_product_performance_margin_and_sell_through_per_variant(marts):
         share = discount / gross[o["number"]] if gross[o["number"]] else 0.0
         units = x["quantity"] - x["cancelled_quantity"]
         k = units - min(x["returned_quantity"], units)
-        sold[variant["id"]] += units
-        kept[variant["id"]] += k
-        sales[variant["id"]] += k * x["unit_price"] * (1 - share) / (1 + x["tax_percent"] / 100) * o["conversion_rate"]
-        cost[variant["id"]] = variant["unitCost"]["value"]
+        v = out[variant["id"]]
+        v["sold"] += units
+        v["returned"] += units - k
+        v["kept"] += k
+        v["gross"] += round(units * x["unit_price"], 2) * o["conversion_rate"]
+        v["sales"] += k * x["unit_price"] * (1 - share) / (1 + x["tax_percent"] / 100) * o["conversion_rate"]
+        v["cost"] = variant["unitCost"]["value"]
+    return out
+
+
+def test_product_performance_margin_and_sell_through_per_variant(marts):
+    """Per variant, from the ground truth (variant_truth): units sold and kept; kept sales without tax; cost from
+    the catalogue's unit cost; gross margin; sell-through against today's stock."""
+    centra, settings = marts
+    sizes = centra.sim.catalog.size_by_id
+    truths = variant_truth(centra, settings.start_date)
     stock = defaultdict(int)
     for row in truth(centra, "stock"):
         stock[sizes[row["size_id"]]["productVariant"]["id"]] += row["physical"]
     rows = query(settings, "SELECT variant_id, units_sold, units_kept, kept_sales_excl_tax_base, unit_cost_base, "
                            "gross_margin_base, sell_through, collection FROM product_performance")  # fmt: skip
     got = {r[0]: r[1:] for r in rows}
-    assert set(sold) <= set(got) and len(sold) > 10
+    assert set(truths) <= set(got) and len(truths) > 10
     for variant, (units, k, kept_sales, unit_cost, margin, sell_through, collection) in got.items():
-        assert (units, k) == (sold[variant], kept[variant]), variant
-        assert kept_sales == pytest.approx(sales[variant], abs=0.02), variant
-        if variant in cost:
-            assert unit_cost == cost[variant]
-            assert margin == pytest.approx(sales[variant] - kept[variant] * cost[variant], abs=0.03), variant
+        t = truths[variant]  # zeros for a variant nothing sold of
+        assert (units, k) == (t["sold"], t["kept"]), variant
+        assert kept_sales == pytest.approx(t["sales"], abs=0.02), variant
+        if "cost" in t:
+            assert unit_cost == t["cost"]
+            assert margin == pytest.approx(t["sales"] - t["kept"] * t["cost"], abs=0.03), variant
         expected = round(units / (units + stock[variant]), 4) if units + stock[variant] else None
         assert sell_through == (expected if expected is None else pytest.approx(expected, abs=1e-6)), variant
         assert collection is not None
@@ -783,3 +801,154 @@ def test_marts_refresh_themselves_when_the_raw_data_they_read_changes(tmp_path):
     assert {"stg_orders", "fct_orders", "fct_order_lines", "daily_sales", "dim_customers"} <= after_orders
     assert not {"dim_products", "fct_inventory_daily", "stg_inventory"} & after_orders
     assert requested(cursor)[0] == set()  # handled: not asked for again
+
+
+def catalogue_truth(centra) -> dict:
+    """From the ground truth and the simulator's catalogue: each category's path from its top category, each
+    product's variants, the categories its displays list and its canonical category, and the attribute values of
+    every product and variant element as (level, type, key) -> {variant: (value key, value name)}."""
+    path = {}
+    for c in centra.sim.catalog.categories:
+        names, up = [c["name"]], c["parentCategory"]
+        while up:
+            names, up = [up["name"], *names], up["parentCategory"]
+        path[c["id"]] = " > ".join(names)
+    variants = defaultdict(list)
+    for v in centra.sim.catalog.variants:
+        variants[v["product"]["id"]].append(v["id"])
+    displays = sorted(truth(centra, "displays"), key=lambda d: d["display_id"])
+    product_of = {d["display_id"]: d["product_id"] for d in displays}
+    listed = defaultdict(set)
+    for link in truth(centra, "display_categories"):
+        listed[product_of[link["display_id"]]].add(link["category_id"])
+    canonical = {}
+    for d in displays:
+        if d["canonical_category_id"] is not None:
+            canonical.setdefault(d["product_id"], d["canonical_category_id"])
+    values = defaultdict(dict)
+    for level, key, entity in (("product", "product_id", "product_attributes"),
+                               ("variant", "variant_id", "variant_attributes")):  # fmt: skip
+        for row in truth(centra, entity):
+            owners = variants[row[key]] if level == "product" else [row[key]]
+            choice = row["selected_value"] is not None
+            value = (row["selected_value"], row["selected_value_name"]) if choice else (row["value"], row["value"])
+            for variant in owners:
+                values[(level, row["attribute_type"], row["element_key"])][variant] = value
+    return {"path": path, "variants": variants, "listed": listed, "canonical": canonical, "values": values}
+
+
+def test_dim_products_has_the_display_categories_and_the_attributes_of_centra(marts):
+    centra, settings = marts
+    cat = catalogue_truth(centra)
+    tree = query(settings, "SELECT category_id, category_path, depth FROM dim_categories")
+    assert {c: p for c, p, _ in tree} == cat["path"] and {d for *_, d in tree} == {1, 2}
+    got = query(settings, "SELECT product_id, category_id, is_listed, is_canonical FROM dim_product_categories")
+    expected = {(p, c) for p, cs in cat["listed"].items() for c in cs} | set(cat["canonical"].items())
+    assert {(p, c) for p, c, *_ in got} == expected and len(expected) > 50
+    for product, category, is_listed, is_canonical in got:
+        assert is_listed == (category in cat["listed"][product])
+        assert is_canonical == (cat["canonical"].get(product) == category)
+    rows = query(
+        settings, "SELECT DISTINCT product_id, canonical_category_id, canonical_category_path FROM dim_products"
+    )
+    assert {r[0]: r[1:] for r in rows} == {
+        p: (cat["canonical"].get(p), cat["path"].get(cat["canonical"].get(p))) for p in cat["variants"]
+    }
+    attributes = query(settings, "SELECT attribute_level, attribute_type, element_key, variant_id, product_id, "
+                                 "value_key, value_name FROM dim_product_attributes")  # fmt: skip
+    expected = {(level, kind, key, variant, value) for (level, kind, key), by in cat["values"].items()
+                for variant, value in by.items()}  # fmt: skip
+    product_of = {v: p for p, vs in cat["variants"].items() for v in vs}
+    got = set()
+    for level, kind, key, variant, product, *value in attributes:
+        owners = cat["variants"][product] if level == "product" else [variant]
+        assert level == "product" or product_of[variant] == product
+        got |= {(level, kind, key, v, tuple(value)) for v in owners}
+    assert got == expected
+    kinds = {(level, kind) for level, kind, *_ in attributes}
+    assert {"product", "variant"} == {level for level, _ in kinds} and len(kinds) >= 4
+
+
+SALES_MEASURES = ("variants, units_sold, units_returned, gross_sales_base, kept_sales_excl_tax_base, "
+                  "gross_margin_base")  # fmt: skip
+
+
+def summed(per_variant: dict[int, tuple], groups: dict) -> dict:
+    """product_performance's figures of each group's variants summed, money rounded to cents as the marts do."""
+    out = {}
+    for key, variants in groups.items():
+        rows = [per_variant[v] for v in variants]
+        units = tuple(sum(r[i] for r in rows) for i in (0, 1))
+        out[key] = (len(rows), *units, *(cents(sum(r[i] for r in rows)) for i in (2, 3, 4)))
+    return out
+
+
+def test_sales_by_attribute_value_and_by_category_reconcile_with_the_ground_truth(marts):
+    """Per attribute value and per category, product_performance's per-variant figures (units sold and returned,
+    gross sales, net sales without tax, gross margin from the unit cost) summed, from the ground truth, to the cent:
+    every variant once per attribute element (under 'not set' when it has no value) and once under its canonical
+    category, so both sum to the store's totals; under every category its displays list, so those do not."""
+    centra, settings = marts
+    cat = catalogue_truth(centra)
+    sold = variant_truth(centra, settings.start_date)
+    per_variant = {}
+    for v in truth(centra, "variants"):
+        t = sold.get(v["id"], defaultdict(int))
+        sales = cents(t["sales"])
+        per_variant[v["id"]] = (
+            t["sold"],
+            t["returned"],
+            cents(t["gross"]),
+            sales,
+            cents(sales - t["kept"] * v["unit_cost"]),
+        )
+    total = summed(per_variant, {"all": per_variant})["all"]
+    assert total[1] > 100 and total[5] > 0
+
+    groups, names = defaultdict(list), {}
+    for element, by in cat["values"].items():
+        for variant in per_variant:
+            value_key, value_name = by.get(variant, (None, None))
+            groups[(*element, value_key)].append(variant)
+            names[(*element, value_key)] = value_name
+    expected = {k: (names[k], *e) for k, e in summed(per_variant, groups).items()}
+    rows = query(settings, f"SELECT attribute_level, attribute_type, element_key, value_key, value_name, "
+                           f"{SALES_MEASURES} FROM sales_by_attribute")  # fmt: skip
+    assert {tuple(r[:4]): tuple(r[4:]) for r in rows} == expected
+    for element in cat["values"]:
+        assert summed(per_variant, {"": [v for k, vs in groups.items() if k[:3] == element for v in vs]})[""] == total
+
+    canonical, listed = defaultdict(list), defaultdict(list)
+    for product, variants in cat["variants"].items():
+        canonical[cat["canonical"].get(product)] += variants
+        for category in cat["listed"][product]:
+            listed[category] += variants
+    for mart, groups in (("sales_by_canonical_category", canonical), ("sales_by_category", listed)):
+        rows = query(settings, f"SELECT category_id, category_path, {SALES_MEASURES} FROM {mart}")
+        expected = {c: (cat["path"].get(c), *e) for c, e in summed(per_variant, groups).items()}
+        assert {r[0]: tuple(r[1:]) for r in rows} == expected, mart
+    assert summed(per_variant, {"": [v for vs in canonical.values() for v in vs]})[""] == total
+    assert sum(len(vs) for vs in listed.values()) > len(per_variant)  # listed in several: counted in each
+
+
+def test_allocations_per_warehouse_match_the_ground_truth(marts):
+    """Each order line's units allocated per warehouse, on the order's day and market, with the allocation rule
+    the order used and its market's, and the value allocated in the base currency."""
+    centra, settings = marts
+    first = settings.start_date
+    orders = {o["number"]: o for o in synced_truth(centra, "orders", first)}
+    lines = {(x["order_number"], x["line_id"]): x for x in synced_truth(centra, "order_lines", first)}
+    market_rule = {m["id"]: m["allocation_rule_id"] for m in truth(centra, "markets")}
+    expected = set()
+    for a in synced_truth(centra, "order_line_allocations", first):
+        o, x = orders[a["order_number"]], lines[(a["order_number"], a["line_id"])]
+        value = cents(cents(a["quantity"] * x["unit_price"]) * o["conversion_rate"])
+        expected.add((a["order_number"], a["line_id"], a["warehouse_id"], a["quantity"], x["size_id"],
+                      local_day(o["created_at"]), o["market_id"], o["allocation_rule_id"],
+                      market_rule[o["market_id"]], value))  # fmt: skip
+    rows = query(settings, "SELECT order_number, line_id, warehouse_id, allocated_quantity, size_id, order_day, "
+                           "market_id, allocation_rule_id, market_allocation_rule_id, allocated_value_base "
+                           "FROM fct_allocations")  # fmt: skip
+    got = {(*r[:5], r[5].isoformat(), *r[6:]) for r in rows}
+    assert got == expected and len(rows) == len(expected)
+    assert len({r[2] for r in rows}) > 1 and len({r[7] for r in rows}) > 1  # several warehouses and rules
