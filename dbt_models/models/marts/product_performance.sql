@@ -1,7 +1,7 @@
 -- One row per store and variant (a product in one colour: the level a fashion brand buys, prices and reviews), with
 -- its product, collection, brand, primary and canonical category: units sold, returned and kept; sales in the base
--- currency with and without tax; the order discounts' share; cost and gross margin from the variant's unit cost; stock,
--- incoming units and sell-through. Sales count every order in the warehouse (all markets and store types).
+-- currency with and without tax; the order discounts' share; cost and gross margin from the variant's unit cost;
+-- stock, incoming units and sell-through. Sales count every order in the warehouse (all markets and store types).
 -- Choices: DECISIONLOG.md ("Product performance").
 with lines as (
     select

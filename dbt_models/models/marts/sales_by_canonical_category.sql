@@ -1,6 +1,6 @@
--- One row per store and canonical category (each product's one canonical category, dim_products): product_performance's
--- measures summed over the variants of its products. Every product counts once, products without a canonical
--- category (no display) under category_id null, so the rows sum to the store's totals.
+-- One row per store and canonical category (each product's one canonical category, dim_products):
+-- product_performance's measures summed over the variants of its products. Every product counts once, products
+-- without a canonical category (no display) under category_id null, so the rows sum to the store's totals.
 select
     performance.store,
     performance.canonical_category_id as category_id,
