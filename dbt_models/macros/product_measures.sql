@@ -18,3 +18,21 @@
     {{ ratio('sum(' ~ rows ~ '.gross_margin_base)', 'sum(case when ' ~ rows ~ '.unit_cost_base is not null then '
         ~ rows ~ '.kept_sales_excl_tax_base end)') }} as gross_margin_rate
 {%- endmacro %}
+
+{# product_performance summed per category, the category's product links chosen by a dim_product_categories flag:
+   'is_listed' (a product under every category its displays list) or 'is_canonical' (once, under its canonical
+   category; products without one under category_id null). #}
+{% macro sales_by_category(performance, links, membership) -%}
+select
+    performance.store,
+    links.category_id,
+    {{ dbt.any_value('links.category') }} as category,
+    {{ dbt.any_value('links.category_path') }} as category_path,
+    {{ dbt.any_value('links.top_category') }} as top_category,
+    count(distinct performance.product_id) as products,
+    {{ sum_product_performance('performance') }}
+from {{ performance }} as performance
+{{ 'left' if membership == 'is_canonical' else 'inner' }} join {{ links }} as links
+    on performance.store = links.store and performance.product_id = links.product_id and links.{{ membership }}
+group by performance.store, links.category_id
+{%- endmacro %}
