@@ -30,7 +30,8 @@ TOKEN = "bench-token"
 SECRET = "bench-webhook-secret-0123"
 TIMEZONE = "Europe/Stockholm"
 TARGET = 120.0  # s: the raw refresh within a minute (the mission), then one dbt build of what changed
-WEBHOOK_SENSOR = "centra_webhook_sensor"
+WEBHOOK_SENSOR, AUTOMATION = "centra_webhook_sensor", "centra_marts_automation"
+TAIL = 300  # s to wait after the last change
 START_SENSOR = """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
   __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }"""
 LOCATION = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
@@ -132,7 +133,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
         try:
             with SimulatorProcess(
                 "--days",
-                "10",
+                "3",
                 "--orders-per-day",
                 "300",
                 "--timezone",
@@ -191,15 +192,17 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
 
                 # the sweep's first tick (on by default) refreshes the last day, and the marts follow: start from a
                 # quiet store, so the figures are the webhooks' own
-                def quiet() -> bool:
-                    runs = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus(s) for s in IN_FLIGHT]))
-                    if runs:
-                        quiet.since = None
-                        return False
-                    quiet.since = quiet.since or time.monotonic()
-                    return time.monotonic() - quiet.since > 75  # longer than the automation's interval
+                automation = defs.get_sensor_def(AUTOMATION).minimum_interval_seconds
+                in_flight = dg.RunsFilter(statuses=[dg.DagsterRunStatus(s) for s in IN_FLIGHT])
+                idle = {"since": None}
 
-                quiet.since = None
+                def quiet() -> bool:  # no run for longer than the automation's interval
+                    if instance.get_run_records(in_flight, limit=1):
+                        idle["since"] = None
+                        return False
+                    idle["since"] = idle["since"] or time.monotonic()
+                    return time.monotonic() - idle["since"] > automation + 10
+
                 _until(quiet, 600, "the first sweep and its dbt build to finish", every=2)
                 measured_from = time.time()
 
@@ -218,9 +221,9 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
                         steps.append({"numbers": numbers, "expected": expected, "webhook": received})
                         next_step += every
                         if len(steps) == samples:
-                            deadline = time.monotonic() + 600
+                            deadline = time.monotonic() + TAIL
                     if deadline and time.monotonic() > deadline:
-                        raise RuntimeError(f"changes not in daily_sales after 10 minutes: {steps}")
+                        break  # those still waiting are reported as such
                     _observe(steps, seen)
                     time.sleep(0.25)
                 store.close()
@@ -231,8 +234,12 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
             _stop(receiver)
             log.close()
 
-    to_parquet = [s["parquet"] - s["webhook"] for s in steps]
-    to_marts = [s["daily_sales"] - s["webhook"] for s in steps]
+    arrived = [s for s in steps if "daily_sales" in s]
+    late = f"; {len(steps) - len(arrived)} of {len(steps)} not in daily_sales {TAIL} s after the last" * (
+        len(arrived) < len(steps)
+    )
+    to_parquet = [s["parquet"] - s["webhook"] for s in steps if "parquet" in s]
+    to_marts = [s.get("daily_sales", math.inf) - s["webhook"] for s in steps]  # one never counted: not fast
     p95, p50 = _percentile(to_marts, 0.95), statistics.median(to_marts)
     base95, base50 = _percentile(to_parquet, 0.95), statistics.median(to_parquet)
     return [
@@ -244,7 +251,8 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
             "ratio": round(p95 / base95, 2),
             "target": f"value <= {TARGET:.0f} s",
             "note": f"baseline: webhook to the order in Parquet (p95); {len(steps)} new orders, one every {every:.0f} "
-            f"s; dagster dev (daemon), webhook sensor every {SENSOR_INTERVAL} s; {runs}",
+            f"s; dagster dev (daemon), webhook sensor every {SENSOR_INTERVAL} s, marts' automation every "
+            f"{automation} s; {runs}{late}",
         },
         {
             "suite": "freshness",
