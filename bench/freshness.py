@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -55,17 +54,6 @@ def _until(condition, seconds: float, what: str, every: float = 1.0):
             pass
         time.sleep(every)
     raise RuntimeError(f"timed out waiting for {what}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """A process started in its own session, stopped as a whole (dagster dev stops its children in order)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -112,7 +100,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
     same run)."""
     import dagster as dg
 
-    from centra_assets.cli import init_instance
+    from centra_assets.cli import init_instance, stop_session
     from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
     from centra_assets.settings import settings_from_env
     from centra_assets.simulator.process import SimulatorProcess, free_port
@@ -230,8 +218,8 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
                 runs = _runs(instance, measured_from)
         finally:
             if dagster is not None:
-                _stop(dagster)
-            _stop(receiver)
+                stop_session(dagster)
+            stop_session(receiver)
             log.close()
 
     arrived = [s for s in steps if "daily_sales" in s]

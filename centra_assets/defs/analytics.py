@@ -181,21 +181,23 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
 def raw_snapshot(warehouse: str) -> Iterator[str]:
     """The raw Parquet as it is now, for one dbt build: a tree of hard links inside the warehouse folder (no data
     copied), removed after. A refresh run replaces a partition by renaming a new file over the old one; while dbt
-    reads the live tree that tears the build: DuckDB opens a file it has bound by path again to scan it ("Prefetch
-    registered for bytes outside file"), and a model reads new orders beside old order lines, failing the
-    reconciliation tests. The snapshot's links keep the files the build started with. Object storage (no links, and
-    an object is replaced whole): the warehouse itself."""
-    if storage.is_remote(warehouse):
-        yield warehouse
-        return
+    reads the live tree that tears the build: DuckDB opens a file it has bound by path again to scan it (the model
+    fails: "TProtocolException: Invalid data"), and a model reads new orders beside old order lines (a
+    reconciliation test fails). The snapshot's links keep the files the build started with. Object storage (no links; an
+    object is replaced whole) and an empty warehouse: the warehouse itself."""
     root = Path(warehouse)
+    files = [] if storage.is_remote(warehouse) else list(root.glob("store=*/raw/*/date=*/data.parquet"))
     snapshot = root / f".dbt-build-{uuid.uuid4().hex[:12]}"  # never matches the sources' `store=*` glob
     try:
-        for path in root.glob("store=*/raw/*/date=*/data.parquet"):
+        for path in files:
             link = snapshot / path.relative_to(root)
             link.parent.mkdir(parents=True, exist_ok=True)
             os.link(path, link)
-        yield str(snapshot)
+    except OSError:  # no hard links here (a store folder on another disk): the live files, as before
+        files = []
+    try:
+        # no raw data: the live folder, which dbt's error names ("No raw data at ...: is CENTRA_WAREHOUSE_DIR right?")
+        yield str(snapshot) if files else warehouse
     finally:
         shutil.rmtree(snapshot, ignore_errors=True)
 
