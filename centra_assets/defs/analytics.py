@@ -3,14 +3,10 @@ with a short name and a description, typed column schemas and row counts on ever
 themselves when the raw data they read changes, and one atomic publish per build."""
 
 import json
-import os
 import re
-import shutil
 import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -138,11 +134,11 @@ def dbt_manifest() -> dict[str, Any]:
     return readable_tests(json.loads(Path(DBT_PROJECT.manifest_path).read_text()))
 
 
-def dbt_vars(settings: Settings, duckdb_path: str, raw: str | None = None) -> str:
+def dbt_vars(settings: Settings, duckdb_path: str) -> str:
     return json.dumps(
         {
             "duckdb_path": duckdb_path,
-            "centra_warehouse_dir": raw or settings.warehouse_url,
+            "centra_warehouse_dir": settings.warehouse_url,
             "store_timezones": {s.name: s.timezone for s in settings.stores},
         }
     )
@@ -165,8 +161,8 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
             )
             yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
             return
-        with building(settings.duckdb_file) as build, raw_snapshot(settings.warehouse_url) as raw:
-            invocation = dbt.cli(["build", "--vars", dbt_vars(settings, str(build), raw)], context=context)
+        with building(settings.duckdb_file) as build:
+            invocation = dbt.cli(["build", "--vars", dbt_vars(settings, str(build))], context=context)
             events = list(invocation.stream())
             # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB: one writer,
             # no readers beside it), so the build's tables are read once dbt is done, before publishing
@@ -175,31 +171,6 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         yield from events
 
     return centra_dbt
-
-
-@contextmanager
-def raw_snapshot(warehouse: str) -> Iterator[str]:
-    """The raw Parquet as it is now, for one dbt build: a tree of hard links inside the warehouse folder (no data
-    copied), removed after. A refresh run replaces a partition by renaming a new file over the old one; while dbt
-    reads the live tree that tears the build: DuckDB opens a file it has bound by path again to scan it (the model
-    fails: "TProtocolException: Invalid data"), and a model reads new orders beside old order lines (a
-    reconciliation test fails). The snapshot's links keep the files the build started with. Object storage (no links; an
-    object is replaced whole) and an empty warehouse: the warehouse itself."""
-    root = Path(warehouse)
-    files = [] if storage.is_remote(warehouse) else list(root.glob("store=*/raw/*/date=*/data.parquet"))
-    snapshot = root / f".dbt-build-{uuid.uuid4().hex[:12]}"  # never matches the sources' `store=*` glob
-    try:
-        for path in files:
-            link = snapshot / path.relative_to(root)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, link)
-    except OSError:  # no hard links here (a store folder on another disk): the live files, as before
-        files = []
-    try:
-        # no raw data: the live folder, which dbt's error names ("No raw data at ...: is CENTRA_WAREHOUSE_DIR right?")
-        yield str(snapshot) if files else warehouse
-    finally:
-        shutil.rmtree(snapshot, ignore_errors=True)
 
 
 def with_table_metadata(events: Iterable[Any], database: Path) -> list[Any]:

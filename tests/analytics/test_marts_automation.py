@@ -1,18 +1,12 @@
 """When the marts build. On a new store whose raw tables land one data type at a time, Dagster's own evaluation of
 the automation conditions (what the daemon's `centra_marts_automation` sensor runs each tick) asks for no dbt model
-before every raw table it reads is in the warehouse, and for every model once they all are. And a build reads the
-raw files as they were when it started, whatever refresh runs replace meanwhile."""
+before every raw table it reads is in the warehouse, and for every model once they all are."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.analytics import raw_snapshot
 from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.partitions import key, snapshot_key
 from centra_assets.warehouse import storage
@@ -59,24 +53,3 @@ def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_ce
             partition = snapshot_key(settings, store) if snapshot else key(settings, store, day)
             dg.materialize(batch, partition_key=partition, resources={"centra": resource}, instance=instance)
     assert asked == automated, sorted(k.to_user_string() for k in automated - asked)
-
-
-def test_a_dbt_build_reads_the_raw_files_as_they_were_when_it_started(tmp_path):
-    """A refresh run replaces a raw partition while dbt builds: the build keeps reading the files it started with."""
-    partition = tmp_path / "store=default" / "raw" / "orders" / "date=2026-11-18" / "data.parquet"
-    partition.parent.mkdir(parents=True)
-
-    def refresh(numbers: list[int]) -> None:  # as the sync writes a partition: a whole new file renamed into place
-        staged = storage.staging_file(str(partition))
-        pq.write_table(pa.table({"order_number": numbers}), staged)
-        storage.publish(staged, str(partition))
-
-    refresh([1, 2])
-    with raw_snapshot(str(tmp_path)) as raw:
-        refresh([1, 2, 3])
-        (seen,) = Path(raw).glob("store=*/raw/orders/date=*/data.parquet")
-        assert pq.read_table(seen)["order_number"].to_pylist() == [1, 2]
-    assert pq.read_table(partition)["order_number"].to_pylist() == [1, 2, 3]
-    assert [p.name for p in tmp_path.iterdir()] == ["store=default"]  # the snapshot is gone
-    with raw_snapshot(str(tmp_path / "empty")) as raw:  # nothing synced: dbt's error names the folder itself
-        assert raw == str(tmp_path / "empty")
