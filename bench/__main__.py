@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import analytics, ingestion, realtime, simulator, stores
+from . import analytics, freshness, ingestion, realtime, simulator, stores
 
 SUITES = {
     "simulator-latency": simulator.page_latency,
@@ -25,6 +25,7 @@ SUITES = {
     "realtime-sweep": realtime.sweep_runs_per_day,
     "stores": stores.many_stores,
     "analytics-daily-sales": analytics.daily_sales_build,
+    "freshness-daily-sales": freshness.webhook_to_daily_sales,
 }
 
 

@@ -205,13 +205,20 @@ def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout)
                     signal.signal(signum, signal.SIG_IGN)
             if dagster.poll() is None:
                 print("Stopping Dagster ...", file=out, flush=True)
-                os.killpg(dagster.pid, signal.SIGTERM)
-                try:
-                    dagster.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(dagster.pid, signal.SIGKILL)
-                    dagster.wait(timeout=10)
+                stop_session(dagster)
         return 0 if dagster.returncode in (0, -signal.SIGTERM, None) else dagster.returncode
+
+
+def stop_session(proc: subprocess.Popen) -> None:
+    """Stop a process started in a session of its own, with its children (`dagster dev` stops its own in order):
+    SIGTERM to the group, SIGKILL after a minute."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def _interrupt(*_) -> None:

@@ -1,0 +1,323 @@
+"""Freshness of the marts: from a signed webhook to the changed order in `daily_sales`, as `make dev` runs it.
+
+The project's own Dagster (`dagster dev`: webserver and daemon) with the webhook sensor on, the receiver, and a
+simulator posting signed webhooks to it. Every `every` seconds the simulator's clock moves on until a new order is
+placed; Centra's webhook reaches the receiver (its time of receipt is the start), the webhook sensor asks for a
+refresh run, the order lands in Parquet (the baseline: what the raw layer alone takes), and the marts' automation
+asks for a dbt build that publishes a warehouse whose `daily_sales` counts the order. Changes overlap, as in a
+store: a sensor tick or a dbt build serves every change that came before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import duckdb
+import httpx
+
+TOKEN = "bench-token"
+SECRET = "bench-webhook-secret-0123"
+TIMEZONE = "Europe/Stockholm"
+TARGET = 120.0  # s: the raw refresh within a minute (the mission), then one dbt build of what changed
+WEBHOOK_SENSOR, AUTOMATION = "centra_webhook_sensor", "centra_marts_automation"
+TAIL = 300  # s to wait after the last change
+START_SENSOR = """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+  __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }"""
+LOCATION = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+
+
+def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60).json()
+    if "errors" in answer:
+        raise RuntimeError(answer["errors"])
+    return answer["data"]
+
+
+def _until(condition, seconds: float, what: str, every: float = 1.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if result := condition():
+                return result
+        except (httpx.TransportError, duckdb.Error):
+            pass
+        time.sleep(every)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+class Warehouse:
+    """What an analyst sees: the raw orders in Parquet and `daily_sales` in the published DuckDB file."""
+
+    def __init__(self, settings):
+        self.orders = f"{settings.store_root(settings.stores[0])}/raw/orders/*/data.parquet"
+        self.duckdb_file = str(settings.duckdb_file)
+
+    def in_parquet(self, numbers: list[int]) -> bool:
+        with duckdb.connect() as con:
+            found = con.execute(
+                f"SELECT count(DISTINCT order_number) FROM read_parquet('{self.orders}') "
+                "WHERE order_number IN (SELECT unnest(?))",
+                [numbers],
+            ).fetchone()[0]
+        return found == len(numbers)
+
+    def orders_in_daily_sales(self) -> int:
+        with duckdb.connect(self.duckdb_file, read_only=True) as con:  # published by rename: never half-written
+            return int(con.execute("SELECT sum(orders + cancelled_orders) FROM daily_sales").fetchone()[0])
+
+
+def _sync_everything(defs, instance, first: str, last: str, log) -> None:
+    """What a new store's first hour does (`make demo`'s jobs): the event data of the days, today's snapshots, every
+    mart. In this process, into the instance the daemon uses, so its automation starts from a built warehouse."""
+    import contextlib
+
+    range_tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    for job, tags in (("centra_events", range_tags), ("centra_snapshots", {}), ("centra_marts", {})):
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            result = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        if not result.success:
+            raise RuntimeError(f"{job} failed; see {log.name}")
+
+
+def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]:
+    """p50 and p95 of webhook -> order counted in `daily_sales`, against webhook -> order in Parquet (same changes,
+    same run)."""
+    import dagster as dg
+
+    from centra_assets.cli import init_instance, stop_session
+    from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
+    from centra_assets.settings import settings_from_env
+    from centra_assets.simulator.process import SimulatorProcess, free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home, warehouse = Path(tmp) / "dagster", Path(tmp) / "warehouse"
+        init_instance(home)
+        log = open(home / "bench.log", "a")  # noqa: SIM115 - closed below
+        hook_port, ui_port = free_port(), free_port()
+        receiver = subprocess.Popen(
+            [sys.executable, "-m", "centra_assets.webhooks.cli", "serve", "--port", str(hook_port)],
+            env={**os.environ, "CENTRA_WEBHOOK_SECRET": SECRET, "CENTRA_WAREHOUSE_DIR": str(warehouse)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        dagster = None
+        try:
+            with SimulatorProcess(
+                "--days",
+                "3",
+                "--orders-per-day",
+                "300",
+                "--timezone",
+                TIMEZONE,
+                "--webhook-url",
+                f"http://127.0.0.1:{hook_port}/webhooks/centra",
+                "--webhook-secret",
+                SECRET,
+                token=TOKEN,
+            ) as sim:
+                now = httpx.get(f"{sim.url}/admin/clock").json()["epoch"]
+                today = dt.datetime.fromtimestamp(now, ZoneInfo(TIMEZONE)).date()
+                first = (today - dt.timedelta(days=1)).isoformat()
+                env = {
+                    **os.environ,
+                    "CENTRA_API_URL": sim.graphql_url,
+                    "CENTRA_API_TOKEN": TOKEN,
+                    "CENTRA_TIMEZONE": TIMEZONE,
+                    "CENTRA_START_DATE": first,
+                    "CENTRA_WAREHOUSE_DIR": str(warehouse),
+                    "DAGSTER_HOME": str(home),
+                }
+                settings = settings_from_env(env)
+                instance = dg.DagsterInstance.from_config(str(home))
+                synced = time.monotonic()
+                with mock.patch.dict(os.environ, env):  # the resources read their settings from the environment
+                    from centra_assets.definitions import defs  # the code location `make dev` loads
+
+                    _sync_everything(defs, instance, first, today.isoformat(), log)
+                synced = time.monotonic() - synced
+                seen = Warehouse(settings)
+
+                dagster = subprocess.Popen(  # what `make dev` runs (centra_assets/cli.py serve_dagster)
+                    [sys.executable, "-m", "dagster", "dev", "-m", "centra_assets.definitions"]
+                    + ["-h", "127.0.0.1", "-p", str(ui_port)],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+                url = f"http://127.0.0.1:{ui_port}"
+                (location,) = _until(
+                    lambda: [
+                        e["name"]
+                        for e in _graphql(url, LOCATION)["workspaceOrError"]["locationEntries"]
+                        if e["loadStatus"] == "LOADED"
+                    ],
+                    300,
+                    "Dagster's code location",
+                    every=2,
+                )
+                selector = {"repositoryLocationName": location, "repositoryName": "__repository__"}
+                started = _graphql(url, START_SENSOR, {"s": {**selector, "sensorName": WEBHOOK_SENSOR}})
+                assert started["startSensor"]["__typename"] == "Sensor", started
+
+                # the sweep's first tick (on by default) refreshes the last day, and the marts follow: start from a
+                # quiet store, so the figures are the webhooks' own
+                automation = defs.get_sensor_def(AUTOMATION).minimum_interval_seconds
+                in_flight = dg.RunsFilter(statuses=[dg.DagsterRunStatus(s) for s in IN_FLIGHT])
+                idle = {"since": None}
+
+                def quiet() -> bool:  # no run for longer than the automation's interval
+                    if instance.get_run_records(in_flight, limit=1):
+                        idle["since"] = None
+                        return False
+                    idle["since"] = idle["since"] or time.monotonic()
+                    return time.monotonic() - idle["since"] > automation + 10
+
+                _until(quiet, 600, "the first sweep and its dbt build to finish", every=2)
+                measured_from = time.time()
+
+                base = seen.orders_in_daily_sales()
+                store = event_store(settings, settings.stores[0])
+                receipts = Receipts(store)
+                last_number = max(o["number"] for o in _truth(sim.url, "orders", None))
+                steps: list[dict] = []  # numbers, expected count, webhook received, in Parquet, in daily_sales
+                next_step, deadline = time.monotonic(), None
+                while len(steps) < samples or any("daily_sales" not in s for s in steps):
+                    if len(steps) < samples and time.monotonic() >= next_step:
+                        numbers = _place_orders(sim.url, last_number)
+                        last_number = max(numbers)
+                        received = _until(lambda ns=numbers: receipts.of(ns), 60, "the webhooks", every=0.1)
+                        expected = (steps[-1]["expected"] if steps else base) + len(numbers)
+                        steps.append({"numbers": numbers, "expected": expected, "webhook": received})
+                        next_step += every
+                        if len(steps) == samples:
+                            deadline = time.monotonic() + TAIL
+                    if deadline and time.monotonic() > deadline:
+                        break  # those still waiting are reported as such
+                    _observe(steps, seen)
+                    time.sleep(0.25)
+                store.close()
+                runs = _runs(instance, measured_from)
+        finally:
+            if dagster is not None:
+                stop_session(dagster)
+            stop_session(receiver)
+            log.close()
+
+    arrived = [s for s in steps if "daily_sales" in s]
+    late = f"; {len(steps) - len(arrived)} of {len(steps)} not in daily_sales {TAIL} s after the last" * (
+        len(arrived) < len(steps)
+    )
+    to_parquet = [s["parquet"] - s["webhook"] for s in steps if "parquet" in s]
+    to_marts = [s.get("daily_sales", math.inf) - s["webhook"] for s in steps]  # one never counted: not fast
+    p95, p50 = _percentile(to_marts, 0.95), statistics.median(to_marts)
+    base95, base50 = _percentile(to_parquet, 0.95), statistics.median(to_parquet)
+    return [
+        {
+            "suite": "freshness",
+            "metric": "webhook to the order in daily_sales, p95 (s)",
+            "value": round(p95, 1),
+            "baseline": round(base95, 1),
+            "ratio": round(p95 / base95, 2),
+            "target": f"value <= {TARGET:.0f} s",
+            "note": f"baseline: webhook to the order in Parquet (p95); {len(steps)} new orders, one every {every:.0f} "
+            f"s; dagster dev (daemon), webhook sensor every {SENSOR_INTERVAL} s, marts' automation every "
+            f"{automation} s; {runs}{late}",
+        },
+        {
+            "suite": "freshness",
+            "metric": "webhook to the order in daily_sales, p50 (s)",
+            "value": round(p50, 1),
+            "baseline": round(base50, 1),
+            "ratio": round(p50 / base50, 2),
+            "target": f"value <= {TARGET / 2:.0f} s",
+            "note": f"baseline: webhook to the order in Parquet (p50); first sync of 2 days and the marts took "
+            f"{synced:.0f} s",
+        },
+    ]
+
+
+def _truth(sim_url: str, entity: str, since: float | None) -> list[dict]:
+    params = {"from": dt.datetime.fromtimestamp(since, dt.UTC).isoformat()} if since else {}
+    return httpx.get(f"{sim_url}/admin/ground-truth/{entity}", params=params, timeout=120).json()["rows"]
+
+
+def _place_orders(sim_url: str, after: int) -> list[int]:
+    """Moves the simulator's clock on, 5 minutes at a time, until at least one order is placed; its numbers."""
+    for _ in range(100):
+        before = httpx.get(f"{sim_url}/admin/clock").json()["epoch"]
+        httpx.post(f"{sim_url}/admin/clock", json={"advance": 300}, timeout=60)
+        numbers = sorted(o["number"] for o in _truth(sim_url, "orders", before - 1) if o["number"] > after)
+        if numbers:
+            return numbers
+    raise RuntimeError("no order placed in 500 simulated minutes")
+
+
+class Receipts:
+    """When the receiver stored the webhooks announcing each order (its own clock, read from its event store)."""
+
+    def __init__(self, store):
+        self.store, self.cursor, self.at = store, 0, {}
+
+    def of(self, numbers: list[int]) -> float | None:
+        """When the last of the orders' webhooks was stored (None: not all yet)."""
+        for event in self.store.read_after(self.cursor, 10_000):
+            self.cursor = event.id
+            if event.type == "order" and event.object_id is not None:
+                self.at.setdefault(event.object_id, event.received_at)
+        return max(self.at[n] for n in numbers) if all(n in self.at for n in numbers) else None
+
+
+def _observe(steps: list[dict], seen: Warehouse) -> None:
+    """Stamps each change with when its orders were first seen in Parquet and counted in daily_sales."""
+    now = time.time()
+    for step in steps:
+        if "parquet" not in step and seen.in_parquet(step["numbers"]):
+            step["parquet"] = now
+    waiting = [s for s in steps if "daily_sales" not in s]
+    if waiting:
+        try:
+            counted = seen.orders_in_daily_sales()
+        except duckdb.Error:  # being replaced right now: look again next time
+            return
+        for step in waiting:
+            if counted >= step["expected"]:
+                step["daily_sales"] = now
+                step.setdefault("parquet", now)
+
+
+def _runs(instance, since: float) -> str:
+    """What the daemon ran while measuring: refresh runs and dbt builds, with their mean time from asked to done."""
+    import dagster as dg
+
+    records = instance.get_run_records(dg.RunsFilter(created_after=dt.datetime.fromtimestamp(since, dt.UTC)))
+    refresh = [r for r in records if "centra/refresh" in r.dagster_run.tags]
+    builds = [r for r in records if r not in refresh]
+
+    def mean(rs) -> str:
+        spans = [r.end_time - r.create_timestamp.timestamp() for r in rs if r.end_time]
+        return f"{statistics.mean(spans):.0f} s" if spans else "-"
+
+    failed = sum(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in records)
+    return (
+        f"{len(refresh)} refresh runs (mean {mean(refresh)} asked to done), {len(builds)} dbt builds "
+        f"(mean {mean(builds)}), {failed} failed"
+    )
