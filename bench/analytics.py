@@ -104,7 +104,8 @@ FULL JOIN hand.daily_sales h ON d.store = h.store AND d.sales_day = h.order_day 
 WHERE d.sales_day IS NULL OR h.order_day IS NULL
     OR (d.market_name, d.orders, d.units, d.order_day_returned_units)
         IS DISTINCT FROM (h.market_name, h.orders, h.units, h.returned_units)
-    OR abs(d.gross_sales_base - h.gross_sales_base) > 0.005 OR abs(d.order_day_net_sales_base - h.net_sales_base) > 0.005
+    OR abs(d.gross_sales_base - h.gross_sales_base) > 0.005
+    OR abs(d.order_day_net_sales_base - h.net_sales_base) > 0.005
     OR d.average_order_value_base IS DISTINCT FROM h.aov OR d.order_day_return_rate IS DISTINCT FROM h.return_rate
 """
 
