@@ -596,7 +596,7 @@ def test_refunds_are_the_refund_payment_entries_paid_on_their_day(marts):
     (daily,) = query(settings, "SELECT round(sum(refunds_base), 2) FROM daily_sales")[0]
     refunds = "SELECT -round(sum(cash_movement_base), 2) FROM fct_payments WHERE entry_type = 'REFUND'"
     (cash,) = query(settings, refunds)[0]
-    assert refunded == pytest.approx(cents(sum(v * returns[i]["conversion_rate"] for i, v in paid.items())), abs=0.011)
+    assert refunded == pytest.approx(sum(cents(v * returns[i]["conversion_rate"]) for i, v in paid.items()), abs=0.011)
     assert daily == pytest.approx(refunded, abs=0.011) and cash == pytest.approx(refunded, abs=0.011)
 
 
