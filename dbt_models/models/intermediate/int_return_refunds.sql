@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- small (one row per return or refund): read several times, written once
 -- One row per refund booked, in the return's currency: each successful REFUND entry of a return's refund payment
 -- history (Centra's refundPaymentHistory: the money going back, on the day it went), and, for a completed return
 -- with no such entry synced (a store whose payment history is not readable, a refund made outside Centra), the

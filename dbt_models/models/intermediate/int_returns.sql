@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- small (one row per return or refund): read several times, written once
 -- Per return, what needs nothing of its order: units returned, the refund Centra states (refund_total) and what
 -- was refunded (int_return_refunds), the days it was created, completed and last refunded. fct_returns adds the
 -- order (market, tax, goods value); daily_sales books the units on the completed day and the refunds on theirs.
