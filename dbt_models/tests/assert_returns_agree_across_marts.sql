@@ -1,7 +1,7 @@
 {{ config(meta={"dagster": {"ref": {"name": "daily_sales"}}}) }}
--- Per store, the same returns in every mart: daily_sales' refunds and returned units (on the day returns completed)
--- equal fct_returns' completed returns; its order-day returned units equal return_rates' and product_performance's
--- units returned, and fct_returns' units of the orders the warehouse holds.
+-- Per store, the same returns in every mart: daily_sales' refunds (on the day paid) and returned units (on the day
+-- returns completed) equal fct_returns' refunded and completed units; its order-day returned units equal
+-- return_rates' and product_performance's units returned, and fct_returns' units of the orders the warehouse holds.
 with daily as (
     select store, sum(returned_units) as returned_units, sum(refunds_base) as refunds_base,
         sum(order_day_returned_units) as order_day_returned_units
@@ -12,7 +12,7 @@ with daily as (
 returns as (
     select store,
         sum(case when is_completed then units else 0 end) as returned_units,
-        sum(case when is_completed then refund_base else 0 end) as refunds_base,
+        sum(refunded_base) as refunds_base,
         sum(case when is_order_synced then units else 0 end) as order_units
     from {{ ref('fct_returns') }}
     group by store

@@ -279,7 +279,7 @@ def test_refunds_and_returned_units_agree_across_marts(marts):
     )
     (returns,) = query(
         settings,
-        "SELECT sum(units) FILTER (WHERE is_completed), round(sum(refund_base) FILTER (WHERE is_completed), 2), "
+        "SELECT sum(units) FILTER (WHERE is_completed), round(sum(refunded_base), 2), "
         "sum(units) FILTER (WHERE is_order_synced) FROM fct_returns",
     )
     (rates,) = query(settings, "SELECT sum(units_returned) FROM return_rates")
@@ -582,6 +582,85 @@ def test_discounts_by_voucher_code_match_the_simulator(marts):
     assert got.keys() == expected.keys() and len(got) > 5
     for key, (n, value) in expected.items():
         assert got[key][0] == n and got[key][1] == pytest.approx(value, abs=0.011), key
+
+
+def test_refunds_are_the_refund_payment_entries_paid_on_their_day(marts):
+    """fct_returns says what each return's refund payment entries paid back (the ground truth's refund entries, in
+    the return's currency and the base currency) beside the return's own total, and when; daily_sales, fct_orders and
+    fct_payments book exactly those refunds."""
+    centra, settings = marts
+    returns = {r["id"]: r for r in synced_truth(centra, "returns", settings.start_date)}
+    paid = defaultdict(float)
+    for entry in synced_truth(centra, "return_refunds", settings.start_date):
+        assert entry["entry_type"] == "REFUND"
+        paid[entry["return_id"]] += entry["value"]
+    assert paid and all(returns[i]["return_status"] == "COMPLETED" for i in paid)
+    rows = query(
+        settings,
+        "SELECT return_id, refund, refunded, refunded_base, refund_outstanding, last_refund_day, "
+        "is_refunded_by_payment_entry FROM fct_returns",
+    )
+    assert {r[0] for r in rows} == returns.keys()
+    for return_id, refund, refunded, refunded_base, outstanding, day, by_entry in rows:
+        r = returns[return_id]
+        assert refund == r["refund"], return_id
+        assert refunded == pytest.approx(paid.get(return_id, 0.0), abs=0.001), return_id
+        assert refunded_base == pytest.approx(cents(paid.get(return_id, 0.0) * r["conversion_rate"]), abs=0.001)
+        assert by_entry == (return_id in paid)
+        # the simulator pays a refund when its return completes
+        assert (day and day.isoformat()) == (local_day(r["completed_at"]) if return_id in paid else None)
+        assert outstanding == pytest.approx(r["refund"] - paid.get(return_id, 0.0), abs=0.001), return_id
+    (refunded,) = query(settings, "SELECT round(sum(refunded_base), 2) FROM fct_returns")[0]
+    (daily,) = query(settings, "SELECT round(sum(refunds_base), 2) FROM daily_sales")[0]
+    refunds = "SELECT -round(sum(cash_movement_base), 2) FROM fct_payments WHERE entry_type = 'REFUND'"
+    (cash,) = query(settings, refunds)[0]
+    assert refunded == pytest.approx(sum(cents(v * returns[i]["conversion_rate"]) for i, v in paid.items()), abs=0.011)
+    assert daily == pytest.approx(refunded, abs=0.011) and cash == pytest.approx(refunded, abs=0.011)
+
+
+def test_payments_match_the_simulator(marts):
+    """Per day (store timezone) and entry type, the payment entries and their value in the base currency, from the
+    ground truth: an authorisation of the grand total when an order is placed, a capture when it ships, a
+    cancellation when it is cancelled (the simulator's plan says when), a refund when its return completes (orders
+    placed before the synced range reach fct_payments through their returns' refund entries)."""
+    centra, settings = marts
+    orders = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
+    plans = {p.number: p for d in range(centra.sim.timeline.days_until(centra.sim.clock.now()))
+             for p in centra.sim.timeline.day_orders(d) if p.number in orders}  # fmt: skip
+    expected = defaultdict(lambda: [0, 0.0])
+
+    def entry(iso: str, kind: str, value: float, rate: float) -> None:
+        cell = expected[(local_day(iso), kind)]
+        cell[0] += 1
+        cell[1] += cents(value * rate)
+
+    for o in orders.values():
+        entry(o["created_at"], "AUTH", o["grand_total"], o["conversion_rate"])
+        if o["status"] == "CANCELLED":
+            cancelled = dt.datetime.fromtimestamp(plans[o["number"]].cancelled, dt.UTC).isoformat()
+            entry(cancelled, "CANCEL", o["grand_total"], o["conversion_rate"])
+    for s in synced_truth(centra, "shipments", settings.start_date):
+        if s["is_shipped"] and s["order_number"] in orders:
+            o = orders[s["order_number"]]
+            entry(s["shipped_at"], "CAPTURE", o["grand_total"], o["conversion_rate"])
+    for r in synced_truth(centra, "returns", settings.start_date):
+        if r["return_status"] == "COMPLETED":
+            entry(r["completed_at"], "REFUND", r["refund"], r["conversion_rate"])
+    rows = query(
+        settings,
+        "SELECT payment_day, entry_type, count(*), sum(value_base), sum(cash_movement_base) FROM fct_payments "
+        "WHERE is_successful GROUP BY ALL",
+    )
+    got = {(day.isoformat(), kind): (n, value, cash) for day, kind, n, value, cash in rows}
+    assert {kind for _, kind in expected} == {"AUTH", "CANCEL", "CAPTURE", "REFUND"}
+    assert got.keys() == expected.keys()
+    for key, (n, value) in expected.items():
+        assert got[key][0] == n, key
+        assert got[key][1] == pytest.approx(value, abs=0.011), key
+        sign = {"CAPTURE": 1, "REFUND": -1}.get(key[1], 0)
+        assert got[key][2] == pytest.approx(sign * value, abs=0.011), key
+    (unsuccessful,) = query(settings, "SELECT count(*) FROM fct_payments WHERE NOT is_successful")[0]
+    assert unsuccessful == 0
 
 
 def test_the_calendar_has_every_day_and_its_totals(marts):

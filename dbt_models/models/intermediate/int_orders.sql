@@ -20,10 +20,10 @@ refunds as (
         store,
         order_number,
         count(*) as returns,
-        sum(case when return_status = 'COMPLETED' then refund_total end) as refunds,
-        sum(case when return_status <> 'COMPLETED' then refund_total end) as pending_refunds,
-        count(case when return_status <> 'COMPLETED' then 1 end) as pending_returns
-    from {{ ref('stg_centra__returns') }}
+        sum(refunded) as refunds,  -- what was refunded (int_return_refunds)
+        sum(case when not is_completed then refund_total - refunded end) as pending_refunds,
+        count(case when not is_completed then 1 end) as pending_returns
+    from {{ ref('int_returns') }}
     group by store, order_number
 ),
 

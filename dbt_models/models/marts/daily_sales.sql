@@ -1,8 +1,18 @@
 -- Day (in its store's timezone) by store by market by store type, in the base currency. Sales count on the day the
--- order was placed; refunds and returned units on the day the return was completed (as finance books them,
--- dbt_shopify >= 1.6). The order-day view of returns (the returns of that day's orders, however late they come) is
--- beside it as `order_day_*`. Choices: DECISIONLOG.md.
-with sales as (
+-- order was placed; returned units on the day the return was completed, refunds on the day they were paid back (the
+-- return's refund payment entries; as finance books them, dbt_shopify >= 1.6). The order-day view of returns (the
+-- returns of that day's orders, however late they come) is beside it as `order_day_*`. Choices: DECISIONLOG.md.
+-- The orders are read once (materialized): the sales and the returns' markets and tax share them.
+with orders as materialized (
+    select
+        store, order_number, order_day, market_id, market_name, store_type, is_cancelled, units, returned_units,
+        gross_sales, order_discounts, excl_tax_ratio, conversion_rate, currency, gross_sales_base,
+        order_discounts_base, net_sales_before_refunds_excl_tax_base, refunds_base, net_sales_base,
+        net_sales_excl_tax_base, pending_returns
+    from {{ ref('int_orders') }}
+),
+
+sales as (
     select
         store,
         order_day as sales_day,
@@ -25,14 +35,52 @@ with sales as (
         net_sales_base as order_day_net_sales_base,
         net_sales_excl_tax_base as order_day_net_sales_excl_tax_base,
         pending_returns
-    from {{ ref('int_orders') }}
+    from orders
 ),
 
--- completed returns, on the day they completed; a return whose order (and so market) is unknown keeps its row
+-- completed returns' units, on the day they completed, and refunds, on the day they were paid back; a return whose
+-- order (and so market) is unknown keeps its rows
+returned as (
+    select
+        returns.store,
+        returns.completed_day as sales_day,
+        orders.market_id,
+        orders.market_name,
+        coalesce(orders.store_type, returns.return_store_type) as store_type,
+        returns.units as returned_units,
+        1 as completed_returns,
+        cast(0 as double precision) as refunds_base,
+        -- null, like the refunds', when the order, and so its tax, is unknown
+        case when orders.order_number is not null then cast(0 as double precision) end as refunds_excl_tax_base
+    from {{ ref('int_returns') }} as returns
+    left join orders on returns.store = orders.store and returns.order_number = orders.order_number
+    where returns.is_completed
+
+    union all
+
+    select
+        refunds.store,
+        refunds.refund_day as sales_day,
+        orders.market_id,
+        orders.market_name,
+        coalesce(orders.store_type, returns.return_store_type) as store_type,
+        0 as returned_units,
+        0 as completed_returns,
+        refunds.refund_base as refunds_base,
+        -- null when the order, and so its tax, is unknown (the null sums away beside a known one: the day and market
+        -- are the order's, so all of a day-market's refunds are known or none is)
+        {{ to_base(centra_round('refunds.refund * orders.excl_tax_ratio', 2), 'refunds.conversion_rate') }}
+            as refunds_excl_tax_base
+    from {{ ref('int_return_refunds') }} as refunds
+    inner join {{ ref('int_returns') }} as returns
+        on refunds.store = returns.store and refunds.return_id = returns.return_id
+    left join orders on returns.store = orders.store and returns.order_number = orders.order_number
+),
+
 refunded as (
     select
         store,
-        completed_day as sales_day,
+        sales_day,
         market_id,
         market_name,
         store_type,
@@ -43,17 +91,16 @@ refunded as (
         0 as order_discounts_base,
         0 as net_sales_before_refunds_base,
         0 as net_sales_before_refunds_excl_tax_base,
-        units as returned_units,
-        1 as completed_returns,
-        refund_base as refunds_base,
-        refund_excl_tax_base as refunds_excl_tax_base,  -- null when the order, and so its tax, is unknown
+        returned_units,
+        completed_returns,
+        refunds_base,
+        refunds_excl_tax_base,
         0 as order_day_returned_units,
         0 as order_day_refunds_base,
         0 as order_day_net_sales_base,
         0 as order_day_net_sales_excl_tax_base,
         0 as pending_returns
-    from {{ ref('fct_returns') }}
-    where is_completed
+    from returned
 ),
 
 days as (
@@ -93,9 +140,9 @@ days as (
 stores as (
     select
         store,
-        max(partition_date) as as_of_day,
+        max(order_day) as as_of_day,
         max(case when conversion_rate = 1 then currency end) as base_currency
-    from {{ ref('stg_centra__orders') }}
+    from orders
     group by store
 )
 

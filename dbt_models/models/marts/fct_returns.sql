@@ -1,9 +1,9 @@
--- One row per return: units and goods value returned, the refund (money back, after order discounts), the day it
--- was created and the day it was completed (when it books), and how long after the order it came. The market and
--- tax come from the order; a return of an order the warehouse does not hold (placed before CENTRA_START_DATE)
--- carries no market of its own, so it keeps its row with `is_market_known` false.
+-- One row per return: units and goods value returned, the refund Centra states (money back, after order discounts)
+-- and what its refund payment entries paid back, the day it was created and the day it was completed, and how long
+-- after the order it came. The market and tax come from the order; a return of an order the warehouse does not hold
+-- (placed before CENTRA_START_DATE) carries no market of its own, so it keeps its row with `is_market_known` false.
 with returns as (
-    select * from {{ ref('stg_centra__returns') }}
+    select * from {{ ref('int_returns') }}
 ),
 
 -- Centra gives a return line no value of its own: the units returned at the order line's unit price.
@@ -11,13 +11,12 @@ lines as (
     select
         return_lines.store,
         return_lines.return_id,
-        sum(return_lines.quantity) as units,
         {{ centra_round('sum(return_lines.quantity * order_lines.unit_price)', 2) }} as returned_value,
         {{ dbt.any_value('order_lines.conversion_rate') }} as rate
     from {{ ref('stg_centra__return_lines') }} as return_lines
     inner join returns as parent
         on return_lines.store = parent.store and return_lines.return_id = parent.return_id
-    left join {{ ref('stg_centra__order_lines') }} as order_lines
+    left join {{ ref('int_order_lines') }} as order_lines
         on return_lines.store = order_lines.store and parent.order_number = order_lines.order_number
         and return_lines.order_line_id = order_lines.line_id
     group by return_lines.store, return_lines.return_id
@@ -35,22 +34,18 @@ select
     returns.shipment_id,
     returns.returned_to_stock,
     returns.partition_date as return_day,  -- created, in the store's timezone
-    {{ local_day('returns.completed_at', 'returns.store') }} as completed_day,
+    returns.completed_day,
     returns.created_at,
     returns.completed_at,
     returns.return_status,
-    returns.return_status = 'COMPLETED' as is_completed,
+    returns.is_completed,
     orders.order_number is not null as is_order_synced,
     orders.market_id is not null as is_market_known,
     orders.market_id,
     orders.market_name,
-    -- the return's own type tells the store type when the order is not in the warehouse
-    coalesce(orders.store_type, case
-        when returns.return_type like 'Wholesale%' then 'WHOLESALE'
-        when returns.return_type like 'DirectToConsumer%' then 'DIRECT_TO_CONSUMER'
-    end) as store_type,
+    coalesce(orders.store_type, returns.return_store_type) as store_type,
     orders.order_created_at,
-    coalesce(lines.units, 0) as units,
+    returns.units,
     coalesce(lines.returned_value, 0) as returned_value,
     {{ to_base('coalesce(lines.returned_value, 0)', 'coalesce(lines.rate, returns.refund_total_conversion_rate)') }}
         as returned_value_base,
@@ -60,6 +55,14 @@ select
     {{ to_base('returns.refund_total', 'returns.refund_total_conversion_rate') }} as refund_base,
     {{ to_base(centra_round('returns.refund_total * orders.excl_tax_ratio', 2), 'returns.refund_total_conversion_rate') }}
         as refund_excl_tax_base,
+    returns.refunded,
+    returns.refunded_base,
+    {{ to_base(centra_round('returns.refunded * orders.excl_tax_ratio', 2), 'returns.refund_total_conversion_rate') }}
+        as refunded_excl_tax_base,
+    {{ centra_round('returns.refund_total - returns.refunded', 2) }} as refund_outstanding,
+    returns.last_refunded_at,
+    {{ local_day('returns.last_refunded_at', 'returns.store') }} as last_refund_day,
+    returns.is_refunded_by_payment_entry,
     {{ hours_between('orders.order_created_at', 'returns.created_at', 86400.0) }} as days_order_to_return
 from returns
 left join lines on returns.store = lines.store and returns.return_id = lines.return_id

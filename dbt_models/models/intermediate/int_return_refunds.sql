@@ -1,0 +1,54 @@
+{{ config(materialized='table') }}  -- small (one row per return or refund): read several times, written once
+-- One row per refund booked, in the return's currency: each successful REFUND entry of a return's refund payment
+-- history (Centra's refundPaymentHistory: the money going back, on the day it went), and, for a completed return
+-- with no such entry synced (a store whose payment history is not readable, a refund made outside Centra), the
+-- return's refund total on the day it completed. Choices: DECISIONLOG.md.
+with returns as (
+    select store, return_id, return_status, completed_at, refund_total, refund_total_conversion_rate
+    from {{ ref('stg_centra__returns') }}
+),
+
+entries as (
+    select store, return_id, payment_id, created_at, value, conversion_rate
+    from {{ ref('stg_centra__return_refunds') }}
+    where entry_type = 'REFUND' and status = 'SUCCESS'
+),
+
+booked as (
+    select
+        entries.store,
+        entries.return_id,
+        entries.payment_id,
+        entries.created_at as refunded_at,
+        entries.value as refund,
+        coalesce(entries.conversion_rate, returns.refund_total_conversion_rate) as conversion_rate,
+        true as is_payment_entry
+    from entries
+    inner join returns on entries.store = returns.store and entries.return_id = returns.return_id
+
+    union all
+
+    select
+        returns.store,
+        returns.return_id,
+        cast(null as {{ dbt.type_bigint() }}) as payment_id,
+        returns.completed_at as refunded_at,
+        returns.refund_total as refund,
+        returns.refund_total_conversion_rate as conversion_rate,
+        false as is_payment_entry
+    from returns
+    where returns.return_status = 'COMPLETED'
+        and not exists (select 1 from entries where entries.store = returns.store and entries.return_id = returns.return_id)
+)
+
+select
+    booked.store,
+    booked.return_id,
+    booked.payment_id,
+    booked.refunded_at,
+    {{ local_day('booked.refunded_at', 'booked.store') }} as refund_day,
+    booked.refund,
+    booked.conversion_rate,
+    {{ to_base('booked.refund') }} as refund_base,
+    booked.is_payment_entry
+from booked
