@@ -2,9 +2,10 @@
 -- One row per refund booked, in the return's currency: each successful REFUND entry of a return's refund payment
 -- history (Centra's refundPaymentHistory: the money going back, on the day it went), and, for a completed return
 -- with no such entry synced (a store whose payment history is not readable, a refund made outside Centra), the
--- return's refund total on the day it completed. Choices: DECISIONLOG.md.
+-- return's refund total on the day it completed (created, on a store without Return.completedAt). Choices:
+-- DECISIONLOG.md.
 with returns as (
-    select store, return_id, return_status, completed_at, refund_total, refund_total_conversion_rate
+    select store, return_id, return_status, created_at, completed_at, refund_total, refund_total_conversion_rate
     from {{ ref('stg_centra__returns') }}
 ),
 
@@ -32,7 +33,8 @@ booked as (
         returns.store,
         returns.return_id,
         cast(null as {{ dbt.type_bigint() }}) as payment_id,
-        returns.completed_at as refunded_at,
+        -- a store without Return.completedAt: the day it was created (int_returns' completed_day does the same)
+        coalesce(returns.completed_at, returns.created_at) as refunded_at,
         returns.refund_total as refund,
         returns.refund_total_conversion_rate as conversion_rate,
         false as is_payment_entry

@@ -22,7 +22,17 @@ refunded as (
 
 select
     returns.*,
-    {{ local_day('returns.completed_at', 'returns.store') }} as completed_day,
+    -- a store whose Centra version has no Return.completedAt (the sync leaves it null and says so): a completed
+    -- return's day is its last refund entry's, else its creation's, and completed_day_source says which
+    case when returns.return_status = 'COMPLETED' then {{ local_day(
+        'coalesce(returns.completed_at, refunded.last_refunded_at, returns.created_at)', 'returns.store') }}
+    end as completed_day,
+    case
+        when returns.return_status <> 'COMPLETED' then null
+        when returns.completed_at is not null then 'completed_at'
+        when refunded.last_refunded_at is not null then 'last_refund_entry'
+        else 'created_at'
+    end as completed_day_source,
     returns.return_status = 'COMPLETED' as is_completed,
     -- the return's own type tells the store type when its order is not in the warehouse
     case

@@ -35,6 +35,7 @@ select
     returns.returned_to_stock,
     returns.partition_date as return_day,  -- created, in the store's timezone
     returns.completed_day,
+    returns.completed_day_source,
     returns.created_at,
     returns.completed_at,
     returns.return_status,
