@@ -22,7 +22,14 @@ def _forkserver_by_default(init_context: dg.InitExecutorContext) -> dg.Executor:
     config = init_context.executor_config
     multiprocess = config.get("multiprocess")
     if isinstance(multiprocess, dict) and not multiprocess.get("start_method"):
-        config = {"multiprocess": {**multiprocess, "start_method": {"forkserver": {}}}}
+        # named explicitly: Dagster 1.13 reads a missing preload_modules as [] and would preload only itself
+        get_module = getattr(init_context.job, "get_module", None)  # a reconstructable job: where it was loaded from
+        module = get_module() if get_module else None
+        # with the instance's storage classes, which each step would otherwise import after the fork (seconds)
+        ref = None if init_context.instance.is_ephemeral else init_context.instance.get_ref()
+        storage = [data.module_name for data in (ref or {}) if hasattr(data, "module_name")]
+        forkserver = {"preload_modules": [module, *dict.fromkeys(storage)]} if module else {}
+        config = {"multiprocess": {**multiprocess, "start_method": {"forkserver": forkserver}}}
     return dg.multi_or_in_process_executor.executor_creation_fn(init_context._replace(executor_config=config))
 
 
