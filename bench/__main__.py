@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import analytics, freshness, ingestion, realtime, simulator, stores
+from . import analytics, freshness, ingestion, realtime, runs, simulator, stores
 
 SUITES = {
     "simulator-latency": simulator.page_latency,
@@ -20,6 +20,7 @@ SUITES = {
     "ingestion-memory": ingestion.partition_memory,
     "ingestion-object-storage": ingestion.object_storage_throughput,
     "ingestion-schema": ingestion.schema_first_run,
+    "run-steps": runs.step_start_method,
     "realtime-receiver": realtime.receiver_throughput,
     "realtime-sensor": realtime.sensor_and_latency,
     "realtime-sweep": realtime.sweep_runs_per_day,

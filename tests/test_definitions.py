@@ -118,3 +118,35 @@ def test_a_refresh_leaves_out_records_of_days_before_the_start_date():
     assert planned.keys == {"purchase_orders": [8]} and planned.days == ["2026-03-02"]
     assert planned.request.partition_key == "2026-03-02"
     assert _plan({"orders": {"2026-02-27": {1001}}}, settings, settings.stores[0], "sweep") == []
+
+
+def test_multiprocess_runs_fork_their_steps_from_a_forkserver_that_loaded_the_code_location(monkeypatch, tmp_path):
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    monkeypatch.setenv("CENTRA_API_URL", "http://127.0.0.1:9/graphql")
+    monkeypatch.setenv("CENTRA_API_TOKEN", "t")
+    recon = ReconstructableRepository.for_module("centra_assets.definitions", "defs").get_reconstructable_job(
+        "centra_stock"
+    )
+    job = recon.get_definition()
+
+    def executor_for(run_config: dict):
+        config = dg.validate_run_config(job, run_config)["execution"][job.executor_def.name]
+        with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+            context = dg.InitExecutorContext(
+                job=recon, executor_def=job.executor_def, executor_config=config, instance=instance
+            )
+            return job.executor_def.executor_creation_fn(context)
+
+    default = executor_for({})  # what the UI, schedules, sensors and backfills launch
+    assert type(default).__name__ == "MultiprocessExecutor" and default._start_method == "forkserver"
+    preload = default._explicit_forkserver_preload
+    # the code location itself (Dagster would preload only itself), then the instance's storage classes
+    assert preload[0] == "centra_assets.definitions" and "dagster._core.storage.runs" in preload
+    # the run config Dagster's default executor takes still works: in process (deploy/tests), or chosen otherwise
+    assert type(executor_for({"execution": {"config": {"in_process": {}}}})).__name__ == "InProcessExecutor"
+    spawn = executor_for(
+        {"execution": {"config": {"multiprocess": {"start_method": {"spawn": {}}, "max_concurrent": 3}}}}
+    )
+    assert spawn._start_method == "spawn" and spawn._max_concurrent == 3
