@@ -335,8 +335,7 @@ def test_the_marts_build_on_a_store_lacking_optional_fields(case, synced):
     completed = [r for day in days for r in truth(centra, "returns", day) if r["return_status"] == "COMPLETED"]
     assert completed, f"seed {SEED}: no completed return to count"
     got = dict(
-        (r[0], r[1:])
-        for r in query(settings, "SELECT return_id, completed_day, completed_day_source FROM fct_returns")
+        (r[0], r[1:]) for r in query(settings, "SELECT return_id, completed_day, completed_day_source FROM fct_returns")
     )
     # the simulated brand pays a refund back when the return completes: the estimate is the real day
     assert {r["id"]: (dt.date.fromisoformat(local_day(r["completed_at"])), "last_refund_entry") for r in completed} == {
@@ -351,6 +350,4 @@ def test_the_marts_build_on_a_store_lacking_optional_fields(case, synced):
     )
     assert dict(booked) == dict(units), f"seed {SEED}"
     assert query(settings, "SELECT count(*) FROM fct_allocations") == [(0,)]
-    assert query(settings, "SELECT count(*) FROM dim_product_attributes WHERE attribute_level = 'product'") == [
-        (0,)
-    ]
+    assert query(settings, "SELECT count(*) FROM dim_product_attributes WHERE attribute_level = 'product'") == [(0,)]

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from centra_assets.cli import stop_session
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.settings import Settings
 from centra_assets.simulator.process import free_port
@@ -147,13 +148,7 @@ def dagster_ui(tmp_path_factory):
             "location": entries[0]["name"],
         }
     finally:
-        if dev.poll() is None:
-            os.killpg(dev.pid, signal.SIGTERM)
-            try:
-                dev.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(dev.pid, signal.SIGKILL)
-                dev.wait(timeout=10)
+        stop_session(dev)
         terminal.close()
         server.__exit__()
         centra.sim.stop()
