@@ -23,7 +23,17 @@ from centra_assets.analytics.project import DBT_DIR
 from centra_assets.defs import build_definitions
 from centra_assets.defs.analytics import dbt_resource
 
-from ..ingestion.helpers import TZ, materialize, materialize_range, resource_for, settings_for, sim_day, today, truth
+from ..ingestion.helpers import (
+    TZ,
+    materialize,
+    materialize_range,
+    resource_for,
+    settings_for,
+    sim_day,
+    snapshot_day,
+    today,
+    truth,
+)
 
 DAYS = 42  # synced: longer than the return window (35 days), so the oldest days are settled
 BEFORE = 14  # days the simulator has before the synced range: their orders' returns come inside it
@@ -297,7 +307,7 @@ def test_stock_per_size_and_warehouse_matches_the_ground_truth(marts):
     got = query(
         settings,
         "SELECT size_id, warehouse_id, physical, allocated, free_to_allocate, incoming FROM fct_inventory_daily "
-        f"WHERE stock_day = DATE '{today()}' ORDER BY ALL",
+        f"WHERE stock_day = DATE '{snapshot_day(settings)}' ORDER BY ALL",
     )
     assert got == expected
 
@@ -471,7 +481,7 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
     got = pd.read_parquet(replenishment_path(settings)).set_index(["size_id", "warehouse_id"])
 
     # the same figures from the ground truth
-    stock_day = dt.date.fromisoformat(today())
+    stock_day = dt.date.fromisoformat(snapshot_day(settings))
     orders_lines = defaultdict(list)
     for line in truth(centra, "order_lines"):
         orders_lines[line["order_number"]].append(line)

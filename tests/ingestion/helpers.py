@@ -139,6 +139,14 @@ def today() -> str:
     return dt.datetime.now(ZoneInfo(TZ)).date().isoformat()
 
 
+def snapshot_day(settings: Settings, table: str = "inventory", store: str | None = None) -> str:
+    """The day of the latest snapshot stored: the day the snapshot run took it, which is no longer today() when
+    the clock passed midnight since (a test read after midnight must not look in the next day's folder)."""
+    folders = storage.glob(raw_path(settings, table, "*", store))
+    assert folders, f"no {table} snapshot stored"
+    return max(f.split("date=")[1].split("/")[0] for f in folders)
+
+
 def truth(centra, entity: str, day: str | None = None) -> list[dict]:
     query = ""
     if day:

@@ -12,7 +12,7 @@ import pytest
 
 from centra_assets.entities import ALL
 
-from .helpers import materialize, resource_for, rows, settings_for, sim_day, today, truth
+from .helpers import materialize, resource_for, rows, settings_for, sim_day, snapshot_day, today, truth
 
 SEED = int(os.environ.get("CENTRA_TEST_SEED", random.randrange(1, 10**6)))
 
@@ -161,9 +161,10 @@ def test_inventory_snapshot_equals_stock_per_size_and_warehouse(synced):
         (s["size_id"], s["warehouse_id"], s["physical"], s["allocated"], s["free_to_allocate"], s["incoming"])
         for s in truth(centra, "stock")
     )
-    got = rows(settings, "inventory", today(), "size_id, warehouse_id, physical, allocated, free_to_allocate, incoming")
+    day = snapshot_day(settings)
+    got = rows(settings, "inventory", day, "size_id, warehouse_id, physical, allocated, free_to_allocate, incoming")
     assert got == expected
-    totals = rows(settings, "inventory_totals", today(), "sum(physical), sum(allocated)")
+    totals = rows(settings, "inventory_totals", day, "sum(physical), sum(allocated)")
     assert totals == [(sum(s[2] for s in expected), sum(s[3] for s in expected))]
 
 
@@ -191,7 +192,8 @@ def test_inventory_snapshot_equals_stock_per_size_and_warehouse(synced):
 )
 def test_snapshot_tables_hold_every_record(synced, table, entity, key):
     centra, settings, _ = synced
-    assert [r[0] for r in rows(settings, table, today(), key)] == sorted(r["id"] for r in truth(centra, entity))
+    got = rows(settings, table, snapshot_day(settings), key)
+    assert [r[0] for r in got] == sorted(r["id"] for r in truth(centra, entity))
 
 
 def test_every_row_names_its_source_and_load_time(synced):
@@ -318,7 +320,7 @@ def test_what_analysts_read_equals_ground_truth(case, synced, table):
             expected.append(_rounded(None if c in lacking else r[k] for c, k in zip(columns, keys, strict=True)))
     if lacking == set(_all_columns(table)):
         expected = []  # the store lacks the list the rows come from
-    got = rows(settings, table, None if partition == "event" else today(), ", ".join(columns))
+    got = rows(settings, table, None if partition == "event" else snapshot_day(settings), ", ".join(columns))
     assert sorted(map(_rounded, got)) == sorted(expected), f"seed {SEED}"
     if table not in MAY_BE_EMPTY:
         assert expected or lacking, f"{table}: the simulator made no rows to compare (seed {SEED})"

@@ -19,6 +19,7 @@ from .helpers import (
     rows,
     settings_for,
     sim_day,
+    snapshot_day,
     today,
     truth,
 )
@@ -102,7 +103,7 @@ def test_faults_do_not_change_the_result(make_centra, tmp_path):
         assert rows(settings, "order_lines", day, "sum(line_value)")[0][0] == pytest.approx(
             sum(r["line_value"] for r in truth(centra, "order_lines", day))
         )
-    assert rows(settings, "inventory", today(), "sum(physical)")[0][0] == sum(
+    assert rows(settings, "inventory", snapshot_day(settings), "sum(physical)")[0][0] == sum(
         s["physical"] for s in truth(centra, "stock")
     )
 
@@ -166,11 +167,12 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     resource = resource_for(centra, settings)
     snapshots = assets_of(settings, "snapshot")
     assert snapshots and all(a.partitions_def is None for a in snapshots)
-    yesterday = (dt.date.fromisoformat(today()) - dt.timedelta(days=1)).isoformat()
     with pytest.raises(Exception, match="no PartitionsDefinition"):  # Dagster refuses a day for a snapshot
-        dg.materialize(snapshots, partition_key=yesterday, resources={"centra": resource}, instance=new_instance())
+        dg.materialize(snapshots, partition_key=today(), resources={"centra": resource}, instance=new_instance())
     assert materialize(settings, resource, today(), "snapshot").success
-    assert rows(settings, "inventory", today()) and not storage.exists(raw_path(settings, "inventory", yesterday))
+    taken = snapshot_day(settings)
+    yesterday = (dt.date.fromisoformat(taken) - dt.timedelta(days=1)).isoformat()
+    assert rows(settings, "inventory", taken) and not storage.exists(raw_path(settings, "inventory", yesterday))
 
     # the sync: a past day never stored cannot be fetched; one stored on its day (today's, copied) is kept
     client, root, tz = resource.client(), settings.store_root(settings.stores[0]), ZoneInfo(settings.timezone)
@@ -180,7 +182,7 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
         sync_partition(client, BY_NAME["brands"], root, day, tz, audit)
     for t in BY_NAME["inventory"].tables:
         copy = storage.staging_file(raw_path(settings, t.name, yesterday))
-        pq.write_table(storage.read_table(raw_path(settings, t.name, today())), copy)
+        pq.write_table(storage.read_table(raw_path(settings, t.name, taken)), copy)
         storage.publish(copy, raw_path(settings, t.name, yesterday))
     stored = rows(settings, "inventory", yesterday)
     requests = centra.sim.stats["requests"]
@@ -204,7 +206,7 @@ def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_cou
     settings = settings_for(tmp_path)
     resource, store = resource_for(centra, settings), settings.stores[0]
     spec = BY_NAME["orders"]
-    counted_at_start = len(truth(centra, "orders", today()))
+    counted_at_start = len(truth(centra, "orders", day.isoformat()))
 
     def three_hours_pass(records: int, _total, _elapsed) -> None:  # after the first page, orders keep coming
         if records <= spec.page_size:
@@ -217,9 +219,9 @@ def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_cou
         )
     finally:
         client.close()
-    expected = [o["number"] for o in truth(centra, "orders", today())]
+    expected = [o["number"] for o in truth(centra, "orders", day.isoformat())]
     assert len(expected) > counted_at_start > spec.page_size
-    assert [r[0] for r in rows(settings, "orders", today(), "order_number")] == expected
+    assert [r[0] for r in rows(settings, "orders", day.isoformat(), "order_number")] == expected
     assert result.centra_total == result.rows["orders"] == len(expected)
 
 
