@@ -107,6 +107,28 @@ def test_with_several_stores_one_schedule_serves_each_store_at_its_time_in_its_t
                 assert [d for _, d in ticks] == [t.date().isoformat() for t, _ in ticks]
 
 
+def test_every_stores_today_is_a_partition_all_year_even_when_daylight_saving_swaps_which_is_furthest_east():
+    import datetime as dt
+
+    from dagster._core.definitions.partitions.context import partition_loading_context
+
+    from centra_assets.defs.partitions import DATE, partitions
+    from centra_assets.settings import Settings, Store
+
+    # Santiago is east of Halifax in January (southern summer time), Halifax east of Santiago in July
+    for zones in (("America/Santiago", "America/Halifax"), ("Europe/Stockholm", "America/New_York")):
+        stores = tuple(Store(f"s{i}", z, "2026-01-01") for i, z in enumerate(zones))
+        (days,) = [
+            d.partitions_def for d in partitions(Settings(stores_file_stores=stores)).partitions_defs if d.name == DATE
+        ]
+        for hour in range(0, 365 * 24, 23):  # every hour of the day comes round over the year
+            now = dt.datetime(2027, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=hour, minutes=30)
+            with partition_loading_context(now):
+                last = days.get_last_partition_key()
+            for store in stores:
+                assert now.astimezone(store.tz).date().isoformat() <= last, (zones, store.name, now)
+
+
 def test_a_refresh_leaves_out_records_of_days_before_the_start_date():
     """A purchase order placed before CENTRA_START_DATE may be delivered now: its day has no partition to refresh."""
     from centra_assets.defs.realtime import _plan

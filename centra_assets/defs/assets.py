@@ -204,7 +204,8 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         event = spec.partition == "event"
         results: list[SyncResult] = []
         by_store: dict[str, tuple] = {}
-        for store, day in store_days(settings, keys) if event else snapshot_days(settings, keys):
+        taken = None if event else _run_started(context)
+        for store, day in store_days(settings, keys) if event else snapshot_days(settings, keys, taken):
             by_store.setdefault(store.name, (store, []))[1].append(day)
         if config.refresh_keys and len(by_store) > 1:
             raise dg.Failure("refresh_keys name one store's records: a refresh run targets one store's partitions")
@@ -238,6 +239,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.audit(store),
                         centra.concurrency,
                         progress=_progress(context, spec.name, day),
+                        today=None if event else day,
                     )
                     context.log.info(_summary(result))
                     results.append(result)
@@ -327,3 +329,9 @@ def sync_assets(assets, partition: str | None = None) -> list[dg.AssetsDefinitio
     """The Centra assets among `assets` (not the dbt models), of one partition kind ("event", "snapshot") or all."""
     specs = {a: BY_NAME.get(a.op.name.removeprefix("centra_")) for a in assets}
     return [a for a, spec in specs.items() if spec and partition in (None, spec.partition)]
+
+
+def _run_started(context: dg.AssetExecutionContext) -> float | None:
+    """When the run started: a snapshot run stores every data type under the day it started, even past midnight."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    return record.start_time if record else None

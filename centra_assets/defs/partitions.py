@@ -19,19 +19,30 @@ from centra_assets.settings import Settings, Store
 DATE, STORE = "date", "store"
 
 
+_INSTANTS = (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+
+
 def partitions(settings: Settings) -> dg.PartitionsDefinition:
     """Event data: by day, or by day and store."""
     if not settings.multi_store:
         return dg.DailyPartitionsDefinition(start_date=settings.start_date, timezone=settings.timezone, end_offset=1)
+
     # One date dimension for every store: from the earliest start, and "today" as the store furthest east
     # sees it, so each store's today exists. A store's day is still cut in its own timezone when synced.
-    # (compared at a fixed instant, so the definition is the same in every process)
-    instant = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    east = max(settings.stores, key=lambda s: instant.astimezone(s.tz).utcoffset())
+    # Offsets are compared in January and July (fixed instants: the definition is the same in every process):
+    # when daylight saving makes no store furthest east all year (Santiago and Halifax swap), the dimension
+    # runs a day further, so no store's today is ever missing.
+    def offsets(store: Store) -> tuple[dt.timedelta, ...]:
+        return tuple(instant.astimezone(store.tz).utcoffset() for instant in _INSTANTS)
+
+    east = max(settings.stores, key=lambda s: max(offsets(s)))
+    always_east = all(a >= b for s in settings.stores for a, b in zip(offsets(east), offsets(s), strict=True))
     return dg.MultiPartitionsDefinition(
         {
             DATE: dg.DailyPartitionsDefinition(
-                start_date=min(s.start_date for s in settings.stores), timezone=east.timezone, end_offset=1
+                start_date=min(s.start_date for s in settings.stores),
+                timezone=east.timezone,
+                end_offset=1 if always_east else 2,
             ),
             STORE: dg.StaticPartitionsDefinition([s.name for s in settings.stores]),
         }
@@ -72,7 +83,9 @@ def store_days(settings: Settings, keys: list[str]) -> list[tuple[Store, dt.date
     return out
 
 
-def snapshot_days(settings: Settings, keys: list[str]) -> list[tuple[Store, dt.date]]:
-    """(store, today in its timezone) for each store a snapshot run takes (every store when unpartitioned)."""
+def snapshot_days(settings: Settings, keys: list[str], now: float | None = None) -> list[tuple[Store, dt.date]]:
+    """(store, today in its timezone) for each store a snapshot run takes (every store when unpartitioned).
+    `now`: the run's start (epoch seconds), so every step of a run that crosses midnight stores under one day."""
     stores = [settings.store(k) for k in keys] if keys else list(settings.stores)
-    return [(s, dt.datetime.now(s.tz).date()) for s in stores]
+    instant = dt.datetime.now(dt.UTC) if now is None else dt.datetime.fromtimestamp(now, dt.UTC)
+    return [(s, instant.astimezone(s.tz).date()) for s in stores]

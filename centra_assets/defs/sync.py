@@ -91,11 +91,13 @@ def sync_partition(
     audit: dict[str, str],
     concurrency: int = 4,
     progress=None,
+    today: dt.date | None = None,
 ) -> SyncResult:
-    """Replace one day's partition of every table of `spec` with what Centra holds now."""
+    """Replace one day's partition of every table of `spec` with what Centra holds now. `today`: the snapshot day
+    the caller's run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
-        today = dt.datetime.now(tz).date()
+        today = today or dt.datetime.now(tz).date()
         if day != today:
             if all(partition_exists(root, t.name, day) for t in spec.tables):
                 result.kept_existing = True

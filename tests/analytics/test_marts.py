@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -79,10 +80,12 @@ def build_marts(settings, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The simulator's last DAYS days synced (it has BEFORE more days of history), plus today's snapshots; then
-    the dbt build (its result kept)."""
+    the dbt build (its result kept). The simulator's today is the real today (at 15:30): the snapshots are taken
+    on the real day, and the stock marts' windows (28 days of sales before the stock day) must hold its sales."""
     from tests.conftest import serve
 
-    centra, server = serve(seed=11, days=DAYS + BEFORE, orders_per_day=20)
+    afternoon = dt.datetime.combine(dt.date.fromisoformat(today()), dt.time(15, 30), ZoneInfo(TZ))
+    centra, server = serve(seed=11, days=DAYS + BEFORE, orders_per_day=20, now=afternoon.timestamp())
     settings = settings_for(tmp_path_factory.mktemp("marts"), start=sim_day(centra, DAYS))
     resource = resource_for(centra, settings)
     assert materialize_range(settings, resource, sim_day(centra, DAYS), sim_day(centra, 0)).success
@@ -202,6 +205,24 @@ def test_daily_sales_match_the_ground_truth(marts):
             e[k] for k in ("orders", "units", "order_day_returned_units")
         ], key
         assert g["order_day_net_base"] == pytest.approx(e["order_day_net_base"], abs=0.011), key
+    # which days' returns are settled: none pending, and the return window (35 days) passed since the day, counted
+    # back from the latest order day the ground truth holds
+    latest = max(dt.date.fromisoformat(day) for day, _ in expected)
+    settled = {
+        (day, market): (
+            e["pending_returns"],
+            e["pending_returns"] == 0 and (latest - dt.date.fromisoformat(day)).days >= 35,
+        )
+        for (day, market), e in expected.items()
+    }
+    got = query(
+        settings,
+        "SELECT sales_day, market_id, sum(pending_returns), bool_and(are_returns_settled) FROM daily_sales "
+        "WHERE orders + cancelled_orders > 0 GROUP BY ALL",
+    )
+    assert {(d.isoformat(), m): (p, s) for d, m, p, s in got} == settled
+    assert {s for _, s in settled.values()} == {True, False}  # both kinds of day are exercised
+    assert sum(p for p, _ in settled.values()) > 0
 
 
 def test_refunds_and_returned_units_count_on_the_day_the_return_completes(marts):
@@ -263,22 +284,30 @@ def test_return_rates_per_product_count_settled_d2c_units(marts):
     as_of = max(dt.date.fromisoformat(local_day(o["created_at"])) for o in orders.values())
     last_settled = (as_of - dt.timedelta(days=RETURN_WINDOW_DAYS)).isoformat()
     sizes = centra.sim.catalog.size_by_id
+    levels = {  # the mart's key and rate column: the ground truth's id of each level
+        ("product_id", "product_return_rate"): lambda size: size["product"]["id"],
+        ("variant_id", "variant_return_rate"): lambda size: size["productVariant"]["id"],
+        ("size_id", "size_return_rate"): lambda size: size["id"],
+    }
     sold, returned = defaultdict(int), defaultdict(int)
     for line in synced_truth(centra, "order_lines", first):
         o = orders[line["order_number"]]
         cell = (local_day(o["created_at"]), o["market_id"])
         if o["store_type"] == "DIRECT_TO_CONSUMER" and cell[0] <= last_settled and not pending[cell]:
-            product = sizes[line["size_id"]]["product"]["id"]
-            sold[product] += line["quantity"] - line["cancelled_quantity"]
-            returned[product] += line["returned_quantity"]
+            for level, id_of in levels.items():
+                key_ = (level, id_of(sizes[line["size_id"]]))
+                sold[key_] += line["quantity"] - line["cancelled_quantity"]
+                returned[key_] += line["returned_quantity"]
     assert sum(returned.values()) > 0, "settled returns are exercised"
-    got = dict(query(settings, "SELECT DISTINCT product_id, product_return_rate FROM return_rates"))
-    expected = {p: round(returned[p] / sold[p], 4) if sold[p] else None for p in got}
-    assert got.keys() == expected.keys() and any(expected.values())
-    for product, rate in expected.items():
-        assert got[product] == (rate if rate is None else pytest.approx(rate, abs=1e-6)), product
+    for level in levels:
+        got = dict(query(settings, "SELECT DISTINCT {}, {} FROM return_rates".format(*level)))
+        expected = {i: round(returned[(level, i)] / sold[(level, i)], 4) if sold[(level, i)] else None for i in got}
+        assert got.keys() == expected.keys() and any(expected.values()), level
+        for i, rate in expected.items():
+            assert got[i] == (rate if rate is None else pytest.approx(rate, abs=1e-6)), (level, i)
+    products = [k for k in sold if k[0][0] == "product_id"]
     totals = query(settings, "SELECT sum(settled_d2c_units_sold), sum(settled_d2c_units_returned) FROM return_rates")
-    assert totals == [(sum(sold.values()), sum(returned.values()))]
+    assert totals == [(sum(sold[k] for k in products), sum(returned[k] for k in products))]
 
 
 def test_refunds_and_returned_units_agree_across_marts(marts):
@@ -727,19 +756,27 @@ def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(ma
     _, settings = marts
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-    built = defaultdict(list)
-    for table, column in query(settings, "SELECT table_name, column_name FROM information_schema.columns "
-                                         "WHERE table_schema = 'main'"):  # fmt: skip
-        built[table].append(column)
+    built = defaultdict(dict)
+    for table, column, kind in query(settings, "SELECT table_name, column_name, data_type FROM "
+                                               "information_schema.columns WHERE table_schema = 'main'"):  # fmt: skip
+        built[table][column] = kind
     assert set(built) == set(MARTS)
-    undocumented, unitless = [], []
+    # a figure that is not a count names its unit: a currency (which one), a rate or share, days, ...
+    unit = re.compile(r"currency|\brates?\b|ratio|share|fraction|percent|days|hours|\bper\b|kg|\bgrams?\b", re.I)
+    undocumented, unitless, vat_unsaid = [], [], []
     for mart, columns in built.items():
         assert "key" in models[mart]["description"], mart
         described = {c: d["description"] for c, d in models[mart]["columns"].items()}
         undocumented += [f"{mart}.{c}" for c in columns if not described.get(c, "").strip()]
         money = [c for c in columns if c.endswith("_base")]
         unitless += [f"{mart}.{c}" for c in money if "base currency" not in described.get(c, "")]
-    assert undocumented == [] and unitless == []
+        figures = [c for c, kind in columns.items() if kind.startswith("DECIMAL") or kind in ("DOUBLE", "FLOAT")]
+        unitless += [f"{mart}.{c}" for c in figures if not unit.search(described.get(c, ""))]
+        # net sales with or without tax: each says which
+        vat_unsaid += [f"{mart}.{c}" for c in columns if "net_sales" in c and not re.search(r"tax|VAT", described[c])]
+    assert undocumented == []
+    assert unitless == [], unitless
+    assert vat_unsaid == [], vat_unsaid
     assert "## Which day" in manifest["docs"]["doc.centra.__overview__"]["block_contents"]
 
 

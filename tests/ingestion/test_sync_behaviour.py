@@ -159,6 +159,7 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     for), each materialization is today's snapshot, and the sync itself refuses a past day it never stored."""
     from zoneinfo import ZoneInfo
 
+    from centra_assets.defs.partitions import snapshot_days
     from centra_assets.defs.sync import SnapshotUnavailable, sync_partition
     from centra_assets.entities import BY_NAME
 
@@ -189,6 +190,16 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     assert sync_partition(client, BY_NAME["inventory"], root, day, tz, audit).kept_existing
     assert rows(settings, "inventory", yesterday) == stored
     assert centra.sim.stats["requests"] == requests  # nothing fetched
+
+    # a snapshot run that started before midnight stores every data type under the day it started, even a step
+    # that runs after midnight (the run's day is passed down; the sync does not read the clock a second time)
+    started = dt.datetime.combine(day, dt.time(23, 59, 59), tz).timestamp()
+    assert snapshot_days(settings, [], started) == [(settings.stores[0], day)]
+    assert snapshot_days(settings, [], started + 1) == [(settings.stores[0], day + dt.timedelta(days=1))]
+    late = sync_partition(client, BY_NAME["brands"], root, day, tz, audit, today=day)
+    assert not late.kept_existing and rows(settings, "brands", yesterday, "brand_id") == sorted(
+        (b["id"],) for b in truth(centra, "brands")
+    )
     client.close()
 
 

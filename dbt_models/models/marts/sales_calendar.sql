@@ -1,6 +1,6 @@
 -- One row per store and calendar day (in the store's timezone), every day from the store's first synced order day
 -- to its latest, with or without sales: the day's totals over all markets from daily_sales (base currency), and
--- whether the day is complete: its orders were synced after the day had ended (on a later day, in the store's
+-- whether the day is complete: its orders were synced whole after the day had ended (on a later day, in the store's
 -- timezone) and the store has orders of a later day, so no order of it is missing.
 {% set measures = ['orders', 'cancelled_orders', 'units', 'returned_units', 'gross_sales_base', 'discounts_base',
                    'refunds_base', 'net_sales_base', 'net_sales_excl_tax_base'] %}
@@ -8,8 +8,9 @@ with orders as (
     select
         store,
         partition_date as order_day,
-        -- when the day's partition was last written (one write per partition)
-        max(loaded_at) as loaded_at
+        -- when the day's partition was last synced whole: a whole sync stamps every row, while a refresh (a
+        -- webhook, the sweep) stamps only the orders it re-read, so the earliest stamp is the whole sync's
+        min(loaded_at) as loaded_at
     from {{ ref('stg_centra__orders') }}
     group by store, partition_date
 ),
