@@ -60,6 +60,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 target=dg.AssetSelection.key_prefixes("analytics"),
                 default_status=dg.DefaultSensorStatus.RUNNING,  # costs nothing until raw data changes
                 minimum_interval_seconds=15,  # landed raw data starts its dbt build within 15 s (make bench)
+                use_user_code_server=True,  # the models' condition has a class of ours (landed.py) the daemon lacks
                 description="Asks for a dbt build of the models whose raw data changed (each model's "
                 "automation condition); on by default",
             ),
