@@ -16,13 +16,16 @@ from centra_assets.warehouse import storage
 
 from ..ingestion.helpers import TZ, raw_path, resource_for, settings_for, sim_day
 
+Run = tuple[Store, str]
 
-def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[tuple[Store, str]]]) -> None:
-    """Evaluates the automation once before each batch of runs lands and once after the last (the daemon's ticks),
-    each run one store's data types: "events" (every event data type), "events_but_returns", "returns" or
-    "snapshots". Each tick's requests are taken as built (the dbt build itself is tested in
-    test_marts.py) before the next batch lands, as the sensor's run would. Asserts no tick asks for a model
-    before every raw table it reads is in every store's warehouse, and that every model is asked for in the end."""
+
+def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[Run]], built_over: list[Run] = ()):
+    """Lands each batch of runs, then ticks the marts' automation sensor (an empty batch: a tick alone), each run
+    one store's data types: "events" (every event data type), "events_but_returns", "returns" or "snapshots".
+    Each tick's requests are taken as built (the dbt build itself is tested in test_marts.py) before the next batch
+    lands, as the sensor's run would; `built_over`: runs landed, and every model built over them, before the first
+    tick. Asserts no tick asks for a model before every raw table it reads is in every store's warehouse, and that
+    every model is asked for in the end."""
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
@@ -45,20 +48,28 @@ def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[t
         "returns": [a for a in events if a.op.name == "centra_returns"],
         "snapshots": sync_assets(defs.assets, "snapshot"),
     }
-    cursor, asked = None, set()
-    for batch in [*landing, []]:
-        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-        cursor = result.cursor
-        requested = {k for k in automated if result.get_num_requested(k)}
-        too_early = {m.to_user_string(): {t: not_in_warehouse(t) for t in raw_tables(m)} for m in requested}
-        too_early = {m: {t: s for t, s in tables.items() if s} for m, tables in too_early.items()}
-        assert not {m: t for m, t in too_early.items() if t}, f"before {[(s.name, r) for s, r in batch]} landed"
-        for model in requested:
-            instance.report_runless_asset_event(dg.AssetMaterialization(model))
-        asked |= {m.to_user_string() for m in requested}
+
+    def land(batch: list[Run]):
         for store, run in batch:
             partition = snapshot_key(settings, store) if run == "snapshots" else key(settings, store, day)
             dg.materialize(runs[run], partition_key=partition, resources={"centra": resource}, instance=instance)
+
+    land(built_over)
+    for model in automated if built_over else ():
+        instance.report_runless_asset_event(dg.AssetMaterialization(model))
+    cursor, asked = None, set()
+    for batch in landing:
+        land(batch)
+        tick = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
+        result = defs.get_sensor_def("centra_marts_automation").evaluate_tick(tick)
+        cursor = result.cursor
+        requested = {k for r in result.run_requests for k in r.asset_selection}
+        too_early = {m.to_user_string(): {t: not_in_warehouse(t) for t in raw_tables(m)} for m in requested}
+        too_early = {m: {t: s for t, s in tables.items() if s} for m, tables in too_early.items()}
+        assert not {m: t for m, t in too_early.items() if t}, f"after {[(s.name, r) for s, r in batch]} landed"
+        for model in requested:
+            instance.report_runless_asset_event(dg.AssetMaterialization(model))
+        asked |= {m.to_user_string() for m in requested}
     assert asked == {k.to_user_string() for k in automated}, sorted(k.to_user_string() for k in automated - asked)
 
 
@@ -68,7 +79,7 @@ def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_ce
     settings = settings_for(tmp_path, start=day)  # a new store: one day of event data
     store = settings.stores[0]
     land_and_evaluate(
-        centra, settings, day, [[(store, "events_but_returns")], [(store, "snapshots")], [(store, "returns")]]
+        centra, settings, day, [[], [(store, "events_but_returns")], [(store, "snapshots")], [(store, "returns")]]
     )
 
 
@@ -77,7 +88,10 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
 ):
     centra = make_centra(days=2, orders_per_day=10)
     day = sim_day(centra, 0)
-    landed, added = Store("landed", TZ, day), Store("added", TZ, day)  # both read the one simulator
+    # both stores read the one simulator; each has a past day never synced, which holds nothing back
+    landed, added = Store("landed", TZ, sim_day(centra, 1)), Store("added", TZ, sim_day(centra, 1))
     settings = Settings(warehouse_dir=str(tmp_path / "warehouse"), stores_file_stores=(landed, added))
-    landing = [(added, "events_but_returns")], [(added, "snapshots")], [(added, "returns")]
-    land_and_evaluate(centra, settings, day, [[(landed, "events"), (landed, "snapshots")], *landing])
+    # every model built over the first store when the second is added to the stores file; the sensor ticks once
+    # on the new code location before the second store's first run lands, and then as its data types land
+    landing = [[], [(added, "events_but_returns")], [(added, "snapshots")], [(added, "returns")]]
+    land_and_evaluate(centra, settings, day, landing, built_over=[(landed, "events"), (landed, "snapshots")])
