@@ -1,8 +1,8 @@
-"""When the marts build. On a new store whose raw tables land one data type at a time, Dagster's own evaluation of
-the automation conditions (what the daemon's `centra_marts_automation` sensor runs each tick) asks for no dbt model
-before every raw table it reads is in the warehouse, and for every model once they all are. With several stores
-"in the warehouse" means in every store's: a store added beside a landed one holds the models back until its own
-tables have landed (one warehouse, one build: the landed store's marts wait too, DECISIONLOG.md)."""
+"""When the marts build. On a new store whose raw tables land one data type at a time, the marts' automation
+sensor `centra_marts_automation`, ticked as the daemon ticks it, asks for no dbt model before every raw table it
+reads is in the warehouse, and for every model once they all are. With several stores "in the warehouse" means in
+every store's: a store added beside a landed one holds the models back until its own tables have landed (one
+warehouse, one build: the landed store's marts wait too, DECISIONLOG.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..ingestion.helpers import TZ, raw_path, resource_for, settings_for, sim_da
 Run = tuple[Store, str]
 
 
-def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[Run]], built_over: list[Run] = ()):
+def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[Run]], built_over: tuple[Run, ...] = ()):
     """Lands each batch of runs, then ticks the marts' automation sensor (an empty batch: a tick alone), each run
     one store's data types: "events" (every event data type), "events_but_returns", "returns" or "snapshots".
     Each tick's requests are taken as built (the dbt build itself is tested in test_marts.py) before the next batch
@@ -94,4 +94,4 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
     # every model built over the first store when the second is added to the stores file; the sensor ticks once
     # on the new code location before the second store's first run lands, and then as its data types land
     landing = [[], [(added, "events_but_returns")], [(added, "snapshots")], [(added, "returns")]]
-    land_and_evaluate(centra, settings, day, landing, built_over=[(landed, "events"), (landed, "snapshots")])
+    land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
