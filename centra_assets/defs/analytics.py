@@ -23,15 +23,21 @@ from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
 
 from .assets import OWNER, RAW_FRESHNESS
+from .automation import EveryStoreLanded
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
 # re-create and carry the change on to the marts in the same run.
-# But a model waits until every table it reads has landed at least once (a raw table: any partition; a model: built,
-# or asked for on this tick, so a new store's staging and marts come in one run): on a store whose raw tables are
-# still landing, a mart would otherwise be built over half of them, silently wrong (DECISIONLOG.md).
-EVERY_INPUT_LANDED = dg.AutomationCondition.all_deps_match(
-    ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
+# But a model waits until every table it reads has landed at least once: every raw table it reads, directly or
+# through other models, for every store (at least one day of event data; its snapshot: automation.py), and each model
+# it reads built, or asked for on this tick (so a new store's staging and marts come in one run). On a store whose
+# raw tables are still landing, a mart would otherwise be built over half of them, silently wrong. One warehouse,
+# one build: while a store's tables land, the other stores' marts wait with it (DECISIONLOG.md).
+EVERY_INPUT_LANDED = (
+    dg.AutomationCondition.all_deps_match(
+        ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
+    )
+    & EveryStoreLanded()
 ).with_label("every_input_landed")
 REFRESH_WHEN_UPSTREAM_CHANGES = (
     dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()) & EVERY_INPUT_LANDED

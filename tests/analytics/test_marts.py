@@ -911,15 +911,17 @@ def test_the_marts_are_portable_sql_and_build_the_same_on_postgresql(marts, post
 def test_marts_refresh_themselves_when_the_raw_data_they_read_changes(tmp_path):
     defs = build_definitions(settings_for(tmp_path))
     instance = dg.DagsterInstance.ephemeral()
-    analytics = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "analytics"]
+    graph = defs.resolve_asset_graph()
+    analytics = [k for k in graph.get_all_asset_keys() if k.path[0] == "analytics"]
 
     def requested(cursor=None):
         result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
         return {k.path[-1] for k in analytics if result.get_num_requested(k)}, result.cursor
 
     first, cursor = requested()
-    for key in analytics:  # as if the first build had run
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    for key in graph.get_all_asset_keys():  # as if the first sync (a day of each raw table) and build had run
+        day = "2026-11-17" if key.path[0] == "centra" and graph.get(key).partitions_def else None
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
     quiet, cursor = requested(cursor)
     assert quiet == set()
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["centra", "orders"], partition="2026-11-18"))

@@ -1,6 +1,8 @@
-"""When the marts build. On a new store whose raw tables land one data type at a time, Dagster's own evaluation of
-the automation conditions (what the daemon's `centra_marts_automation` sensor runs each tick) asks for no dbt model
-before every raw table it reads is in the warehouse, and for every model once they all are."""
+"""When the marts build. On a new store whose raw tables land one data type at a time, the marts' automation
+sensor `centra_marts_automation`, ticked as the daemon ticks it, asks for no dbt model before every raw table it
+reads is in the warehouse, and for every model once they all are. With several stores "in the warehouse" means in
+every store's: a store added beside a landed one holds the models back until its own tables have landed (one
+warehouse, one build: the landed store's marts wait too, DECISIONLOG.md)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,21 @@ import dagster as dg
 from centra_assets.defs import build_definitions
 from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.partitions import key, snapshot_key
+from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import storage
 
-from ..ingestion.helpers import raw_path, resource_for, settings_for, sim_day
+from ..ingestion.helpers import TZ, raw_path, resource_for, settings_for, sim_day
+
+Run = tuple[Store, str]
 
 
-def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_centra, tmp_path):
-    centra = make_centra(days=2, orders_per_day=20)
-    day = sim_day(centra, 0)
-    settings = settings_for(tmp_path, start=day)  # a new store: one day of event data
+def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[Run]], built_over: tuple[Run, ...] = ()):
+    """Lands each batch of runs, then ticks the marts' automation sensor (an empty batch: a tick alone), each run
+    one store's data types: "events" (every event data type), "events_but_returns", "returns" or "snapshots".
+    Each tick's requests are taken as built (the dbt build itself is tested in test_marts.py) before the next batch
+    lands, as the sensor's run would; `built_over`: runs landed, and every model built over them, before the first
+    tick. Asserts no tick asks for a model before every raw table it reads is in every store's warehouse, and that
+    every model is asked for in the end."""
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
@@ -30,26 +38,60 @@ def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_ce
             t for p in parents if p.path[0] == "analytics" for t in raw_tables(p)
         }
 
-    def in_warehouse(table: str) -> bool:  # what dbt's staging view reads: the table's Parquet files
-        return bool(storage.glob(raw_path(settings, table)))
+    def not_in_warehouse(table: str) -> list[str]:  # what dbt's staging view reads: the table's Parquet files
+        return [s.name for s in settings.stores if not storage.glob(raw_path(settings, table, store=s.name))]
 
-    # the daemon's ticks as raw data lands (returns last); each tick's requests are taken as built (the dbt build
-    # itself is tested in test_marts.py) before the next data types land, as the sensor's run would
-    events, snapshots = sync_assets(defs.assets, "event"), sync_assets(defs.assets, "snapshot")
-    returns = [a for a in events if a.op.name == "centra_returns"]
-    landing = [[a for a in events if a not in returns], snapshots, returns, []]
-    store, cursor, asked = settings.stores[0], None, set()
+    events = sync_assets(defs.assets, "event")
+    runs = {
+        "events": events,
+        "events_but_returns": [a for a in events if a.op.name != "centra_returns"],
+        "returns": [a for a in events if a.op.name == "centra_returns"],
+        "snapshots": sync_assets(defs.assets, "snapshot"),
+    }
+
+    def land(batch: list[Run]):
+        for store, run in batch:
+            partition = snapshot_key(settings, store) if run == "snapshots" else key(settings, store, day)
+            dg.materialize(runs[run], partition_key=partition, resources={"centra": resource}, instance=instance)
+
+    land(built_over)
+    for model in automated if built_over else ():
+        instance.report_runless_asset_event(dg.AssetMaterialization(model))
+    cursor, asked = None, set()
     for batch in landing:
-        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        land(batch)
+        tick = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
+        result = defs.get_sensor_def("centra_marts_automation").evaluate_tick(tick)
         cursor = result.cursor
-        requested = {k for k in automated if result.get_num_requested(k)}
-        too_early = {m.to_user_string(): sorted(t for t in raw_tables(m) if not in_warehouse(t)) for m in requested}
-        assert not {m: t for m, t in too_early.items() if t}, f"before {[a.op.name for a in batch]} landed"
+        requested = {k for r in result.run_requests for k in r.asset_selection}
+        too_early = {m.to_user_string(): {t: not_in_warehouse(t) for t in raw_tables(m)} for m in requested}
+        too_early = {m: {t: s for t, s in tables.items() if s} for m, tables in too_early.items()}
+        assert not {m: t for m, t in too_early.items() if t}, f"after {[(s.name, r) for s, r in batch]} landed"
         for model in requested:
             instance.report_runless_asset_event(dg.AssetMaterialization(model))
-        asked |= requested
-        if batch:
-            snapshot = batch[0] in snapshots
-            partition = snapshot_key(settings, store) if snapshot else key(settings, store, day)
-            dg.materialize(batch, partition_key=partition, resources={"centra": resource}, instance=instance)
-    assert asked == automated, sorted(k.to_user_string() for k in automated - asked)
+        asked |= {m.to_user_string() for m in requested}
+    assert asked == {k.to_user_string() for k in automated}, sorted(k.to_user_string() for k in automated - asked)
+
+
+def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_centra, tmp_path):
+    centra = make_centra(days=2, orders_per_day=20)
+    day = sim_day(centra, 0)
+    settings = settings_for(tmp_path, start=day)  # a new store: one day of event data
+    store = settings.stores[0]
+    land_and_evaluate(
+        centra, settings, day, [[], [(store, "events_but_returns")], [(store, "snapshots")], [(store, "returns")]]
+    )
+
+
+def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_tables_have_landed(
+    make_centra, tmp_path
+):
+    centra = make_centra(days=2, orders_per_day=10)
+    day = sim_day(centra, 0)
+    # both stores read the one simulator; each has a past day never synced, which holds nothing back
+    landed, added = Store("landed", TZ, sim_day(centra, 1)), Store("added", TZ, sim_day(centra, 1))
+    settings = Settings(warehouse_dir=str(tmp_path / "warehouse"), stores_file_stores=(landed, added))
+    # every model built over the first store when the second is added to the stores file; the sensor ticks once
+    # on the new code location before the second store's first run lands, and then as its data types land
+    landing = [[], [(added, "events_but_returns")], [(added, "snapshots")], [(added, "returns")]]
+    land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
