@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from centra_assets.defs import realtime
 from centra_assets.defs.realtime import marks_since, sweep
 
 from ..ingestion.helpers import materialize_range, new_instance, resource_for, rows, settings_for, sim_day, truth
@@ -78,3 +79,19 @@ def test_the_sweep_brings_later_changes_into_their_partitions_on_every_store_ver
     assert fell_back == FALLBACK[variant]
     for name in fell_back:
         assert "has no `updatedAt` filter" in marks["default"][name]["fallback"]
+
+
+def test_records_read_again_by_key_are_read_a_bounded_batch_a_tick_each_in_turn(monkeypatch):
+    """Pending returns (Centra has no way to say which changed) and, without an updatedAt filter, recent records are
+    read again by key: at most REREAD_BATCH a tick, going on where the last tick stopped, so every one is read
+    again within a few ticks however many there are, and new ones join the turn."""
+    monkeypatch.setattr(realtime, "REREAD_BATCH", 3)
+    keys, after, read = [2, 3, 5, 7, 11, 13, 17], None, []
+    for _ in range(3):
+        batch, after = realtime._next_batch(keys, after)
+        assert len(batch) == 3
+        read.append(batch)
+    assert read == [[2, 3, 5], [7, 11, 13], [17, 2, 3]]
+    keys.insert(0, 1)  # a return created since, before the turn's place
+    assert realtime._next_batch(keys, after) == ([5, 7, 11], 11)
+    assert realtime._next_batch([2, 3], after) == ([2, 3], None)  # all fit: no turn to keep
