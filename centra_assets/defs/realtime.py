@@ -523,7 +523,7 @@ def _changes(
         held = {
             r[0]: tuple(map(_utc, r[1:])) for r in _warehouse(root, spec, ", ".join([key, *compared]), where, params)
         }
-        batch, after = _next_batch(sorted(set(held) - {r[key] for r in found}), mark.get("reread_after"))
+        batch, after = _next_batch(sorted(set(held) - {r[key] for r in changed}), mark.get("reread_after"))
         changed += [r for r in _by_key(client, spec, batch, tz) if tuple(_utc(r[c]) for c in compared) != held[r[key]]]
     # Centra's own clock where the rows tell it; our clock only where the store filters by a field it never shows
     latest = max(since, now) if by_update and not stamp else max([since, *(w for w in map(when, found) if w)])
