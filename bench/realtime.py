@@ -344,7 +344,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     from centra_assets.defs.assets import sync_assets
     from centra_assets.defs.realtime import _light, marks_since, sweep
     from centra_assets.defs.resources import CentraResource
-    from centra_assets.defs.sync import record_day, refresh_records
+    from centra_assets.defs.sync import day_of, refresh_records
     from centra_assets.entities import BY_NAME
     from centra_assets.settings import Settings
     from centra_assets.simulator.process import SimulatorProcess
@@ -392,7 +392,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
                         at - dt.timedelta(minutes=45) - (dt.timedelta(days=7) if name == "returns" else dt.timedelta())
                     )
                     found = _light(client, spec, {spec.sweep_field or "createdAt": {"from": since.isoformat()}})
-                    old += len({record_day(spec, r, tz) for r in found})
+                    old += len({day_of(r["created_at"], tz) for r in found})
                 planned, marks = sweep(centra, settings, marks, at)
                 for p in planned:  # the run each request asks for, without Dagster's start-up
                     new += 1

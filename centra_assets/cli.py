@@ -37,7 +37,8 @@ def project_queries(client: CentraClient | None = None) -> list[tuple[str, str, 
     for spec in ALL:
         plan = plan_for(client, spec) if client else default_plan(spec)
         out.append((spec.name, plan.document, {"where": None, "limit": 1, "page": 1}))
-        for extra, document in (("count", spec.count_query), ("locate", spec.locate_query)):
+        light = spec.changes and (plan_for(client, spec.changes) if client else default_plan(spec.changes)).document
+        for extra, document in (("count", spec.count_query), ("locate", light)):
             if document:
                 variables = {"where": None} if extra == "count" else {"where": None, "limit": 1, "page": 1}
                 out.append((f"{spec.name} ({extra})", document, variables))

@@ -43,6 +43,7 @@ Q = "[\"']"
 NO_FIELD = re.compile(rf"Cannot query field {Q}(?P<name>\w+){Q} on type {Q}(?P<type>\w+){Q}")
 NO_TYPE = re.compile(rf"Unknown type {Q}(?P<name>\w+){Q}")
 NO_ARGUMENT = re.compile(rf"Unknown argument {Q}(?P<arg>\w+){Q} on field {Q}(?:(?P<type>\w+)\.)?(?P<name>\w+){Q}")
+NO_INPUT_FIELD = re.compile(rf"Field {Q}(?P<name>\w+){Q} is not defined by type {Q}(?P<type>\w+){Q}")
 INTROSPECTION_REFUSED = re.compile(r"introspection", re.IGNORECASE)
 
 
@@ -125,6 +126,8 @@ class StoreSchema:
         return None
 
     def input_has(self, input_type: str, field_name: str) -> bool | None:
+        if f"{input_type}.{field_name}" in self.lacking:  # learnt from a store that refuses introspection
+            return False
         if self.schema is None:
             return None
         target = self.schema.type_map.get(input_type)
@@ -191,6 +194,14 @@ class SchemaCache:
 
 def is_introspection_refusal(errors: list[dict]) -> bool:
     return any(INTROSPECTION_REFUSED.search(str(e.get("message", ""))) for e in errors)
+
+
+def lacking_inputs_from_errors(errors: list[dict]) -> set[str] | None:
+    """`InputType.field` for each input field (a filter's, in the variables) a store's errors say it lacks; None if
+    any error is of another kind. Kept in `StoreSchema.lacking` beside the output paths (type names are
+    capitalised, root fields are not, so the two never meet)."""
+    found = [NO_INPUT_FIELD.search(str(e.get("message", ""))) for e in errors]
+    return {f"{m['type']}.{m['name']}" for m in found if m} if found and all(found) else None
 
 
 def lacking_from_errors(document: str, errors: list[dict]) -> set[str] | None:

@@ -9,6 +9,7 @@ A run that fails is asked for again (with a new run key); the events count as ha
 run succeeded. Re-evaluating a tick is harmless: run keys are derived from the events they cover.
 """
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -22,16 +23,19 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from centra_assets.centra.client import CentraClient
+from centra_assets.centra.errors import CentraQueryError
 from centra_assets.centra.pagination import fetch_pages
+from centra_assets.centra.schema import lacking_inputs_from_errors
 from centra_assets.entities import ALL, BY_NAME
-from centra_assets.entities.spec import EntitySpec, read_query, to_utc
+from centra_assets.entities.query import plan_for
+from centra_assets.entities.spec import EntitySpec, flatten, read_query, to_utc
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import storage
 from centra_assets.webhooks.store import EventStore, open_event_store
 
 from .partitions import key
 from .resources import CentraResource
-from .sync import record_day
+from .sync import day_of
 
 CHANGING = tuple(s for s in ALL if s.partition == "event" and s.refresh_field)  # data types refreshed by key
 BY_WEBHOOK = {s.webhook_type: s for s in CHANGING if s.webhook_type}
@@ -39,6 +43,11 @@ BY_EVENT_OBJECT = {s.event_object: s for s in CHANGING if s.event_object}
 SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
 SWEEP_INTERVAL = 15 * 60
 SWEEP_OVERLAP = dt.timedelta(minutes=5)  # changes committed late are still seen; each is refreshed once
+# Where the store gives no way to ask what changed (no updatedAt filter), records that may still change are read
+# again by key: those of the last LATE_CHANGES (orders ship and are returned within about five weeks, purchase
+# orders are delivered three to seven weeks after they are placed), at most REREAD_BATCH per data type and tick.
+LATE_CHANGES = dt.timedelta(days=60)
+REREAD_BATCH = 1000
 FIRST_SWEEP = dt.timedelta(days=1)  # how far back a store's first sweep looks (the daily sync covers the rest)
 MAX_EVENTS_PER_TICK = 20_000
 # Bounded work per tick, whatever the number of stores: stores are served `STORE_CONCURRENCY` at a time (each on
@@ -107,27 +116,36 @@ def serve_tick(context, settings: Settings, served: dict[str, float], started: f
     return [(store, results[store.name]) for store in order if store.name in results and store.name not in failed]
 
 
-def _light(client: CentraClient, spec: EntitySpec, where: dict) -> list[dict]:
-    """Every record matching `where`, as the spec's light query reads it (key, createdAt, updatedAt, state)."""
-    return [
+def _light(client: CentraClient, spec: EntitySpec, where: dict, tz: dt.tzinfo = dt.UTC) -> list[dict]:
+    """Every record matching `where`, as the light query fitted to the store (`spec.changes`) reads it: rows of
+    the key, creation time, last change and state columns (None where the store lacks the field)."""
+    light = spec.changes
+    plan = plan_for(client, light)
+    table = light.tables[0]
+    records = [
         r
         for page in fetch_pages(
-            lambda p: client.execute(spec.locate_query, {"where": where, "limit": LOOKUP_CHUNK, "page": p}).data[
-                spec.root
-            ],
+            lambda p: client.execute(plan.document, {"where": where, "limit": LOOKUP_CHUNK, "page": p}).data[spec.root],
             LOOKUP_CHUNK,
             2,
         )
         for r in page
     ]
+    return flatten(table, records, plan.paths[table.name], tz=tz)
 
 
-def _by_key(client: CentraClient, spec: EntitySpec, keys: Iterable) -> list[dict]:
+def _has(client: CentraClient, spec: EntitySpec, column: str | None) -> str | None:
+    """`column` if the store's schema has its field (the fitted light query selects it), else None."""
+    light = spec.changes
+    return column if column and plan_for(client, light).paths[light.tables[0].name].get(column) else None
+
+
+def _by_key(client: CentraClient, spec: EntitySpec, keys: Iterable, tz: dt.tzinfo = dt.UTC) -> list[dict]:
     ordered = sorted(keys)
     return [
         r
         for i in range(0, len(ordered), LOOKUP_CHUNK)
-        for r in _light(client, spec, {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]})
+        for r in _light(client, spec, {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]}, tz)
     ]
 
 
@@ -155,8 +173,9 @@ def locate(
             days[day].add(key)
             keys.discard(key)
     if keys and client is not None:
-        for record in _by_key(client, spec, keys):
-            days[record_day(spec, record, tz).isoformat()].add(record["key"])
+        created = spec.column_of(spec.date_field)
+        for row in _by_key(client, spec, keys, tz):
+            days[day_of(row[created], tz).isoformat()].add(row[column])
     return days
 
 
@@ -413,37 +432,108 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
     return centra_event_queue_sensor
 
 
-def _stamp(spec: EntitySpec, record: dict) -> str:
-    """What says a record changed: its last update (or, without one, its creation) as Centra renders it."""
-    return record[spec.sweep_field or spec.date_field]
+def _updated_since(client: CentraClient, spec: EntitySpec, since: dt.datetime, tz: ZoneInfo) -> list[dict] | None:
+    """The records updated since `since` (light rows); None when the store's filter has no `sweep_field`: known
+    from its schema, or learnt from its answer where it refuses introspection (kept for its Centra version)."""
+    schema = client.store_schema()
+    if not spec.sweep_field or schema.input_has(spec.filter_type, spec.sweep_field) is False:
+        return None
+    try:
+        return _light(client, spec, {spec.sweep_field: {"from": since.isoformat()}}, tz)
+    except CentraQueryError as exc:
+        lacking = lacking_inputs_from_errors(exc.errors)
+        if not lacking or f"{spec.filter_type}.{spec.sweep_field}" not in lacking:
+            raise
+        schema.learn(lacking)
+        client.remember_schema()
+        return None
 
 
-def _changes(client: CentraClient, spec: EntitySpec, root: str, tz: ZoneInfo, mark: dict) -> tuple[dict, dict]:
+def _utc(value):
+    """A warehouse or light-row value, comparable: datetimes in UTC (DuckDB may answer in its own zone)."""
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    return value
+
+
+def _next_batch(keys: list, after) -> tuple[list, object]:
+    """At most REREAD_BATCH of the sorted `keys`, from the first after `after` on, wrapping round; and where the
+    next tick goes on (None: every key fit)."""
+    if len(keys) <= REREAD_BATCH:
+        return keys, None
+    start = bisect.bisect_right(keys, after) if after is not None else 0
+    batch = (keys[start:] + keys[:start])[:REREAD_BATCH]
+    return batch, batch[-1]
+
+
+def _changes(
+    client: CentraClient, spec: EntitySpec, root: str, tz: ZoneInfo, mark: dict, now: dt.datetime
+) -> tuple[dict, dict]:
     """day -> keys of the records changed since the mark, each change once; and the next mark.
 
-    With `updatedAt` (orders, shipments, purchase orders): the records updated since the last sweep. Without
-    (returns, deliveries): the records created since, and those the warehouse holds in a state that may still
-    change (`settled`), read again and refreshed only where Centra's state differs."""
+    What the store's schema offers decides how (the light query is fitted to it, `spec.changes`):
+    - its filter has the data type's `sweep_field` (updatedAt: orders, shipments, purchase orders): the records
+      updated since the last sweep;
+    - otherwise: the records created since the last sweep, and, read again by key, the records the warehouse
+      holds that may still change: those in a state that is not final (`settled`: returns, deliveries; Centra
+      documents no updatedAt for them), or, on a store whose filter lacks `sweep_field`, those created within
+      LATE_CHANGES. Each is refreshed where Centra's last change or state differs from the warehouse's. At most
+      REREAD_BATCH are read again a tick, in key order from where the last tick stopped: their cost stays bounded
+      however many there are, and each is read again every few ticks.
+    The mark's `fallback` says, in words, when a store's schema forces the second way (the sensor logs it)."""
     since = dt.datetime.fromisoformat(mark["since"])
-    field = spec.sweep_field or spec.date_field
-    found = _light(client, spec, {field: {"from": (since - SWEEP_OVERLAP).isoformat()}})
-    seen = mark.get("seen", {})
-    changed = [r for r in found if seen.get(str(r["key"])) != _stamp(spec, r)]
-    if spec.settled:
-        state, final = spec.settled
-        first = spec.tables[0]
-        column = next(c.name for c in first.columns if c.path == state)
-        held = dict(
-            _warehouse(root, spec, f"{first.key[0]}, {column}", f"{column} NOT IN (SELECT unnest(?))", [list(final)])
+    key, created = spec.tables[0].key[0], spec.column_of(spec.date_field)
+    stamp = _has(client, spec, spec.column_of(spec.sweep_field))
+    state = _has(client, spec, spec.column_of(spec.settled[0] if spec.settled else None))
+    found = _updated_since(client, spec, since - SWEEP_OVERLAP, tz)
+    by_update = found is not None
+    if not by_update:
+        found = _light(client, spec, {spec.date_field: {"from": (since - SWEEP_OVERLAP).isoformat()}}, tz)
+    lacks = None
+    if spec.sweep_field and not by_update:
+        lacks = f"the store's {spec.filter_type} has no `{spec.sweep_field}` filter"
+        lacks += "" if stamp else f" and its {spec.root} no `{spec.sweep_field}` field"
+    elif spec.settled and not state:
+        lacks = f"the store's {spec.root} have no `{spec.settled[0]}` field"
+    fallback = lacks and (
+        f"{spec.name}: {lacks}. The sweep refreshes the {spec.name} created since its last tick"
+        + (
+            f", and those created in the last {LATE_CHANGES.days} days whose `{spec.sweep_field}` moved (read "
+            f"again by key, at most {REREAD_BATCH} a tick)"
+            if stamp
+            else "; later changes of the others reach the warehouse through webhooks, the event queue and the "
+            "daily schedule only"
         )
-        new = {r["key"] for r in changed}
-        changed += [r for r in _by_key(client, spec, set(held) - new) if r["state"] != held[r["key"]]]
-    latest = max([since] + [to_utc(_stamp(spec, r), tz) for r in found])
+    )
+
+    def when(row: dict) -> dt.datetime | None:
+        return row[stamp] if by_update else row[created]
+
+    seen = mark.get("seen", {})
+    changed = [r for r in found if not (when(r) and seen.get(str(r[key])) and to_utc(seen[str(r[key])]) == when(r))]
+    compared = [c for c in (stamp, state) if c]
+    if state:  # records in a state that may still change
+        where, params = f"{state} NOT IN (SELECT unnest(?))", [list(spec.settled[1])]
+    elif stamp and not by_update:  # no updatedAt filter: the records of the last weeks
+        where, params = f"{created} >= ?", [now - LATE_CHANGES]
+    else:
+        where = None
+    after = None
+    if where:
+        held = {
+            r[0]: tuple(map(_utc, r[1:])) for r in _warehouse(root, spec, ", ".join([key, *compared]), where, params)
+        }
+        batch, after = _next_batch(sorted(set(held) - {r[key] for r in changed}), mark.get("reread_after"))
+        changed += [r for r in _by_key(client, spec, batch, tz) if tuple(_utc(r[c]) for c in compared) != held[r[key]]]
+    # Centra's own clock where the rows tell it; our clock only where the store filters by a field it never shows
+    latest = max(since, now) if by_update and not stamp else max([since, *(w for w in map(when, found) if w)])
     days: dict[str, set[int]] = defaultdict(set)
     for r in changed:
-        days[record_day(spec, r, tz).isoformat()].add(r["key"])
-    recent = {str(r["key"]): _stamp(spec, r) for r in found if to_utc(_stamp(spec, r), tz) >= latest - SWEEP_OVERLAP}
-    return days, {"since": latest.isoformat(), "seen": recent}
+        days[day_of(r[created], tz).isoformat()].add(r[key])
+    recent = {str(r[key]): when(r).isoformat() for r in found if when(r) and when(r) >= latest - SWEEP_OVERLAP}
+    after_mark = {"since": latest.isoformat(), "seen": recent}
+    after_mark |= {"reread_after": after} if after is not None else {}
+    return days, after_mark | ({"fallback": fallback} if fallback else {})
 
 
 def sweep_store(centra: CentraResource, settings: Settings, store: Store, before: dict, now: dt.datetime):
@@ -454,7 +544,9 @@ def sweep_store(centra: CentraResource, settings: Settings, store: Store, before
         after, located = {}, {}
         for spec in CHANGING:
             mark = before.get(spec.name) or {"since": (now - FIRST_SWEEP).isoformat()}
-            located[spec.name], after[spec.name] = _changes(client, spec, settings.store_root(store), store.tz, mark)
+            located[spec.name], after[spec.name] = _changes(
+                client, spec, settings.store_root(store), store.tz, mark, now
+            )
         start = min(dt.datetime.fromisoformat(m["since"]) for m in after.values())
         return _plan(located, settings, store, f"sweep-{int(start.timestamp())}"), after
     finally:
@@ -534,6 +626,12 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
         )
         for name, error in failed.items():  # its marks stay: the next sweep of the store covers its changes
             context.log.error(f"sweep of store {name!r} failed: {type(error).__name__}: {error}")
+        for name in set(swept) - set(failed):  # a store whose schema makes the sweep fall back, when it starts to
+            for kind, mark in marks[name].items():
+                if mark.get("fallback") and mark["fallback"] != cursor["marks"].get(name, {}).get(kind, {}).get(
+                    "fallback"
+                ):
+                    context.log.warning(f"store {name!r}: {mark['fallback']}")
         if failed and len(failed) == len(swept):
             raise next(iter(failed.values()))  # nothing could be swept: the tick fails, as it should show
         _remember(pending, planned)

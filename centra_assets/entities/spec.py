@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -190,21 +190,35 @@ class EntitySpec:
 
         return default_plan(self).document
 
-    @property
-    def locate_query(self) -> str | None:
-        """A light query: each record's key, creation time, last change and state (which partition it is in,
-        and whether it changed), for the sensors and the sweep."""
+    @cached_property
+    def changes(self) -> EntitySpec | None:
+        """The light data type the sensors and the sweep locate changed records with: the first table's key,
+        creation time, last change (`sweep_field`) and state (`settled`) columns only, each with its alternative
+        names. Its query is fitted to a store by the same `query.plan` as the full one: a column the store lacks
+        is left out (the sweep then falls back, see `defs/realtime.py`), a key or date it lacks fails clearly."""
         if self.partition != "event" or not self.refresh_field:
             return None
-        fields = [f"key: {self.refresh_field}", self.date_field]
-        fields += [self.sweep_field] if self.sweep_field else []
-        fields += [f"state: {self.settled[0]}"] if self.settled else []
-        name = "".join(p.title() for p in self.name.split("_"))
-        return (
-            f"query {name}Changes($where: {self.filter_type}, $limit: Int!, $page: Int!) {{\n"
-            f"  {self.root}(where: $where, sort: [{self.sort}], limit: $limit, page: $page) {{\n"
-            f"    {' '.join(fields)}\n  }}\n}}\n"
+        first = self.tables[0]
+        roles = (self.refresh_field, self.date_field, self.sweep_field, self.settled[0] if self.settled else None)
+        columns = tuple(next(c for c in first.columns if c.path == path) for path in dict.fromkeys(roles) if path)
+        return replace(
+            self,
+            name=f"{self.name}_changes",
+            tables=(Table(first.name, (columns[0].name,), columns),),
+            count_document=None,
+            nested_limits=(),
         )
+
+    def column_of(self, path: str | None) -> str | None:
+        """The first table's column that reads the record field `path` (None: no such column)."""
+        return next((c.name for c in self.tables[0].columns if c.path == path), None) if path else None
+
+    @property
+    def locate_query(self) -> str | None:
+        """The light query (`changes`) as a store with the documented schema is sent it."""
+        from .query import default_plan
+
+        return default_plan(self.changes).document if self.changes else None
 
     @property
     def count_query(self) -> str | None:

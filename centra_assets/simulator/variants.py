@@ -49,6 +49,9 @@ PRESETS: dict[str, dict] = {
             "Product.harmonizedCommodityCode",
             "ProductSize.EAN",
             "PurchaseOrder.ETA",
+            # Centra added `updatedAt` to its filters version by version (changelog v0.11.4 added it to four), and
+            # no real integration filters purchase orders by it (fact file §11.1): an older store may lack it
+            "PurchaseOrderFilter.updatedAt",
             # what analysts read (fact file §11.4): older stores may lack any of it
             "Product.attributes",
             "Product.countryOfOrigin",
