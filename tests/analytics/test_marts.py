@@ -389,8 +389,8 @@ def expected_new_or_repeat(centra, settings) -> tuple[dict[int, str], set[int]]:
         if mine and local_day(customers[c]["created_at"]) < settings.start_date:
             total = customers[c]["orders_before_history"] + len(p)
             at_least = total - sum(o["number"] in synced for o in placed[c])
-            counted = [o for o in p if o["number"] in synced and dt.datetime.fromisoformat(o["created_at"]) <= snapshot_at]
-            if not (total == len(counted) or at_least >= 1):
+            before_snapshot = [o for o in p if dt.datetime.fromisoformat(o["created_at"]) <= snapshot_at]
+            if not (total == sum(o["number"] in synced for o in before_snapshot) or at_least >= 1):
                 expected[mine[0]] = "unknown"
     return expected, first_ever
 
