@@ -197,10 +197,11 @@ class Timeline:
         }
 
     def orders_before_history(self, customer_id: int) -> int:
-        """How many orders a customer from before the history placed before it (none for later customers)."""
+        """How many orders a customer from before the history placed before it: none for a third of them (they
+        registered without buying) and for every later customer (created by their first order)."""
         if customer_id > self.existing_customers:
             return 0
-        return random.Random(f"{self.seed}:customer-history:{customer_id}").randint(1, 5)
+        return random.Random(f"{self.seed}:customer-history:{customer_id}").choice((0, 0, 1, 2, 3, 5))
 
     def total_orders(self, customer_id: int, t: float) -> int:
         """`Customer.totalOrders` at time t: the customer's orders placed by t and not cancelled by t, those before
