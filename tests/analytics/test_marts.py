@@ -364,8 +364,8 @@ def expected_new_or_repeat(centra, settings) -> tuple[dict[int, str], set[int]]:
     """What the warehouse should say of each synced purchase, and the orders that are a customer's first ever.
 
     The simulator's whole history decides the truth (with what its customers from before it bought before it: their
-    `orders_before_history`, none for some). The warehouse (synced from BEFORE days later) knows a customer created inside its range
-    from the orders it holds; of one created before, Centra's totalOrders (the simulator's: orders not cancelled,
+    `orders_before_history`, none for some). The warehouse (synced from BEFORE days later) knows a customer created
+    inside its range from the orders it holds; of one created before, Centra's totalOrders (the simulator's: orders not cancelled,
     those before its history included) less the orders the warehouse holds tells it: at least one order before the
     range, 'repeat'; none for certain, 'new'. 'unknown' where the count cannot tell, whichever Centra's rule on
     cancelled orders and on orders placed while the snapshot was taken (DECISIONLOG)."""
