@@ -365,10 +365,10 @@ def expected_new_or_repeat(centra, settings) -> tuple[dict[int, str], set[int]]:
 
     The simulator's whole history decides the truth (with what its customers from before it bought before it: their
     `orders_before_history`, none for some). The warehouse (synced from BEFORE days later) knows a customer created
-    inside its range from the orders it holds; of one created before, Centra's totalOrders (the simulator's: orders not cancelled,
-    those before its history included) less the orders the warehouse holds tells it: at least one order before the
-    range, 'repeat'; none for certain, 'new'. 'unknown' where the count cannot tell, whichever Centra's rule on
-    cancelled orders and on orders placed while the snapshot was taken (DECISIONLOG)."""
+    inside its range from the orders it holds; of one created before, Centra's totalOrders (the simulator's: orders
+    not cancelled, those before its history included) less the orders the warehouse holds tells it: at least one
+    order before the range, 'repeat'; none for certain, 'new'. 'unknown' where the count cannot tell, whichever
+    Centra's rule on cancelled orders and on orders placed while the snapshot was taken (DECISIONLOG)."""
     customers = {c["id"]: c for c in truth(centra, "customers")}
     orders = sorted(truth(centra, "orders"), key=lambda o: (o["created_at"], o["number"]))
     purchases = defaultdict(list)  # every purchase since the simulator's first day, by customer
