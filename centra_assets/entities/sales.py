@@ -319,6 +319,9 @@ CUSTOMERS = snapshot(
                 ts("updated_at", "updatedAt"),
                 col("country", "country.code"),
                 i64("market_id", "market.id"),
+                # Centra's count of the customer's orders, as of the snapshot (Customer.totalOrders:read); an
+                # absent field is null: the marts then cannot tell new from repeat before the synced range
+                i64("total_orders", "totalOrders"),
             ),
         ),
         attributes_table("customer_attributes", i64("customer_id", "^id")),

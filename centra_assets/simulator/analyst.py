@@ -286,6 +286,7 @@ FIELDS: dict[str, Callable] = {
     "ProductVariant.attributes": lambda v, _a, _c: variant_attributes(v),
     "ProductVariant.supply": lambda v, _a, ctx: {"supplier": supplier_of(ctx.sim.catalog, v)},
     "Customer.attributes": lambda c, _a, _c: customer_attributes(c["id"]),
+    "Customer.totalOrders": lambda c, _a, ctx: ctx.sim.timeline.total_orders(c["id"], ctx.t),
     "Account.attributes": lambda a, _a, _c: account_attributes(a),
     "Order.attributes": lambda o, _a, _c: order_attributes(o["_plan"]),
     "Order.allocationRule": lambda o, _a, _c: o["_plan"].market["allocationRule"],

@@ -79,6 +79,7 @@ FIELD_PERMISSIONS = {
     "ProductVariant.attributes": "Product.attributes:read",  # UNCONFIRMED (Dema's list has no variant one)
     "Order.attributes": "Order.attributes:read",  # on Dema's permission list
     "Product.countryOfOrigin": "Product.countryOfOrigin:read",
+    "Customer.totalOrders": "Customer.totalOrders:read",  # fact file §6.5 (CustomerFilter.totalOrders)
     "Mutation.setEventListeners": "Event:write",
     "Mutation.unsetEventListeners": "Event:write",
     "Mutation.confirmEvents": "Event:write",

@@ -138,7 +138,13 @@ def stock(sim, t, _lo, _hi):
 def customers(sim, t, _lo, _hi):
     for i in range(1, sim.timeline.customers_until(t) + 1):
         c = sim.timeline.customer(i)
-        yield {"id": i, "email": c["email"], "market_id": c["market"]["id"], "created_at": _iso(c["createdAt"])}
+        yield {
+            "id": i,
+            "email": c["email"],
+            "market_id": c["market"]["id"],
+            "created_at": _iso(c["createdAt"]),
+            "orders_before_history": sim.timeline.orders_before_history(i),  # the orders no listing returns
+        }
 
 
 def purchase_orders(sim, t, lo, hi):

@@ -360,44 +360,70 @@ def order_net_base(centra, first: str) -> dict[int, float]:
     }
 
 
-def test_new_customers_are_those_whose_first_order_ever_it_is(marts):
-    """'new' is the customer's first order ever, from what Centra holds: the simulator's whole history decides the
-    truth; the warehouse (synced from BEFORE days later) says 'unknown' for the first order it holds of a customer
-    created before its first day, and never calls new a customer who bought before it."""
-    centra, settings = marts
-    sim_start = dt.datetime.fromtimestamp(centra.sim.timeline.start, dt.UTC)
-    created = {c["id"]: dt.datetime.fromisoformat(c["created_at"]) for c in truth(centra, "customers")}
+def expected_new_or_repeat(centra, settings) -> tuple[dict[int, str], set[int]]:
+    """What the warehouse should say of each synced purchase, and the orders that are a customer's first ever.
+
+    The simulator's whole history decides the truth (with what its customers from before it bought before it: their
+    `orders_before_history`, none for some). The warehouse (synced from BEFORE days later) knows a customer created
+    inside its range from the orders it holds; of one created before, Centra's totalOrders (the simulator's: orders
+    not cancelled, those before its history included) less the orders the warehouse holds tells it: at least one
+    order before the range, 'repeat'; none for certain, 'new'. 'unknown' where the count cannot tell, whichever
+    Centra's rule on cancelled orders and on orders placed while the snapshot was taken (DECISIONLOG)."""
+    customers = {c["id"]: c for c in truth(centra, "customers")}
+    orders = sorted(truth(centra, "orders"), key=lambda o: (o["created_at"], o["number"]))
     purchases = defaultdict(list)  # every purchase since the simulator's first day, by customer
-    for o in sorted(truth(centra, "orders"), key=lambda o: (o["created_at"], o["number"])):
-        if o["customer_id"] is not None and o["status"] != "CANCELLED":
-            purchases[o["customer_id"]].append(o)
-    # the simulator's customers from before its history bought before it: none of their orders is a first
-    first_ever = {p[0]["number"] for c, p in purchases.items() if created[c] >= sim_start}
+    placed = defaultdict(list)  # every order
+    for o in orders:
+        if o["customer_id"] is not None:
+            placed[o["customer_id"]].append(o)
+            if o["status"] != "CANCELLED":
+                purchases[o["customer_id"]].append(o)
+    first_ever = {p[0]["number"] for c, p in purchases.items() if not customers[c]["orders_before_history"]}
     synced = {o["number"] for o in synced_truth(centra, "orders", settings.start_date)}
-    before_range = {c for c in purchases if local_day(created[c].isoformat()) < settings.start_date}
-    got = dict(query(settings, "SELECT order_number, new_or_repeat FROM fct_orders WHERE new_or_repeat IS NOT NULL"))
+    (snapshot_at,) = query(settings, "SELECT max(loaded_at) FROM staging.stg_centra__customers")[0]
     expected = {}
     for c, p in purchases.items():
         mine = [o["number"] for o in p if o["number"] in synced]
-        for i, number in enumerate(mine):
-            if i == 0 and c in before_range:
-                expected[number] = "unknown"
-            else:
-                expected[number] = "new" if number in first_ever else "repeat"
+        for number in mine:
+            expected[number] = "new" if number in first_ever else "repeat"
+        if mine and local_day(customers[c]["created_at"]) < settings.start_date:
+            total = customers[c]["orders_before_history"] + len(p)
+            at_least = total - sum(o["number"] in synced for o in placed[c])
+            before_snapshot = [o for o in p if dt.datetime.fromisoformat(o["created_at"]) <= snapshot_at]
+            if not (total == sum(o["number"] in synced for o in before_snapshot) or at_least >= 1):
+                expected[mine[0]] = "unknown"
+    return expected, first_ever
+
+
+def test_new_customers_are_those_whose_first_order_ever_it_is(marts):
+    """'new' is the customer's first order ever, from what Centra holds: the warehouse is right wherever it says new
+    or repeat, and says 'unknown' only where Centra's count of a customer's orders cannot tell."""
+    centra, settings = marts
+    expected, first_ever = expected_new_or_repeat(centra, settings)
+    got = dict(query(settings, "SELECT order_number, new_or_repeat FROM fct_orders WHERE new_or_repeat IS NOT NULL"))
     assert got == expected
+    created = {c["id"]: c["created_at"] for c in truth(centra, "customers")}
+    customer = dict(query(settings, "SELECT order_number, customer_id FROM fct_orders WHERE customer_id IS NOT NULL"))
     labels = defaultdict(int)
     for number, label in got.items():
-        labels[(label, number in first_ever)] += 1
-    assert labels[("new", True)] and labels[("repeat", False)] and labels[("unknown", False)]
-    assert not labels[("new", False)] and not labels[("repeat", True)]  # nobody counted new who bought before
+        labels[(label, number in first_ever, local_day(created[customer[number]]) < settings.start_date)] += 1
+    assert labels[("new", True, False)] and labels[("repeat", False, False)]
+    # customers created before the synced range: Centra's count tells new from repeat (before it, all 'unknown')
+    assert labels[("new", True, True)] and labels[("repeat", False, True)]
+    assert not labels[("new", False, True)] and not labels[("repeat", True, True)]  # never a wrong guess
     lifetime = dict(query(settings, "SELECT customer_id, lifetime_orders FROM dim_customers WHERE lifetime_orders > 0"))
-    assert lifetime == {c: n for c, p in purchases.items() if (n := sum(o["number"] in synced for o in p))}
+    synced = {o["number"] for o in synced_truth(centra, "orders", settings.start_date)}
+    bought = defaultdict(int)
+    for o in truth(centra, "orders"):
+        if o["customer_id"] is not None and o["status"] != "CANCELLED" and o["number"] in synced:
+            bought[o["customer_id"]] += 1
+    assert lifetime == bought
 
 
 def test_customer_cohorts_by_month_of_the_first_order_with_cumulative_value(marts):
     centra, settings = marts
     net = order_net_base(centra, settings.start_date)
-    created = {c["id"]: c["created_at"] for c in truth(centra, "customers")}
+    labels, _ = expected_new_or_repeat(centra, settings)
     orders = sorted(synced_truth(centra, "orders", settings.start_date), key=lambda o: (o["created_at"], o["number"]))
     month = lambda iso: local_day(iso)[:7] + "-01"  # noqa: E731
     cohort, spent, buyers, counts = {}, defaultdict(float), defaultdict(set), defaultdict(int)
@@ -405,9 +431,8 @@ def test_customer_cohorts_by_month_of_the_first_order_with_cumulative_value(mart
         c = o["customer_id"]
         if c is None or o["status"] == "CANCELLED":
             continue
-        if c not in cohort:  # known only for customers created inside the synced range
-            cohort[c] = (month(o["created_at"]) if local_day(created[c]) >= settings.start_date else None,
-                         month(o["created_at"]))  # fmt: skip
+        if c not in cohort:  # known only for customers whose first purchase in the warehouse is their first ever
+            cohort[c] = (month(o["created_at"]) if labels[o["number"]] == "new" else None, month(o["created_at"]))
         key = (cohort[c][0], month(o["created_at"]))
         spent[key] += net[o["number"]]
         buyers[key].add(c)

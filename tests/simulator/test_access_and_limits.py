@@ -178,3 +178,23 @@ def test_bad_requests_get_clear_errors(centra):
     invalid = centra.post({"query": "{ orders { nosuchfield } }"}).json()
     assert invalid["errors"][0]["message"] == 'Cannot query field "nosuchfield" on type "Order".'
     assert invalid["extensions"]
+
+
+def test_customer_total_orders_counts_their_orders_and_needs_its_permission(centra):
+    """totalOrders = the customer's orders not cancelled (the simulator's reading of an UNCONFIRMED rule), those from
+    before the simulator's history included; a token without Customer.totalOrders:read is refused it."""
+    from collections import Counter
+
+    admin = centra.admin
+    placed = Counter(o["customer_id"] for o in admin("ground-truth/orders")["rows"] if o["status"] != "CANCELLED")
+    before = {c["id"]: c["orders_before_history"] for c in admin("ground-truth/customers")["rows"]}
+    both = "old: customers(limit: 50) { id totalOrders } new: customers(limit: 50, sort: [id_DESC]) { id totalOrders }"
+    query = {"query": "{ " + both + " }"}
+    data = centra.post(query).json()["data"]
+    got = {c["id"]: c["totalOrders"] for c in data["old"] + data["new"]}
+    assert got == {i: before[i] + placed[i] for i in got}
+    assert any(before[i] for i in got) and any(placed[i] and not before[i] for i in got)
+    admin("tokens", {"token": "no-order-counts", "permissions": ["Customer:read"]})
+    body = centra.post(query, token="no-order-counts").json()
+    denied = "You need Customer.totalOrders:read permission to access totalOrders."
+    assert denied in {e["message"] for e in body["errors"]}

@@ -1,7 +1,7 @@
 -- Cohort (month of the customers' first order ever) by order month, per store: the cohort's size, who bought that
 -- month, and what the cohort has spent, that month and cumulatively since its first month (lifetime value), in the
--- base currency. Customers whose first order lies before the synced range (fct_orders.is_first_order_known false)
--- are one row per month with cohort_month null: bought, but not known since when. Months run from the cohort's
+-- base currency. Customers whose first order ever lies before the synced range, or of whom that is unknown
+-- (dim_customers.cohort_month null), are one row per month with cohort_month null: bought, not known since when. Months run from the cohort's
 -- first to the store's latest month with orders; a month without purchases has a row (the value carries on).
 with purchases as (
     select

@@ -1,6 +1,7 @@
 -- One row per customer (the latest customer snapshot), with their ordering history in the warehouse. Cancelled
--- orders are not purchases. The cohort is the month of the first purchase, where the warehouse can tell it is the
--- first ever (fct_orders.is_first_order_known); null for a customer whose earlier history is not synced.
+-- orders are not purchases. The cohort is the month of the first purchase, where the warehouse holds the first ever
+-- (their first order in it is 'new' in fct_orders); null for a customer who bought before the synced range or of
+-- whom that is unknown (bought_before_synced_range says which).
 with customers as (
     select * from {{ ref('stg_centra__customers') }} where is_latest_snapshot
 ),
@@ -13,7 +14,7 @@ history as (
         min(created_at) as first_order_at,
         max(created_at) as last_order_at,
         count(*) as lifetime_orders,
-        {{ dbt.bool_or('customer_order_sequence = 1 and is_first_order_known') }} as is_first_order_known,
+        max(case when customer_order_sequence = 1 then new_or_repeat end) as first_order_kind,
         sum(units) as lifetime_units,
         {{ centra_round('sum(net_sales_base)', 2) }} as lifetime_net_sales_base
     from {{ ref('fct_orders') }}
@@ -32,12 +33,13 @@ select
     customers.status,
     customers.created_at,
     history.first_order_at,
-    history.is_first_order_known,
+    history.first_order_kind = 'new' as is_first_order_known,
+    case history.first_order_kind when 'repeat' then true when 'new' then false end as bought_before_synced_range,
     history.last_order_at,
     coalesce(history.lifetime_orders, 0) as lifetime_orders,
     coalesce(history.lifetime_units, 0) as lifetime_units,
     coalesce(history.lifetime_net_sales_base, 0) as lifetime_net_sales_base,
-    case when history.is_first_order_known then cast({{ dbt.date_trunc('month', 'history.first_order_day') }} as date)
+    case when history.first_order_kind = 'new' then cast({{ dbt.date_trunc('month', 'history.first_order_day') }} as date)
     end as cohort_month
 from customers
 left join history on customers.store = history.store and customers.customer_id = history.customer_id

@@ -15,8 +15,29 @@ first_day as (
     select store, min(order_day) as first_order_day from orders group by store
 ),
 
+-- Whether a customer bought before the synced range, from Centra's count of their orders (customers.total_orders, as
+-- of the latest snapshot) less the orders of theirs the warehouse holds. Whether Centra counts cancelled orders is
+-- UNCONFIRMED, and orders placed while the snapshot was taken may be in the count or not, so the orders before the
+-- range are bounded from both sides, whichever Centra's rule:
+--   at least: the count less every order of theirs in the warehouse (any status, placed any time);
+--   at most:  the count less their orders not cancelled and placed before the snapshot was loaded.
+-- At most 0: no order before the range (their first in the warehouse is their first ever); at least 1: they bought
+-- before. Anything else (no count: a store without the field; a negative one; bounds apart) stays unknown.
 customers as (
-    select store, customer_id, created_at from {{ ref('stg_centra__customers') }} where is_latest_snapshot
+    select
+        customers.store,
+        customers.customer_id,
+        {{ local_day('customers.created_at', 'customers.store') }} >= first_day.first_order_day
+            as is_customer_history_synced,
+        customers.total_orders - count(orders.order_number) as earlier_orders_at_least,
+        customers.total_orders - count(case when not orders.is_cancelled and orders.created_at <= customers.loaded_at
+            then 1 end) as earlier_orders_at_most
+    from {{ ref('stg_centra__customers') }} as customers
+    inner join first_day on customers.store = first_day.store
+    left join orders on customers.store = orders.store and customers.customer_id = orders.customer_id
+    where customers.is_latest_snapshot
+    group by customers.store, customers.customer_id, customers.created_at, customers.total_orders,
+        customers.loaded_at, first_day.first_order_day
 ),
 
 sequenced as (
@@ -24,8 +45,9 @@ sequenced as (
         orders.*,
         shipments.first_shipment_at,
         shipments.shipped_at,
-        {{ local_day('customers.created_at', 'customers.store') }} >= first_day.first_order_day
-            as is_customer_history_synced,
+        customers.is_customer_history_synced,
+        customers.earlier_orders_at_least,
+        customers.earlier_orders_at_most,
         case
             when orders.customer_id is not null and not orders.is_cancelled
                 then row_number() over (
@@ -36,18 +58,20 @@ sequenced as (
     from orders
     left join shipments on orders.store = shipments.store and orders.order_number = shipments.order_number
     left join customers on orders.store = customers.store and orders.customer_id = customers.customer_id
-    inner join first_day on orders.store = first_day.store
 ),
 
 classified as (
     select
         *,
-        -- a later order is a repeat whatever came before; the first in the warehouse is the first ever only when
-        -- the customer was created inside the synced range (Centra keeps no order before its customer)
+        -- a later order is a repeat whatever came before; the first in the warehouse is the first ever when the
+        -- customer was created inside the synced range (Centra keeps no order before its customer) or Centra's
+        -- count leaves no order before the range, and a repeat when the count holds one before it
         case
-            when customer_order_sequence > 1 then true
-            when customer_order_sequence = 1 then coalesce(is_customer_history_synced, false)
-        end as is_first_order_known
+            when customer_order_sequence > 1 then 'repeat'
+            when customer_order_sequence = 1 and (is_customer_history_synced or earlier_orders_at_most = 0) then 'new'
+            when customer_order_sequence = 1 and earlier_orders_at_least >= 1 then 'repeat'
+            when customer_order_sequence = 1 then 'unknown'
+        end as new_or_repeat
     from sequenced
 )
 
@@ -86,12 +110,8 @@ select
     net_sales_excl_tax,
     grand_total,
     customer_order_sequence,
-    is_first_order_known,
-    case
-        when customer_order_sequence > 1 then 'repeat'
-        when customer_order_sequence = 1 and is_first_order_known then 'new'
-        when customer_order_sequence = 1 then 'unknown'
-    end as new_or_repeat,
+    new_or_repeat in ('new', 'repeat') as is_first_order_known,
+    new_or_repeat,
     first_shipment_at,
     shipped_at,
     {{ hours_between('created_at', 'shipped_at') }} as hours_to_ship,
