@@ -23,17 +23,33 @@ def _all_columns(table: str) -> list[str]:
 
 
 SPARSE_EMPTY = {
-    "orders": ["is_on_hold"],
+    "orders": ["is_on_hold", "internal_comment", "billing_country", "billing_city", "billing_zip_code"],
     "shipments": ["carrier_name", "service_name", "internal_shipping_cost"],
-    "returns": ["completed_at"],
-    "products": ["harmonized_commodity_code", "country_of_origin"],
+    "returns": ["completed_at", "returned_to_stock"],
+    "products": ["harmonized_commodity_code", "country_of_origin", "is_bundle"],
     "sizes": ["ean"],
     "order_lines": ["ean", "shipped_quantity"],
     "purchase_orders": ["eta"],
+    "purchase_order_delivery_lines": ["landed_cost", "customs_value"],
+    "stock_change_lines": ["delivered_quantity"],
+    "variants": ["unit_cost", "unit_cost_currency"],
+    "markets": ["allocation_rule_id", "comment"],
+    "accounts": ["sales_representative_id", "sales_representative_name", "payment_terms_id", "payment_terms"],
+    "displays": ["canonical_category_id"],
     # a list the store lacks leaves its whole table empty, and the data type runs on
     **{
         t: _all_columns(t)
-        for t in ("product_attributes", "order_attributes", "order_line_allocations", "display_media")
+        for t in (
+            "product_attributes",
+            "variant_attributes",
+            "order_attributes",
+            "customer_attributes",
+            "account_attributes",
+            "order_line_allocations",
+            "display_media",
+            "display_markets",
+            "display_categories",
+        )
     },
 }
 CASES = {
