@@ -215,7 +215,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
                     _observe(steps, seen)
                     time.sleep(0.25)
                 store.close()
-                runs = _runs(instance, measured_from)
+                runs = _runs(instance, measured_from, steps)
         finally:
             if dagster is not None:
                 stop_session(dagster)
@@ -304,20 +304,61 @@ def _observe(steps: list[dict], seen: Warehouse) -> None:
                 step.setdefault("parquet", now)
 
 
-def _runs(instance, since: float) -> str:
-    """What the daemon ran while measuring: refresh runs and dbt builds, with their mean time from asked to done."""
+def _runs(instance, since: float, steps: list[dict]) -> str:
+    """What the daemon ran while measuring: refresh runs and dbt builds, with their mean time from asked to done; and
+    where each change's time went (means over the changes, in s): webhook -> its refresh run asked (the sensor),
+    queued (asked -> started), waiting for the `centra_api` pool inside the run, started -> in Parquet; then in
+    Parquet -> the dbt build that counted it asked (the automation), that build queued, running."""
     import dagster as dg
 
     records = instance.get_run_records(dg.RunsFilter(created_after=dt.datetime.fromtimestamp(since, dt.UTC)))
     refresh = [r for r in records if "centra/refresh" in r.dagster_run.tags]
-    builds = [r for r in records if r not in refresh]
+    builds = sorted((r for r in records if r not in refresh and r.end_time), key=lambda r: r.end_time)
 
     def mean(rs) -> str:
         spans = [r.end_time - r.create_timestamp.timestamp() for r in rs if r.end_time]
         return f"{statistics.mean(spans):.0f} s" if spans else "-"
 
+    def started(r) -> float:
+        return r.start_time or r.create_timestamp.timestamp()
+
+    def pool_wait(r) -> float:  # seconds the run's steps waited for a slot of the pool
+        blocked, start = {}, {}
+        for entry in instance.all_logs(r.dagster_run.run_id):
+            event = entry.dagster_event
+            if event is None or not event.step_key:
+                continue
+            if event.event_type == dg.DagsterEventType.ENGINE_EVENT and "blocked by limit" in (entry.message or ""):
+                blocked.setdefault(event.step_key, entry.timestamp)
+            elif event.event_type == dg.DagsterEventType.STEP_START:
+                start[event.step_key] = entry.timestamp
+        return sum(start.get(k, t) - t for k, t in blocked.items())
+
+    def keys(r) -> set[int]:
+        ops = r.dagster_run.run_config.get("ops", {})
+        return {int(k) for k in ops.get("centra_orders", {}).get("config", {}).get("refresh_keys", [])}
+
+    stages: dict[str, list[float]] = {}
+    for step in (s for s in steps if "daily_sales" in s and "parquet" in s):
+        run = next((r for r in refresh if set(step["numbers"]) <= keys(r) and r.end_time), None)
+        # the build that published it: it ends (its run) a little after daily_sales shows it
+        build = next((r for r in builds if r.end_time >= step["daily_sales"] - 1), None)
+        if run is None or build is None:
+            continue
+        asked = run.create_timestamp.timestamp()
+        for name, value in (
+            ("sensor", asked - step["webhook"]),
+            ("queued", started(run) - asked),
+            ("pool", pool_wait(run)),
+            ("run", step["parquet"] - started(run) - pool_wait(run)),
+            ("to build", build.create_timestamp.timestamp() - step["parquet"]),
+            ("build queued", started(build) - build.create_timestamp.timestamp()),
+            ("build", build.end_time - started(build)),
+        ):
+            stages.setdefault(name, []).append(value)
+    where = ", ".join(f"{name} {statistics.mean(values):.0f}" for name, values in stages.items())
     failed = sum(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in records)
     return (
         f"{len(refresh)} refresh runs (mean {mean(refresh)} asked to done), {len(builds)} dbt builds "
-        f"(mean {mean(builds)}), {failed} failed"
+        f"(mean {mean(builds)}), {failed} failed; stages (mean s): {where}"
     )

@@ -39,9 +39,18 @@ EVERY_INPUT_LANDED = (
     )
     & EveryStoreLanded()
 ).with_label("every_input_landed")
+# Nor does a refresh run in progress hold a build back (eager's `~any_deps_in_progress`): raw data holds still while a
+# build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the build started
+# asks for the next one. A build starts within one automation tick of its first input landing.
 REFRESH_WHEN_UPSTREAM_CHANGES = (
-    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()) & EVERY_INPUT_LANDED
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .without(~dg.AutomationCondition.any_deps_in_progress())
+    & EVERY_INPUT_LANDED
 )
+# A failed build is tried again once, in the same run, after a pause: a passing failure (a disk, a connection) does
+# not leave the marts stale until raw data changes again, and a genuinely failing dbt test fails twice, then waits.
+BUILD_RETRY = dg.RetryPolicy(max_retries=1, delay=10)
 
 
 class CentraDbtTranslator(DagsterDbtTranslator):
@@ -157,24 +166,31 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         dagster_dbt_translator=CentraDbtTranslator(),
         name="centra_dbt",
         op_tags={"centra/writer": "duckdb"},
+        retry_policy=BUILD_RETRY,
     )
     def centra_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Builds the selected dbt models and runs their tests into a copy of the warehouse, and publishes it
-        only if everything passed: the events are reported once the new warehouse is in place."""
-        if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
-            invocation = dbt.cli(
-                ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")], context=context
-            )
-            yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
-            return
-        with building(settings.duckdb_file) as build:
-            invocation = dbt.cli(["build", "--vars", dbt_vars(settings, str(build))], context=context)
-            events = list(invocation.stream())
-            # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB: one writer,
-            # no readers beside it), so the build's tables are read once dbt is done, before publishing
-            events = with_table_metadata(events, build)
-        context.log.info(f"published {settings.duckdb_file}")
-        yield from events
+        only if everything passed: the events are reported once the new warehouse is in place.
+
+        The build holds the warehouse's turn (storage.taking_turns) from before dbt reads raw data until its events
+        are recorded: refresh runs publish before it or after it, never during it, so it reads each data type whole
+        (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
+        which asks for the next build."""
+        with storage.taking_turns(storage.turn_lock(settings.local_state)):
+            if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
+                invocation = dbt.cli(
+                    ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")], context=context
+                )
+                yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+                return
+            with building(settings.duckdb_file) as build:
+                invocation = dbt.cli(["build", "--vars", dbt_vars(settings, str(build))], context=context)
+                events = list(invocation.stream())
+                # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB: one
+                # writer, no readers beside it), so the build's tables are read once dbt is done, before publishing
+                events = with_table_metadata(events, build)
+            context.log.info(f"published {settings.duckdb_file}")
+            yield from events
 
     return centra_dbt
 

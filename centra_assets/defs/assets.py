@@ -16,6 +16,7 @@ import pyarrow as pa
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.entities.spec import EntitySpec, Table
 from centra_assets.settings import Settings
+from centra_assets.warehouse import storage
 from centra_assets.warehouse.parquet import read_partition
 
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
@@ -224,6 +225,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.audit(store),
                         centra.concurrency,
                         lambda day: _progress(context, spec.name, day),
+                        lock=storage.turn_lock(settings.local_state),  # builds and publishes take turns
                     )
                     for result in refreshed:
                         context.log.info(_summary(result))
@@ -240,6 +242,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.concurrency,
                         progress=_progress(context, spec.name, day),
                         today=None if event else day,
+                        lock=storage.turn_lock(settings.local_state),
                     )
                     context.log.info(_summary(result))
                     results.append(result)

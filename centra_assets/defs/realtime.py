@@ -202,7 +202,10 @@ def refresh_request(
         partition_key=None if first != last else key(settings, store, days[0]),
         asset_selection=[dg.AssetKey(["centra", t.name]) for name in keys for t in BY_NAME[name].tables],
         run_config={
-            "ops": {f"centra_{name}": {"config": {"refresh_keys": [str(k) for k in k_]}} for name, k_ in keys.items()}
+            # a few records per data type: its steps one after the other in the run's own process (which has the
+            # code loaded), not each forked from a forkserver that imports it again; one pool slot at a time
+            "execution": {"config": {"in_process": {}}},
+            "ops": {f"centra_{name}": {"config": {"refresh_keys": [str(k) for k in k_]}} for name, k_ in keys.items()},
         },
         tags=tags,
     )

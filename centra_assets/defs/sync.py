@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities.query import QueryPlan, lacking_fields, plan_for
 from centra_assets.entities.spec import EntitySpec, Table, check_nested_limits, flatten, get, to_utc
+from centra_assets.warehouse import storage
 from centra_assets.warehouse.parquet import PartitionWriter, partition_exists, read_partition, replace_records
 
 log = logging.getLogger("centra_assets.sync")
@@ -92,9 +94,11 @@ def sync_partition(
     concurrency: int = 4,
     progress=None,
     today: dt.date | None = None,
+    lock: Path | None = None,
 ) -> SyncResult:
-    """Replace one day's partition of every table of `spec` with what Centra holds now. `today`: the snapshot day
-    the caller's run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
+    """Replace one day's partition of every table of `spec` with what Centra holds now: every table's partition
+    published together, in a turn of `lock` (storage.published_together). `today`: the snapshot day the caller's
+    run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
         today = today or dt.datetime.now(tz).date()
@@ -159,9 +163,10 @@ def sync_partition(
             if result.centra_total <= records:
                 break
             read(result.centra_total, records // spec.page_size + 1)
-        for t in spec.tables:
-            writers[t.name].commit()
-            result.rows[t.name] = writers[t.name].rows
+        with storage.published_together(lock):
+            for t in spec.tables:
+                writers[t.name].commit()
+                result.rows[t.name] = writers[t.name].rows
     except BaseException:
         for writer in writers.values():
             writer.abort()
@@ -192,12 +197,15 @@ def refresh_records(
     audit: dict[str, str],
     concurrency: int = 4,
     progress_for: Callable[[dt.date], Callable] | None = None,
+    lock: Path | None = None,
 ) -> list[SyncResult]:
     """Re-fetch the given records (order numbers, ids) once, and merge each into its partition among `days`.
 
     Produces exactly what a full re-materialization of those partitions would, for those records: rows of
     records Centra no longer returns, or that belong to another day, are not kept. A day whose partition was
-    never synced whole is synced whole instead: a refresh never makes a partial partition look complete.
+    never synced whole is synced whole instead: a refresh never makes a partial partition look complete. Every
+    partition it writes is published at the end, together, in one turn of `lock`: a dbt build sees the refresh
+    whole or not at all.
     """
     if spec.partition != "event" or not spec.refresh_field:
         raise ValueError(f"{spec.name} is not event data with a refresh key; materialize the partition instead")
@@ -234,31 +242,37 @@ def refresh_records(
     gone = set(keys) - {spec.refresh_type(get(r, spec.refresh_field)) for r in records}  # deleted in Centra
     loaded_at = dt.datetime.now(dt.UTC)
     results = []
-    for day in days:
-        if not all(partition_exists(root, t.name, day) for t in spec.tables):
-            log.info(
-                "%s %s was never synced whole: syncing the whole day rather than %d records", spec.name, day, len(keys)
-            )
-            progress = progress_for(day) if progress_for else None
-            results.append(sync_partition(client, spec, root, day, tz, audit, concurrency, progress))
-            continue
-        result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"], refreshed=len(by_day[day]))
-        result.note(plan)
-        for t in spec.tables:
-            if not by_day[day] and not gone:  # none of the records is in this partition: it stays as it is
-                result.rows[t.name] = read_partition(root, t.name, day).num_rows
+    with storage.published_together(lock):
+        for day in days:
+            if not all(partition_exists(root, t.name, day) for t in spec.tables):
+                log.info(
+                    "%s %s was never synced whole: syncing the whole day rather than %d records",
+                    spec.name,
+                    day,
+                    len(keys),
+                )
+                progress = progress_for(day) if progress_for else None
+                results.append(sync_partition(client, spec, root, day, tz, audit, concurrency, progress, lock=lock))
                 continue
-            result.rows[t.name] = replace_records(
-                root,
-                t.name,
-                day,
-                t.schema,
-                t.key,
-                _record_key(t),
-                keys,
-                _audit(flatten(t, by_day[day], plan.paths[t.name], tz=tz), audit, loaded_at),
+            result = SyncResult(
+                spec.name, day.isoformat(), root=root, store=audit["_store"], refreshed=len(by_day[day])
             )
-        results.append(result)
+            result.note(plan)
+            for t in spec.tables:
+                if not by_day[day] and not gone:  # none of the records is in this partition: it stays as it is
+                    result.rows[t.name] = read_partition(root, t.name, day).num_rows
+                    continue
+                result.rows[t.name] = replace_records(
+                    root,
+                    t.name,
+                    day,
+                    t.schema,
+                    t.key,
+                    _record_key(t),
+                    keys,
+                    _audit(flatten(t, by_day[day], plan.paths[t.name], tz=tz), audit, loaded_at),
+                )
+            results.append(result)
     refreshed = [r for r in results if r.refreshed is not None]
     if refreshed:  # the shared fetch is booked on the first partition refreshed
         refreshed[0].pages = pages

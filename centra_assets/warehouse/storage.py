@@ -10,6 +10,7 @@ Listings are not cached: the sensor must see a partition the moment it is publis
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import re
@@ -17,6 +18,9 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import duckdb
@@ -97,8 +101,63 @@ def staging_file(url: str) -> Path:
     return path.with_name(f".{path.name}.{writer}.tmp")
 
 
+def turn_lock(state_dir: Path) -> Path:
+    """The lock file through which a warehouse's publishes and dbt builds take turns (under its local state)."""
+    return Path(state_dir) / "raw-data.lock"
+
+
+@contextmanager
+def taking_turns(lock: Path | None) -> Iterator[None]:
+    """Hold the warehouse's turn: while a dbt build holds it, the raw data it reads holds still; while a publish
+    holds it, no build starts reading. An exclusive `flock`, released when the file closes, also when the process
+    dies. None: no turns (a warehouse no build reads)."""
+    if lock is None:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
+_together: ContextVar[list[tuple[Path, str]] | None] = ContextVar("published_together", default=None)
+
+
+@contextmanager
+def published_together(lock: Path | None) -> Iterator[None]:
+    """The files published in the block become visible together when it ends, in one turn of `lock`: a dbt build
+    reads all of them or none (an order and its lines from the same refresh). The work that writes them runs
+    outside the turn; only the renames (or uploads) run in it. If the block fails, none is published. A block
+    inside another publishes with the outer one."""
+    if _together.get() is not None:
+        yield
+        return
+    staged: list[tuple[Path, str]] = []
+    token = _together.set(staged)
+    try:
+        yield
+    except BaseException:
+        _discard(staged)
+        raise
+    finally:
+        _together.reset(token)
+    try:
+        with taking_turns(lock):
+            while staged:
+                _publish(*staged[0])
+                staged.pop(0)
+    finally:
+        _discard(staged)
+
+
+def _discard(staged: list[tuple[Path, str]]) -> None:
+    for path, _ in staged:
+        path.unlink(missing_ok=True)
+
+
 def publish(staged: Path, url: str) -> None:
-    """Make a fully written file visible at `url`, all at once, then remove temp files dead writers left.
+    """Make a fully written file visible at `url`, all at once (inside `published_together`: with the others of
+    its block, when the block ends), then remove temp files dead writers left.
 
     Local disk: the file is flushed to disk (fsync), renamed into place with ``os.replace`` (atomic on POSIX),
     and the rename itself flushed (fsync of the folder): after a crash the partition is the old file or the
@@ -107,6 +166,14 @@ def publish(staged: Path, url: str) -> None:
     version whole; an upload that fails leaves the previous object as it was. So the file is written locally
     first and published by one upload; readers see the old partition or the new one.
     """
+    group = _together.get()
+    if group is not None:
+        group.append((staged, url))
+        return
+    _publish(staged, url)
+
+
+def _publish(staged: Path, url: str) -> None:
     if not is_remote(url):
         _fsync(staged)
         os.replace(staged, url)
