@@ -49,7 +49,7 @@ postgres:
 		exit $$status; }
 
 test: prepare chromium postgres
-	$(RUN) pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(RUN) pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=40
 
 # The Docker deployment (deploy/docker), run for real: a Docker engine of its own (Debian's docker.io, started
 # as root by the test on a private socket, no bridge, stopped by PID), a base image from debootstrap, the

@@ -407,19 +407,10 @@ def test_refunds_fall_back_to_the_completion_on_a_store_without_refund_history(c
     """Without Return.refundPaymentHistory the sync lands no refund entry, and each completed return's refund
     (Centra's refund total) books on the day it completed: only the returns' models are built (staging up to
     int_returns), which keeps this case cheap."""
-    import dagster as dg
-
-    from centra_assets.defs import build_definitions
-    from centra_assets.defs.analytics import dbt_resource
-    from tests.analytics.test_marts import local_day, query
+    from tests.analytics.test_marts import build_marts, local_day, query
 
     centra, settings, days = synced
-    (dbt_assets,) = [a for a in build_definitions(settings).assets if a.op.name == "centra_dbt"]
-    returns = dg.AssetSelection.assets(dg.AssetKey(["analytics", "int_returns"])).upstream()
-    result = dg.materialize(
-        [dbt_assets], selection=returns, resources={"dbt": dbt_resource()}, instance=dg.DagsterInstance.ephemeral()
-    )
-    assert result.success
+    assert build_marts(settings, upstream_of="int_returns").success
     completed = [r for day in days for r in truth(centra, "returns", day) if r["return_status"] == "COMPLETED"]
     assert completed, f"seed {SEED}: no completed return to book"
     expected = sorted(
