@@ -176,7 +176,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         are recorded: refresh runs publish before it or after it, never during it, so it reads each data type whole
         (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
         which asks for the next build."""
-        with storage.taking_turns(storage.turn_lock(settings.local_state)):
+        with storage.taking_turns(storage.turn_lock(settings)):
             if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
                 invocation = dbt.cli(
                     ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")], context=context

@@ -225,7 +225,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.audit(store),
                         centra.concurrency,
                         lambda day: _progress(context, spec.name, day),
-                        lock=storage.turn_lock(settings.local_state),  # builds and publishes take turns
+                        lock=storage.turn_lock(settings),  # builds and publishes take turns
                     )
                     for result in refreshed:
                         context.log.info(_summary(result))
@@ -242,7 +242,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.concurrency,
                         progress=_progress(context, spec.name, day),
                         today=None if event else day,
-                        lock=storage.turn_lock(settings.local_state),
+                        lock=storage.turn_lock(settings),
                     )
                     context.log.info(_summary(result))
                     results.append(result)

@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from centra_assets.centra.client import CentraClient
@@ -94,7 +93,7 @@ def sync_partition(
     concurrency: int = 4,
     progress=None,
     today: dt.date | None = None,
-    lock: Path | None = None,
+    lock: storage.TurnLock | None = None,
 ) -> SyncResult:
     """Replace one day's partition of every table of `spec` with what Centra holds now: every table's partition
     published together, in a turn of `lock` (storage.published_together). `today`: the snapshot day the caller's
@@ -197,7 +196,7 @@ def refresh_records(
     audit: dict[str, str],
     concurrency: int = 4,
     progress_for: Callable[[dt.date], Callable] | None = None,
-    lock: Path | None = None,
+    lock: storage.TurnLock | None = None,
 ) -> list[SyncResult]:
     """Re-fetch the given records (order numbers, ids) once, and merge each into its partition among `days`.
 

@@ -12,21 +12,33 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
+import logging
 import os
 import re
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import duckdb
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from centra_assets.centra.pacing import redacted
+
+if TYPE_CHECKING:
+    from centra_assets.settings import Settings
+
+log = logging.getLogger("centra_assets.warehouse")
 
 
 def is_remote(url: str) -> bool:
@@ -101,22 +113,153 @@ def staging_file(url: str) -> Path:
     return path.with_name(f".{path.name}.{writer}.tmp")
 
 
-def turn_lock(state_dir: Path) -> Path:
-    """The lock file through which a warehouse's publishes and dbt builds take turns (under its local state)."""
-    return Path(state_dir) / "raw-data.lock"
+# The warehouse's turn: a dbt build and the publishes of raw data take turns (see `taking_turns`). Where turns are
+# kept is chosen once, here, from the settings: every process of a deployment must ask the same keeper.
+WAIT_NOTICE_AFTER = 5.0  # seconds waited for the turn before saying so (and who holds it)
+
+
+class FileTurn:
+    """Turns through an exclusive `flock` on a file in the local state folder: every run on one machine, or in
+    containers sharing that folder (deploy/docker), takes turns through it. Released when the file closes, also
+    when the process dies. The holder writes who it is into the file, for those who wait."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"FileTurn({self.path})"
+
+    @contextmanager
+    def held(self, who: str) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                file.seek(0)
+                with _announced_wait(file.read().strip()):
+                    fcntl.flock(file, fcntl.LOCK_EX)
+            file.truncate(0)
+            file.write(_signature(who))
+            file.flush()
+            yield
+
+
+class TurnUnavailable(RuntimeError):
+    """The shared PostgreSQL that keeps the warehouse's turns cannot be reached, or the turn was lost while held
+    (the message names the server, never its password)."""
+
+
+class PostgresTurn:
+    """Turns through a PostgreSQL session advisory lock, for runs that share no disk (deploy/k8s: each pod its own)
+    but share the PostgreSQL of the rate budget (CENTRA_RATE_BUDGET_URL). The lock's key is derived from the
+    warehouse's URL; it is held on a connection of its own for the turn, released when the turn ends, and by
+    PostgreSQL when the holder's connection ends (its process killed; its machine gone: server-side TCP
+    keepalives notice within about a minute). A waiter queues in PostgreSQL, first come first served."""
+
+    def __init__(self, url: str, warehouse_url: str):
+        self.url = url
+        digest = hashlib.sha256(f"centra-assets turn {warehouse_url}".encode()).digest()
+        self.key = int.from_bytes(digest[:8], "big") >> 1  # a non-negative bigint: pg_locks shows it as two oids
+
+    def __repr__(self) -> str:
+        return f"PostgreSQL {redacted(self.url)}, advisory lock {self.key}"
+
+    @contextmanager
+    def held(self, who: str) -> Iterator[None]:
+        import psycopg
+
+        try:
+            con = psycopg.connect(self.url, autocommit=True, connect_timeout=10, application_name=_signature(who)[:63])
+        except psycopg.Error as exc:
+            raise self._unavailable("cannot be reached", exc) from None
+        with con:
+            try:
+                # a turn can last a whole build: no server default may end the wait, or the session while it holds
+                for setting in _TURN_SESSION:
+                    con.execute(setting)
+                if not con.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0]:
+                    with _announced_wait(self._holder(con)):
+                        con.execute("SELECT pg_advisory_lock(%s)", (self.key,))
+            except psycopg.Error as exc:
+                raise self._unavailable("failed while waiting for the turn", exc) from None
+            yield
+            try:
+                released = con.execute("SELECT pg_advisory_unlock(%s)", (self.key,)).fetchone()[0]
+            except psycopg.Error as exc:
+                raise self._unavailable("lost the turn while holding it", exc) from None
+            if not released:
+                raise TurnUnavailable(f"The warehouse's turn ({self!r}) was lost while held")
+
+    def _holder(self, con) -> str:
+        """Who holds the turn, as it named itself (its connection's application_name)."""
+        row = con.execute(
+            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND l.classid::bigint = %s AND l.objid::bigint = %s""",
+            (self.key >> 32, self.key & 0xFFFFFFFF),
+        ).fetchone()
+        return row[0] if row and row[0] else ""
+
+    def _unavailable(self, what: str, exc: Exception) -> TurnUnavailable:
+        password = urlsplit(self.url).password
+        detail = str(exc).replace(password, "***") if password else str(exc)
+        return TurnUnavailable(
+            f"The warehouse's turns are kept in PostgreSQL (CENTRA_RATE_BUDGET_URL, {redacted(self.url)}), which "
+            f"{what}: {detail}"
+        )
+
+
+_TURN_SESSION = (
+    "SET statement_timeout = 0",
+    "SET lock_timeout = 0",
+    "SET idle_session_timeout = 0",
+    "SET tcp_keepalives_idle = 30",
+    "SET tcp_keepalives_interval = 10",
+    "SET tcp_keepalives_count = 3",
+)
+
+
+def _signature(who: str) -> str:
+    return f"{who}, pid {os.getpid()} on {socket.gethostname()}"
 
 
 @contextmanager
-def taking_turns(lock: Path | None) -> Iterator[None]:
-    """Hold the warehouse's turn: while a dbt build holds it, the raw data it reads holds still; while a publish
-    holds it, no build starts reading. An exclusive `flock`, released when the file closes, also when the process
-    dies. None: no turns (a warehouse no build reads)."""
+def _announced_wait(holder: str) -> Iterator[None]:
+    """While the block waits for the turn: after WAIT_NOTICE_AFTER seconds, say so (a sync waiting for a build
+    waits about as long as the build)."""
+    timer = threading.Timer(
+        WAIT_NOTICE_AFTER, log.warning, ("waiting for the warehouse's turn (held by %s)", holder or "another process")
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+TurnLock = FileTurn | PostgresTurn
+
+
+def turn_lock(settings: Settings) -> TurnLock:
+    """Where the warehouse's publishes and dbt builds take turns: PostgreSQL when the deployment shares one (its rate
+    budget's, CENTRA_RATE_BUDGET_URL: runs on separate machines), else a file in the local state folder."""
+    if settings.rate_budget_url:
+        return PostgresTurn(settings.rate_budget_url, settings.warehouse_url)
+    return FileTurn(settings.local_state / "raw-data.lock")
+
+
+@contextmanager
+def taking_turns(lock: TurnLock | None, who: str = "a build") -> Iterator[None]:
+    """Hold the warehouse's turn (`turn_lock`): while a dbt build holds it, the raw data it reads holds still; while
+    a publish holds it, no build starts reading. Released when the block ends, also when the process dies. None: no
+    turns (a warehouse no build reads)."""
     if lock is None:
         yield
         return
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    with lock.held(who):
         yield
 
 
@@ -124,7 +267,7 @@ _together: ContextVar[list[tuple[Path, str]] | None] = ContextVar("published_tog
 
 
 @contextmanager
-def published_together(lock: Path | None) -> Iterator[None]:
+def published_together(lock: TurnLock | None) -> Iterator[None]:
     """The files published in the block become visible together when it ends, in one turn of `lock`: a dbt build
     reads all of them or none (an order and its lines from the same refresh). The work that writes them runs
     outside the turn; only the renames (or uploads) run in it. If the block fails, none is published. A block
@@ -142,7 +285,7 @@ def published_together(lock: Path | None) -> Iterator[None]:
     finally:
         _together.reset(token)
     try:
-        with taking_turns(lock):
+        with taking_turns(lock, "a publish"):
             while staged:
                 _publish(*staged[0])
                 staged.pop(0)

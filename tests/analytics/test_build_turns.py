@@ -77,7 +77,7 @@ def test_a_refresh_published_during_a_dbt_build_waits_for_it_and_the_marts_see_o
         try:
             while not stop.is_set():
                 for orders, lines in (after[:2], before):
-                    with storage.published_together(storage.turn_lock(settings.local_state)):
+                    with storage.published_together(storage.turn_lock(settings)):
                         for table, data in ((orders_table, orders), (lines_table, lines)):
                             writer = PartitionWriter(root, table.name, day, table.schema, table.key)
                             writer.write_arrow(data.select(table.schema.names).cast(table.schema))
