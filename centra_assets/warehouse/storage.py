@@ -176,8 +176,9 @@ class PostgresTurn:
         with con:
             try:
                 # a turn can last a whole build: no server default may end the wait, or the session while it holds
-                for setting in _TURN_SESSION:
-                    con.execute(setting)
+                for setting, since in _TURN_SESSION:
+                    if con.info.server_version >= since:
+                        con.execute(setting)
                 if not con.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0]:
                     with _announced_wait(self._holder(con)):
                         con.execute("SELECT pg_advisory_lock(%s)", (self.key,))
@@ -211,13 +212,13 @@ class PostgresTurn:
         )
 
 
-_TURN_SESSION = (
-    "SET statement_timeout = 0",
-    "SET lock_timeout = 0",
-    "SET idle_session_timeout = 0",
-    "SET tcp_keepalives_idle = 30",
-    "SET tcp_keepalives_interval = 10",
-    "SET tcp_keepalives_count = 3",
+_TURN_SESSION = (  # (setting, the first PostgreSQL version that has it)
+    ("SET statement_timeout = 0", 0),
+    ("SET lock_timeout = 0", 0),
+    ("SET idle_session_timeout = 0", 140000),
+    ("SET tcp_keepalives_idle = 30", 0),
+    ("SET tcp_keepalives_interval = 10", 0),
+    ("SET tcp_keepalives_count = 3", 0),
 )
 
 
