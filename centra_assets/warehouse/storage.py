@@ -33,12 +33,19 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from centra_assets.centra.pacing import redacted
-
 if TYPE_CHECKING:
     from centra_assets.settings import Settings
 
 log = logging.getLogger("centra_assets.warehouse")
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password, for logs and messages (centra/pacing.py keeps its own: `centra/`
+    imports nothing of the project)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
 def is_remote(url: str) -> bool:

@@ -21,6 +21,8 @@ from typing import Protocol
 
 import orjson
 
+from centra_assets.warehouse.storage import redacted
+
 DEFAULT_STORE = "default"
 
 
@@ -228,7 +230,7 @@ class PostgresEventStore(_GroupCommit):
     def __init__(self, url: str, store: str = DEFAULT_STORE, replay_window: float = 600.0, commit_window=0.002):
         super().__init__(commit_window)
         self.url, self.store, self.replay_window = url, store, replay_window
-        self.path = f"PostgreSQL {_redacted(url)} (store {store})"  # what the receiver prints; no password
+        self.path = f"PostgreSQL {redacted(url)} (store {store})"  # what the receiver prints; no password
         self._write = self._connect()
         with self._write.transaction():
             self._write.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
@@ -296,17 +298,6 @@ class PostgresEventStore(_GroupCommit):
         super().close()
         self._write.close()
         self._read.close()
-
-
-def _redacted(url: str) -> str:
-    """A database URL without its password, for logs and messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def open_event_store(location: str | Path, store: str = DEFAULT_STORE) -> EventStore:
