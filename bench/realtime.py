@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -20,6 +22,7 @@ from centra_assets.simulator.process import free_port
 from centra_assets.webhooks.signature import sign
 
 SECRET = "bench-webhook-secret-0123"
+TZ = "Europe/Stockholm"  # the simulated store's timezone: its days, never the machine's
 BARE = """
 import sys, uvicorn
 from starlette.applications import Starlette
@@ -217,9 +220,7 @@ def sensor_and_latency() -> list[dict]:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            warehouse_dir=str(Path(tmp) / "warehouse"), timezone="Europe/Stockholm", start_date="2020-01-01"
-        )
+        settings = Settings(warehouse_dir=str(Path(tmp) / "warehouse"), timezone=TZ, start_date="2020-01-01")
         store = event_store(settings, settings.stores[0])
         defs = build_definitions(settings)
         sensor = defs.get_sensor_def("centra_webhook_sensor")
@@ -232,7 +233,7 @@ def sensor_and_latency() -> list[dict]:
                 "--orders-per-day",
                 "5000",
                 "--timezone",
-                "Europe/Stockholm",
+                TZ,
                 "--no-rate-limits",
                 "--webhook-url",
                 f"{receiver}/webhooks/centra",
@@ -248,7 +249,8 @@ def sensor_and_latency() -> list[dict]:
             )
             instance = dg.DagsterInstance.ephemeral()
             info = httpx.get(f"{sim.url}/admin/info").json()
-            days = sorted({time.strftime("%Y-%m-%d", time.localtime(info["now"] - d * 86400)) for d in (0, 1, 2)})
+            today = dt.datetime.fromtimestamp(info["now"], settings.stores[0].tz).date()  # the store's today
+            days = [(today - dt.timedelta(days=d)).isoformat() for d in (2, 1, 0)]
             for day in days:
                 dg.materialize(
                     [by_op["centra_orders"], by_op["centra_shipments"], by_op["centra_returns"]],
@@ -336,8 +338,6 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     """Refresh runs the sweep asks for over one day of 15-minute ticks on a store with `per_day` orders, against
     the previous sweep's rule over the same day (one run per data type and day touched, changes since the tick's
     scheduled time minus 30 minutes, returns of the last 7 days on every tick)."""
-    import datetime as dt
-
     import dagster as dg
 
     from centra_assets.defs import build_definitions
@@ -357,16 +357,16 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
             "--orders-per-day",
             str(per_day),
             "--timezone",
-            "Europe/Stockholm",
+            TZ,
             "--no-rate-limits",
             token="bench-token",
         ) as sim,
     ):
         now = httpx.get(f"{sim.url}/admin/clock").json()["epoch"]
-        tz = __import__("zoneinfo").ZoneInfo("Europe/Stockholm")
-        today = dt.datetime.fromtimestamp(now, tz).date()
+        tz = ZoneInfo(TZ)
+        today = dt.datetime.fromtimestamp(now, tz).date()  # the store's today, not the machine's
         first = (today - dt.timedelta(days=history)).isoformat()
-        settings = Settings(warehouse_dir=str(Path(tmp) / "warehouse"), timezone="Europe/Stockholm", start_date=first)
+        settings = Settings(warehouse_dir=str(Path(tmp) / "warehouse"), timezone=TZ, start_date=first)
         centra = CentraResource(
             api_url=sim.graphql_url, api_token="bench-token", pacer_path=str(Path(tmp) / "budget.sqlite")
         )

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
+import httpx
 
 from centra_assets.cli import dagster_home, init_instance
 from centra_assets.entities import ALL
@@ -46,8 +47,15 @@ WATCHED = {
 }
 
 
-def _day(n: int) -> str:
-    return (dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=n)).isoformat()
+def store_days(sim: SimulatorProcess, days: int) -> tuple[str, str, str]:
+    """(the simulator's first day, the first and the last day the demo syncs): the last `days` days up to the day the
+    simulator calls today, read from its own clock once it is up (it stands still from the simulator's start), not
+    the machine's before it: a demo started at 23:59:59 syncs up to the simulator's today, not the day before."""
+    info = httpx.get(f"{sim.url}/admin/info", timeout=10).raise_for_status().json()
+    tz = ZoneInfo(info["timezone"])
+    today = dt.datetime.fromtimestamp(info["now"], tz).date()
+    start = dt.datetime.fromtimestamp(info["start"], tz).date()
+    return start.isoformat(), (today - dt.timedelta(days=days - 1)).isoformat(), today.isoformat()
 
 
 def _shown(path: str | Path) -> str:
@@ -159,17 +167,17 @@ def main(argv: list[str] | None = None) -> None:
     log_path = home / "demo.log"
     out = sys.stdout
     started = time.monotonic()
-    first, today = _day(args.days - 1), _day(0)
     with open(log_path, "w") as log:  # open to the end: Dagster's handlers keep the stream they were given
         with SimulatorProcess(
             "--days", str(HISTORY), "--orders-per-day", str(args.orders_per_day), "--timezone", TIMEZONE, token=TOKEN
         ) as sim:
+            start, first, today = store_days(sim, args.days)
             # the code location `make dev` loads, built from these settings, as a real store's is from its own
             os.environ.update(
                 CENTRA_API_URL=sim.graphql_url,
                 CENTRA_API_TOKEN=TOKEN,
                 CENTRA_TIMEZONE=TIMEZONE,
-                CENTRA_START_DATE=_day(HISTORY),
+                CENTRA_START_DATE=start,
                 CENTRA_WAREHOUSE_DIR=warehouse,
             )
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):

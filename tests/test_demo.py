@@ -11,7 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from centra_assets.demo import HISTORY, TIMEZONE, store_days
 from centra_assets.entities import ALL
+from centra_assets.simulator.process import SimulatorProcess
 
 
 def test_the_demo_prints_a_short_story_and_its_runs_have_names(tmp_path):
@@ -55,3 +57,11 @@ def test_the_demo_prints_a_short_story_and_its_runs_have_names(tmp_path):
     assert queried.returncode == 0, queried.stderr
     assert "sales_day" in queried.stdout and "orders" in queried.stdout
     assert not re.search(r"\d\.\d{3,}", queried.stdout), queried.stdout
+
+
+def test_the_demo_syncs_the_days_up_to_the_simulators_today_whatever_the_machines_clock_says():
+    """The days come from one reading of the simulator's clock once it is up: a demo started at 23:59:59, whose
+    simulator came up after midnight, syncs up to the simulator's today (here a day the machine is not on)."""
+    args = ("--days", str(HISTORY), "--orders-per-day", "2", "--timezone", TIMEZONE)
+    with SimulatorProcess(*args, "--now", "2026-10-26T00:00:01+01:00", token="t") as sim:
+        assert store_days(sim, 7) == ("2026-09-26", "2026-10-20", "2026-10-26")

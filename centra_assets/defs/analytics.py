@@ -22,7 +22,7 @@ from centra_assets.analytics.publish import building
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
 
-from .assets import OWNER, RAW_FRESHNESS
+from .assets import OWNER, raw_freshness
 from .automation import EveryStoreLanded
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
@@ -58,9 +58,13 @@ class CentraDbtTranslator(DagsterDbtTranslator):
     shortened to `analytics/stg_<table>` (the graph cuts `stg_centra__purchase_order_lines` to a few letters).
     Groups follow the layers: `analytics` (marts), `analytics_intermediate`, `analytics_staging`."""
 
+    def __init__(self, freshness: dg.FreshnessPolicy | None = None):
+        super().__init__()
+        self.freshness = freshness  # the raw assets' (assets.raw_freshness): the marts follow the store's calendar too
+
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        return spec if spec.key.path[0] == "centra" else spec.replace_attributes(freshness_policy=RAW_FRESHNESS)
+        return spec if spec.key.path[0] == "centra" else spec.replace_attributes(freshness_policy=self.freshness)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -163,7 +167,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_manifest(),
         project=DBT_PROJECT,
-        dagster_dbt_translator=CentraDbtTranslator(),
+        dagster_dbt_translator=CentraDbtTranslator(raw_freshness(settings)),
         name="centra_dbt",
         op_tags={"centra/writer": "duckdb"},
         retry_policy=BUILD_RETRY,

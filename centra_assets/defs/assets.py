@@ -9,6 +9,8 @@ week, not a year. Each partition of a run gets its own materialization metadata 
 """
 
 import datetime as dt
+from functools import cache
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pyarrow as pa
@@ -21,11 +23,12 @@ from centra_assets.warehouse.parquet import read_partition
 
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
 from .resources import CentraResource
-from .sync import SyncResult, refresh_records, sync_partition
+from .sync import SyncResult, day_start, refresh_records, sync_partition
 
 POOL = "centra_api"
 PARTITIONS_PER_BACKFILL_RUN = 7
 OWNER = "team:data"
+HOUR = dt.timedelta(hours=1)
 
 
 class SyncConfig(dg.Config):
@@ -163,9 +166,23 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-# The daily schedules bring every raw asset up to date once a day (the sweep and the sensors more often): a
-# day and two hours without a new materialization means the sync has stalled.
-RAW_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
+@cache
+def longest_day(timezone: str) -> dt.timedelta:
+    """The longest day of the timezone's calendar, from local midnight to local midnight: 25 hours where the clock
+    goes back an hour (most of Europe and the Americas), 24 where it never changes. Read over fixed years (today's
+    rules, and the years ahead they extend to), so every process builds the same definitions."""
+    tz, first = ZoneInfo(timezone), dt.date(2025, 1, 1)
+    days = (first + dt.timedelta(days=n) for n in range((dt.date(2036, 1, 1) - first).days))
+    return max(day_start(d + dt.timedelta(days=1), tz) - day_start(d, tz) for d in days)
+
+
+def raw_freshness(settings: Settings) -> dg.FreshnessPolicy:
+    """The daily schedules bring every raw asset up to date once a day, at the same time on each store's clock (the
+    sweep and the sensors more often): two syncs on time are one store day apart, 25 hours on the day the clock
+    goes back. The sync has stalled when the longest day of any store's calendar and an hour pass without a new
+    materialization (warn), or that day and two hours (fail)."""
+    day = max(longest_day(store.timezone) for store in settings.stores)
+    return dg.FreshnessPolicy.time_window(fail_window=day + 2 * HOUR, warn_window=day + HOUR)
 
 
 def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
@@ -176,7 +193,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             group_name=spec.group,
             kinds={"centra", "parquet"},
             owners=[OWNER],
-            freshness_policy=RAW_FRESHNESS,
+            freshness_policy=raw_freshness(settings),
             metadata={
                 "dagster/column_schema": column_schema(t),
                 "centra/data_type": spec.name,

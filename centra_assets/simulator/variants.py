@@ -78,6 +78,9 @@ PRESETS: dict[str, dict] = {
             "Product.isBundle",
             "ProductSize.weight",
             "Customer.attributes",
+            # Centra's count of a customer's orders (its own read permission): a store may lack it, and the marts
+            # then cannot tell new from repeat for a customer created before the synced range ('unknown')
+            "Customer.totalOrders",
             "Account.attributes",
             "ProductVariant.attributes",
         ]

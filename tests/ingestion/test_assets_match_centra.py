@@ -37,6 +37,7 @@ SPARSE_EMPTY = {
     "markets": ["allocation_rule_id", "comment"],
     "accounts": ["sales_representative_id", "sales_representative_name", "payment_terms_id", "payment_terms"],
     "displays": ["canonical_category_id"],
+    "customers": ["total_orders"],
     # a list the store lacks leaves its whole table empty, and the data type runs on
     **{
         t: _all_columns(t)
@@ -376,7 +377,8 @@ def test_what_analysts_read_equals_ground_truth(case, synced, table):
 @pytest.mark.parametrize("case", ["sparse"], indirect=True)
 def test_the_marts_build_on_a_store_lacking_optional_fields(case, synced):
     """On a Centra version without optional fields every model and dbt test passes: the marts of a list the store
-    lacks are empty, and a completed return, without `completedAt`, counts on its refund's day and says so."""
+    lacks are empty, a completed return, without `completedAt`, counts on its refund's day and says so, and without
+    a customer's order count their first purchase is new or 'unknown' as far as the synced days can tell."""
     from tests.analytics.test_marts import build_marts, local_day, query
 
     centra, settings, days = synced
@@ -400,6 +402,40 @@ def test_the_marts_build_on_a_store_lacking_optional_fields(case, synced):
     assert dict(booked) == dict(units), f"seed {SEED}"
     assert query(settings, "SELECT count(*) FROM fct_allocations") == [(0,)]
     assert query(settings, "SELECT count(*) FROM dim_product_attributes WHERE attribute_level = 'product'") == [(0,)]
+
+    # Without Customer.totalOrders nothing tells whether a customer created before the synced days bought before
+    # them: their first purchase in the warehouse is 'unknown', never a guessed 'new'. A customer created on a synced
+    # day has every order in it (Centra keeps none before its customer): their first is 'new', the truth says so.
+    created = {c["id"]: c for c in truth(centra, "customers")}
+    synced = {o["number"] for day in days for o in truth(centra, "orders", day)}
+    first_ever, bought, expected, unknown = {}, set(), {}, set()
+    for o in sorted(truth(centra, "orders"), key=lambda o: (o["created_at"], o["number"])):
+        customer = o["customer_id"]
+        if customer is None or o["status"] == "CANCELLED":
+            continue
+        # their first purchase since the simulator's first day, if it was their first ever
+        first_ever.setdefault(customer, None if created[customer]["orders_before_history"] else o["number"])
+        if o["number"] not in synced:
+            continue
+        if customer in bought:
+            expected[o["number"]] = "repeat"
+        elif local_day(created[customer]["created_at"]) >= days[0]:
+            assert first_ever[customer] == o["number"], f"seed {SEED}: a customer created in range bought before it"
+            expected[o["number"]] = "new"
+        else:
+            expected[o["number"]] = "unknown"
+            unknown.add(customer)
+        bought.add(customer)
+    assert {"new", "repeat", "unknown"} <= set(expected.values()), f"seed {SEED}"
+    assert query(settings, "SELECT count(total_orders) FROM staging.stg_centra__customers") == [(0,)]
+    got = dict(query(settings, "SELECT order_number, new_or_repeat FROM fct_orders WHERE new_or_repeat IS NOT NULL"))
+    assert got == expected, f"seed {SEED}"
+    customers = query(
+        settings,
+        "SELECT customer_id, is_first_order_known, bought_before_synced_range, cohort_month FROM dim_customers "
+        "WHERE first_order_at IS NOT NULL",
+    )
+    assert {c for c, known, before, cohort in customers if not known and before is None and cohort is None} == unknown
 
 
 @pytest.mark.parametrize("case", ["alternative-names-no-introspection"], indirect=True)

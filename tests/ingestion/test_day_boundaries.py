@@ -4,6 +4,7 @@ one partition. And the simulator's orders arrive around the clock, so the first 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -15,10 +16,15 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.freshness import FreshnessState
+from dagster._core.definitions.freshness_evaluator import FRESHNESS_EVALUATORS_BY_POLICY_TYPE
+from dagster._core.test_utils import BasicLoadingContext, freeze_time
 
+from centra_assets.defs import build_definitions
 from centra_assets.defs.realtime import locate
 from centra_assets.defs.sync import day_of, day_window
 from centra_assets.entities import BY_NAME
+from centra_assets.settings import Settings
 from centra_assets.simulator.server import Simulator
 from tests.conftest import NOW
 
@@ -145,3 +151,32 @@ def test_orders_arrive_around_the_clock_on_the_stores_own_daily_rhythm(zone):
     total = sum(by_hour.values())
     assert all(by_hour[h] > 0.002 * total for h in range(24)), f"seed {SEED}, {zone}: {sorted(by_hour.items())}"
     assert sum(by_hour[h] for h in (2, 3, 4)) * 3 < sum(by_hour[h] for h in (19, 20, 21)), f"seed {SEED}, {zone}"
+
+
+def freshness_at(instance: dg.DagsterInstance, node, now: dt.datetime) -> FreshnessState:
+    """The raw asset's freshness as Dagster's own freshness daemon evaluates it, on a fixed clock."""
+    evaluator = FRESHNESS_EVALUATORS_BY_POLICY_TYPE[type(node.freshness_policy)]()
+    with freeze_time(now):
+        return asyncio.run(evaluator.evaluate_freshness(BasicLoadingContext(instance), node))
+
+
+def test_a_sync_on_time_the_day_after_the_clock_goes_back_is_fresh_and_a_late_one_warns_then_fails():
+    """Europe/Stockholm's 2026-10-25 lasts 25 hours (03:00 CEST becomes 02:00 CET): the daily sync at 00:15 that
+    day and the next, on time, are 25 hours apart. Freshness follows the store's calendar: the asset is fresh
+    until the next sync lands, warns an hour later, and fails two hours later, as on any other day."""
+    tz = ZoneInfo("Europe/Stockholm")
+    settings = dataclasses.replace(Settings(), timezone="Europe/Stockholm")
+    graph = build_definitions(settings).resolve_asset_graph()
+    orders = dg.AssetKey(["centra", "orders"])
+    assert graph.get(dg.AssetKey(["analytics", "fct_orders"])).freshness_policy == graph.get(orders).freshness_policy
+    synced = dt.datetime(2026, 10, 25, 0, 20, tzinfo=tz)  # the 00:15 sync of the 25th, done
+    next_sync = dt.datetime(2026, 10, 26, 0, 15, tzinfo=tz)  # the next one starts, on time
+    assert next_sync.astimezone(dt.UTC) - synced.astimezone(dt.UTC) == dt.timedelta(hours=24, minutes=55)
+
+    instance = dg.DagsterInstance.ephemeral()
+    with freeze_time(synced):
+        instance.report_runless_asset_event(dg.AssetMaterialization(orders))
+    running = next_sync + dt.timedelta(minutes=10)  # still running: the day before's materialization is 25:05 old
+    assert freshness_at(instance, graph.get(orders), running) == FreshnessState.PASS
+    assert freshness_at(instance, graph.get(orders), running + HOUR) == FreshnessState.WARN
+    assert freshness_at(instance, graph.get(orders), running + 2 * HOUR) == FreshnessState.FAIL

@@ -84,4 +84,5 @@ def test_check_names_the_fields_a_store_lacks(make_centra):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "empty   orders: orders.is_on_hold (isOnHold; lacks Order.isOnHold)" in result.stdout
     assert "empty   purchase_orders: purchase_orders.eta (ETA; lacks PurchaseOrder.ETA)" in result.stdout
+    assert "empty   customers: customers.total_orders (totalOrders; lacks Customer.totalOrders)" in result.stdout
     assert "All read permissions present" in result.stdout

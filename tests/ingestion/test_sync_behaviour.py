@@ -135,10 +135,13 @@ def test_expired_token_fails_at_once_with_what_to_do(make_centra, tmp_path):
 
 
 def test_missing_permission_names_it_exactly(make_centra, tmp_path):
+    """A data type's permission (Return:read) or one field's (Customer.totalOrders:read): the run of the data type
+    that needs it fails naming it, never with a bare GraphQL error; the others run."""
     from centra_assets.simulator.permissions import ALL_PERMISSIONS
 
     centra = make_centra()
-    centra.admin("tokens", {"token": "no-returns-token", "permissions": sorted(ALL_PERMISSIONS - {"Return:read"})})
+    lacking = {"Return:read", "Customer.totalOrders:read"}
+    centra.admin("tokens", {"token": "no-returns-token", "permissions": sorted(ALL_PERMISSIONS - lacking)})
     settings = settings_for(tmp_path)
     before = centra.sim.stats["requests"]
     result = materialize(
@@ -152,6 +155,13 @@ def test_missing_permission_names_it_exactly(make_centra, tmp_path):
     assert failed == {"centra_returns"}
     assert "lacks the permission Return:read (needed to read `returns`)" in _failure(result)
     assert centra.sim.stats["requests"] - before < 40  # the other assets ran; nothing retried the refusal
+
+    customers = [a for a in assets_of(settings, "snapshot") if a.op.name == "centra_customers"]
+    resource = resource_for(centra, settings, token="no-returns-token")
+    result = dg.materialize(customers, resources={"centra": resource}, instance=new_instance(), raise_on_error=False)
+    assert [e.step_key for e in result.all_events if e.is_step_failure] == ["centra_customers"]
+    assert "lacks the permission Customer.totalOrders:read (needed to read `totalOrders`)" in _failure(result)
+    assert "Add Customer.totalOrders:read to the token" in _failure(result)
 
 
 def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(make_centra, tmp_path):
