@@ -6,11 +6,14 @@ with lines as (
         order_number,
         sum(sold_quantity) as units,
         sum(returned_quantity) as returned_units,
-        sum(gross_sales) as gross_sales,
-        -- the lines' goods value without the VAT inside their prices (unrounded: only a ratio is taken of it)
-        sum(gross_sales / (1 + coalesce(tax_percent, 0) / 100.0)) as gross_sales_if_tax_included,
-        sum(markdown) as markdown,
-        sum(returned_value) as returned_value
+        -- Money summed exactly (decimals): a sum of doubles differs in its last bit with the order the lines come in,
+        -- and a figure on a half cent (149.97 / 1.2 = 124.975) then rounds one way or the other from build to build.
+        cast(sum(cast(gross_sales as decimal(38, 2))) as double precision) as gross_sales,
+        -- the lines' goods value without the VAT inside their prices (to 10 places: only a ratio is taken of it)
+        cast(sum(cast(gross_sales / (1 + coalesce(tax_percent, 0) / 100.0) as decimal(38, 10))) as double precision)
+            as gross_sales_if_tax_included,
+        cast(sum(cast(markdown as decimal(38, 2))) as double precision) as markdown,
+        cast(sum(cast(returned_value as decimal(38, 2))) as double precision) as returned_value
     from {{ ref('int_order_lines') }}
     group by store, order_number
 ),
