@@ -24,7 +24,11 @@ from .helpers import (
     truth,
 )
 
-pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
+pytestmark = pytest.mark.usefixtures("backend")
+# Each test says why it runs on both backends (a local disk; S3 with PostgreSQL) or on the local one only: the S3 and
+# PostgreSQL run costs 3-5x the local one, so it runs where the backend changes what is proved. What happens between
+# Centra and the sync (retries, refusals, records arriving mid-run) is the same wherever the partition lands.
+LOCAL_ONLY = pytest.mark.parametrize("backend", ["local"], indirect=True)
 
 ORDER_TABLES = ("orders", "order_lines", "order_discounts", "order_payments")
 NO_AUDIT = "* EXCLUDE (_loaded_at)"
@@ -35,6 +39,7 @@ def snapshot_of(settings, day):
 
 
 def test_a_second_run_adds_no_rows(make_centra, tmp_path):
+    # Both backends: a partition published again replaces the object on S3 whole (no second copy beside it).
     centra = make_centra(orders_per_day=120)
     settings = settings_for(tmp_path)
     resource = resource_for(centra, settings)
@@ -46,6 +51,7 @@ def test_a_second_run_adds_no_rows(make_centra, tmp_path):
 
 
 def test_targeted_refresh_equals_full_rematerialization(make_centra, tmp_path):
+    # Both backends: the refresh reads the partition back from S3, merges and publishes it again.
     centra = make_centra(orders_per_day=150)
     refreshed, full = settings_for(tmp_path / "refreshed"), settings_for(tmp_path / "full")
     day = sim_day(centra, 0)  # today in the simulator: orders are still arriving and moving on
@@ -70,6 +76,7 @@ def test_targeted_refresh_equals_full_rematerialization(make_centra, tmp_path):
     assert snapshot_of(refreshed, day) == snapshot_of(full, day)
 
 
+@LOCAL_ONLY  # Centra's faults and the client's retries happen before anything is written
 def test_faults_do_not_change_the_result(make_centra, tmp_path):
     centra = make_centra(orders_per_day=100, rate_limits=True, plan="enterprise")
     settings = settings_for(tmp_path)
@@ -116,6 +123,7 @@ def _failure(result) -> str:
     )
 
 
+@LOCAL_ONLY  # the refusal comes before any storage; the messages checked are the run's events, the same on both
 def test_expired_token_fails_at_once_with_what_to_do(make_centra, tmp_path):
     centra = make_centra()
     secret = "expired-token-0123456789abcdef"
@@ -134,6 +142,7 @@ def test_expired_token_fails_at_once_with_what_to_do(make_centra, tmp_path):
     assert secret not in logs
 
 
+@LOCAL_ONLY  # the refusal comes before any storage, as above
 def test_missing_permission_names_it_exactly(make_centra, tmp_path):
     """A data type's permission (Return:read) or one field's (Customer.totalOrders:read): the run of the data type
     that needs it fails naming it, never with a bare GraphQL error; the others run."""
@@ -167,6 +176,7 @@ def test_missing_permission_names_it_exactly(make_centra, tmp_path):
 def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(make_centra, tmp_path):
     """Centra only knows the present: a snapshot asset has no day partitions (none can read "missing" or be asked
     for), each materialization is today's snapshot, and the sync itself refuses a past day it never stored."""
+    # Both backends: whether a day's snapshot is stored is asked of S3, and a stored one is read back from it.
     from zoneinfo import ZoneInfo
 
     from centra_assets.defs.partitions import snapshot_days
@@ -213,6 +223,7 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     client.close()
 
 
+@LOCAL_ONLY  # the recount while pages are read is between Centra and the sync; publishing to S3: the tests above
 def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_count(make_centra, tmp_path):
     """Today's orders keep arriving during a run: the partition and its row-count check are taken after the
     pages, so an order created between the count and the last page is neither missed nor hidden by the check."""
@@ -249,6 +260,7 @@ def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_cou
 def test_a_refresh_of_a_day_never_synced_syncs_it_whole(make_centra, tmp_path):
     """A refresh names a few records; on a day the warehouse never synced, the partition it leaves behind must
     still hold the whole day (not just those records behind a green materialization and row-count check)."""
+    # Both backends: "never synced" is a partition S3 does not have (a missing object, not a missing file).
     centra = make_centra(orders_per_day=150)
     settings = settings_for(tmp_path)
     day = sim_day(centra, 3)

@@ -17,7 +17,11 @@ from centra_assets.webhooks.app import build_app
 from ..ingestion.helpers import materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
 from .helpers import execute, tick, wait_for_webhooks
 
-pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
+pytestmark = pytest.mark.usefixtures("backend")
+# Each test says why it runs on both backends (a local disk; S3 with PostgreSQL) or on the local one only: the S3 and
+# PostgreSQL run costs 3-5x the local one, so it runs where the backend changes what is proved. The sensor logic
+# (which runs to ask for, when to ask again, what to confirm) reads the same cursor and run records on both.
+LOCAL_ONLY = pytest.mark.parametrize("backend", ["local"], indirect=True)
 
 SECRET = "whsec-e2e-0123456789"
 HOUR = 3600
@@ -36,6 +40,8 @@ def live(make_centra, tmp_path):
 
 
 def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(live):
+    # Both backends: the webhook events are stored in PostgreSQL, the sensor reads them from there, the refresh runs
+    # are recorded in Dagster's PostgreSQL storage, and the refreshed partitions are located in and published to S3.
     centra, settings, resource, instance = live
     days = [sim_day(centra, n) for n in (2, 1, 0)]
     for day in days:
@@ -71,6 +77,7 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
     )
 
 
+@LOCAL_ONLY  # sensor logic (a failed run's records asked for again): the backends are covered by the test above
 def test_a_failed_refresh_is_asked_for_again_until_it_succeeds(live):
     centra, settings, resource, instance = live
     day = sim_day(centra, 0)
@@ -89,6 +96,7 @@ def test_a_failed_refresh_is_asked_for_again_until_it_succeeds(live):
     assert again == [] and json.loads(cursor)["pending"] == {}
 
 
+@LOCAL_ONLY  # sensor logic (run keys from the cursor alone): nothing in it depends on where data is stored
 def test_re_evaluating_a_tick_asks_for_the_same_runs(live):
     centra, settings, resource, instance = live
     materialize(settings, resource, sim_day(centra, 0), "event")
@@ -106,6 +114,7 @@ def queue_tick(settings, resource, instance, cursor):
     return (result.run_requests if isinstance(result, dg.SensorResult) else []), context.cursor
 
 
+@LOCAL_ONLY  # the event queue is Centra's and the cursor Dagster's; refresh runs on S3/PostgreSQL: the first test
 def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refresh(make_centra, tmp_path):
     centra = make_centra(orders_per_day=120)
     settings = settings_for(tmp_path)
@@ -137,6 +146,7 @@ def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refr
         assert got == [(n, s, dt.datetime.fromisoformat(u).isoformat()) for n, s, u in expected], day
 
 
+@LOCAL_ONLY  # sensor logic (nothing confirmed before its refresh succeeds), the same on both backends
 def test_events_stay_unconfirmed_while_their_refresh_fails(make_centra, tmp_path):
     centra = make_centra(orders_per_day=120)
     settings = settings_for(tmp_path)
@@ -152,6 +162,7 @@ def test_events_stay_unconfirmed_while_their_refresh_fails(make_centra, tmp_path
     assert len(retried) == len(requests) and len(centra.sim.events.pending["centra-assets"]) == queued
 
 
+@LOCAL_ONLY  # sensor logic (what no run can refresh is confirmed at once), the same on both backends
 def test_events_with_nothing_to_refresh_are_confirmed_without_a_run(make_centra, tmp_path):
     """A DELETED order and an order number found nowhere: no run can refresh them, so they are confirmed at
     once instead of coming back on every poll."""
