@@ -334,6 +334,27 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
                 start[event.step_key] = entry.timestamp
         return sum(start.get(k, t) - t for k, t in blocked.items())
 
+    def build_parts(r) -> dict[str, float]:
+        """Where a build's time went: run started -> its step started, step -> first model's event (dbt and the
+        tables' metadata), recording the events, step done -> run done."""
+        at: dict[str, float] = {}
+        for entry in instance.all_logs(r.dagster_run.run_id):
+            kind = entry.dagster_event and entry.dagster_event.event_type
+            if kind == dg.DagsterEventType.STEP_START:
+                at.setdefault("step", entry.timestamp)
+            elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                at.setdefault("events", entry.timestamp)
+            elif kind == dg.DagsterEventType.STEP_SUCCESS:
+                at["done"] = entry.timestamp
+        if len(at) < 3:
+            return {}
+        return {
+            "build: to step": at["step"] - started(r),
+            "build: dbt": at["events"] - at["step"],
+            "build: events": at["done"] - at["events"],
+            "build: to end": r.end_time - at["done"],
+        }
+
     def keys(r) -> set[int]:
         ops = r.dagster_run.run_config.get("ops", {})
         return {int(k) for k in ops.get("centra_orders", {}).get("config", {}).get("refresh_keys", [])}
@@ -354,6 +375,7 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
             ("to build", build.create_timestamp.timestamp() - step["parquet"]),
             ("build queued", started(build) - build.create_timestamp.timestamp()),
             ("build", build.end_time - started(build)),
+            *build_parts(build).items(),
         ):
             stages.setdefault(name, []).append(value)
     where = ", ".join(f"{name} {statistics.mean(values):.0f}" for name, values in stages.items())
