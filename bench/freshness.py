@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -379,8 +380,21 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
         ):
             stages.setdefault(name, []).append(value)
     where = ", ".join(f"{name} {statistics.mean(values):.0f}" for name, values in stages.items())
-    failed = sum(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in records)
+    failed = [r for r in records if r.dagster_run.status == dg.DagsterRunStatus.FAILURE]
+
+    def cause(entry) -> str:
+        error = getattr(entry.dagster_event.event_specific_data, "error", None)
+        return ((error.message if error else None) or entry.message or "").strip().replace("\n", " ")[:160]
+
+    why = Counter(  # what the failed runs' steps (or the run itself) said
+        f"{'refresh' if r in refresh else 'build'}: {entry.dagster_event.step_key or 'run'}: {cause(entry)}"
+        for r in failed
+        for entry in instance.all_logs(
+            r.dagster_run.run_id, of_type={dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
+        )
+    )
+    causes = f" ({'; '.join(f'{n}x {w}' for w, n in why.items())})" if why else ""
     return (
         f"{len(refresh)} refresh runs (mean {mean(refresh)} asked to done), {len(builds)} dbt builds "
-        f"(mean {mean(builds)}), {failed} failed; stages (mean s): {where}"
+        f"(mean {mean(builds)}), {len(failed)} failed{causes}; stages (mean s): {where}"
     )
