@@ -390,8 +390,14 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
         f"{'refresh' if r in refresh else 'build'}: {entry.dagster_event.step_key or 'run'}: {cause(entry)}"
         for r in failed
         for entry in instance.all_logs(
-            r.dagster_run.run_id, of_type={dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
+            r.dagster_run.run_id,
+            of_type={
+                dg.DagsterEventType.STEP_UP_FOR_RETRY,
+                dg.DagsterEventType.STEP_FAILURE,
+                dg.DagsterEventType.RUN_FAILURE,
+            },
         )
+        if "max_retries" not in cause(entry)  # a retried step's own error is in the attempt before
     )
     causes = f" ({'; '.join(f'{n}x {w}' for w, n in why.items())})" if why else ""
     return (
