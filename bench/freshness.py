@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -334,6 +335,27 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
                 start[event.step_key] = entry.timestamp
         return sum(start.get(k, t) - t for k, t in blocked.items())
 
+    def build_parts(r) -> dict[str, float]:
+        """Where a build's time went: run started -> its step started, step -> first model's event (dbt and the
+        tables' metadata), recording the events, step done -> run done."""
+        at: dict[str, float] = {}
+        for entry in instance.all_logs(r.dagster_run.run_id):
+            kind = entry.dagster_event and entry.dagster_event.event_type
+            if kind == dg.DagsterEventType.STEP_START:
+                at.setdefault("step", entry.timestamp)
+            elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                at.setdefault("events", entry.timestamp)
+            elif kind == dg.DagsterEventType.STEP_SUCCESS:
+                at["done"] = entry.timestamp
+        if len(at) < 3:
+            return {}
+        return {
+            "build: to step": at["step"] - started(r),
+            "build: dbt": at["events"] - at["step"],
+            "build: events": at["done"] - at["events"],
+            "build: to end": r.end_time - at["done"],
+        }
+
     def keys(r) -> set[int]:
         ops = r.dagster_run.run_config.get("ops", {})
         return {int(k) for k in ops.get("centra_orders", {}).get("config", {}).get("refresh_keys", [])}
@@ -354,11 +376,31 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
             ("to build", build.create_timestamp.timestamp() - step["parquet"]),
             ("build queued", started(build) - build.create_timestamp.timestamp()),
             ("build", build.end_time - started(build)),
+            *build_parts(build).items(),
         ):
             stages.setdefault(name, []).append(value)
     where = ", ".join(f"{name} {statistics.mean(values):.0f}" for name, values in stages.items())
-    failed = sum(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in records)
+    failed = [r for r in records if r.dagster_run.status == dg.DagsterRunStatus.FAILURE]
+
+    def cause(entry) -> str:
+        error = getattr(entry.dagster_event.event_specific_data, "error", None)
+        return ((error.message if error else None) or entry.message or "").strip().replace("\n", " ")[:160]
+
+    why = Counter(  # what the failed runs' steps (or the run itself) said
+        f"{'refresh' if r in refresh else 'build'}: {entry.dagster_event.step_key or 'run'}: {cause(entry)}"
+        for r in failed
+        for entry in instance.all_logs(
+            r.dagster_run.run_id,
+            of_type={
+                dg.DagsterEventType.STEP_UP_FOR_RETRY,
+                dg.DagsterEventType.STEP_FAILURE,
+                dg.DagsterEventType.RUN_FAILURE,
+            },
+        )
+        if "max_retries" not in cause(entry)  # a retried step's own error is in the attempt before
+    )
+    causes = f" ({'; '.join(f'{n}x {w}' for w, n in why.items())})" if why else ""
     return (
         f"{len(refresh)} refresh runs (mean {mean(refresh)} asked to done), {len(builds)} dbt builds "
-        f"(mean {mean(builds)}), {failed} failed; stages (mean s): {where}"
+        f"(mean {mean(builds)}), {len(failed)} failed{causes}; stages (mean s): {where}"
     )

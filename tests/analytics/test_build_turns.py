@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.analytics import dbt_resource
+from centra_assets.defs.analytics import dbt_resource, dbt_target_path
 from centra_assets.defs.partitions import key
 from centra_assets.entities import BY_NAME
 from centra_assets.warehouse import storage
@@ -110,6 +110,8 @@ def test_a_refresh_published_during_a_dbt_build_waits_for_it_and_the_marts_see_o
     failures = [e.message for e in result.all_events if e.is_failure]
     assert result.success, failures
     assert {e.asset_check_key for e in result.get_asset_check_evaluations() if e.passed} >= set(CHECKS)
+    # dbt's parse stays with the warehouse for its next build (a new folder each build meant a full parse each time)
+    assert (dbt_target_path(settings) / "partial_parse.msgpack").exists()
 
     # and the marts agree with one version of the raw data: the order is in fct_orders, its lines and daily_sales'
     # count of the day, or in none of them; the day's count is the simulator's, with the new order or without it
