@@ -85,7 +85,7 @@ def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
             "centra_marts_automation",
             target=dg.AssetSelection.key_prefixes("analytics"),
             default_status=dg.DefaultSensorStatus.RUNNING,  # costs nothing until raw data changes
-            minimum_interval_seconds=10,  # landed raw data starts its dbt build within 10 s (make bench)
+            minimum_interval_seconds=15,  # landed raw data starts its dbt build within 15 s (make bench)
             use_user_code_server=True,
             description="Asks for a dbt build of the models whose raw data changed (each model's "
             "automation condition); on by default",

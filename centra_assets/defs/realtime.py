@@ -40,12 +40,7 @@ from .sync import day_of
 CHANGING = tuple(s for s in ALL if s.partition == "event" and s.refresh_field)  # data types refreshed by key
 BY_WEBHOOK = {s.webhook_type: s for s in CHANGING if s.webhook_type}
 BY_EVENT_OBJECT = {s.event_object: s for s in CHANGING if s.event_object}
-# seconds between the webhook sensor's ticks: it reads the receiver's local store, and asks Centra only about what
-# was announced, so ticking often costs no API budget (make bench: freshness-daily-sales)
-SENSOR_INTERVAL = 10
-# the event queue sensor asks Centra every tick: at 30 s, 120 requests an hour per store of the environment's
-# shared budget (3,600 an hour on older plans; centra-integration-api.md §3)
-EVENT_QUEUE_INTERVAL = 30
+SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
 SWEEP_INTERVAL = 15 * 60
 SWEEP_OVERLAP = dt.timedelta(minutes=5)  # changes committed late are still seen; each is refreshed once
 # Where the store gives no way to ask what changed (no updatedAt filter), records that may still change are read
@@ -347,7 +342,7 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
 
     @dg.sensor(
         name="centra_event_queue_sensor",
-        minimum_interval_seconds=EVENT_QUEUE_INTERVAL,
+        minimum_interval_seconds=SENSOR_INTERVAL,
         asset_selection=targets,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Polls Centra's Integration API event queue (needs Event:read and Event:write) and "
