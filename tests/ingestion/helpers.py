@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.assets import sync_assets
@@ -70,6 +71,9 @@ class Distributed(Local):
 
 
 BACKEND: Local = Local()
+# A test of a module that runs on both backends, run on the local one only (where the S3/PostgreSQL run, 3-5x slower,
+# would prove nothing more: each such test says why)
+LOCAL_ONLY = pytest.mark.parametrize("backend", ["local"], indirect=True)
 
 
 def settings_for(tmp_path: Path, start: str = "2026-10-01") -> Settings:

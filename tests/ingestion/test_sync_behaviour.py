@@ -11,6 +11,7 @@ import pytest
 from centra_assets.warehouse import storage
 
 from .helpers import (
+    LOCAL_ONLY,
     assets_of,
     materialize,
     new_instance,
@@ -28,7 +29,6 @@ pytestmark = pytest.mark.usefixtures("backend")
 # Each test says why it runs on both backends (a local disk; S3 with PostgreSQL) or on the local one only: the S3 and
 # PostgreSQL run costs 3-5x the local one, so it runs where the backend changes what is proved. What happens between
 # Centra and the sync (retries, refusals, records arriving mid-run) is the same wherever the partition lands.
-LOCAL_ONLY = pytest.mark.parametrize("backend", ["local"], indirect=True)
 
 ORDER_TABLES = ("orders", "order_lines", "order_discounts", "order_payments")
 NO_AUDIT = "* EXCLUDE (_loaded_at)"

@@ -14,14 +14,13 @@ from centra_assets.simulator.events import Change
 from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app
 
-from ..ingestion.helpers import materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
+from ..ingestion.helpers import LOCAL_ONLY, materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
 from .helpers import execute, tick, wait_for_webhooks
 
 pytestmark = pytest.mark.usefixtures("backend")
 # Each test says why it runs on both backends (a local disk; S3 with PostgreSQL) or on the local one only: the S3 and
 # PostgreSQL run costs 3-5x the local one, so it runs where the backend changes what is proved. The sensor logic
 # (which runs to ask for, when to ask again, what to confirm) reads the same cursor and run records on both.
-LOCAL_ONLY = pytest.mark.parametrize("backend", ["local"], indirect=True)
 
 SECRET = "whsec-e2e-0123456789"
 HOUR = 3600
