@@ -32,7 +32,7 @@ from centra_assets.defs.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings
-from centra_assets.simulator.process import SimulatorProcess
+from centra_sim.process import SimulatorProcess
 
 TOKEN = "bench-token"
 TZ = "Europe/Stockholm"

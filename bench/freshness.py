@@ -104,7 +104,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
     from centra_assets.cli import init_instance, stop_session
     from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
     from centra_assets.settings import settings_from_env
-    from centra_assets.simulator.process import SimulatorProcess, free_port
+    from centra_sim.process import SimulatorProcess, free_port
 
     with tempfile.TemporaryDirectory() as tmp:
         home, warehouse = Path(tmp) / "dagster", Path(tmp) / "warehouse"

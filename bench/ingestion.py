@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from centra_assets.entities import BY_NAME
-from centra_assets.simulator.process import SimulatorProcess
-from centra_assets.simulator.ratelimit import INTERVALS, PLANS
+from centra_sim.process import SimulatorProcess
+from centra_sim.ratelimit import INTERVALS, PLANS
 
 TOKEN = "bench-token"
 TZ = "Europe/Stockholm"
@@ -206,7 +206,7 @@ def partition_memory() -> list[dict]:
 
 def object_storage_throughput() -> list[dict]:
     """The same sync into a local folder and into S3 (moto's S3 server on 127.0.0.1), alternating rounds."""
-    from tests.services import S3
+    from centra_sim.testing.services import S3
 
     days, rounds = _days()[-5:], 3
     results: dict[str, list[tuple[int, float]]] = {"local": [], "s3": []}

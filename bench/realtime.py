@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from centra_assets.simulator.process import free_port
 from centra_assets.webhooks.signature import sign
+from centra_sim.process import free_port
 
 SECRET = "bench-webhook-secret-0123"
 TZ = "Europe/Stockholm"  # the simulated store's timezone: its days, never the machine's
@@ -213,10 +213,9 @@ def sensor_and_latency() -> list[dict]:
     from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
     from centra_assets.defs.resources import CentraResource
     from centra_assets.settings import Settings
-    from centra_assets.simulator.process import SimulatorProcess
-    from centra_assets.simulator.server import BackgroundServer
     from centra_assets.webhooks.app import build_app
-    from tests.realtime.helpers import run
+    from centra_sim.process import BackgroundServer, SimulatorProcess
+    from centra_sim.testing.runs import run
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -347,7 +346,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     from centra_assets.defs.sync import day_of, refresh_records
     from centra_assets.entities import BY_NAME
     from centra_assets.settings import Settings
-    from centra_assets.simulator.process import SimulatorProcess
+    from centra_sim.process import SimulatorProcess
 
     with (
         tempfile.TemporaryDirectory() as tmp,

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from centra_assets.cli import init_instance
-from centra_assets.simulator.process import SimulatorProcess
+from centra_sim.process import SimulatorProcess
 
 TOKEN = "bench-token"
 TZ = "Europe/Stockholm"

@@ -8,7 +8,7 @@ import time
 import httpx
 from graphql import execute, parse
 
-from centra_assets.simulator.process import SimulatorProcess
+from centra_sim.process import SimulatorProcess
 
 TOKEN = "bench-token"
 PAGE = """query($p: Int!) { orders(limit: 200, page: $p, where: {storeType: DIRECT_TO_CONSUMER}) {
@@ -49,9 +49,9 @@ def page_latency() -> list[dict]:
             samples.append((time.perf_counter() - started) * 1000)
         lines = sum(len(o["lines"]) for o in body.json()["data"]["orders"])
     # baseline in the same run: graphql-core's reference executor on the same query and data, in-process
-    from centra_assets.simulator.permissions import ALL_PERMISSIONS
-    from centra_assets.simulator.schema import reference_schema
-    from centra_assets.simulator.server import Context, Simulator, Token
+    from centra_sim.api.permissions import ALL_PERMISSIONS
+    from centra_sim.api.schema import reference_schema
+    from centra_sim.backend import Context, Simulator, Token
 
     local = Simulator(seed=1, days=10, orders_per_day=2000, rate_limits=False)
     schema, doc = reference_schema(local.schema, local.resolvers), parse(PAGE)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from centra_assets.simulator.process import SimulatorProcess
+from centra_sim.process import SimulatorProcess
 
 SIZES = (1, 50, 200)
 LATENCY_MS = 100

@@ -26,7 +26,7 @@ import httpx
 
 from centra_assets.cli import dagster_home, init_instance
 from centra_assets.entities import ALL
-from centra_assets.simulator.process import SimulatorProcess
+from centra_sim.process import SimulatorProcess
 
 TOKEN = "demo-token"
 TIMEZONE = "Europe/Stockholm"

@@ -19,7 +19,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from centra_assets.cli import dagster_home, init_instance, serve_dagster
-from centra_assets.simulator.process import SimulatorProcess, free_port
+from centra_sim.process import SimulatorProcess, free_port
 
 TOKEN = "dev-token"
 WEBHOOK_SECRET = "dev-webhook-secret"

@@ -3,56 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 
-import httpx
 import pytest
-from gql import Client, gql
-from gql.transport.requests import RequestsHTTPTransport
 
-from centra_assets.simulator.server import BackgroundServer, Simulator, build_app
-
-# A fixed "now" keeps data identical run to run; a Wednesday afternoon in the store's timezone.
-NOW = dt.datetime(2026, 11, 18, 15, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))).timestamp()
-TOKEN = "test-token-full"
-
-
-class Centra:
-    """A running simulator: its URL, the Simulator object (for ground truth) and helpers."""
-
-    def __init__(self, sim: Simulator, url: str):
-        self.sim, self.url, self.graphql_url = sim, url, f"{url}/graphql"
-
-    def client(self, token: str = TOKEN, timeout: float = 10) -> Client:
-        transport = RequestsHTTPTransport(
-            url=self.graphql_url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, retries=0
-        )
-        return Client(transport=transport, fetch_schema_from_transport=False)
-
-    def query(self, text: str, variables: dict | None = None, token: str = TOKEN):
-        """Run through the real gql client; returns graphql-core's ExecutionResult (data, errors, extensions)."""
-        request = gql(text)
-        request.variable_values = variables
-        with self.client(token) as session:
-            return session.execute(request, get_execution_result=True)
-
-    def post(self, body: dict, token: str | None = TOKEN, **kw) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.post(self.graphql_url, json=body, headers=headers, timeout=10, **kw)
-
-    def admin(self, path: str, body: dict | None = None) -> dict:
-        url = f"{self.url}/admin/{path}"
-        response = httpx.post(url, json=body, timeout=30) if body is not None else httpx.get(url, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-
-def serve(**kwargs):
-    sim = Simulator(**{"seed": 7, "days": 20, "orders_per_day": 60, "now": NOW, "rate_limits": False, **kwargs})
-    sim.add_token(TOKEN)
-    server = BackgroundServer(build_app(sim))
-    url = server.__enter__()
-    return Centra(sim, url), server
+from centra_sim.testing.simulator import Centra, serve
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +42,7 @@ def centra_live(make_centra):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    from .services import Postgres
+    from centra_sim.testing.services import Postgres
 
     server = Postgres()
     yield server
@@ -97,7 +51,7 @@ def postgres_server():
 
 @pytest.fixture(scope="session")
 def s3_server():
-    from .services import S3
+    from centra_sim.testing.services import S3
 
     server = S3()
     yield server

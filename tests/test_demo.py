@@ -13,7 +13,7 @@ import dagster as dg
 
 from centra_assets.demo import HISTORY, TIMEZONE, store_days
 from centra_assets.entities import ALL
-from centra_assets.simulator.process import SimulatorProcess
+from centra_sim.process import SimulatorProcess
 
 
 def test_the_demo_prints_a_short_story_and_its_runs_have_names(tmp_path):

@@ -22,7 +22,15 @@ BASE_IMAGE = "centra-assets-base:bookworm"
 IMAGE = "centra-assets:latest"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # what the image build needs from the repository (tracked files only: no .venv, warehouse or secrets)
-BUILD_CONTEXT = ("pyproject.toml", "uv.lock", "README.md", "centra_assets", "dbt_models", "deploy/Dockerfile")
+BUILD_CONTEXT = (
+    "pyproject.toml",
+    "uv.lock",
+    "README.md",
+    "centra_assets",
+    "centra_sim",
+    "dbt_models",
+    "deploy/Dockerfile",
+)
 
 
 def _log(message: str) -> None:

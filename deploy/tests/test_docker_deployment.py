@@ -30,9 +30,9 @@ import pytest
 import s3fs
 from engine import IMAGE, ROOT, Engine, _log, remove_tree
 
-from centra_assets.simulator.process import SimulatorProcess, free_port
 from centra_assets.webhooks.signature import sign
-from tests.services import S3, Postgres
+from centra_sim.process import SimulatorProcess, free_port
+from centra_sim.testing.services import S3, Postgres
 
 COMPOSE_FILE = ROOT / "deploy" / "docker" / "docker-compose.yml"
 PROJECT = "centra"

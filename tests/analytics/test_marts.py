@@ -85,7 +85,7 @@ def built(tmp_path_factory):
     """The simulator's last DAYS days synced (it has BEFORE more days of history), plus today's snapshots; then
     the dbt build (its result kept). The simulator's today is the real today (at 15:30): the snapshots are taken
     on the real day, and the stock marts' windows (28 days of sales before the stock day) must hold its sales."""
-    from tests.conftest import serve
+    from centra_sim.testing.simulator import serve
 
     afternoon = dt.datetime.combine(dt.date.fromisoformat(today()), dt.time(15, 30), ZoneInfo(TZ))
     centra, server = serve(seed=11, days=DAYS + BEFORE, orders_per_day=20, now=afternoon.timestamp())

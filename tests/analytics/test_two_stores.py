@@ -14,11 +14,11 @@ from centra_assets.defs.partitions import key, partitions, snapshot_key
 from centra_assets.defs.realtime import marks_since, sweep
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import settings_from_env
-from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app
 from centra_assets.webhooks.store import open_event_store
+from centra_sim.process import BackgroundServer
+from centra_sim.testing.simulator import TOKEN, serve
 
-from ..conftest import TOKEN, serve
 from ..ingestion.helpers import assets_of, rows, truth
 from ..realtime.helpers import execute, tick, wait_for_webhooks
 from .test_marts import build_marts, daily_sales, expected_daily, query

@@ -101,7 +101,7 @@ def _delivered_into_stock(centra, first_day: str) -> bool:
 @pytest.fixture(scope="module")
 def synced(case, backend, tmp_path_factory):
     """A simulator with a seed the tests do not choose, synced for three past days, today, and the snapshots."""
-    from tests.conftest import serve
+    from centra_sim.testing.simulator import serve
 
     for history in range(20, 34):  # a delivery comes every few days: the first history with one in the synced days
         centra, server = serve(

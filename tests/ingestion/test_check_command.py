@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from centra_assets.simulator.permissions import ALL_PERMISSIONS
+from centra_sim.api.permissions import ALL_PERMISSIONS
 
 
 def run_check(centra, token: str) -> subprocess.CompletedProcess:

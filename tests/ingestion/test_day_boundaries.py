@@ -25,8 +25,8 @@ from centra_assets.defs.realtime import locate
 from centra_assets.defs.sync import day_of, day_window
 from centra_assets.entities import BY_NAME
 from centra_assets.settings import Settings
-from centra_assets.simulator.server import Simulator
-from tests.conftest import NOW
+from centra_sim.backend import Simulator
+from centra_sim.testing.simulator import NOW
 
 from .helpers import assets_of, new_instance, resource_for, rows, settings_for, truth
 

@@ -136,7 +136,7 @@ def test_processes_sharing_no_files_share_the_budget_through_postgresql(make_cen
 
 
 def test_an_unreachable_budget_database_is_named_without_its_password(tmp_path):
-    from tests.services import free_port
+    from centra_sim.process import free_port
 
     url = f"postgresql://centra:{PASSWORD}@127.0.0.1:{free_port()}/budget"
     with pytest.raises(RateBudgetUnavailable) as raised:

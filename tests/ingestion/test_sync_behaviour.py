@@ -146,7 +146,7 @@ def test_expired_token_fails_at_once_with_what_to_do(make_centra, tmp_path):
 def test_missing_permission_names_it_exactly(make_centra, tmp_path):
     """A data type's permission (Return:read) or one field's (Customer.totalOrders:read): the run of the data type
     that needs it fails naming it, never with a bare GraphQL error; the others run."""
-    from centra_assets.simulator.permissions import ALL_PERMISSIONS
+    from centra_sim.api.permissions import ALL_PERMISSIONS
 
     centra = make_centra()
     lacking = {"Return:read", "Customer.totalOrders:read"}

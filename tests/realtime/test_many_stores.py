@@ -14,8 +14,8 @@ from centra_assets.defs import build_definitions, realtime
 from centra_assets.defs.realtime import event_store, marks_since
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import Settings, Store
+from centra_sim.testing.simulator import TOKEN
 
-from ..conftest import TOKEN
 from ..ingestion.helpers import TZ
 
 STORES = 5

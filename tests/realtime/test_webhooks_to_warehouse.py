@@ -10,9 +10,9 @@ import pytest
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.realtime import event_store, marks_since, sweep
-from centra_assets.simulator.events import Change
-from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app
+from centra_sim.events import Change
+from centra_sim.process import BackgroundServer
 
 from ..ingestion.helpers import LOCAL_ONLY, materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
 from .helpers import execute, tick, wait_for_webhooks

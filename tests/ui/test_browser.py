@@ -24,9 +24,9 @@ from playwright.sync_api import Page, sync_playwright
 from centra_assets.cli import stop_session
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.settings import Settings
-from centra_assets.simulator.process import free_port
+from centra_sim.process import free_port
+from centra_sim.testing.simulator import TOKEN, serve
 
-from ..conftest import TOKEN, serve
 from ..ingestion.helpers import TZ, rows, truth
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,11 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from centra_assets.simulator.process import free_port
-from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import _payload_field, build_app
 from centra_assets.webhooks.signature import sign
 from centra_assets.webhooks.store import PostgresEventStore, Replay, SqliteEventStore
+from centra_sim.process import BackgroundServer, free_port
 
 SECRET = "whsec-test-0123456789"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

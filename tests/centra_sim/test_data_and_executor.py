@@ -9,13 +9,12 @@ import httpx
 import pytest
 from graphql import execute, parse
 
-from centra_assets.simulator.permissions import ALL_PERMISSIONS
-from centra_assets.simulator.process import SimulatorProcess
-from centra_assets.simulator.schema import reference_schema
-from centra_assets.simulator.server import Context, Simulator, Token
-from centra_assets.simulator.truth import export
-
-from ..conftest import NOW
+from centra_sim.api.permissions import ALL_PERMISSIONS
+from centra_sim.api.schema import reference_schema
+from centra_sim.backend import Context, Simulator, Token
+from centra_sim.process import SimulatorProcess
+from centra_sim.testing.simulator import NOW
+from centra_sim.truth import export
 
 ORDER_PAGE = """query($p: Int!) { orders(limit: 50, page: $p, sort: [number_DESC]) { __typename id number status
   createdAt updatedAt grandTotal { value currency { code } conversionRate formattedValue }

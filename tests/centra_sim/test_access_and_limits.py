@@ -8,8 +8,8 @@ import httpx
 import pytest
 from gql.transport.exceptions import TransportQueryError
 
-from centra_assets.simulator.complexity import TYPICAL_LIST_SIZE
-from centra_assets.simulator.ratelimit import RateLimiter
+from centra_sim.api.complexity import TYPICAL_LIST_SIZE
+from centra_sim.ratelimit import RateLimiter
 
 ORDERS = {"query": "{ orders(limit: 1) { number } }"}
 

@@ -1,5 +1,5 @@
-"""Real servers for the "beyond one machine" runs: PostgreSQL (Debian's package) and an S3-compatible store
-(moto's server mode), both on 127.0.0.1, started once per test process and stopped by PID."""
+"""Real servers for the "beyond one machine" runs of the tests and benchmarks: PostgreSQL (Debian's package) and an
+S3-compatible store (moto's server mode), both on 127.0.0.1, started once per process and stopped by PID."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,13 +17,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from ..process import free_port
+
 BUCKET = "centra-warehouse"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(ready, what: str, proc: subprocess.Popen, seconds: float = 60) -> None:

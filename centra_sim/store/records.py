@@ -1,7 +1,7 @@
 """What the API shows of a plan at clock time T: orders, shipments, returns, purchase orders, stock.
 
 Cheap scalar fields go into the record dict; anything costly or argument-dependent (lines, totals,
-payment history, stock) is computed by a resolver in resolvers.py only when a query selects it.
+payment history, stock) is computed by a resolver in api/resolvers.py only when a query selects it.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from . import analyst, documented
-from .records import happened, order_id, order_status, updated_at
-from .timeline import MAX_LIFECYCLE
+from .api import analyst, documented
+from .store.records import happened, order_id, order_status, updated_at
+from .store.timeline import MAX_LIFECYCLE
 
 
 def _iso(ts: float | None) -> str | None:

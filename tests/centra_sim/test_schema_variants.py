@@ -6,10 +6,10 @@ import httpx
 import pytest
 from graphql import execute, parse
 
-from centra_assets.simulator.cli import parser, schema_variant
-from centra_assets.simulator.permissions import ALL_PERMISSIONS
-from centra_assets.simulator.server import APP_VERSION, INTROSPECTION_DISABLED, Context, Token
-from centra_assets.simulator.variants import PRESETS
+from centra_sim.api.permissions import ALL_PERMISSIONS
+from centra_sim.api.variants import PRESETS
+from centra_sim.backend import APP_VERSION, INTROSPECTION_DISABLED, Context, Token
+from centra_sim.cli import parser, schema_variant
 
 TOTALS = "{ orders(limit: 40) { number totals { %s { value } } } }"
 DISCOUNTS = "{ orders(limit: 60) { number discountsApplied { __typename value { value } ... on %s { %s { code } } } } }"
@@ -23,7 +23,7 @@ def _errors(centra, query: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def alternative(request):
-    from ..conftest import serve
+    from centra_sim.testing.simulator import serve
 
     c, server = serve(schema_variant="alternative-names")
     yield c

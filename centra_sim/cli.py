@@ -14,11 +14,12 @@ import time
 
 import uvicorn
 
+from .api.schema import default_schema, served_schema
+from .api.variants import PRESETS, normalize
+from .app import build_app
+from .backend import Simulator
 from .faults import Faults
 from .ratelimit import PLANS
-from .schema import default_schema, served_schema
-from .server import Simulator, build_app
-from .variants import PRESETS, normalize
 
 FAULT_FLAGS = {
     "latency_ms": float,

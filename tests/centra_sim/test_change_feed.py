@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from centra_assets.simulator.events import changes_between, sign, webhook_body
-from centra_assets.simulator.server import BackgroundServer
+from centra_sim.events import changes_between, sign, webhook_body
+from centra_sim.process import BackgroundServer
 
 HOUR = 3600
 

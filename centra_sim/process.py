@@ -1,4 +1,5 @@
-"""`centra-sim serve` as a child process on a free 127.0.0.1 port: for the demo, the tests and the benchmarks."""
+"""Running a simulator beside a program: `centra-sim serve` as a child process on a free 127.0.0.1 port, or an
+ASGI app served from a thread (``BackgroundServer``), for the demo, the tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -29,7 +31,7 @@ class SimulatorProcess:
         self._cmd = [
             sys.executable,
             "-m",
-            "centra_assets.simulator.cli",
+            "centra_sim.cli",
             "serve",
             "--port",
             str(self.port),
@@ -84,3 +86,31 @@ class SimulatorProcess:
                 if line.startswith(field):
                     return int(line.split()[1]) / 1024
         return float("nan")
+
+
+class BackgroundServer:
+    """Serve an ASGI app on 127.0.0.1 from a thread (tests, demo, bench): ``with BackgroundServer(app) as url``."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
+        import uvicorn
+
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        )
+        self._thread = threading.Thread(target=self._server.run, name="centra-sim-http", daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.01)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -3,7 +3,7 @@
 Each day's orders come from a random generator seeded by (seed, day) alone, so any day can be generated
 without the days before it: the simulator never holds more than a few days in memory, however many
 orders it serves. A plan carries its whole lifecycle (created, confirmed, shipped, returned...); what
-the API shows at clock time T is the plan with every step at or before T applied (see views.py).
+the API shows at clock time T is the plan with every step at or before T applied (see records.py).
 """
 
 from __future__ import annotations

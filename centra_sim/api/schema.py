@@ -22,8 +22,8 @@ from graphql import (
     validate_schema,
 )
 
+from ..events import EVENT_RESOLVERS
 from . import analyst, documented, permissions
-from .events import EVENT_RESOLVERS
 from .resolvers import DEFAULT_DATE_FORMAT, FIELD_RESOLVERS, ROOT_QUERIES, date_resolver
 from .variants import DEFAULT, Variant, served_names, transform
 

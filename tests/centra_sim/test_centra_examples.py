@@ -35,8 +35,8 @@ from graphql import (
 )
 from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 
-from centra_assets.simulator.schema import default_schema, served_schema
-from centra_assets.simulator.variants import normalize
+from centra_sim.api.schema import default_schema, served_schema
+from centra_sim.api.variants import normalize
 
 ENTRIES = json.loads((Path(__file__).parent / "documented" / "centra_examples.json").read_text())
 QUERIES = [e for e in ENTRIES if e["kind"] == "query"]

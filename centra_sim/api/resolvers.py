@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from graphql import GraphQLError
 
-from .records import number_from_id, order_id, order_status, updated_at
-from .timeline import DAY, MAX_LIFECYCLE
+from ..store.records import number_from_id, order_id, order_status, updated_at
+from ..store.timeline import DAY, MAX_LIFECYCLE
 
 MAX_LIMIT = 200  # "Limit must be in range 1 - 200"
 SHIPMENT_LAG = 12 * DAY  # longest time from order to shipment created/shipped

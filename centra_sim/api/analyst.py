@@ -2,17 +2,17 @@
 supply map, order channel data, shipment economics, allocations and stock changes.
 
 Every value is derived from the catalogue and the order plans without drawing random numbers, so adding these
-never changes the generated store. The ground truth (truth.py) reads the same builders, never the API.
+never changes the generated store. The ground truth (centra_sim/truth.py) reads the same builders, never the API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from .catalog import Catalog
-from .records import happened
+from ..store.catalog import Catalog
+from ..store.records import happened
+from ..store.timeline import OrderPlan
 from .resolvers import listing
-from .timeline import OrderPlan
 
 # ---------------------------------------------------------------- attributes
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import httpx
 from graphql import GraphQLError
 
-from .timeline import FIRST_ORDER_NUMBER, MAX_LIFECYCLE
+from .store.timeline import FIRST_ORDER_NUMBER, MAX_LIFECYCLE
 
 log = logging.getLogger("centra_sim.events")
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from graphql import GraphQLError
 
+from ..store.catalog import DAY, SIZE_CHARTS, Catalog
 from .analyst import MATERIALS, string_element
-from .catalog import DAY, SIZE_CHARTS, Catalog
 from .resolvers import MAX_LIMIT, by_id, listing, ref, sort_records, where_predicate
 
 LANGUAGES = [  # (id, name, languageCode, countryCode, isAvailableForLocalization); English is the default

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from centra_assets.simulator.catalog import DISPLAY_ID_OFFSET
+from centra_sim.store.catalog import DISPLAY_ID_OFFSET
 
 
 def _all(centra, root: str, selection: str, where: str = "") -> list[dict]:
