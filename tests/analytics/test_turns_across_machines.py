@@ -14,8 +14,7 @@ import pytest
 
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
-
-from ..services import free_port
+from centra_sim.process import free_port
 
 PASSWORD = "s3cret-pw"  # the test server trusts every login: a password is accepted, and must never be shown
 
