@@ -1,6 +1,6 @@
 """The simulator over HTTP: a Starlette app for one ``Simulator`` (backend.py), with its faults.
 
-``POST /graphql`` behaves as Centra documents (fact file checklist); ``/admin/*`` is the simulator's own
+``POST /graphql`` behaves as Centra documents (docs/centra-facts.md, the checklist); ``/admin/*`` is the simulator's own
 control surface for tests: tokens, faults, the clock, webhook stats, the ground truth and the schema variant
 (``/admin/schema``: serve "another Centra version", see api/variants.py).
 """

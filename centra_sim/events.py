@@ -1,6 +1,6 @@
 """What changed between two clock times, and the two ways Centra announces it.
 
-* The Integration API event queue (fact file §7): listeners per integration name, ``events`` returns the
+* The Integration API event queue (docs/centra-facts.md §7): listeners per integration name, ``events`` returns the
   oldest unconfirmed events until ``confirmEvents`` removes them. Order events carry the order *number*.
 * The Centra Webhook plugin (§8): form-encoded ``payload={"events":[...]}``, at most 100 events per call,
   ``X-Centra-Signature: t=<unix>,v1=<HMAC-SHA256 of "<t>.<raw body>">``, 5 s timeout, up to 3 retries

@@ -1,7 +1,7 @@
 """Centra's six token buckets: requests, complexity and mutations, each over 10 s and 1 h.
 
 The buckets belong to the Centra environment, not to a token: every integration of the store shares
-them (fact file §3). ``time_scale`` shortens the windows so tests run in seconds.
+them (docs/centra-facts.md §3). ``time_scale`` shortens the windows so tests run in seconds.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""The README stays true: it lists every table the project writes and every permission its queries use."""
+"""The docs stay true: the README lists every table the project writes, and docs/operating.md every permission its
+queries use."""
 
 import re
 from pathlib import Path
 
 from centra_assets.entities import ALL
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+OPERATING = (ROOT / "docs" / "operating.md").read_text()  # the permission table: "Pointing it at a real Centra store"
 
 
 def test_readme_lists_every_table():
@@ -13,7 +16,7 @@ def test_readme_lists_every_table():
     assert not missing
 
 
-# The read list of a commercial Centra analytics sync (Dema), as the fact file (§2) quotes it.
+# The read list of a commercial Centra analytics sync (Dema), as docs/centra-facts.md §2 quotes it.
 DEMA = {
     f"{name}:read"
     for name in (
@@ -32,12 +35,12 @@ PERMISSION_ROW = re.compile(
 def _permission_table() -> dict[str, tuple[bool, bool, str]]:
     return {
         m["permission"]: (bool(m["ours"]), bool(m["dema"]), m["why"])
-        for m in map(PERMISSION_ROW.match, README.splitlines())
+        for m in map(PERMISSION_ROW.match, OPERATING.splitlines())
         if m
     }
 
 
-def test_readme_lists_exactly_the_permissions_the_queries_use_beside_demas(centra):
+def test_the_docs_list_exactly_the_permissions_the_queries_use_beside_demas(centra):
     from centra_assets.cli import project_queries
 
     used = set()

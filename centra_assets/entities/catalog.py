@@ -22,7 +22,7 @@ SPECS = (
                 col("harmonized_commodity_code", "harmonizedCommodityCode"),
                 i64("brand_id", "brand.id"),
                 i64("collection_id", "collection.id"),
-                # Master data (fact file §6.6, §11.4)
+                # Master data (docs/centra-facts.md §6.6, §11.4)
                 col("harmonized_commodity_code_description", "harmonizedCommodityCodeDescription"),
                 boolean("is_bundle", "isBundle"),
                 boolean("is_serializable", "isSerializableProduct"),
@@ -41,7 +41,7 @@ SPECS = (
             columns=(i64("product_id", "^id"), i64("media_id", "id"), i64("position", "@index"), col("url", MEDIA_URL)),
         ),
     ),
-    # Categories belong to displays (what is sold where), not to products (fact file §11.1).
+    # Categories belong to displays (what is sold where), not to products (docs/centra-facts.md §11.1).
     listing(
         "displays",
         "catalog",
@@ -103,7 +103,7 @@ SPECS = (
                 f64("unit_cost", "unitCost.value"),
                 col("unit_cost_currency", "unitCost.currency.code"),
                 col("internal_name", "internalName"),
-                i64("supplier_id", "supply.supplier.id"),  # the supply map (fact file §11.4)
+                i64("supplier_id", "supply.supplier.id"),  # the supply map (docs/centra-facts.md §11.4)
             ),
         ),
         attributes_table("variant_attributes", i64("variant_id", "^id")),
@@ -167,7 +167,7 @@ SPECS = (
                 col("uri"),
             ),
         ),
-        # Centra's category tree is read downwards (fact file §11.1): each category's children.
+        # Centra's category tree is read downwards (docs/centra-facts.md §11.1): each category's children.
         Table(
             "category_children",
             key=("category_id", "child_category_id"),

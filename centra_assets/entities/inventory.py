@@ -15,7 +15,7 @@ QUANTITIES = (
 )
 
 
-# The quantities Centra documents on `stockTotals` (fact file §11.1): free-to-allocate, available-now and
+# The quantities Centra documents on `stockTotals` (docs/centra-facts.md §11.1): free-to-allocate, available-now and
 # incoming are per warehouse only.
 TOTALS = (
     "physical",

@@ -45,7 +45,7 @@ ORDERS = event(
                 f64("conversion_rate", "grandTotal.conversionRate"),
                 f64("grand_total", "grandTotal.value"),
                 i64("quantity", "totals.quantity"),
-                # Live clients read `lineValues`; older documentation examples `itemsSubtotal` (fact file §11.1).
+                # Live clients read `lineValues`; older documented examples `itemsSubtotal` (docs/centra-facts.md §11.1)
                 f64("items_subtotal", "totals.lineValues.value", alt=("totals.itemsSubtotal.value",)),
                 f64("discounts", "totals.discounts.value"),
                 f64("shipping", "totals.shipping.value"),
@@ -56,7 +56,7 @@ ORDERS = event(
                 col("shipping_country", "shippingAddress.country.code"),
                 col("shipping_city", "shippingAddress.city"),
                 col("shipping_zip_code", "shippingAddress.zipCode"),
-                # Channel and payment (fact file §11.4); the billing address without the person's name or contact.
+                # Channel and payment (docs/centra-facts.md §11.4); billing address without the person's name or contact
                 col("payment_method_name", "paymentMethod.name"),
                 col("payment_method_uri", "paymentMethod.uri"),
                 col("payment_method_plugin", "paymentMethod.plugin"),
@@ -125,7 +125,7 @@ ORDERS = event(
         Table(
             "order_discounts",
             # Live clients read `AppliedVoucher { voucher }`; Centra's 2024 example `AppliedDiscount { discount }`
-            # (fact file §11.1). No document reads a voucher id, so a row is keyed by its place in the list.
+            # (docs/centra-facts.md §11.1). No document reads a voucher id, so a row is keyed by its place in the list.
             key=("order_number", "position"),
             rows_at="discountsApplied",
             parent_key="order_number",
@@ -199,7 +199,7 @@ SHIPMENTS = event(
                 col("service_name", "carrierInformation.serviceName"),
                 i64("warehouse_id", "warehouse.id"),
                 *money("grand_total", "grandTotal"),
-                # Shipment economics (fact file §6.3, §11.4): what the customer paid for shipping, the carrier's
+                # Shipment economics (docs/centra-facts.md §6.3, §11.4): what the customer paid for shipping, carrier's
                 # charge to the brand, in the order's currency.
                 col("shipment_plugin", "shipmentPlugin.name"),
                 col("return_tracking_number", "returnTrackingNumber"),
@@ -257,7 +257,7 @@ RETURNS = event(
                 boolean("returned_to_stock", "returnedToStock"),
                 *money("refund_total", "grandTotal"),  # what is paid back (live clients: `grandTotal`)
                 col("comment"),
-                f64("return_cost", "totals.returnCost.value"),  # return economics (fact file §11.1, §11.4)
+                f64("return_cost", "totals.returnCost.value"),  # return economics (docs/centra-facts.md §11.1, §11.4)
                 f64("return_shipping", "totals.shipping.value"),
                 f64("return_handling", "totals.handling.value"),
                 f64("return_discounts", "totals.discounts.value"),

@@ -105,7 +105,7 @@ def money(name: str, path: str, with_currency: bool = True) -> list[Column]:
 
 
 def attributes_table(name: str, parent: Column) -> Table:
-    """Custom attributes as a long table: one row per element of each attribute (fact file §11.4), keyed by the
+    """Custom attributes as a long table: a row per element of each attribute (docs/centra-facts.md §11.4), keyed by the
     attribute's type and the element's key; a text element has a `value`, a choice element its selected value
     and that value's name."""
     return Table(

@@ -77,7 +77,7 @@ PURCHASE_ORDER_DELIVERIES = event(
         ),
         Table(
             "purchase_order_delivery_lines",
-            # The one live client reads no line id (fact file §11.1): a line is keyed by its place in the delivery.
+            # The one live client reads no line id (docs/centra-facts.md §11.1): a line is keyed by its place in it.
             key=("delivery_id", "position"),
             rows_at="lines",
             parent_key="delivery_id",

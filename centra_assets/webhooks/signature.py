@@ -1,6 +1,6 @@
 """Centra's webhook signature: ``X-Centra-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>``.
 
-The HMAC covers the raw (URL-encoded) body exactly as received, not the decoded JSON (fact file §8).
+The HMAC covers the raw (URL-encoded) body exactly as received, not the decoded JSON (docs/centra-facts.md §8).
 """
 
 from __future__ import annotations

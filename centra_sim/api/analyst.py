@@ -1,4 +1,4 @@
-"""What a brand's analysts read beyond orders and stock (fact file §11.4): attributes, product master data, the
+"""What analysts read beyond orders and stock (docs/centra-facts.md §11.4): attributes, product master data, the
 supply map, order channel data, shipment economics, allocations and stock changes.
 
 Every value is derived from the catalogue and the order plans without drawing random numbers, so adding these

@@ -1,7 +1,7 @@
 """Which Centra permission each part of the schema needs.
 
 Centra names permissions ``<Type>:read|write``, with nested ``<Type>.<field>:read`` ones for sensitive
-fields (fact file §2). Reading any field that returns a guarded type needs that type's permission.
+fields (docs/centra-facts.md §2). Reading any field that returns a guarded type needs that type's permission.
 Entries marked UNCONFIRMED are plausible by Centra's naming scheme but not documented.
 """
 
@@ -45,7 +45,7 @@ TYPE_PERMISSIONS = {
     "Price": "Price:read",  # UNCONFIRMED
     "Campaign": "Campaign:read",  # UNCONFIRMED
     "Supplier": "Supplier:read",  # UNCONFIRMED
-    # Types of Centra's documented example queries (fact file §6.9, §11.4).
+    # Types of Centra's documented example queries (docs/centra-facts.md §6.9, §11.4).
     "Attribute": "Attribute:read",  # on Dema's permission list
     "MappedAttribute": "Attribute:read",  # UNCONFIRMED
     "Folder": "Folder:read",  # UNCONFIRMED
@@ -55,7 +55,7 @@ TYPE_PERMISSIONS = {
     "AtOnceDeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
     "PreorderDeliveryWindow": "DeliveryWindow:read",  # UNCONFIRMED
     "PriceAlteration": "PriceAlteration:read",  # UNCONFIRMED
-    # What analysts read (fact file §11.4); permissions on Dema's list, type names UNCONFIRMED where noted.
+    # What analysts read (docs/centra-facts.md §11.4); permissions on Dema's list, type names UNCONFIRMED where noted.
     "OrderLineAllocation": "Allocation:read",  # type name UNCONFIRMED
     "StorePlugin": "StorePlugin:read",
     "StockChange": "StockChange:read",
@@ -79,7 +79,7 @@ FIELD_PERMISSIONS = {
     "ProductVariant.attributes": "Product.attributes:read",  # UNCONFIRMED (Dema's list has no variant one)
     "Order.attributes": "Order.attributes:read",  # on Dema's permission list
     "Product.countryOfOrigin": "Product.countryOfOrigin:read",
-    "Customer.totalOrders": "Customer.totalOrders:read",  # fact file §6.5 (CustomerFilter.totalOrders)
+    "Customer.totalOrders": "Customer.totalOrders:read",  # docs/centra-facts.md §6.5 (CustomerFilter.totalOrders)
     "Mutation.setEventListeners": "Event:write",
     "Mutation.unsetEventListeners": "Event:write",
     "Mutation.confirmEvents": "Event:write",

@@ -50,9 +50,9 @@ PRESETS: dict[str, dict] = {
             "ProductSize.EAN",
             "PurchaseOrder.ETA",
             # Centra added `updatedAt` to its filters version by version (changelog v0.11.4 added it to four), and
-            # no real integration filters purchase orders by it (fact file §11.1): an older store may lack it
+            # no real integration filters purchase orders by it (docs/centra-facts.md §11.1): older stores may lack it
             "PurchaseOrderFilter.updatedAt",
-            # what analysts read (fact file §11.4): older stores may lack any of it
+            # what analysts read (docs/centra-facts.md §11.4): older stores may lack any of it
             "Product.attributes",
             "Product.countryOfOrigin",
             "Order.attributes",

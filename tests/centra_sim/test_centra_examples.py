@@ -4,7 +4,7 @@
 introspection over HTTP), with the fragments its entry lists appended. Skipped: entries with
 ``unresolved_fragments`` (none of the 47 queries has any). One query, D-DTC line 14, selects
 ``... on AppliedDiscount { discount { ... } }``: the default schema follows live integrations
-(``AppliedVoucher { voucher }``, fact file §11.1), so that query validates against the
+(``AppliedVoucher { voucher }``, docs/centra-facts.md §11.1), so that query validates against the
 ``alternative-names`` preset instead, which this module asserts too.
 
 (b) Queries whose root fields read data the project syncs run without errors, with a full-permission

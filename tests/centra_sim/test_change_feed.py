@@ -21,7 +21,7 @@ HOUR = 3600
 
 
 def test_signature_matches_centras_documented_example():
-    # Fact file §8: secret test123, t=12345678, this body -> this v1.
+    # docs/centra-facts.md §8: secret test123, t=12345678, this body -> this v1.
     body = b"payload=%7B%22x%22%3A%22test%22%7D"
     assert (
         sign("test123", 12345678, body)

@@ -1,4 +1,4 @@
-"""The fact file's documented example queries run against the simulator and return the documented shapes."""
+"""Centra's documented example queries (docs/centra-facts.md §0) run on the simulator, return the documented shapes."""
 
 from __future__ import annotations
 

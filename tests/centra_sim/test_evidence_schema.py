@@ -1,4 +1,4 @@
-"""The default schema follows the evidence from real integrations (fact file §11.1, §11.3), with right values."""
+"""The default schema follows the evidence of real integrations (docs/centra-facts.md §11.1, §11.3), right values."""
 
 from __future__ import annotations
 

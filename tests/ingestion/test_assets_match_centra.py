@@ -298,7 +298,7 @@ def test_other_field_names_are_read_through_their_alternatives(case, synced):
         assert used == {}
 
 
-# What a brand's analysts read (fact file §11.4): table -> (its partition, its columns; `column:truth key` where
+# What analysts read (docs/centra-facts.md §11.4): table -> (its partition, its columns; `column:truth key` where
 # the ground truth names it otherwise). Each equals the simulator's ground truth, column for column.
 ANALYST_TABLES = {
     "orders": (

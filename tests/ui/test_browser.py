@@ -1,10 +1,10 @@
-"""The README's real-store setup, then the Dagster UI in a real browser.
+"""The real-store setup of docs/operating.md, then the Dagster UI in a real browser.
 
-The fixture follows the README's setup commands word for word (`centra-assets check`, `init`, `dev`) from a
+The fixture follows docs/operating.md's setup commands word for word (`centra-assets check`, `init`, `dev`) from a
 clean directory, the simulator standing in for the store. The tests then read the instance settings in force,
 drive the UI through Debian's Chromium with Playwright (lineage, a partition launched from the asset page, a
 backfill of every raw asset, a group mixing event data and snapshots), and stop `centra-assets dev` as Ctrl-C
-does. Screenshots land in docs/ (those the README shows) and test-artifacts/ (CENTRA_TEST_ARTIFACTS).
+does. Screenshots land in docs/ (those docs/operating.md shows) and test-artifacts/ (CENTRA_TEST_ARTIFACTS).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START = "2026-11-10"  # the first partition (the README's example says 2025-01-01; a shorter range is quicker)
+START = "2026-11-10"  # the first partition (docs/operating.md's example says 2025-01-01; a shorter range is quicker)
 SYNCED = ["2026-11-16", "2026-11-17"]  # the days the backfill syncs (the simulator's clock is 2026-11-18)
 LOCATION = (
     "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
@@ -85,10 +85,10 @@ def _wait(condition, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def readme_setup() -> list[str]:
-    """The README's real-store setup commands: the bash block that runs `centra-assets init`."""
-    readme = (ROOT / "README.md").read_text()
-    (block,) = [b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "centra-assets init" in b]
+def documented_setup() -> list[str]:
+    """The real-store setup commands of docs/operating.md: the bash block that runs `centra-assets init`."""
+    operating = (ROOT / "docs" / "operating.md").read_text()
+    (block,) = [b for b in re.findall(r"```bash\n(.*?)```", operating, re.S) if "centra-assets init" in b]
     return [line.strip() for line in block.splitlines() if line.strip()]
 
 
@@ -103,12 +103,12 @@ def dagster_ui(tmp_path_factory):
         .replace("CENTRA_START_DATE=2025-01-01", f"CENTRA_START_DATE={START}")
         .replace("/srv/centra", str(clean / "srv"))
         .replace("uv run ", f"{ROOT}/.venv/bin/")
-        for line in readme_setup()
+        for line in documented_setup()
     ]
     assert commands[-1].endswith("centra-assets dev"), commands
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CENTRA_", "DAGSTER_"))}
-    env |= {"DAGSTER_PORT": str(port)}  # the one thing the README does not say: a free port for the UI
+    env |= {"DAGSTER_PORT": str(port)}  # the one thing docs/operating.md does not say: a free port for the UI
     setup = subprocess.run(
         ["bash", "-ec", "\n".join(commands[:-1])], cwd=clean, env=env, capture_output=True, text=True, timeout=300
     )
@@ -154,7 +154,7 @@ def dagster_ui(tmp_path_factory):
         centra.sim.stop()
 
 
-def test_the_readme_real_store_setup_puts_the_instance_settings_in_force(dagster_ui):
+def test_the_documented_real_store_setup_puts_the_instance_settings_in_force(dagster_ui):
     assert "All read permissions present" in dagster_ui["setup"]  # centra-assets check against the "store"
     home = dagster_ui["home"]
     # what the running webserver uses
