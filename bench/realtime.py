@@ -210,7 +210,7 @@ def sensor_and_latency() -> list[dict]:
     import dagster as dg
 
     from centra_assets.defs import build_definitions
-    from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
+    from centra_assets.defs.realtime.sweep import SENSOR_INTERVAL, event_store
     from centra_assets.defs.resources import CentraResource
     from centra_assets.settings import Settings
     from centra_assets.simulator.process import SimulatorProcess
@@ -341,10 +341,10 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     import dagster as dg
 
     from centra_assets.defs import build_definitions
-    from centra_assets.defs.assets import sync_assets
-    from centra_assets.defs.realtime import _light, marks_since, sweep
+    from centra_assets.defs.raw.assets import sync_assets
+    from centra_assets.defs.raw.sync import day_of, refresh_records
+    from centra_assets.defs.realtime.sweep import _light, marks_since, sweep
     from centra_assets.defs.resources import CentraResource
-    from centra_assets.defs.sync import day_of, refresh_records
     from centra_assets.entities import BY_NAME
     from centra_assets.settings import Settings
     from centra_assets.simulator.process import SimulatorProcess

@@ -82,7 +82,7 @@ def _tick_both(settings, defs, resource, instance, sim: SimulatorProcess, n: int
     import dagster as dg
     import httpx
 
-    from centra_assets.defs import realtime
+    from centra_assets.defs.realtime import sweep as realtime
 
     now = httpx.get(f"{sim.url}/admin/clock").json()["epoch"]
     orders = [o["number"] for o in httpx.get(f"{sim.url}/admin/ground-truth/orders", timeout=60).json()["rows"]]
@@ -128,7 +128,7 @@ def _row(metric: str, value, baseline, target: str, note: str) -> dict:
 
 
 def many_stores() -> list[dict]:
-    from centra_assets.defs.realtime import STORE_CONCURRENCY, SWEEP_INTERVAL, TICK_SECONDS
+    from centra_assets.defs.realtime.sweep import STORE_CONCURRENCY, SWEEP_INTERVAL, TICK_SECONDS
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,12 +6,12 @@ import dagster as dg
 
 from centra_assets.settings import Settings
 
-from .analytics import build_dbt_assets, build_replenishment_asset, dbt_resource, warehouse_reader
-from .assets import build_sync_assets
-from .automation import marts_automation_sensor
-from .realtime import build_event_queue_sensor, build_sweep_sensor, build_webhook_sensor
+from .marts.automation import marts_automation_sensor
+from .marts.dbt import build_dbt_assets, build_replenishment_asset, dbt_resource, warehouse_reader
+from .raw.assets import build_sync_assets
+from .raw.schedules import build_jobs, build_schedules
+from .realtime.sweep import build_event_queue_sensor, build_sweep_sensor, build_webhook_sensor
 from .resources import centra_resource
-from .schedules import build_jobs, build_schedules
 
 
 def _forkserver_by_default(init_context: dg.InitExecutorContext) -> dg.Executor:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime import marks_since
+from centra_assets.defs.realtime.sweep import marks_since
 
 from ..conftest import NOW
 from ..ingestion.helpers import TZ, Local, assets_of, materialize_range, resource_for, rows, sim_day

@@ -13,7 +13,7 @@ import weakref
 
 import dagster as dg
 
-from .partitions import STORE
+from ..raw.partitions import STORE
 
 # per evaluation (one AssetGraphView a tick): a raw table is read by many models, its partitions counted once
 _LANDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -33,9 +33,9 @@ from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import storage
 from centra_assets.webhooks.store import EventStore, open_event_store
 
-from .partitions import key
-from .resources import CentraResource
-from .sync import day_of
+from ..raw.partitions import key
+from ..raw.sync import day_of
+from ..resources import CentraResource
 
 CHANGING = tuple(s for s in ALL if s.partition == "event" and s.refresh_field)  # data types refreshed by key
 BY_WEBHOOK = {s.webhook_type: s for s in CHANGING if s.webhook_type}

@@ -21,8 +21,8 @@ from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
 from centra_assets.warehouse.parquet import read_partition
 
+from ..resources import CentraResource
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
-from .resources import CentraResource
 from .sync import SyncResult, day_start, refresh_records, sync_partition
 
 POOL = "centra_api"

@@ -16,14 +16,14 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from centra_assets.analytics import replenishment
-from centra_assets.analytics.project import DBT_PROJECT
 from centra_assets.analytics.publish import building
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
 
-from .assets import OWNER, raw_freshness
+from ..raw.assets import OWNER, raw_freshness
+from . import replenishment
 from .automation import EveryStoreLanded
+from .project import DBT_PROJECT
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
