@@ -514,8 +514,8 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
 
     import pandas as pd
 
-    from centra_assets.defs.marts.dbt import replenishment_path, warehouse_reader
-    from centra_assets.defs.marts.replenishment import Policy
+    from centra_assets.defs.marts.replenishment import Policy, replenishment_path
+    from centra_assets.defs.resources import warehouse_reader
 
     centra, settings = marts
     defs = build_definitions(settings)

@@ -9,7 +9,8 @@ import dagster as dg
 import pytest
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime.sweep import event_store, marks_since, sweep
+from centra_assets.defs.realtime.sweep import marks_since, sweep
+from centra_assets.defs.realtime.webhooks import event_store
 from centra_assets.simulator.events import Change
 from centra_assets.simulator.server import BackgroundServer
 from centra_assets.webhooks.app import build_app

@@ -1,79 +1,11 @@
-"""The marts' automation: the sensor that asks for dbt builds, and the one condition Dagster has no building block
-for (has every store's data landed?).
-
-Dagster maps a partitioned raw table onto an unpartitioned dbt model through all of its partitions, so
-`all_deps_match(~missing())` reads "any partition landed": with several stores, any store's. And it looks at a
-model's direct inputs only: a mart's staging views, built long ago for the stores there were then, never missing
-again when a store is added. This condition groups a raw table's partitions by store, and looks at every raw table
-a model reads, directly or through other models.
-"""
+"""The marts' automation sensor: asks for a dbt build of the models whose raw data changed, each model by its
+automation condition (policy.REFRESH_WHEN_UPSTREAM_CHANGES)."""
 
 import warnings
-import weakref
 
 import dagster as dg
 
-from ..raw.partitions import STORE
-
-# per evaluation (one AssetGraphView a tick): a raw table is read by many models, its partitions counted once
-_LANDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _stores(partitions_def: dg.PartitionsDefinition | None) -> tuple[str | None, ...]:
-    """The stores a raw table is partitioned by: day × store, a snapshot by store, or one store (None)."""
-    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
-        return tuple(partitions_def.get_partitions_def_for_dimension(STORE).get_partition_keys())
-    return (
-        tuple(partitions_def.get_partition_keys())
-        if isinstance(partitions_def, dg.StaticPartitionsDefinition)
-        else (None,)
-    )
-
-
-def _store(partitions_def: dg.PartitionsDefinition | None, partition_key: str) -> str | None:
-    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
-        return partitions_def.get_partition_key_from_str(partition_key).keys_by_dimension[STORE]
-    return partition_key if isinstance(partitions_def, dg.StaticPartitionsDefinition) else None
-
-
-async def _landed_for_every_store(context: dg.AutomationContext, table: dg.AssetKey) -> bool:
-    """At least one partition of the table materialized for each store (a day of event data; its snapshot)."""
-    view = context.asset_graph_view
-    known = _LANDED.setdefault(view, {})
-    if table not in known:
-        everything = view.get_full_subset(key=table)
-        missing = await view.compute_missing_subset(key=table, from_subset=everything)
-        partitions_def = context.asset_graph.get(table).partitions_def
-        if partitions_def is None:
-            known[table] = missing.is_empty
-        else:
-            materialized = everything.compute_difference(missing).expensively_compute_partition_keys()
-            known[table] = set(_stores(partitions_def)) <= {_store(partitions_def, k) for k in materialized}
-    return known[table]
-
-
-class EveryStoreLanded(dg.AutomationCondition):
-    """True when every raw table the asset reads (its materializable roots, through any models between) has
-    landed for every store: at least one day of event data, or its snapshot."""
-
-    @property
-    def name(self) -> str:
-        return "every_store_landed"
-
-    @property
-    def description(self) -> str:
-        return "Every raw table read, directly or through other models, has landed for every store"
-
-    @property
-    def requires_cursor(self) -> bool:
-        return False
-
-    async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        roots = context.asset_graph.get_materializable_roots(context.key) - {context.key}
-        for table in sorted(roots):
-            if not await _landed_for_every_store(context, table):
-                return dg.AutomationResult(context, context.get_empty_subset())
-        return dg.AutomationResult(context, context.candidate_subset)
+from ..policy import MARTS_AUTOMATION_INTERVAL
 
 
 def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
@@ -85,7 +17,7 @@ def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
             "centra_marts_automation",
             target=dg.AssetSelection.key_prefixes("analytics"),
             default_status=dg.DefaultSensorStatus.RUNNING,  # costs nothing until raw data changes
-            minimum_interval_seconds=15,  # landed raw data starts its dbt build within 15 s (make bench)
+            minimum_interval_seconds=MARTS_AUTOMATION_INTERVAL,
             use_user_code_server=True,
             description="Asks for a dbt build of the models whose raw data changed (each model's "
             "automation condition); on by default",
