@@ -27,7 +27,7 @@ prepare: install
 
 # The dbt sources and staging models are generated from the entity specs; run after changing a spec.
 dbt-sources: install
-	$(RUN) python -m centra_assets.analytics.dbt_sources
+	$(RUN) python -c "from centra_assets.defs.marts.dbt_sources import main; main()"
 
 # The browser test drives Debian's Chromium (Playwright cannot download browsers here): install it when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

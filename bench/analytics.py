@@ -25,10 +25,10 @@ import duckdb
 import pyarrow as pa
 import yaml
 
-from centra_assets.analytics.dbt_sources import DBT_DIR
 from centra_assets.defs import build_definitions
-from centra_assets.defs.analytics import dbt_vars
-from centra_assets.defs.assets import sync_assets
+from centra_assets.defs.marts.dbt import dbt_vars
+from centra_assets.defs.marts.dbt_sources import DBT_DIR
+from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings

@@ -102,7 +102,8 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
     import dagster as dg
 
     from centra_assets.cli import init_instance, stop_session
-    from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
+    from centra_assets.defs.policy import SENSOR_INTERVAL
+    from centra_assets.defs.realtime.webhooks import event_store
     from centra_assets.settings import settings_from_env
     from centra_sim.process import SimulatorProcess, free_port
 

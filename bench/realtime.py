@@ -210,7 +210,8 @@ def sensor_and_latency() -> list[dict]:
     import dagster as dg
 
     from centra_assets.defs import build_definitions
-    from centra_assets.defs.realtime import SENSOR_INTERVAL, event_store
+    from centra_assets.defs.policy import SENSOR_INTERVAL
+    from centra_assets.defs.realtime.webhooks import event_store
     from centra_assets.defs.resources import CentraResource
     from centra_assets.settings import Settings
     from centra_assets.webhooks.app import build_app
@@ -339,11 +340,13 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     scheduled time minus 30 minutes, returns of the last 7 days on every tick)."""
     import dagster as dg
 
+    from centra_assets.calendar import day_of
     from centra_assets.defs import build_definitions
-    from centra_assets.defs.assets import sync_assets
-    from centra_assets.defs.realtime import _light, marks_since, sweep
+    from centra_assets.defs.raw.assets import sync_assets
+    from centra_assets.defs.raw.sync import refresh_records
+    from centra_assets.defs.realtime.locate import _light
+    from centra_assets.defs.realtime.sweep import marks_since, sweep
     from centra_assets.defs.resources import CentraResource
-    from centra_assets.defs.sync import day_of, refresh_records
     from centra_assets.entities import BY_NAME
     from centra_assets.settings import Settings
     from centra_sim.process import SimulatorProcess

@@ -82,12 +82,14 @@ def _tick_both(settings, defs, resource, instance, sim: SimulatorProcess, n: int
     import dagster as dg
     import httpx
 
-    from centra_assets.defs import realtime
+    from centra_assets.defs import policy as realtime
+    from centra_assets.defs.realtime.sweep import marks_since
+    from centra_assets.defs.realtime.webhooks import event_store
 
     now = httpx.get(f"{sim.url}/admin/clock").json()["epoch"]
     orders = [o["number"] for o in httpx.get(f"{sim.url}/admin/ground-truth/orders", timeout=60).json()["rows"]]
     for i, store in enumerate(settings.stores):
-        events = realtime.event_store(settings, store)
+        events = event_store(settings, store)
         events.append(f"bench-{i}", 0, [{"type": "order", "action": "update", "id": k} for k in orders[-5:]])
         events.close()
     saved = realtime.TICK_SECONDS, realtime.STORE_CONCURRENCY
@@ -95,7 +97,7 @@ def _tick_both(settings, defs, resource, instance, sim: SimulatorProcess, n: int
         realtime.TICK_SECONDS, realtime.STORE_CONCURRENCY = None, 1
     out = {}
     try:
-        marks = realtime.marks_since(settings, dt.datetime.fromtimestamp(now - 3600, dt.UTC))
+        marks = marks_since(settings, dt.datetime.fromtimestamp(now - 3600, dt.UTC))
         for name, cursor in (
             ("sweep", json.dumps({"marks": marks, "pending": {}})),
             ("webhook", None),
@@ -128,7 +130,7 @@ def _row(metric: str, value, baseline, target: str, note: str) -> dict:
 
 
 def many_stores() -> list[dict]:
-    from centra_assets.defs.realtime import STORE_CONCURRENCY, SWEEP_INTERVAL, TICK_SECONDS
+    from centra_assets.defs.policy import STORE_CONCURRENCY, SWEEP_INTERVAL, TICK_SECONDS
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -112,7 +112,7 @@ def test_every_stores_today_is_a_partition_all_year_even_when_daylight_saving_sw
 
     from dagster._core.definitions.partitions.context import partition_loading_context
 
-    from centra_assets.defs.partitions import DATE, partitions
+    from centra_assets.defs.raw.partitions import DATE, partitions
     from centra_assets.settings import Settings, Store
 
     # Santiago is east of Halifax in January (southern summer time), Halifax east of Santiago in July
@@ -131,7 +131,7 @@ def test_every_stores_today_is_a_partition_all_year_even_when_daylight_saving_sw
 
 def test_a_refresh_leaves_out_records_of_days_before_the_start_date():
     """A purchase order placed before CENTRA_START_DATE may be delivered now: its day has no partition to refresh."""
-    from centra_assets.defs.realtime import _plan
+    from centra_assets.defs.realtime.locate import _plan
     from centra_assets.settings import Settings
 
     settings = Settings(timezone="Europe/Stockholm", start_date="2026-03-01")

@@ -1,4 +1,6 @@
-"""The Dagster layer: partitions, the asset factory, checks, resources, jobs."""
+"""The Dagster layer, by pipeline stage: raw/ (Centra into Parquet), realtime/ (changes announced or swept, refreshed),
+marts/ (dbt and the Python assets over it), with their run policy in policy.py. Here: the definitions they make
+together, and the executor their runs use."""
 
 from __future__ import annotations
 
@@ -6,12 +8,15 @@ import dagster as dg
 
 from centra_assets.settings import Settings
 
-from .analytics import build_dbt_assets, build_replenishment_asset, dbt_resource, warehouse_reader
-from .assets import build_sync_assets
-from .automation import marts_automation_sensor
-from .realtime import build_event_queue_sensor, build_sweep_sensor, build_webhook_sensor
-from .resources import centra_resource
-from .schedules import build_jobs, build_schedules
+from .marts.automation import marts_automation_sensor
+from .marts.dbt import build_dbt_assets, dbt_resource
+from .marts.replenishment import build_replenishment_asset
+from .raw.assets import build_sync_assets
+from .raw.schedules import build_jobs, build_schedules
+from .realtime.event_queue import build_event_queue_sensor
+from .realtime.sweep import build_sweep_sensor
+from .realtime.webhooks import build_webhook_sensor
+from .resources import centra_resource, warehouse_reader
 
 
 def _forkserver_by_default(init_context: dg.InitExecutorContext) -> dg.Executor:

@@ -1,4 +1,5 @@
-"""The Centra resource: connection settings and pacing, from the environment at run time."""
+"""The resources: Centra (connection settings and pacing, from the environment at run time), and the published
+warehouse read-only for the Python assets on the marts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse, urlsplit
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from centra_assets.centra.client import CentraClient
@@ -105,3 +107,9 @@ def centra_resource(settings: Settings) -> CentraResource:
     return CentraResource(
         api_url=dg.EnvVar("CENTRA_API_URL"), api_token=dg.EnvVar("CENTRA_API_TOKEN"), pacer_path=pacer_path, **shared
     )
+
+
+def warehouse_reader(settings: Settings) -> DuckDBResource:
+    """The published warehouse, read-only: a reader never takes DuckDB's write lock, and dbt builds into a copy
+    that replaces the file by rename (publish.py), so an asset reading it never blocks or waits for a build."""
+    return DuckDBResource(database=str(settings.duckdb_file), connection_config={"access_mode": "READ_ONLY"})

@@ -195,7 +195,7 @@ class EntitySpec:
         """The light data type the sensors and the sweep locate changed records with: the first table's key,
         creation time, last change (`sweep_field`) and state (`settled`) columns only, each with its alternative
         names. Its query is fitted to a store by the same `query.plan` as the full one: a column the store lacks
-        is left out (the sweep then falls back, see `defs/realtime.py`), a key or date it lacks fails clearly."""
+        is left out (the sweep then falls back, see `defs/realtime/sweep.py`), a key or date it lacks fails clearly."""
         if self.partition != "event" or not self.refresh_field:
             return None
         first = self.tables[0]

@@ -2,7 +2,8 @@
    dbt.any_value, dbt.listagg, ...) rather than one warehouse's dialect, so they build on DuckDB, PostgreSQL
    and the cloud warehouses dbt supports. Staging (centra_staging.sql) is where the raw files are read. #}
 
-{# The calendar day of a UTC timestamp in its store's timezone: the same rule that puts a record in its raw
+{# The calendar day of a UTC timestamp in its store's timezone: the SQL mirror of the one store-day rule,
+   centra_assets/calendar.py (day_of), the rule that puts a record in its raw
    partition. var `store_timezones` maps store name -> timezone (Dagster passes the configured stores; by
    hand it is {"default": CENTRA_TIMEZONE}). One timezone: used for every row, whatever the store is called. #}
 {% macro local_day(ts, store='store') -%}

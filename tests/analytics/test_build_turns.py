@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.analytics import dbt_resource, dbt_target_path
-from centra_assets.defs.partitions import key
+from centra_assets.defs.marts.dbt import dbt_resource, dbt_target_path
+from centra_assets.defs.raw.partitions import key
 from centra_assets.entities import BY_NAME
 from centra_assets.warehouse import storage
 from centra_assets.warehouse.parquet import PartitionWriter, read_partition

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from centra_assets.analytics.dbt_sources import money_columns, stale
+from centra_assets.defs.marts.dbt_sources import money_columns, stale
 from centra_assets.entities import BY_NAME
 
 
@@ -32,7 +32,7 @@ def _dbt_assets():
 def test_every_dbt_test_is_an_asset_check_with_a_short_name_and_a_description():
     import json
 
-    from centra_assets.analytics.project import DBT_PROJECT
+    from centra_assets.defs.marts.project import DBT_PROJECT
 
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
     tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
@@ -53,7 +53,7 @@ def test_every_dbt_test_is_an_asset_check_with_a_short_name_and_a_description():
 def test_staging_has_its_own_schema_group_and_short_names():
     import json
 
-    from centra_assets.analytics.project import DBT_PROJECT
+    from centra_assets.defs.marts.project import DBT_PROJECT
     from centra_assets.entities import ALL
 
     assets = _dbt_assets()

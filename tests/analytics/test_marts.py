@@ -20,9 +20,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from centra_assets.analytics.project import DBT_DIR
 from centra_assets.defs import build_definitions
-from centra_assets.defs.analytics import dbt_resource
+from centra_assets.defs.marts.dbt import dbt_resource
+from centra_assets.defs.marts.project import DBT_DIR
 
 from ..ingestion.helpers import (
     TZ,
@@ -514,8 +514,8 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
 
     import pandas as pd
 
-    from centra_assets.analytics.replenishment import Policy
-    from centra_assets.defs.analytics import replenishment_path, warehouse_reader
+    from centra_assets.defs.marts.replenishment import Policy, replenishment_path
+    from centra_assets.defs.resources import warehouse_reader
 
     centra, settings = marts
     defs = build_definitions(settings)
@@ -779,7 +779,7 @@ def test_a_build_reports_typed_columns_row_counts_and_every_dbt_test_as_a_check(
 def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(marts):
     """The columns the build made (not only those the YAML lists) against dbt's manifest: each has a description,
     money in the base currency says so; each mart states its grain and key. DECISIONLOG.md is the docs' front page."""
-    from centra_assets.analytics.project import DBT_PROJECT
+    from centra_assets.defs.marts.project import DBT_PROJECT
 
     _, settings = marts
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text())

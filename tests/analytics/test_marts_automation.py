@@ -9,8 +9,8 @@ from __future__ import annotations
 import dagster as dg
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.assets import sync_assets
-from centra_assets.defs.partitions import key, snapshot_key
+from centra_assets.defs.raw.assets import sync_assets
+from centra_assets.defs.raw.partitions import key, snapshot_key
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import storage
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from centra_assets.defs.partitions import key, partitions, snapshot_key
-from centra_assets.defs.realtime import marks_since, sweep
+from centra_assets.defs.raw.partitions import key, partitions, snapshot_key
+from centra_assets.defs.realtime.sweep import marks_since, sweep
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import settings_from_env
 from centra_assets.webhooks.app import build_app

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 
+from centra_assets.calendar import day_window
 from centra_assets.centra.client import retry_after_seconds
-from centra_assets.defs.sync import day_window
 from centra_assets.entities.spec import to_utc
 from centra_assets.warehouse.parquet import SchemaDriftError, to_arrow
 

@@ -18,8 +18,8 @@ import dagster as dg
 import pytest
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.assets import sync_assets
-from centra_assets.defs.partitions import key, snapshot_key
+from centra_assets.defs.raw.assets import sync_assets
+from centra_assets.defs.raw.partitions import key, snapshot_key
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage

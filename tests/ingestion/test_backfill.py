@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from centra_assets.defs.assets import PARTITIONS_PER_BACKFILL_RUN
+from centra_assets.defs.policy import PARTITIONS_PER_BACKFILL_RUN
 from centra_assets.entities import ALL
 from centra_assets.warehouse import storage
 

@@ -20,9 +20,9 @@ from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.definitions.freshness_evaluator import FRESHNESS_EVALUATORS_BY_POLICY_TYPE
 from dagster._core.test_utils import BasicLoadingContext, freeze_time
 
+from centra_assets.calendar import day_of, day_window
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime import locate
-from centra_assets.defs.sync import day_of, day_window
+from centra_assets.defs.realtime.locate import locate
 from centra_assets.entities import BY_NAME
 from centra_assets.settings import Settings
 from centra_sim.backend import Simulator

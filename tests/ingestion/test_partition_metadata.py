@@ -7,7 +7,7 @@ import datetime as dt
 
 import dagster as dg
 
-from centra_assets.defs.sync import day_window
+from centra_assets.calendar import day_window
 
 from .helpers import TZ, assets_of, resource_for, settings_for, sim_day, truth
 

@@ -179,8 +179,8 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     # Both backends: whether a day's snapshot is stored is asked of S3, and a stored one is read back from it.
     from zoneinfo import ZoneInfo
 
-    from centra_assets.defs.partitions import snapshot_days
-    from centra_assets.defs.sync import SnapshotUnavailable, sync_partition
+    from centra_assets.defs.raw.partitions import snapshot_days
+    from centra_assets.defs.raw.sync import SnapshotUnavailable, sync_partition
     from centra_assets.entities import BY_NAME
 
     centra = make_centra()
@@ -229,7 +229,7 @@ def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_cou
     pages, so an order created between the count and the last page is neither missed nor hidden by the check."""
     from zoneinfo import ZoneInfo
 
-    from centra_assets.defs.sync import sync_partition
+    from centra_assets.defs.raw.sync import sync_partition
     from centra_assets.entities import BY_NAME
 
     day = dt.date.fromisoformat(today())

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from centra_assets.centra.client import CentraClient
-from centra_assets.defs.sync import refresh_records, sync_partition
+from centra_assets.defs.raw.sync import refresh_records, sync_partition
 from centra_assets.entities.sales import ORDERS
 from centra_assets.entities.spec import TIMESTAMP, Table, col, event, f64, i64, to_utc, ts
 from centra_assets.warehouse import storage

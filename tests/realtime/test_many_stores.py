@@ -10,8 +10,10 @@ import json
 import dagster as dg
 import pytest
 
-from centra_assets.defs import build_definitions, realtime
-from centra_assets.defs.realtime import event_store, marks_since
+from centra_assets.defs import build_definitions
+from centra_assets.defs import policy as realtime
+from centra_assets.defs.realtime.sweep import marks_since
+from centra_assets.defs.realtime.webhooks import event_store
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import Settings, Store
 from centra_sim.testing.simulator import TOKEN

@@ -9,8 +9,8 @@ import datetime as dt
 
 import pytest
 
-from centra_assets.defs import realtime
-from centra_assets.defs.realtime import marks_since, sweep
+from centra_assets.defs.realtime import sweep as realtime
+from centra_assets.defs.realtime.sweep import marks_since, sweep
 
 from ..ingestion.helpers import materialize_range, new_instance, resource_for, rows, settings_for, sim_day, truth
 from .helpers import execute

@@ -9,7 +9,8 @@ import dagster as dg
 import pytest
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime import event_store, marks_since, sweep
+from centra_assets.defs.realtime.sweep import marks_since, sweep
+from centra_assets.defs.realtime.webhooks import event_store
 from centra_assets.webhooks.app import build_app
 from centra_sim.events import Change
 from centra_sim.process import BackgroundServer

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.realtime import marks_since
+from centra_assets.defs.realtime.sweep import marks_since
 from centra_sim.testing.runs import run
 from centra_sim.testing.simulator import NOW
 

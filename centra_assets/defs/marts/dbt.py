@@ -14,43 +14,13 @@ from typing import Any
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 
-from centra_assets.analytics import replenishment
-from centra_assets.analytics.project import DBT_PROJECT
 from centra_assets.analytics.publish import building
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
 
-from .assets import OWNER, raw_freshness
-from .automation import EveryStoreLanded
-
-# Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
-# since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
-# re-create and carry the change on to the marts in the same run.
-# But a model waits until every table it reads has landed at least once: every raw table it reads, directly or
-# through other models, for every store (at least one day of event data; its snapshot: automation.py), and each model
-# it reads built, or asked for on this tick (so a new store's staging and marts come in one run). On a store whose
-# raw tables are still landing, a mart would otherwise be built over half of them, silently wrong. One warehouse,
-# one build: while a store's tables land, the other stores' marts wait with it (DECISIONLOG.md).
-EVERY_INPUT_LANDED = (
-    dg.AutomationCondition.all_deps_match(
-        ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
-    )
-    & EveryStoreLanded()
-).with_label("every_input_landed")
-# Nor does a refresh run in progress hold a build back (eager's `~any_deps_in_progress`): raw data holds still while a
-# build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the build started
-# asks for the next one. A build starts within one automation tick of its first input landing.
-REFRESH_WHEN_UPSTREAM_CHANGES = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .without(~dg.AutomationCondition.any_deps_in_progress())
-    & EVERY_INPUT_LANDED
-)
-# A failed build is tried again once, in the same run, after a pause: a passing failure (a disk, a connection) does
-# not leave the marts stale until raw data changes again, and a genuinely failing dbt test fails twice, then waits.
-BUILD_RETRY = dg.RetryPolicy(max_retries=1, delay=10)
+from ..policy import BUILD_RETRY, OWNER, REFRESH_WHEN_UPSTREAM_CHANGES, raw_freshness
+from .project import DBT_PROJECT
 
 
 class CentraDbtTranslator(DagsterDbtTranslator):
@@ -60,7 +30,7 @@ class CentraDbtTranslator(DagsterDbtTranslator):
 
     def __init__(self, freshness: dg.FreshnessPolicy | None = None):
         super().__init__()
-        self.freshness = freshness  # the raw assets' (assets.raw_freshness): the marts follow the store's calendar too
+        self.freshness = freshness  # the raw assets' (policy.raw_freshness): the marts follow the store's calendar too
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -239,65 +209,6 @@ def with_table_metadata(events: Iterable[Any], database: Path) -> list[Any]:
             event = event.with_metadata({**event.metadata, **extra})
         out.append(event)
     return out
-
-
-def warehouse_reader(settings: Settings) -> DuckDBResource:
-    """The published warehouse, read-only: a reader never takes DuckDB's write lock, and dbt builds into a copy
-    that replaces the file by rename (publish.py), so an asset reading it never blocks or waits for a build."""
-    return DuckDBResource(database=str(settings.duckdb_file), connection_config={"access_mode": "READ_ONLY"})
-
-
-def replenishment_path(settings: Settings) -> str:
-    return storage.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
-
-
-class ReplenishmentPolicy(dg.Config):
-    """The brand's ordering policy (run config of `analytics/replenishment_suggestions`)."""
-
-    review_period_days: float = replenishment.Policy.review_period_days
-    safety_days: float = replenishment.Policy.safety_days
-    default_lead_time_days: float = replenishment.Policy.default_lead_time_days
-
-
-def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=["analytics", "replenishment_suggestions"],
-        deps=[dg.AssetKey(["analytics", "inventory_health"]), dg.AssetKey(["analytics", "fct_incoming_deliveries"])],
-        group_name="analytics",
-        owners=[OWNER],
-        kinds={"python", "pandas", "parquet"},
-        automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
-        description=(replenishment.__doc__ or "").strip()
-        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns).",
-    )
-    def replenishment_suggestions(warehouse: DuckDBResource, config: ReplenishmentPolicy):
-        with warehouse.get_connection() as con:
-            health = con.execute(replenishment.HEALTH).df()
-            purchases = con.execute(replenishment.PURCHASES).df()
-        suggestions = replenishment.suggest(health, purchases, replenishment.Policy(**config.model_dump()))
-        target = replenishment_path(settings)
-        staged = storage.staging_file(target)
-        suggestions.to_parquet(staged, index=False)
-        storage.publish(staged, target)
-        ordering = suggestions[suggestions["suggested_units"] > 0]
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(target),
-                "dagster/row_count": len(suggestions),
-                "sizes_to_order": len(ordering),
-                "units_to_order": int(ordering["suggested_units"].sum()),
-                "dagster/column_schema": dg.TableSchema(
-                    [dg.TableColumn(c, str(t)) for c, t in suggestions.dtypes.items()]
-                ),
-                "preview": dg.MetadataValue.md(
-                    ordering.sort_values("days_until_stockout").head(10).to_markdown(index=False)
-                    if len(ordering)
-                    else "Nothing to order."
-                ),
-            }
-        )
-
-    return replenishment_suggestions
 
 
 def dbt_resource() -> DbtCliResource:

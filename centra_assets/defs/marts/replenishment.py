@@ -11,12 +11,17 @@ For each size and warehouse on the latest stock day (inventory_health):
 Sizes that do not sell (dead stock) or are out of stock with no sales get no suggestion (0 units).
 """
 
-from __future__ import annotations
-
 import dataclasses
 import math
 
+import dagster as dg
 import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from centra_assets.settings import Settings
+from centra_assets.warehouse import storage
+
+from ..policy import OWNER, REFRESH_WHEN_UPSTREAM_CHANGES
 
 HEALTH = """
 SELECT store, stock_day, size_id, warehouse_id, sku, variant_id, product_id, free_to_allocate, incoming_units,
@@ -87,3 +92,57 @@ def _lead_times(purchases: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         .median()
     )
     return latest.merge(per_supplier, on=["store", "supplier_id", "warehouse_id"], how="left")
+
+
+# The asset: the suggestions above, computed by Dagster over the published warehouse.
+def replenishment_path(settings: Settings) -> str:
+    return storage.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
+
+
+class ReplenishmentPolicy(dg.Config):
+    """The brand's ordering policy (run config of `analytics/replenishment_suggestions`)."""
+
+    review_period_days: float = Policy.review_period_days
+    safety_days: float = Policy.safety_days
+    default_lead_time_days: float = Policy.default_lead_time_days
+
+
+def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["analytics", "replenishment_suggestions"],
+        deps=[dg.AssetKey(["analytics", "inventory_health"]), dg.AssetKey(["analytics", "fct_incoming_deliveries"])],
+        group_name="analytics",
+        owners=[OWNER],
+        kinds={"python", "pandas", "parquet"},
+        automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
+        description=(__doc__ or "").strip()
+        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns).",
+    )
+    def replenishment_suggestions(warehouse: DuckDBResource, config: ReplenishmentPolicy):
+        with warehouse.get_connection() as con:
+            health = con.execute(HEALTH).df()
+            purchases = con.execute(PURCHASES).df()
+        suggestions = suggest(health, purchases, Policy(**config.model_dump()))
+        target = replenishment_path(settings)
+        staged = storage.staging_file(target)
+        suggestions.to_parquet(staged, index=False)
+        storage.publish(staged, target)
+        ordering = suggestions[suggestions["suggested_units"] > 0]
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(target),
+                "dagster/row_count": len(suggestions),
+                "sizes_to_order": len(ordering),
+                "units_to_order": int(ordering["suggested_units"].sum()),
+                "dagster/column_schema": dg.TableSchema(
+                    [dg.TableColumn(c, str(t)) for c, t in suggestions.dtypes.items()]
+                ),
+                "preview": dg.MetadataValue.md(
+                    ordering.sort_values("days_until_stockout").head(10).to_markdown(index=False)
+                    if len(ordering)
+                    else "Nothing to order."
+                ),
+            }
+        )
+
+    return replenishment_suggestions

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..entities import ALL
-from ..entities.spec import EntitySpec, Table
+from ...entities import ALL
+from ...entities.spec import EntitySpec, Table
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_models"
+DBT_DIR = Path(__file__).resolve().parents[3] / "dbt_models"
 STAGING = DBT_DIR / "models" / "staging"
 HEADER = "Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file."
 _TYPES = {pa.int64(): "bigint", pa.float64(): "double", pa.bool_(): "boolean", pa.string(): "varchar"}

@@ -14,12 +14,10 @@ import datetime as dt
 
 import dagster as dg
 
+from centra_assets.calendar import day_of, utc_offsets
 from centra_assets.settings import Settings, Store
 
 DATE, STORE = "date", "store"
-
-
-_INSTANTS = (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
 
 
 def partitions(settings: Settings) -> dg.PartitionsDefinition:
@@ -32,11 +30,10 @@ def partitions(settings: Settings) -> dg.PartitionsDefinition:
     # Offsets are compared in January and July (fixed instants: the definition is the same in every process):
     # when daylight saving makes no store furthest east all year (Santiago and Halifax swap), the dimension
     # runs a day further, so no store's today is ever missing.
-    def offsets(store: Store) -> tuple[dt.timedelta, ...]:
-        return tuple(instant.astimezone(store.tz).utcoffset() for instant in _INSTANTS)
-
-    east = max(settings.stores, key=lambda s: max(offsets(s)))
-    always_east = all(a >= b for s in settings.stores for a, b in zip(offsets(east), offsets(s), strict=True))
+    east = max(settings.stores, key=lambda s: max(utc_offsets(s.tz)))
+    always_east = all(
+        a >= b for s in settings.stores for a, b in zip(utc_offsets(east.tz), utc_offsets(s.tz), strict=True)
+    )
     return dg.MultiPartitionsDefinition(
         {
             DATE: dg.DailyPartitionsDefinition(
@@ -88,4 +85,4 @@ def snapshot_days(settings: Settings, keys: list[str], now: float | None = None)
     `now`: the run's start (epoch seconds), so every step of a run that crosses midnight stores under one day."""
     stores = [settings.store(k) for k in keys] if keys else list(settings.stores)
     instant = dt.datetime.now(dt.UTC) if now is None else dt.datetime.fromtimestamp(now, dt.UTC)
-    return [(s, instant.astimezone(s.tz).date()) for s in stores]
+    return [(s, day_of(instant, s.tz)) for s in stores]

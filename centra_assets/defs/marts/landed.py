@@ -1,5 +1,4 @@
-"""The marts' automation: the sensor that asks for dbt builds, and the one condition Dagster has no building block
-for (has every store's data landed?).
+"""Has every store's data landed? The one automation condition Dagster has no building block for.
 
 Dagster maps a partitioned raw table onto an unpartitioned dbt model through all of its partitions, so
 `all_deps_match(~missing())` reads "any partition landed": with several stores, any store's. And it looks at a
@@ -8,12 +7,11 @@ again when a store is added. This condition groups a raw table's partitions by s
 a model reads, directly or through other models.
 """
 
-import warnings
 import weakref
 
 import dagster as dg
 
-from .partitions import STORE
+from ..raw.partitions import STORE
 
 # per evaluation (one AssetGraphView a tick): a raw table is read by many models, its partitions counted once
 _LANDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -74,19 +72,3 @@ class EveryStoreLanded(dg.AutomationCondition):
             if not await _landed_for_every_store(context, table):
                 return dg.AutomationResult(context, context.get_empty_subset())
         return dg.AutomationResult(context, context.candidate_subset)
-
-
-def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
-    """Evaluated in the code server (`use_user_code_server`, beta in Dagster 1.13, chosen knowingly): the Dagster
-    daemon knows only Dagster's own condition classes, and would skip the models `EveryStoreLanded` guards."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.AutomationConditionSensorDefinition(
-            "centra_marts_automation",
-            target=dg.AssetSelection.key_prefixes("analytics"),
-            default_status=dg.DefaultSensorStatus.RUNNING,  # costs nothing until raw data changes
-            minimum_interval_seconds=15,  # landed raw data starts its dbt build within 15 s (make bench)
-            use_user_code_server=True,
-            description="Asks for a dbt build of the models whose raw data changed (each model's "
-            "automation condition); on by default",
-        )

@@ -7,8 +7,7 @@ every run; turn it on when you need it).
 
 Three schedules serve any number of stores: each ticks at its cron (in UTC on a quarter-hour grid when the
 stores are in several timezones) and asks for one run per store whose time has come in its own timezone. The
-sweep, the sensors and the marts' automation live in
-realtime.py and analytics.py.
+sweep, the sensors and the marts' automation live in realtime/ and marts/; crons and run policy in policy.py.
 """
 
 from __future__ import annotations
@@ -18,9 +17,11 @@ import datetime as dt
 import dagster as dg
 from dagster._utils.schedules import cron_string_iterator, reverse_cron_string_iterator  # Dagster's own cron rules
 
+from centra_assets.calendar import yesterday_and_today
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings, Store
 
+from ..policy import INVENTORY_CRON
 from .partitions import key, snapshot_key
 
 
@@ -52,8 +53,8 @@ def build_jobs() -> dict[str, dg.UnresolvedAssetJobDefinition]:
 
 
 def _days(when: dt.datetime, store: Store) -> tuple[str, str]:
-    now = when.astimezone(store.tz)
-    return (now.date() - dt.timedelta(days=1)).isoformat(), now.date().isoformat()
+    yesterday, today = yesterday_and_today(when, store.tz)
+    return yesterday.isoformat(), today.isoformat()
 
 
 def _grid(settings: Settings, cron: str) -> tuple[str, str]:
@@ -145,7 +146,7 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
         schedule(
             "centra_inventory_hourly",
             "centra_stock",
-            "5 * * * *",
+            INVENTORY_CRON,
             dg.DefaultScheduleStatus.STOPPED,
             "Every hour, one run per store: stock per size and warehouse, replacing today's snapshot. Off by "
             "default: intraday stock costs API budget on every run.",

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from centra_assets.calendar import day_of, day_window
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities.query import QueryPlan, lacking_fields, plan_for
@@ -55,26 +56,6 @@ class SyncResult:
         self.lacking, self.alternatives, self.app_version = lacking_fields(plan), plan.alternatives, plan.app_version
 
 
-def day_start(day: dt.date, tz: ZoneInfo) -> dt.datetime:
-    """The first instant of a store day: its local midnight, the first of the two when the clock goes back over
-    midnight, the end of the jump when the clock jumps over it (fold 0 reads a skipped time with the offset before
-    the jump; tzdata's jumps over midnight all start at it)."""
-    return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
-
-
-def day_window(day: dt.date, tz: ZoneInfo) -> tuple[str, str]:
-    """The day as a Centra DateRange: its first instant to the second before the next day's, in absolute time (a
-    day the clock changes lasts 23 or 25 hours), with explicit offsets so Centra's own timezone does not matter."""
-    end = day_start(day + dt.timedelta(days=1), tz) - dt.timedelta(seconds=1)
-    return day_start(day, tz).astimezone(tz).isoformat(), end.astimezone(tz).isoformat()
-
-
-def day_of(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
-    """The store day an instant belongs to: the day whose `day_window` holds it. The one rule for every path that
-    files a record under a day (the full sync, a refresh, the webhook sensor)."""
-    return instant.astimezone(tz).date()
-
-
 def _audit(rows: list[dict], audit: dict[str, str], loaded_at: dt.datetime) -> list[dict]:
     """Stamp rows with where they came from (`_store`, `_source`) and when they were loaded."""
     for row in rows:
@@ -100,7 +81,7 @@ def sync_partition(
     run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
-        today = today or dt.datetime.now(tz).date()
+        today = today or day_of(dt.datetime.now(dt.UTC), tz)
         if day != today:
             if all(partition_exists(root, t.name, day) for t in spec.tables):
                 result.kept_existing = True

@@ -3,14 +3,11 @@
 Asset keys are ``centra/<table>``. Event data is partitioned by day in the store's timezone (today included,
 for "today so far"); snapshots are not partitioned by day (one partition per store with several stores):
 Centra only knows the present, so each materialization is today's snapshot (see partitions.py). Runs draw on
-the ``centra_api`` concurrency pool, so parallel backfill runs cannot outgrow the store's rate budget, and
-backfills run a week of partitions per run: one run's start-up is paid per week, and a failed run retries a
-week, not a year. Each partition of a run gets its own materialization metadata (rows, window, pages).
+the ``centra_api`` concurrency pool and backfills run a week of partitions per run (policy.py). Each partition
+of a run gets its own materialization metadata (rows, window, pages); its checks are in checks.py.
 """
 
 import datetime as dt
-from functools import cache
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pyarrow as pa
@@ -21,14 +18,11 @@ from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
 from centra_assets.warehouse.parquet import read_partition
 
+from ..policy import OWNER, PARTITIONS_PER_BACKFILL_RUN, POOL, raw_freshness
+from ..resources import CentraResource
+from .checks import check_results, check_specs
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
-from .resources import CentraResource
-from .sync import SyncResult, day_start, refresh_records, sync_partition
-
-POOL = "centra_api"
-PARTITIONS_PER_BACKFILL_RUN = 7
-OWNER = "team:data"
-HOUR = dt.timedelta(hours=1)
+from .sync import SyncResult, refresh_records, sync_partition
 
 
 class SyncConfig(dg.Config):
@@ -69,92 +63,6 @@ def _description(spec: EntitySpec, table: Table) -> str:
     return f"{spec.description}\n\nTable `{table.name}`. {grain} {rule}"
 
 
-def _checks(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
-    checks = []
-    for t in spec.tables:
-        key = dg.AssetKey(["centra", t.name])
-        checks.append(dg.AssetCheckSpec("key_is_unique", asset=key, description=f"{', '.join(t.key)} is unique"))
-        checks.append(dg.AssetCheckSpec("key_is_not_null", asset=key, description=f"{', '.join(t.key)} is never null"))
-        checks.append(
-            dg.AssetCheckSpec(
-                "store_has_every_field",
-                asset=key,
-                description="Every column's Centra field exists in the store's schema. A WARN lists the columns "
-                "written as NULL because the store's Centra version lacks their field (the sync went on without "
-                "them).",
-            )
-        )
-    if spec.count_document:
-        checks.append(
-            dg.AssetCheckSpec(
-                "row_count_matches_centra",
-                asset=dg.AssetKey(["centra", spec.tables[0].name]),
-                description="Rows equal Centra's own totalCount for the partition's window",
-            )
-        )
-    return checks
-
-
-def _check_results(spec: EntitySpec, results: list[SyncResult], label) -> list[dg.AssetCheckResult]:
-    out = []
-    for t in spec.tables:
-        key = dg.AssetKey(["centra", t.name])
-        duplicates = nulls = 0
-        for r in results:
-            data = read_partition(r.root, t.name, r.day)
-            if data is None or data.num_rows == 0:
-                continue
-            keys = data.select(list(t.key))
-            nulls += sum(keys[c].null_count for c in t.key)
-            duplicates += data.num_rows - keys.group_by(list(t.key)).aggregate([]).num_rows
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=key,
-                check_name="key_is_unique",
-                passed=duplicates == 0,
-                metadata={"duplicate_rows": duplicates},
-            )
-        )
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=key, check_name="key_is_not_null", passed=nulls == 0, metadata={"null_keys": nulls}
-            )
-        )
-        lacking = sorted({f for r in results for f in r.lacking if f.startswith(f"{t.name}.")})
-        versions = sorted({r.app_version for r in results if r.app_version})
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=key,
-                check_name="store_has_every_field",
-                passed=not lacking,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=(
-                    f"{len(lacking)} column(s) empty: the store's schema lacks their field" if lacking else None
-                ),
-                metadata={
-                    "empty_columns": dg.MetadataValue.json(lacking),
-                    "centra_app_version": ", ".join(versions) or "unknown",
-                },
-            )
-        )
-    if spec.count_document:
-        counted = [r for r in results if r.centra_total is not None]
-        mismatches = {
-            label(r): {"warehouse": r.rows[spec.tables[0].name], "centra": r.centra_total}
-            for r in counted
-            if r.rows[spec.tables[0].name] != r.centra_total
-        }
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=dg.AssetKey(["centra", spec.tables[0].name]),
-                check_name="row_count_matches_centra",
-                passed=not mismatches,
-                metadata={"partitions_checked": len(counted), "mismatches": dg.MetadataValue.json(mismatches)},
-            )
-        )
-    return out
-
-
 def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
     data = read_partition(root, table.name, day)
     if data is None or data.num_rows == 0:
@@ -164,25 +72,6 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |" for r in head]
     return dg.MetadataValue.md("\n".join(lines))
-
-
-@cache
-def longest_day(timezone: str) -> dt.timedelta:
-    """The longest day of the timezone's calendar, from local midnight to local midnight: 25 hours where the clock
-    goes back an hour (most of Europe and the Americas), 24 where it never changes. Read over fixed years (today's
-    rules, and the years ahead they extend to), so every process builds the same definitions."""
-    tz, first = ZoneInfo(timezone), dt.date(2025, 1, 1)
-    days = (first + dt.timedelta(days=n) for n in range((dt.date(2036, 1, 1) - first).days))
-    return max(day_start(d + dt.timedelta(days=1), tz) - day_start(d, tz) for d in days)
-
-
-def raw_freshness(settings: Settings) -> dg.FreshnessPolicy:
-    """The daily schedules bring every raw asset up to date once a day, at the same time on each store's clock (the
-    sweep and the sensors more often): two syncs on time are one store day apart, 25 hours on the day the clock
-    goes back. The sync has stalled when the longest day of any store's calendar and an hour pass without a new
-    materialization (warn), or that day and two hours (fail)."""
-    day = max(longest_day(store.timezone) for store in settings.stores)
-    return dg.FreshnessPolicy.time_window(fail_window=day + 2 * HOUR, warn_window=day + HOUR)
 
 
 def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
@@ -210,7 +99,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
     @dg.multi_asset(
         name=f"centra_{spec.name}",
         specs=specs,
-        check_specs=_checks(spec),
+        check_specs=check_specs(spec),
         partitions_def=partitions_def,
         pool=POOL,
         can_subset=False,
@@ -282,7 +171,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             for r in results:
                 context.add_asset_metadata(_partition_metadata(t, r), asset_key=asset_key, partition_key=partition(r))
             yield dg.MaterializeResult(asset_key=asset_key, metadata={"dagster/column_schema": column_schema(t)})
-        yield from _check_results(spec, results, label)
+        yield from check_results(spec, results, label)
 
     return sync
 

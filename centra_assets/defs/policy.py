@@ -1,0 +1,89 @@
+"""How the pipeline runs, in one place: how fresh each asset must be, when the marts rebuild, what may run at once,
+how often the sensors tick and how much one tick may do, the schedules' times, the backfills' run size, who owns
+the assets. The modules of raw/, realtime/ and marts/ read their policy here and define none of their own.
+
+Instance settings live with the instance, not here: the `centra_api` pool's limit and the cap of concurrent runs
+are written to dagster.yaml by `centra-assets init` (cli.py INSTANCE_DEFAULTS; deploy/ has the same for its
+instances). cli.py does not import this module: importing the Dagster layer costs seconds on every command.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from centra_assets.calendar import longest_day
+from centra_assets.settings import Settings
+
+from .marts.landed import EveryStoreLanded
+
+OWNER = "team:data"  # every asset's owner
+
+# --- Raw assets -----------------------------------------------------------------------------------------------------
+# Ops that talk to Centra draw on this pool: parallel backfill runs cannot outgrow the store's rate budget.
+POOL = "centra_api"
+# Backfills run a week of partitions per run: one run's start-up is paid per week, and a failed run retries a week,
+# not a year.
+PARTITIONS_PER_BACKFILL_RUN = 7
+# Hourly inventory (off by default); the daily events and snapshots run at CENTRA_EVENTS_CRON and
+# CENTRA_SNAPSHOT_CRON (settings), each in every store's own timezone.
+INVENTORY_CRON = "5 * * * *"
+HOUR = dt.timedelta(hours=1)
+
+
+def raw_freshness(settings: Settings) -> dg.FreshnessPolicy:
+    """The daily schedules bring every raw asset up to date once a day, at the same time on each store's clock (the
+    sweep and the sensors more often): two syncs on time are one store day apart, 25 hours on the day the clock
+    goes back. The sync has stalled when the longest day of any store's calendar and an hour pass without a new
+    materialization (warn), or that day and two hours (fail). The marts follow the store's calendar too."""
+    day = max(longest_day(store.timezone) for store in settings.stores)
+    return dg.FreshnessPolicy.time_window(fail_window=day + 2 * HOUR, warn_window=day + HOUR)
+
+
+# --- Realtime: the webhook and event queue sensors, and the sweep ---------------------------------------------------
+SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
+SWEEP_INTERVAL = 15 * 60
+# Bounded work per tick, whatever the number of stores: stores are served `STORE_CONCURRENCY` at a time (each on
+# its own rate budget), longest-waiting first, and no store is started after `TICK_SECONDS` (Dagster gives a tick
+# 60 s); the others keep their cursor and come first next tick. Read at each tick (fanout.py): tests and the bench
+# change them.
+TICK_SECONDS = 40.0
+STORE_CONCURRENCY = 8
+MAX_EVENTS_PER_TICK = 20_000  # webhook events read per store and tick
+EVENT_PAGE = 200  # events per poll of Centra's queue (Centra's documented example uses 200)
+SWEEP_OVERLAP = dt.timedelta(minutes=5)  # changes committed late are still seen; each is refreshed once
+FIRST_SWEEP = dt.timedelta(days=1)  # how far back a store's first sweep looks (the daily sync covers the rest)
+# Where the store gives no way to ask what changed (no updatedAt filter), records that may still change are read
+# again by key: those of the last LATE_CHANGES (orders ship and are returned within about five weeks, purchase
+# orders are delivered three to seven weeks after they are placed), at most REREAD_BATCH per data type and tick.
+LATE_CHANGES = dt.timedelta(days=60)
+REREAD_BATCH = 1000
+
+# --- Marts ------------------------------------------------------------------------------------------------------------
+MARTS_AUTOMATION_INTERVAL = 15  # seconds: landed raw data starts its dbt build within 15 s (make bench)
+
+# Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
+# since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
+# re-create and carry the change on to the marts in the same run.
+# But a model waits until every table it reads has landed at least once: every raw table it reads, directly or
+# through other models, for every store (at least one day of event data; its snapshot: marts/landed.py), and each
+# model it reads built, or asked for on this tick (so a new store's staging and marts come in one run). On a store
+# whose raw tables are still landing, a mart would otherwise be built over half of them, silently wrong. One
+# warehouse, one build: while a store's tables land, the other stores' marts wait with it (DECISIONLOG.md).
+EVERY_INPUT_LANDED = (
+    dg.AutomationCondition.all_deps_match(
+        ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
+    )
+    & EveryStoreLanded()
+).with_label("every_input_landed")
+# Nor does a refresh run in progress hold a build back (eager's `~any_deps_in_progress`): raw data holds still while a
+# build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the build started
+# asks for the next one. A build starts within one automation tick of its first input landing.
+REFRESH_WHEN_UPSTREAM_CHANGES = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .without(~dg.AutomationCondition.any_deps_in_progress())
+    & EVERY_INPUT_LANDED
+)
+# A failed build is tried again once, in the same run, after a pause: a passing failure (a disk, a connection) does
+# not leave the marts stale until raw data changes again, and a genuinely failing dbt test fails twice, then waits.
+BUILD_RETRY = dg.RetryPolicy(max_retries=1, delay=10)

@@ -1,0 +1,1 @@
+"""The realtime stage: sensors turning "Centra says this changed" into refreshed partitions."""
