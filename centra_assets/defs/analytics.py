@@ -18,9 +18,9 @@ from dagster_duckdb import DuckDBResource
 
 from centra_assets.analytics import replenishment
 from centra_assets.analytics.project import DBT_PROJECT
-from centra_assets.analytics.publish import building
 from centra_assets.settings import Settings
 from centra_assets.warehouse import storage
+from centra_assets.warehouse.publish import building
 
 from .assets import OWNER, raw_freshness
 from .automation import EveryStoreLanded
