@@ -79,7 +79,7 @@ PIPELINE = textwrap.dedent("""
     from centra_assets.defs import build_definitions
     from centra_assets.defs.resources import CentraResource
     from centra_assets.settings import Settings
-    from centra_assets.warehouse import storage
+    from centra_assets.warehouse import files, layout
     url, token, root, state, scale, first, last = sys.argv[1:8]
     settings = Settings(warehouse_dir=root, timezone="Europe/Stockholm", start_date="2020-01-01", state_dir=state)
     asset = next(a for a in build_definitions(settings).assets if a.op.name == "centra_orders")
@@ -90,8 +90,8 @@ PIPELINE = textwrap.dedent("""
                             tags={"dagster/asset_partition_range_start": first,
                                   "dagster/asset_partition_range_end": last})
     seconds = time.monotonic() - started
-    files = storage.join(root, "*", "raw", "orders", "*", "data.parquet")
-    rows = storage.connect(root).execute(f"SELECT count(*) FROM read_parquet('{files}')").fetchone()[0]
+    paths = layout.raw_files(root, "orders")
+    rows = files.connect(root).execute(f"SELECT count(*) FROM read_parquet('{paths}')").fetchone()[0]
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
     print("RESULT", int(result.success), rows, seconds, peak / 1024)
 """)

@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 from centra_assets.analytics import replenishment
 from centra_assets.analytics.project import DBT_PROJECT
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files, publish, turns
 from centra_assets.warehouse.publish import building
 
 from .assets import OWNER, raw_freshness
@@ -185,11 +185,11 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         """Builds the selected dbt models and runs their tests into a copy of the warehouse, and publishes it
         only if everything passed: the events are reported once the new warehouse is in place.
 
-        The build holds the warehouse's turn (storage.taking_turns) from before dbt reads raw data until its events
+        The build holds the warehouse's turn (turns.taking_turns) from before dbt reads raw data until its events
         are recorded: refresh runs publish before it or after it, never during it, so it reads each data type whole
         (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
         which asks for the next build."""
-        with storage.taking_turns(storage.turn_lock(settings)):
+        with turns.taking_turns(turns.turn_lock(settings)):
             if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
                 invocation = dbt.cli(
                     ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")],
@@ -248,7 +248,7 @@ def warehouse_reader(settings: Settings) -> DuckDBResource:
 
 
 def replenishment_path(settings: Settings) -> str:
-    return storage.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
+    return files.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
 
 
 class ReplenishmentPolicy(dg.Config):
@@ -276,9 +276,9 @@ def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
             purchases = con.execute(replenishment.PURCHASES).df()
         suggestions = replenishment.suggest(health, purchases, replenishment.Policy(**config.model_dump()))
         target = replenishment_path(settings)
-        staged = storage.staging_file(target)
+        staged = publish.staging_file(target)
         suggestions.to_parquet(staged, index=False)
-        storage.publish(staged, target)
+        publish.publish(staged, target)
         ordering = suggestions[suggestions["suggested_units"] > 0]
         return dg.MaterializeResult(
             metadata={
