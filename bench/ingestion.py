@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from centra_assets.entities import BY_NAME
+from centra_assets.entities.query import default_query
 from centra_assets.simulator.process import SimulatorProcess
 from centra_assets.simulator.ratelimit import INTERVALS, PLANS
 
@@ -127,7 +128,7 @@ def _naive(sim: SimulatorProcess) -> tuple[int, float]:
             while True:
                 response = http.post(
                     sim.graphql_url,
-                    json={"query": ORDERS.query, "variables": {"where": where, "limit": 200, "page": page}},
+                    json={"query": default_query(ORDERS), "variables": {"where": where, "limit": 200, "page": page}},
                 )
                 if response.status_code == 429:
                     time.sleep(max(0.0, float(response.headers["Retry-After"]) - time.time()))

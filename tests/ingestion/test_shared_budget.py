@@ -62,6 +62,7 @@ def _hammer(url: str, state_dir: Path, budget_url: str, pages: int = PAGES) -> N
     for `pages` pages of orders through the project's client and pacer, as a run does (the resource's wiring of
     the two is checked in the test itself; importing Dagster here would only slow the start)."""
     from centra_assets.entities import BY_NAME
+    from centra_assets.entities.query import default_query
 
     where = PostgresBudget(budget_url, redacted(budget_url)) if budget_url else state_dir / "centra-rate-budget.sqlite"
     pacer = Pacer(where, window_scale=HAMMER_SCALE, budget=url)
@@ -72,7 +73,7 @@ def _hammer(url: str, state_dir: Path, budget_url: str, pages: int = PAGES) -> N
     with ThreadPoolExecutor(IN_FLIGHT) as pool:  # pages in flight together, as a run fetches them
         list(
             pool.map(
-                lambda p: client.execute(BY_NAME["orders"].query, {"where": {}, "limit": 200, "page": p}),
+                lambda p: client.execute(default_query(BY_NAME["orders"]), {"where": {}, "limit": 200, "page": p}),
                 range(1, pages + 1),
             )
         )
