@@ -1,15 +1,11 @@
 """Publishing: a file becomes visible whole or not at all, on local disk and on object storage.
 
-Raw partitions and other Parquet outputs are written to a temp file (`staging_file`) and published by an atomic
-rename or a single upload (`publish`), several together in one turn of the warehouse (`published_together`);
-temp files a dead writer left are removed by the next publish. The DuckDB warehouse dbt builds is published the
-same way, as a whole file (`building`).
-
-One writer for the DuckDB warehouse, and readers that never get in its way: DuckDB allows one read-write process
-per file, and any other process holding the file open (an analyst in `duckdb -readonly`, a BI tool) makes a
-writer fail at once. So dbt never opens the published file: it builds into a private copy, and the copy replaces
-the published file by an atomic rename. Readers keep the version they opened; the next connection sees the new
-one. A lock file makes builds take turns.
+A Parquet file is written to a temp file (`staging_file`) and published by an atomic rename or a single upload
+(`publish`), several together in one turn of the warehouse (`published_together`); temp files a dead writer left
+are removed by the next publish. The DuckDB warehouse dbt builds is published the same way, whole (`building`):
+DuckDB allows one read-write process per file, and any other process holding it open (an analyst in `duckdb
+-readonly`, a BI tool) makes a writer fail at once, so dbt builds into a private copy that replaces the published
+file by an atomic rename. Readers keep the version they opened; the next connection sees the new one.
 """
 
 from __future__ import annotations
