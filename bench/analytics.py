@@ -32,6 +32,7 @@ from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings
+from centra_assets.warehouse import layout
 from centra_sim.process import SimulatorProcess
 
 TOKEN = "bench-token"
@@ -254,12 +255,12 @@ def _dbt(settings: Settings, build: Path, *args: str) -> float:
 def daily_sales_build() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = _sync(Path(tmp))
-        _copy(Path(settings.store_root(settings.stores[0])) / "raw", span=DAYS + 40)
+        _copy(Path(layout.store_root(settings.warehouse_dir, settings.stores[0])) / "raw", span=DAYS + 40)
         return measure(settings, Path(tmp))
 
 
 def measure(settings: Settings, root: Path) -> list[dict]:
-    raw = Path(settings.store_root(settings.stores[0])) / "raw"
+    raw = Path(layout.store_root(settings.warehouse_dir, settings.stores[0])) / "raw"
     count = f"SELECT count(*) FROM read_parquet('{raw}/orders/date=*/data.parquet')"
     orders = duckdb.connect().execute(count).fetchone()[0]
     build = root / "dbt.duckdb"

@@ -66,7 +66,9 @@ class Warehouse:
     """What an analyst sees: the raw orders in Parquet and `daily_sales` in the published DuckDB file."""
 
     def __init__(self, settings):
-        self.orders = f"{settings.store_root(settings.stores[0])}/raw/orders/*/data.parquet"
+        from centra_assets.warehouse import layout
+
+        self.orders = f"{layout.store_root(settings.warehouse_dir, settings.stores[0])}/raw/orders/*/data.parquet"
         self.duckdb_file = str(settings.duckdb_file)
 
     def in_parquet(self, numbers: list[int]) -> bool:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from centra_assets.entities import BY_NAME
+from centra_assets.entities.query import default_query
 from centra_sim.process import SimulatorProcess
 from centra_sim.ratelimit import INTERVALS, PLANS
 
@@ -79,7 +80,7 @@ PIPELINE = textwrap.dedent("""
     from centra_assets.defs import build_definitions
     from centra_assets.defs.resources import CentraResource
     from centra_assets.settings import Settings
-    from centra_assets.warehouse import storage
+    from centra_assets.warehouse import files, layout
     url, token, root, state, scale, first, last = sys.argv[1:8]
     settings = Settings(warehouse_dir=root, timezone="Europe/Stockholm", start_date="2020-01-01", state_dir=state)
     asset = next(a for a in build_definitions(settings).assets if a.op.name == "centra_orders")
@@ -90,8 +91,8 @@ PIPELINE = textwrap.dedent("""
                             tags={"dagster/asset_partition_range_start": first,
                                   "dagster/asset_partition_range_end": last})
     seconds = time.monotonic() - started
-    files = storage.join(root, "*", "raw", "orders", "*", "data.parquet")
-    rows = storage.connect(root).execute(f"SELECT count(*) FROM read_parquet('{files}')").fetchone()[0]
+    paths = layout.raw_files(root, "orders")
+    rows = files.connect(root).execute(f"SELECT count(*) FROM read_parquet('{paths}')").fetchone()[0]
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
     print("RESULT", int(result.success), rows, seconds, peak / 1024)
 """)
@@ -127,7 +128,7 @@ def _naive(sim: SimulatorProcess) -> tuple[int, float]:
             while True:
                 response = http.post(
                     sim.graphql_url,
-                    json={"query": ORDERS.query, "variables": {"where": where, "limit": 200, "page": page}},
+                    json={"query": default_query(ORDERS), "variables": {"where": where, "limit": 200, "page": page}},
                 )
                 if response.status_code == 429:
                     time.sleep(max(0.0, float(response.headers["Retry-After"]) - time.time()))

@@ -349,6 +349,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     from centra_assets.defs.resources import CentraResource
     from centra_assets.entities import BY_NAME
     from centra_assets.settings import Settings
+    from centra_assets.warehouse import layout
     from centra_sim.process import SimulatorProcess
 
     with (
@@ -403,7 +404,13 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
                         refreshed += len(keys)
                         days_all = [days[0] + dt.timedelta(days=i) for i in range((days[-1] - days[0]).days + 1)]
                         refresh_records(
-                            client, BY_NAME[name], settings.store_root(store), days_all, keys, tz, centra.audit(store)
+                            client,
+                            BY_NAME[name],
+                            layout.store_root(settings.warehouse_dir, store),
+                            days_all,
+                            keys,
+                            tz,
+                            centra.audit(store),
                         )
             finally:
                 client.close()

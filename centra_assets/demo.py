@@ -26,6 +26,7 @@ import httpx
 
 from centra_assets.cli import dagster_home, init_instance
 from centra_assets.entities import ALL
+from centra_assets.warehouse import layout
 from centra_sim.process import SimulatorProcess
 
 TOKEN = "demo-token"
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
 
                 settings = settings_from_env()
                 instance = dg.DagsterInstance.get()
-            raw = Path(settings.store_root(settings.stores[0])) / "raw"
+            raw = Path(layout.store_root(settings.warehouse_dir, settings.stores[0])) / "raw"
             print(
                 f"Centra simulator on {sim.url}: a fashion store with {HISTORY} days of orders "
                 f"({args.orders_per_day} a day).\n"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from centra_assets.warehouse import storage
+from centra_assets.shared_state import is_postgres_url, is_remote
 
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_STORE = "default"
@@ -74,15 +74,11 @@ class Settings:
                 return s
         raise KeyError(f"no Centra store named {name!r} (stores: {', '.join(s.name for s in self.stores)})")
 
-    def store_root(self, store: str | Store) -> str:
-        """Where a store's raw data lives: ``<warehouse>/store=<name>`` (hive-style, so readers get `store`)."""
-        return storage.join(self.warehouse_dir, f"store={getattr(store, 'name', store)}")
-
     @property
     def local_state(self) -> Path:
         if self.state_dir:
             return Path(self.state_dir).resolve()
-        if storage.is_remote(self.warehouse_dir):
+        if is_remote(self.warehouse_dir):
             return Path(".centra_state").resolve()
         return (Path(self.warehouse_dir) / ".state").resolve()
 
@@ -95,14 +91,14 @@ class Settings:
     def duckdb_file(self) -> Path:
         if self.duckdb_path:
             return Path(self.duckdb_path).resolve()
-        if storage.is_remote(self.warehouse_dir):
+        if is_remote(self.warehouse_dir):
             return self.local_state / "centra.duckdb"
         return (Path(self.warehouse_dir) / "centra.duckdb").resolve()
 
     @property
     def warehouse_url(self) -> str:
         """The warehouse as dbt and DuckDB read it: the URL as given, or an absolute folder."""
-        return self.warehouse_dir if storage.is_remote(self.warehouse_dir) else str(Path(self.warehouse_dir).resolve())
+        return self.warehouse_dir if is_remote(self.warehouse_dir) else str(Path(self.warehouse_dir).resolve())
 
 
 def _timezone(value: str, where: str) -> str:
@@ -121,7 +117,7 @@ def _date(value, where: str) -> str:
 
 
 def _postgres_url(value: str, where: str) -> str:
-    if value and not value.startswith(("postgresql://", "postgres://")):  # the value may hold a password: not shown
+    if value and not is_postgres_url(value):  # the value may hold a password: not shown
         raise ValueError(f"{where} must be a postgresql://user:password@host:port/database URL (or unset)")
     return value
 

@@ -11,7 +11,10 @@ each believing it has all of it: a small SQLite file shared by every process of 
 (``CENTRA_RATE_BUDGET_URL``) shared by every process of a deployment, one container or pod per run included.
 The bucket arithmetic is written once (`Pacer`); a backend only says how to hold the budget's lock: SQLite's
 ``BEGIN IMMEDIATE`` (one writer at a time per file), PostgreSQL's row lock on the budget's row
-(``SELECT ... FOR UPDATE``), so a charge is atomic however many processes charge at once.
+(``SELECT ... FOR UPDATE``), so a charge is atomic however many processes charge at once. Which of the two a
+deployment uses is its caller's choice (defs/resources.py, by the rule of centra_assets/shared_state.py):
+`centra/` imports nothing of the project, so the caller also hands in how to name the PostgreSQL URL
+without its password.
 """
 
 from __future__ import annotations
@@ -43,31 +46,20 @@ class RateBudgetUnavailable(RuntimeError):
     """The shared rate budget's database cannot be reached (the message never holds its password)."""
 
 
-def is_postgres_url(location: str | Path | None) -> bool:
-    return str(location or "").startswith(("postgresql://", "postgres://"))
-
-
-def redacted(url: str) -> str:
-    """A database URL without its password, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
-
-
 class Pacer:
     def __init__(
         self,
-        path: str | Path | None = None,
+        where: SqliteBudget | PostgresBudget | str | Path | None = None,
         share: float = 0.9,
         window_scale: float = 1.0,
         budget: str = DEFAULT_BUDGET,
     ):
-        """`path`: where the shared budget lives: a SQLite file, a ``postgresql://`` URL, or None (this process
-        only). `budget`: whose buckets (one Centra environment). `share`: the part of each quota we use.
-        `window_scale`: only for a simulator started with --time-scale (its windows are that much shorter)."""
+        """`where`: where the shared budget lives: a `PostgresBudget`, a `SqliteBudget` or the path of its file,
+        or None (this process only). `budget`: whose buckets (one Centra environment). `share`: the part of each
+        quota we use. `window_scale`: only for a simulator started with --time-scale (its windows are that much
+        shorter)."""
         self.share, self.window_scale, self.budget = share, window_scale, budget
-        self._backend = _Postgres(str(path)) if is_postgres_url(path) else _Sqlite(path)
+        self._backend = where if isinstance(where, SqliteBudget | PostgresBudget) else SqliteBudget(where)
         with self._locked(create=True):
             pass
         self.configured = False
@@ -158,7 +150,7 @@ class Pacer:
             yield query, paused
 
 
-class _Sqlite:
+class SqliteBudget:
     """A SQLite file (WAL) for the processes of one machine; ``BEGIN IMMEDIATE`` makes one writer at a time."""
 
     lock_row = ""  # the whole file is locked already
@@ -189,7 +181,7 @@ class _Sqlite:
             self._db.execute("COMMIT")
 
 
-class _Postgres:
+class PostgresBudget:
     """PostgreSQL, shared by every process of a deployment. Each transaction first locks the budget's row in
     ``centra_rate_pause`` (``FOR UPDATE``), so the processes charging one budget take turns and the others'
     budgets are not held up. Connections are pooled per process and URL."""
@@ -201,8 +193,9 @@ class _Postgres:
     MAX_IDLE = 8
     _DDL_LOCK = 0x63656E7472615F72  # an advisory lock: two processes creating the tables at once do not collide
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, url: str, shown_as: str):
+        """`shown_as`: the URL as logs and messages may show it, without its password (shared_state.redacted)."""
+        self.url, self.shown_as = url, shown_as
         if url not in self._ready:
             with self._connection() as con, con.transaction():
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (self._DDL_LOCK,))
@@ -211,7 +204,7 @@ class _Postgres:
             self._ready.add(url)
 
     def __str__(self) -> str:
-        return f"PostgreSQL {redacted(self.url)}"
+        return f"PostgreSQL {self.shown_as}"
 
     @contextlib.contextmanager
     def _connection(self):
@@ -242,7 +235,7 @@ class _Postgres:
             password = urlsplit(self.url).password
             detail = str(exc).replace(password, "***") if password else str(exc)
             raise RateBudgetUnavailable(
-                f"The shared rate budget (CENTRA_RATE_BUDGET_URL, {redacted(self.url)}) cannot be reached: {detail}"
+                f"The shared rate budget (CENTRA_RATE_BUDGET_URL, {self.shown_as}) cannot be reached: {detail}"
             ) from None
 
     @contextlib.contextmanager

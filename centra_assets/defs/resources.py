@@ -12,8 +12,9 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from centra_assets.centra.client import CentraClient
-from centra_assets.centra.pacing import Pacer, is_postgres_url
+from centra_assets.centra.pacing import Pacer, PostgresBudget, SqliteBudget
 from centra_assets.settings import Settings, Store
+from centra_assets.shared_state import is_postgres_url, redacted
 
 
 class CentraResource(dg.ConfigurableResource):
@@ -71,7 +72,7 @@ class CentraResource(dg.ConfigurableResource):
             raise RuntimeError("CENTRA_RATE_BUDGET_URL must be a postgresql:// URL (or unset: SQLite on this machine)")
         # one budget per Centra environment: in PostgreSQL keyed by its API URL, else in the store's own file
         pacer = Pacer(
-            self.rate_budget_url or pacer_path,
+            rate_budget(self.rate_budget_url or pacer_path),
             share=self.rate_share,
             window_scale=self.rate_window_scale,
             budget=_budget_key(url),
@@ -89,6 +90,13 @@ class CentraResource(dg.ConfigurableResource):
         """The columns every raw row carries: the store's name, and the API host the row came from."""
         url = store.api_url or self.api_url
         return {"_store": store.name, "_source": urlparse(url).netloc or url}
+
+
+def rate_budget(location: str) -> SqliteBudget | PostgresBudget:
+    """Where a rate budget lives, by the rule of shared_state: PostgreSQL for a postgresql:// URL, else SQLite."""
+    if is_postgres_url(location):
+        return PostgresBudget(location, shown_as=redacted(location))
+    return SqliteBudget(location)
 
 
 def _budget_key(url: str) -> str:

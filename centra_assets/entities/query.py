@@ -180,6 +180,16 @@ def default_plan(spec: EntitySpec) -> QueryPlan:
     return plan(spec)
 
 
+def default_query(spec: EntitySpec) -> str:
+    """The query with every column's first-choice field: what a store with the documented schema is sent."""
+    return default_plan(spec).document
+
+
+def locate_query(spec: EntitySpec) -> str | None:
+    """The light query (`spec.changes`) as a store with the documented schema is sent it."""
+    return default_plan(spec.changes).document if spec.changes else None
+
+
 def lacking_fields(plan_: QueryPlan) -> list[str]:
     """`table.column (path, ...)` for each column the store lacks: for logs, metadata and `check`."""
     return [

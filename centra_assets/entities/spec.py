@@ -2,8 +2,8 @@
 
 A spec names a root list field taking ``where/sort/limit/page``. Each of its tables says where its rows come
 from (the record itself, or a list inside it), which columns to take (paths into the record), and its key.
-The query is built from those paths (``query.py``), so each column's Centra field is written once; flattening
-is generic.
+The query is built from those paths (``query.py``, which reads specs; a spec knows nothing of queries), so each
+column's Centra field is written once; flattening is generic.
 
 A path is dotted segments: a field (``grandTotal``), a field with arguments (``lines(includeFullyCancelled:
 true)``), or a type condition (``on DirectToConsumerOrder``, a field only some types of an interface have).
@@ -183,13 +183,6 @@ class EntitySpec:
     concurrency: int | None = None  # pages in flight; None: the resource's default. 1 for budget-heavy queries
     nested_limits: tuple[tuple[str, int], ...] = ()  # (list field, its limit in the query): a full one may be cut
 
-    @property
-    def query(self) -> str:
-        """The query with every column's first-choice field: what a store with the documented schema is sent."""
-        from .query import default_plan
-
-        return default_plan(self).document
-
     @cached_property
     def changes(self) -> EntitySpec | None:
         """The light data type the sensors and the sweep locate changed records with: the first table's key,
@@ -212,13 +205,6 @@ class EntitySpec:
     def column_of(self, path: str | None) -> str | None:
         """The first table's column that reads the record field `path` (None: no such column)."""
         return next((c.name for c in self.tables[0].columns if c.path == path), None) if path else None
-
-    @property
-    def locate_query(self) -> str | None:
-        """The light query (`changes`) as a store with the documented schema is sent it."""
-        from .query import default_plan
-
-        return default_plan(self.changes).document if self.changes else None
 
     @property
     def count_query(self) -> str | None:

@@ -1,1 +1,2 @@
-"""Where data lands: partition paths, atomic Parquet writes and merges. Knows nothing of Centra."""
+"""Where data lands: file access (files), the raw layout (layout), atomic publishing (publish), the turns between
+builds and publishes (turns), Parquet partitions (parquet). Knows nothing of Centra, nor of Dagster."""

@@ -1,11 +1,10 @@
 """Where data lands: one Parquet file per table and day, written whole or not at all.
 
-Layout: ``<root>/raw/<table>/date=YYYY-MM-DD/data.parquet`` under each store's root,
-``<warehouse>/store=<name>`` (hive-style, so DuckDB and dbt read ``store`` and ``date`` from the path). The
-warehouse is a folder or an object-storage URL (storage.py). A partition is written to a temp file first and
-published whole (a rename on disk, one upload on object storage), so a reader sees the old partition or the
-new one, never half of one. Rows stream in as row groups, so memory stays flat however large a partition is.
-Every file is sorted by its table's key: a targeted refresh and a full re-materialization produce the same file.
+Where each partition lives is the raw layout (layout.py); the warehouse is a folder or an object-storage URL
+(files.py). A partition is written to a temp file first and published whole (publish.py: a rename on disk, one
+upload on object storage), so a reader sees the old partition or the new one, never half of one. Rows stream in
+as row groups, so memory stays flat however large a partition is. Every file is sorted by its table's key: a
+targeted refresh and a full re-materialization produce the same file.
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import storage
+from . import files, publish
+from .layout import partition_path
 
-FILE_NAME = "data.parquet"
 ROW_GROUP_ROWS = 50_000
 
 
@@ -29,12 +28,8 @@ class SchemaDriftError(ValueError):
     """Centra returned a value that does not fit the column's declared type."""
 
 
-def partition_path(root: str | Path, table: str, day: dt.date | str) -> str:
-    return storage.join(str(root), "raw", table, f"date={day}", FILE_NAME)
-
-
 def partition_exists(root: str | Path, table: str, day: dt.date | str) -> bool:
-    return storage.exists(partition_path(root, table, day))
+    return files.exists(partition_path(root, table, day))
 
 
 # What a column accepts, by the exact Python type of the value (JSON gives int, float, str, bool; flatten
@@ -122,7 +117,7 @@ class PartitionWriter:
     def __init__(self, root: str | Path, table: str, day: dt.date | str, schema: pa.Schema, key: Sequence[str]):
         self.path = partition_path(root, table, day)
         self.table, self.schema, self.key = table, schema, tuple(key)
-        self._tmp = storage.staging_file(self.path)
+        self._tmp = publish.staging_file(self.path)
         self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
         self._batches: list[pa.Table] = []
         self._buffered = 0
@@ -161,7 +156,7 @@ class PartitionWriter:
         self._writer.close()
         if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
             pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
-        storage.publish(self._tmp, self.path)
+        publish.publish(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -177,7 +172,7 @@ def _lt(a: tuple, b: tuple) -> bool:
 
 
 def read_partition(root: str | Path, table: str, day: dt.date | str) -> pa.Table | None:
-    return storage.read_table(partition_path(root, table, day))
+    return files.read_table(partition_path(root, table, day))
 
 
 def replace_records(

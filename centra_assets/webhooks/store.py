@@ -21,7 +21,7 @@ from typing import Protocol
 
 import orjson
 
-from centra_assets.warehouse.storage import redacted
+from centra_assets.shared_state import is_postgres_url, redacted
 
 DEFAULT_STORE = "default"
 
@@ -303,7 +303,7 @@ class PostgresEventStore(_GroupCommit):
 def open_event_store(location: str | Path, store: str = DEFAULT_STORE) -> EventStore:
     """A store's webhook events: in PostgreSQL if `location` is a postgresql:// URL, else in a SQLite file
     ``webhooks-<store>.sqlite`` in the folder `location`."""
-    if str(location).startswith(("postgresql://", "postgres://")):
+    if is_postgres_url(location):
         return PostgresEventStore(str(location), store)
     return SqliteEventStore(Path(location) / f"webhooks-{store}.sqlite")
 

@@ -12,10 +12,6 @@
   Portable SQL (columns listed, no QUALIFY): on DuckDB the source is the Parquet files themselves; on another
   warehouse (DBT_TARGET=postgres, ...) it is the table `centra.<table>` a loader filled with the same columns.
 #}
-{% macro centra_raw_files(table) -%}
-    {{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}/store=*/raw/{{ table }}/date=*/data.parquet
-{%- endmacro %}
-
 {% macro centra_staging(table, key, partition, money) %}
 {%- set columns = graph.sources['source.centra.centra.' ~ table].columns.values() | list if execute else [] -%}
 {%- set synced = true -%}

@@ -15,7 +15,7 @@ from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.dbt import dbt_resource, dbt_target_path
 from centra_assets.defs.raw.partitions import key
 from centra_assets.entities import BY_NAME
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import layout, publish, turns
 from centra_assets.warehouse.parquet import PartitionWriter, read_partition
 
 from ..ingestion.helpers import assets_of, new_instance, resource_for, settings_for, sim_day, truth
@@ -63,7 +63,7 @@ def test_a_refresh_published_during_a_dbt_build_waits_for_it_and_the_marts_see_o
     resources = {"centra": resource_for(centra, settings)}
     assert dg.materialize(orders_sync, partition_key=partition, resources=resources, instance=new_instance()).success
 
-    root = settings.store_root(settings.stores[0])
+    root = layout.store_root(settings.warehouse_dir, settings.stores[0])
     orders_table, lines_table = ORDERS.tables[0], next(t for t in ORDERS.tables if t.name == "order_lines")
     before = (read_partition(root, "orders", day), read_partition(root, "order_lines", day))
     after = with_a_new_order(*before)
@@ -77,7 +77,7 @@ def test_a_refresh_published_during_a_dbt_build_waits_for_it_and_the_marts_see_o
         try:
             while not stop.is_set():
                 for orders, lines in (after[:2], before):
-                    with storage.published_together(storage.turn_lock(settings)):
+                    with publish.published_together(turns.turn_lock(settings)):
                         for table, data in ((orders_table, orders), (lines_table, lines)):
                             writer = PartitionWriter(root, table.name, day, table.schema, table.key)
                             writer.write_arrow(data.select(table.schema.names).cast(table.schema))

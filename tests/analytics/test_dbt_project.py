@@ -1,13 +1,36 @@
 """The generated dbt staging layer follows the entity specs."""
 
-import dagster as dg
+import json
+import re
 
-from centra_assets.defs.marts.dbt_sources import money_columns, stale
-from centra_assets.entities import BY_NAME
+import dagster as dg
+import jinja2
+
+from centra_assets.defs.marts.dbt_sources import DBT_DIR, money_columns, stale
+from centra_assets.entities import ALL, BY_NAME
+from centra_assets.warehouse import layout
 
 
 def test_the_generated_staging_layer_is_current():
     assert stale() == [], "the entity specs changed: run `make dbt-sources` and commit the result"
+
+
+def test_dbt_reads_the_raw_files_where_the_warehouse_writes_them():
+    """One raw layout (warehouse/layout.py): the sources dbt-duckdb reads and dbt's macro `centra_raw_files` give
+    the same files as the Python that writes them."""
+    from centra_assets.analytics.project import DBT_PROJECT
+
+    sources = json.loads(DBT_PROJECT.manifest_path.read_text())["sources"]
+    macro = (DBT_DIR / "macros" / "centra_raw_files.sql").read_text()
+    render = jinja2.Environment().from_string(macro + "{{ centra_raw_files(table) }}").render
+    for table in (t.name for spec in ALL for t in spec.tables):
+        location = sources[f"source.centra.centra.{table}"]["config"]["external_location"]
+        read = re.fullmatch(r"read_parquet\('([^']+)', hive_partitioning = true, union_by_name = true\)", location)
+        files = read.group(1).format(name=table)  # dbt-duckdb fills in the table's name
+        warehouse = files[: files.index("/store=")]  # as dbt parsed it (CENTRA_WAREHOUSE_DIR or its default)
+        assert files == layout.raw_files(warehouse, table)
+        by_macro = render(table=table, var=lambda name, default: "/warehouse", env_var=lambda name, default: default)
+        assert by_macro.strip() == layout.raw_files("/warehouse", table)
 
 
 def test_money_columns_convert_at_the_rate_recorded_beside_them():

@@ -858,7 +858,7 @@ def load_raw_into_postgres(settings, url: str) -> None:
     import psycopg
 
     from centra_assets.entities import ALL
-    from centra_assets.warehouse import storage
+    from centra_assets.warehouse import files, layout
 
     with psycopg.connect(url, autocommit=True) as pg, duckdb.connect() as con:
         pg.execute("CREATE SCHEMA centra")
@@ -869,12 +869,12 @@ def load_raw_into_postgres(settings, url: str) -> None:
             ]
             columns = ", ".join(f'"{n}" {t}' for n, t in fields) + ", date date"
             pg.execute(f"CREATE TABLE centra.{table.name} ({columns})")
-            files = storage.join(settings.warehouse_url, "store=*", "raw", table.name, "date=*", "data.parquet")
-            if not storage.glob(files):
+            paths = layout.raw_files(settings.warehouse_url, table.name)
+            if not files.glob(paths):
                 continue
             names = [n for n, _ in fields] + ["date"]
             rows = con.execute(
-                f"SELECT {', '.join(names)} FROM read_parquet('{files}', hive_partitioning = true)"
+                f"SELECT {', '.join(names)} FROM read_parquet('{paths}', hive_partitioning = true)"
             ).fetchall()
             with pg.cursor().copy(f"COPY centra.{table.name} FROM STDIN") as copy:
                 for row in rows:

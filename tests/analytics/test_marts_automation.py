@@ -12,7 +12,7 @@ from centra_assets.defs import build_definitions
 from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.raw.partitions import key, snapshot_key
 from centra_assets.settings import Settings, Store
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files
 
 from ..ingestion.helpers import TZ, raw_path, resource_for, settings_for, sim_day
 
@@ -39,7 +39,7 @@ def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[R
         }
 
     def not_in_warehouse(table: str) -> list[str]:  # what dbt's staging view reads: the table's Parquet files
-        return [s.name for s in settings.stores if not storage.glob(raw_path(settings, table, store=s.name))]
+        return [s.name for s in settings.stores if not files.glob(raw_path(settings, table, store=s.name))]
 
     events = sync_assets(defs.assets, "event")
     runs = {

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import turns
 from centra_sim.process import free_port
 
 PASSWORD = "s3cret-pw"  # the test server trusts every login: a password is accepted, and must never be shown
@@ -22,20 +22,20 @@ PASSWORD = "s3cret-pw"  # the test server trusts every login: a password is acce
 RUN = """
 import sys, time
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import publish, turns
 
 role, warehouse, state, url, target = sys.argv[1:]
-storage.WAIT_NOTICE_AFTER = 0.5
-lock = storage.turn_lock(Settings(warehouse_dir=warehouse, state_dir=state, rate_budget_url=url))
+turns.WAIT_NOTICE_AFTER = 0.5
+lock = turns.turn_lock(Settings(warehouse_dir=warehouse, state_dir=state, rate_budget_url=url))
 if role == "build":
-    with storage.taking_turns(lock):
+    with turns.taking_turns(lock):
         print("holding", flush=True)
         time.sleep(60)  # until killed
 else:
-    staged = storage.staging_file(target)
+    staged = publish.staging_file(target)
     staged.write_text("new")
-    with storage.published_together(lock):
-        storage.publish(staged, target)
+    with publish.published_together(lock):
+        publish.publish(staged, target)
 """
 
 
@@ -92,19 +92,19 @@ def test_a_publish_on_another_machine_waits_for_the_build_and_a_killed_build_giv
 
 def test_a_turn_ends_with_its_block_and_a_turn_lost_while_held_is_an_error(postgres_server, tmp_path):
     url = with_password(postgres_server.new_database())
-    lock = storage.turn_lock(Settings(warehouse_dir=str(tmp_path / "warehouse"), rate_budget_url=url))
+    lock = turns.turn_lock(Settings(warehouse_dir=str(tmp_path / "warehouse"), rate_budget_url=url))
     holders = """SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                  WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()"""
     with psycopg.connect(url, autocommit=True) as con:
-        with storage.taking_turns(lock, "a publish"):
+        with turns.taking_turns(lock, "a publish"):
             ((_, holder),) = con.execute(holders).fetchall()
             assert holder.startswith("a publish, pid ")
         assert con.execute(holders).fetchall() == []
 
         # the holder's connection ends mid-turn (PostgreSQL restarted, the network cut): the turn is gone, and a
         # build that read raw data meanwhile may have read half a publish, so it fails (and is tried again)
-        with pytest.raises(storage.TurnUnavailable, match="lost the turn while holding it") as lost:
-            with storage.taking_turns(lock):
+        with pytest.raises(turns.TurnUnavailable, match="lost the turn while holding it") as lost:
+            with turns.taking_turns(lock):
                 ((pid, _),) = con.execute(holders).fetchall()
                 con.execute("SELECT pg_terminate_backend(%s)", (pid,))
         assert PASSWORD not in str(lost.value)
@@ -112,9 +112,9 @@ def test_a_turn_ends_with_its_block_and_a_turn_lost_while_held_is_an_error(postg
 
 def test_an_unreachable_postgresql_is_a_clear_error_naming_its_host_without_the_password(tmp_path):
     url = f"postgresql://centra:{PASSWORD}@127.0.0.1:{free_port()}/dagster"
-    lock = storage.turn_lock(Settings(warehouse_dir=str(tmp_path), rate_budget_url=url))
+    lock = turns.turn_lock(Settings(warehouse_dir=str(tmp_path), rate_budget_url=url))
     assert PASSWORD not in repr(lock)
-    with pytest.raises(storage.TurnUnavailable) as unreachable, storage.taking_turns(lock):
+    with pytest.raises(turns.TurnUnavailable) as unreachable, turns.taking_turns(lock):
         pass
     message = str(unreachable.value)
     assert f"(CENTRA_RATE_BUDGET_URL, postgresql://centra:***@127.0.0.1:{url.rsplit(':', 1)[1]})" in message

@@ -22,7 +22,7 @@ from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.raw.partitions import key, snapshot_key
 from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files, layout
 
 TZ = "Europe/Stockholm"
 
@@ -122,13 +122,13 @@ def materialize_range(settings: Settings, resource: CentraResource, first: str, 
 
 
 def raw_path(settings: Settings, table: str, day: str = "*", store: str | None = None) -> str:
-    root = settings.store_root(store or settings.stores[0].name)
-    return storage.join(root, "raw", table, f"date={day}", "data.parquet")
+    root = layout.store_root(settings.warehouse_dir, store or settings.stores[0].name)
+    return layout.partition_path(root, table, day)
 
 
 def rows(settings: Settings, table: str, day: str | None = None, columns: str = "*", store: str | None = None):
     path = raw_path(settings, table, day or "*", store)
-    with storage.connect(settings.warehouse_url) as con:
+    with files.connect(settings.warehouse_url) as con:
         return con.execute(
             f"SELECT {columns} FROM read_parquet('{path}', hive_partitioning = false) ORDER BY ALL"
         ).fetchall()
@@ -146,7 +146,7 @@ def today() -> str:
 def snapshot_day(settings: Settings, table: str = "inventory", store: str | None = None) -> str:
     """The day of the latest snapshot stored: the day the snapshot run took it, which is no longer today() when
     the clock passed midnight since (a test read after midnight must not look in the next day's folder)."""
-    folders = storage.glob(raw_path(settings, table, "*", store))
+    folders = files.glob(raw_path(settings, table, "*", store))
     assert folders, f"no {table} snapshot stored"
     return max(f.split("date=")[1].split("/")[0] for f in folders)
 

@@ -9,7 +9,7 @@ import pytest
 
 from centra_assets.defs.policy import PARTITIONS_PER_BACKFILL_RUN
 from centra_assets.entities import ALL
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files
 
 from .helpers import materialize, materialize_range, raw_path, resource_for, settings_for, sim_day, today
 
@@ -23,14 +23,14 @@ DAYS = {"local": 30, "s3-postgres": PARTITIONS_PER_BACKFILL_RUN + 1}
 def _tables(settings) -> dict[str, list[tuple]]:
     """Every raw table's rows with their partition, without the load time (which a re-run renews)."""
     tables = [t.name for spec in ALL for t in spec.tables]
-    with storage.connect(settings.warehouse_url) as con:
+    with files.connect(settings.warehouse_url) as con:
         return {
             table: con.execute(
                 f"SELECT * EXCLUDE (_loaded_at) FROM read_parquet('{raw_path(settings, table)}', "
                 "hive_partitioning = true) ORDER BY ALL"
             ).fetchall()
             for table in tables
-            if storage.glob(raw_path(settings, table))
+            if files.glob(raw_path(settings, table))
         }
 
 
@@ -51,6 +51,6 @@ def test_a_30_day_backfill_with_rate_limits_completes_and_rerunning_it_changes_n
     # the snapshots once (a second one taken after midnight would add a day's folder, a real change)
     assert materialize(settings, resource, today(), "snapshot").success
     once = backfill()
-    assert len(storage.glob(raw_path(settings, "orders"))) == span
+    assert len(files.glob(raw_path(settings, "orders"))) == span
     assert len(once["orders"]) > span * 5 and len(once) == sum(len(spec.tables) for spec in ALL)
     assert backfill() == once

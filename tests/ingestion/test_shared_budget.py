@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from centra_assets.centra.client import CentraClient
-from centra_assets.centra.pacing import Pacer, RateBudgetUnavailable
+from centra_assets.centra.pacing import Pacer, PostgresBudget, RateBudgetUnavailable
+from centra_assets.shared_state import redacted
 
 SCALE = 1.0  # Centra's real windows: each run alone fits in one 10 s window, the two together do not
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,8 +62,10 @@ def _hammer(url: str, state_dir: Path, budget_url: str, pages: int = PAGES) -> N
     for `pages` pages of orders through the project's client and pacer, as a run does (the resource's wiring of
     the two is checked in the test itself; importing Dagster here would only slow the start)."""
     from centra_assets.entities import BY_NAME
+    from centra_assets.entities.query import default_query
 
-    pacer = Pacer(budget_url or state_dir / "centra-rate-budget.sqlite", window_scale=HAMMER_SCALE, budget=url)
+    where = PostgresBudget(budget_url, redacted(budget_url)) if budget_url else state_dir / "centra-rate-budget.sqlite"
+    pacer = Pacer(where, window_scale=HAMMER_SCALE, budget=url)
     client = CentraClient(url, "test-token-full", pacer=pacer, backoff_base=0.01)
     pacer.configure(client.rate_limits())
     print("ready", flush=True)
@@ -70,7 +73,7 @@ def _hammer(url: str, state_dir: Path, budget_url: str, pages: int = PAGES) -> N
     with ThreadPoolExecutor(IN_FLIGHT) as pool:  # pages in flight together, as a run fetches them
         list(
             pool.map(
-                lambda p: client.execute(BY_NAME["orders"].query, {"where": {}, "limit": 200, "page": p}),
+                lambda p: client.execute(default_query(BY_NAME["orders"]), {"where": {}, "limit": 200, "page": p}),
                 range(1, pages + 1),
             )
         )
@@ -140,7 +143,7 @@ def test_an_unreachable_budget_database_is_named_without_its_password(tmp_path):
 
     url = f"postgresql://centra:{PASSWORD}@127.0.0.1:{free_port()}/budget"
     with pytest.raises(RateBudgetUnavailable) as raised:
-        Pacer(url, budget="https://store.example/graphql")
+        Pacer(PostgresBudget(url, redacted(url)), budget="https://store.example/graphql")
     seen = [raised.value, raised.value.__cause__, raised.value.__context__]
     assert "127.0.0.1" in str(raised.value) and "***" in str(raised.value)
     assert not any(PASSWORD in f"{e} {e!r}" for e in seen if e is not None)

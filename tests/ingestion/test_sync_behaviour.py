@@ -8,7 +8,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files, layout, publish
 
 from .helpers import (
     LOCAL_ONLY,
@@ -193,18 +193,22 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     assert materialize(settings, resource, today(), "snapshot").success
     taken = snapshot_day(settings)
     yesterday = (dt.date.fromisoformat(taken) - dt.timedelta(days=1)).isoformat()
-    assert rows(settings, "inventory", taken) and not storage.exists(raw_path(settings, "inventory", yesterday))
+    assert rows(settings, "inventory", taken) and not files.exists(raw_path(settings, "inventory", yesterday))
 
     # the sync: a past day never stored cannot be fetched; one stored on its day (today's, copied) is kept
-    client, root, tz = resource.client(), settings.store_root(settings.stores[0]), ZoneInfo(settings.timezone)
+    client, root, tz = (
+        resource.client(),
+        layout.store_root(settings.warehouse_dir, settings.stores[0]),
+        ZoneInfo(settings.timezone),
+    )
     audit = resource.audit(settings.stores[0])
     day = dt.date.fromisoformat(yesterday)
     with pytest.raises(SnapshotUnavailable, match=f"the brands snapshot for {yesterday} was not stored"):
         sync_partition(client, BY_NAME["brands"], root, day, tz, audit)
     for t in BY_NAME["inventory"].tables:
-        copy = storage.staging_file(raw_path(settings, t.name, yesterday))
-        pq.write_table(storage.read_table(raw_path(settings, t.name, taken)), copy)
-        storage.publish(copy, raw_path(settings, t.name, yesterday))
+        copy = publish.staging_file(raw_path(settings, t.name, yesterday))
+        pq.write_table(files.read_table(raw_path(settings, t.name, taken)), copy)
+        publish.publish(copy, raw_path(settings, t.name, yesterday))
     stored = rows(settings, "inventory", yesterday)
     requests = centra.sim.stats["requests"]
     assert sync_partition(client, BY_NAME["inventory"], root, day, tz, audit).kept_existing
@@ -247,7 +251,14 @@ def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_cou
     client = resource.client(store)
     try:
         result = sync_partition(
-            client, spec, settings.store_root(store), day, store.tz, resource.audit(store), 1, three_hours_pass
+            client,
+            spec,
+            layout.store_root(settings.warehouse_dir, store),
+            day,
+            store.tz,
+            resource.audit(store),
+            1,
+            three_hours_pass,
         )
     finally:
         client.close()

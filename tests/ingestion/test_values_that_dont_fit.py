@@ -22,8 +22,10 @@ from centra_assets.centra.client import CentraClient
 from centra_assets.defs.raw.sync import refresh_records, sync_partition
 from centra_assets.entities.sales import ORDERS
 from centra_assets.entities.spec import TIMESTAMP, Table, col, event, f64, i64, to_utc, ts
-from centra_assets.warehouse import storage
-from centra_assets.warehouse.parquet import PartitionWriter, SchemaDriftError, partition_path, read_partition, to_arrow
+from centra_assets.shared_state import is_remote
+from centra_assets.warehouse import publish
+from centra_assets.warehouse.layout import partition_path
+from centra_assets.warehouse.parquet import PartitionWriter, SchemaDriftError, read_partition, to_arrow
 
 from .helpers import TZ, sim_day, truth
 
@@ -203,7 +205,7 @@ def write_partition(root: str, numbers: list[int]) -> None:
 
 
 def temp_files(root: str, folder: Path) -> set[Path]:
-    pattern = ".data.parquet.*.tmp" if not storage.is_remote(root) else "centra-*.parquet.tmp"
+    pattern = ".data.parquet.*.tmp" if not is_remote(root) else "centra-*.parquet.tmp"
     return set(folder.glob(pattern))
 
 
@@ -227,8 +229,8 @@ def test_a_killed_writer_leaves_no_temp_file_behind_and_a_live_one_keeps_its_own
         writer.wait()
     old = folder / (".data.parquet.0123abcd.tmp" if where == "local disk" else "centra-0123abcd.parquet.tmp")
     old.write_bytes(b"left by a version that did not sign its temp files")
-    os.utime(old, (time.time() - 2 * storage.STALE_AFTER,) * 2)
-    elsewhere = folder / killed.name.replace(storage.MACHINE, "another-machine")
+    os.utime(old, (time.time() - 2 * publish.STALE_AFTER,) * 2)
+    elsewhere = folder / killed.name.replace(publish.MACHINE, "another-machine")
     elsewhere.write_bytes(b"a writer on another machine, still at work")
     live = PartitionWriter(root, "orders", DAY, SCHEMA, ("n",))  # a concurrent writer of the same partition
 

@@ -15,9 +15,9 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from centra_assets.analytics.publish import building
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import turns
+from centra_assets.warehouse.publish import building
 
 from ..policy import BUILD_RETRY, OWNER, REFRESH_WHEN_UPSTREAM_CHANGES, raw_freshness
 from .project import DBT_PROJECT
@@ -155,11 +155,11 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         """Builds the selected dbt models and runs their tests into a copy of the warehouse, and publishes it
         only if everything passed: the events are reported once the new warehouse is in place.
 
-        The build holds the warehouse's turn (storage.taking_turns) from before dbt reads raw data until its events
+        The build holds the warehouse's turn (turns.taking_turns) from before dbt reads raw data until its events
         are recorded: refresh runs publish before it or after it, never during it, so it reads each data type whole
         (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
         which asks for the next build."""
-        with storage.taking_turns(storage.turn_lock(settings)):
+        with turns.taking_turns(turns.turn_lock(settings)):
             if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
                 invocation = dbt.cli(
                     ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")],

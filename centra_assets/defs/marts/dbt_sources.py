@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ...entities import ALL
 from ...entities.spec import EntitySpec, Table
+from ...warehouse import layout
 
 DBT_DIR = Path(__file__).resolve().parents[3] / "dbt_models"
 STAGING = DBT_DIR / "models" / "staging"
@@ -45,6 +46,17 @@ def _type(t: pa.DataType) -> str:
     return "timestamptz" if pa.types.is_timestamp(t) else _TYPES[t]
 
 
+WAREHOUSE_DIR = "{{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}"
+
+
+def external_location() -> str:
+    """How dbt-duckdb reads every raw table: its files by the raw layout (`warehouse/layout.py`, the one
+    definition; dbt's macro `centra_raw_files` follows it), `{name}` being the table's name (dbt-duckdb fills it
+    in). Written once, on the source: its tables inherit it."""
+    files = layout.raw_files(WAREHOUSE_DIR, "{name}")
+    return f"read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
+
+
 def render_sources() -> str:
     lines = [
         f"# {HEADER}",
@@ -52,20 +64,17 @@ def render_sources() -> str:
         "sources:",
         "  - name: centra",
         "    description: Raw Centra data as the pipeline lands it, read straight from the Parquet partitions.",
+        "    config:",
+        f'      external_location: "{external_location()}"',
         "    tables:",
     ]
     for spec in ALL:
         for table in spec.tables:
-            location = (
-                "read_parquet('{{ var('centra_warehouse_dir', env_var('CENTRA_WAREHOUSE_DIR', '../warehouse')) }}"
-                f"/store=*/raw/{table.name}/date=*/data.parquet', hive_partitioning = true, union_by_name = true)"
-            )
             lines += [
                 f"      - name: {table.name}",
                 f'        description: "{spec.description.replace(chr(34), chr(39))} Table `{table.name}`, key '
                 f'({", ".join(table.key)}); {_partition_rule(spec)}."',
                 "        config:",
-                f'          external_location: "{location}"',
                 "          meta:",
                 f"            centra_data_type: {spec.name}",
                 f"            partition: {spec.partition}",

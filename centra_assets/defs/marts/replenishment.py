@@ -19,7 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files, publish
 
 from ..policy import OWNER, REFRESH_WHEN_UPSTREAM_CHANGES
 
@@ -96,7 +96,7 @@ def _lead_times(purchases: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 # The asset: the suggestions above, computed by Dagster over the published warehouse.
 def replenishment_path(settings: Settings) -> str:
-    return storage.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
+    return files.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
 
 
 class ReplenishmentPolicy(dg.Config):
@@ -124,9 +124,9 @@ def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
             purchases = con.execute(PURCHASES).df()
         suggestions = suggest(health, purchases, Policy(**config.model_dump()))
         target = replenishment_path(settings)
-        staged = storage.staging_file(target)
+        staged = publish.staging_file(target)
         suggestions.to_parquet(staged, index=False)
-        storage.publish(staged, target)
+        publish.publish(staged, target)
         ordering = suggestions[suggestions["suggested_units"] > 0]
         return dg.MaterializeResult(
             metadata={

@@ -15,7 +15,7 @@ import pyarrow as pa
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.entities.spec import EntitySpec, Table
 from centra_assets.settings import Settings
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import layout, turns
 from centra_assets.warehouse.parquet import read_partition
 
 from ..policy import OWNER, PARTITIONS_PER_BACKFILL_RUN, POOL, raw_freshness
@@ -88,7 +88,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                 "centra/data_type": spec.name,
                 "centra/root_field": spec.root,
                 "partition_rule": spec.partition,
-                "dagster/uri": settings.store_root("*") + f"/raw/{t.name}",
+                "dagster/uri": layout.table_root(layout.store_root(settings.warehouse_dir, "*"), t.name),
             },
         )
         for t in spec.tables
@@ -117,7 +117,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         if config.refresh_keys and len(by_store) > 1:
             raise dg.Failure("refresh_keys name one store's records: a refresh run targets one store's partitions")
         for store, days in by_store.values():
-            root = settings.store_root(store)
+            root = layout.store_root(settings.warehouse_dir, store)
             client = centra.client(store)  # one per store for the whole run: pacing and learned costs carry over
             try:
                 if config.refresh_keys:
@@ -131,7 +131,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.audit(store),
                         centra.concurrency,
                         lambda day: _progress(context, spec.name, day),
-                        lock=storage.turn_lock(settings),  # builds and publishes take turns
+                        lock=turns.turn_lock(settings),  # builds and publishes take turns
                     )
                     for result in refreshed:
                         context.log.info(_summary(result))
@@ -148,7 +148,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.concurrency,
                         progress=_progress(context, spec.name, day),
                         today=None if event else day,
-                        lock=storage.turn_lock(settings),
+                        lock=turns.turn_lock(settings),
                     )
                     context.log.info(_summary(result))
                     results.append(result)

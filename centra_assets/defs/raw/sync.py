@@ -21,8 +21,9 @@ from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities.query import QueryPlan, lacking_fields, plan_for
 from centra_assets.entities.spec import EntitySpec, Table, check_nested_limits, flatten, get, to_utc
-from centra_assets.warehouse import storage
 from centra_assets.warehouse.parquet import PartitionWriter, partition_exists, read_partition, replace_records
+from centra_assets.warehouse.publish import published_together
+from centra_assets.warehouse.turns import TurnLock
 
 log = logging.getLogger("centra_assets.sync")
 REFRESH_CHUNK = 200  # keys per refresh query: the page size Centra allows
@@ -74,10 +75,10 @@ def sync_partition(
     concurrency: int = 4,
     progress=None,
     today: dt.date | None = None,
-    lock: storage.TurnLock | None = None,
+    lock: TurnLock | None = None,
 ) -> SyncResult:
     """Replace one day's partition of every table of `spec` with what Centra holds now: every table's partition
-    published together, in a turn of `lock` (storage.published_together). `today`: the snapshot day the caller's
+    published together, in a turn of `lock` (publish.published_together). `today`: the snapshot day the caller's
     run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
@@ -143,7 +144,7 @@ def sync_partition(
             if result.centra_total <= records:
                 break
             read(result.centra_total, records // spec.page_size + 1)
-        with storage.published_together(lock):
+        with published_together(lock):
             for t in spec.tables:
                 writers[t.name].commit()
                 result.rows[t.name] = writers[t.name].rows
@@ -177,7 +178,7 @@ def refresh_records(
     audit: dict[str, str],
     concurrency: int = 4,
     progress_for: Callable[[dt.date], Callable] | None = None,
-    lock: storage.TurnLock | None = None,
+    lock: TurnLock | None = None,
 ) -> list[SyncResult]:
     """Re-fetch the given records (order numbers, ids) once, and merge each into its partition among `days`.
 
@@ -222,7 +223,7 @@ def refresh_records(
     gone = set(keys) - {spec.refresh_type(get(r, spec.refresh_field)) for r in records}  # deleted in Centra
     loaded_at = dt.datetime.now(dt.UTC)
     results = []
-    with storage.published_together(lock):
+    with published_together(lock):
         for day in days:
             if not all(partition_exists(root, t.name, day) for t in spec.tables):
                 log.info(

@@ -22,7 +22,7 @@ from centra_assets.entities import ALL, BY_NAME
 from centra_assets.entities.query import plan_for
 from centra_assets.entities.spec import EntitySpec, flatten
 from centra_assets.settings import Settings, Store
-from centra_assets.warehouse import storage
+from centra_assets.warehouse import files, layout
 
 from ..raw.partitions import key
 
@@ -65,12 +65,12 @@ def _by_key(client: CentraClient, spec: EntitySpec, keys: Iterable, tz: dt.tzinf
 
 
 def _warehouse(root: str, spec: EntitySpec, select: str, where: str, params: list) -> list[tuple]:
-    files = storage.join(root, "raw", spec.tables[0].name, "*", "data.parquet")
-    if not storage.glob(files):
+    paths = files.join(layout.table_root(root, spec.tables[0].name), "*", layout.FILE_NAME)
+    if not files.glob(paths):
         return []
-    with storage.connect(root) as con:
+    with files.connect(root) as con:
         return con.execute(
-            f"SELECT {select} FROM read_parquet('{files}', hive_partitioning = true) WHERE {where}", params
+            f"SELECT {select} FROM read_parquet('{paths}', hive_partitioning = true) WHERE {where}", params
         ).fetchall()
 
 
@@ -149,7 +149,7 @@ def _plan(located: dict[str, dict[str, set[int]]], settings: Settings, store: St
 
 def _announced(announced: dict[str, set[int]], settings: Settings, store: Store, client, reason: str) -> list[Planned]:
     """The refresh run for the announced keys (data type -> keys) that could be located."""
-    root = settings.store_root(store)
+    root = layout.store_root(settings.warehouse_dir, store)
     located = {name: locate(BY_NAME[name], keys, root, store.tz, client) for name, keys in announced.items()}
     return _plan(located, settings, store, reason)
 

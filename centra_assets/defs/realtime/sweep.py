@@ -25,6 +25,7 @@ from centra_assets.centra.errors import CentraQueryError
 from centra_assets.centra.schema import lacking_inputs_from_errors
 from centra_assets.entities.spec import EntitySpec, to_utc
 from centra_assets.settings import Settings, Store
+from centra_assets.warehouse import layout
 
 from .. import policy
 from ..policy import (
@@ -155,7 +156,7 @@ def sweep_store(centra: CentraResource, settings: Settings, store: Store, before
         for spec in CHANGING:
             mark = before.get(spec.name) or {"since": (now - FIRST_SWEEP).isoformat()}
             located[spec.name], after[spec.name] = _changes(
-                client, spec, settings.store_root(store), store.tz, mark, now
+                client, spec, layout.store_root(settings.warehouse_dir, store), store.tz, mark, now
             )
         start = min(dt.datetime.fromisoformat(m["since"]) for m in after.values())
         return _plan(located, settings, store, f"sweep-{int(start.timestamp())}"), after
