@@ -48,6 +48,31 @@
     {{ centra_round(value ~ ' * ' ~ rate, 2) }}
 {%- endmacro %}
 
+{# An amount without the VAT inside it, to the cent, rounded half away from zero (as centra_round rounds a
+   number that is exact). When the order's lines share one VAT rate (`percent`; 0 when the order adds tax on top),
+   amount / (1 + percent / 100) is computed exactly: 87.57 at 20 % is 72.975, a half cent, so 72.98; in binary
+   floating point, 87.57 times the share 0.8333... lands on 72.97499999... and would round down, one build's cent
+   becoming 0.13 in a krona base currency. Lines with different rates (`percent` null) take the order's weighted
+   share `ratio` of the amount. Choices: DECISIONLOG.md ("Net sales excluding tax"). #}
+{% macro excl_tax(amount, percent='included_tax_percent', ratio='excl_tax_ratio') -%}
+    case
+        when {{ percent }} is null then {{ centra_round('(' ~ amount ~ ') * ' ~ ratio, 2) }}
+        else {{ adapter.dispatch('exact_excl_tax')(amount, percent) }}
+    end
+{%- endmacro %}
+
+{# In whole cents, exactly: cents * 10000 / (10000 + basis points), rounded half away from zero. #}
+{% macro default__exact_excl_tax(amount, percent) -%}
+    {%- set cents = 'cast(round((' ~ amount ~ ') * 100) as hugeint)' -%}
+    {%- set basis = '(10000 + cast(round((' ~ percent ~ ') * 100) as hugeint))' -%}
+    sign({{ cents }}) * ((abs({{ cents }}) * 20000 + {{ basis }}) // (2 * {{ basis }})) / 100.0
+{%- endmacro %}
+
+{# numeric division is exact to 16 places or more, and PostgreSQL rounds a numeric half away from zero #}
+{% macro postgres__exact_excl_tax(amount, percent) -%}
+    cast(round(cast({{ amount }} as numeric) * 100 / (100 + cast({{ percent }} as numeric)), 2) as double precision)
+{%- endmacro %}
+
 {# Hours (or days) between two timestamps, with fractions. #}
 {% macro hours_between(start, end, per=3600.0) -%}
     {{ dbt.datediff(start, end, 'second') }} / {{ per }}

@@ -126,6 +126,12 @@ def cents(value: float) -> float:
     return float(Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
+def excl_tax(amount: float, vat: float) -> float:
+    """An amount without the VAT inside it, to the cent, in exact decimals (87.57 at 20 % is 72.975: 72.98)."""
+    exact = Decimal(repr(cents(amount))) * 100 / (100 + Decimal(repr(vat)))
+    return float(exact.quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
 def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple[str, int | None], dict]:
     """Per day (in the store's timezone) and market, from the ground truth alone, in the base currency: orders,
     units and net sales of the orders placed that day, with the returns and refunds of those orders (order-day
@@ -158,9 +164,9 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
         cell["order_day_returned_units"] += sum(r["quantity"] for r in by_order[o["number"]])
         cell["pending_returns"] += sum(r["return_status"] != "COMPLETED" for r in by_order[o["number"]])
         cell["order_day_net_base"] += cents(cents(gross - discount - refunds) * rate)
-        cell["order_day_net_excl_tax_base"] += cents(cents((gross - discount - refunds) / (1 + vat / 100)) * rate)
+        cell["order_day_net_excl_tax_base"] += cents(excl_tax(gross - discount - refunds, vat) * rate)
         cell["net_before_refunds_base"] += cents(cents(gross - discount) * rate)
-        cell["net_before_refunds_excl_tax_base"] += cents(cents((gross - discount) / (1 + vat / 100)) * rate)
+        cell["net_before_refunds_excl_tax_base"] += cents(excl_tax(gross - discount, vat) * rate)
         for r in by_order[o["number"]]:
             r["vat"] = vat
     for r in returns:
@@ -171,7 +177,7 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
         cell["returned_units"] += r["quantity"]
         cell["refunds_base"] += cents(r["refund"] * r["conversion_rate"])
         if known:
-            cell["refunds_excl_tax_base"] += cents(cents(r["refund"] / (1 + r["vat"] / 100)) * r["conversion_rate"])
+            cell["refunds_excl_tax_base"] += cents(excl_tax(r["refund"], r["vat"]) * r["conversion_rate"])
     for cell in out.values():
         cell["net_base"] = cell["net_before_refunds_base"] - cell["refunds_base"]
         cell["net_excl_tax_base"] = cell["net_before_refunds_excl_tax_base"] - cell["refunds_excl_tax_base"]

@@ -12,6 +12,12 @@ with lines as (
         -- the lines' goods value without the VAT inside their prices (to 10 places: only a ratio is taken of it)
         cast(sum(cast(gross_sales / (1 + coalesce(tax_percent, 0) / 100.0) as decimal(38, 10))) as double precision)
             as gross_sales_if_tax_included,
+        -- the one VAT rate of the lines that sold something, null when they carry different rates
+        case
+            when min(case when gross_sales <> 0 then coalesce(tax_percent, 0) end)
+                = max(case when gross_sales <> 0 then coalesce(tax_percent, 0) end)
+                then max(case when gross_sales <> 0 then coalesce(tax_percent, 0) end)
+        end as tax_percent,
         cast(sum(cast(markdown as decimal(38, 2))) as double precision) as markdown,
         cast(sum(cast(returned_value as decimal(38, 2))) as double precision) as returned_value
     from {{ ref('int_order_lines') }}
@@ -55,7 +61,13 @@ measured as (
         case
             when coalesce(orders.tax_added, 0) <> 0 or coalesce(lines.gross_sales, 0) = 0 then 1.0
             else lines.gross_sales_if_tax_included / lines.gross_sales
-        end as excl_tax_ratio
+        end as excl_tax_ratio,
+        -- the same share as one rate, so that it is computed exactly (excl_tax in macros/local_day.sql): 0 when
+        -- the order adds tax on top or sold nothing, null when its lines carry different rates
+        case
+            when coalesce(orders.tax_added, 0) <> 0 or coalesce(lines.gross_sales, 0) = 0 then 0.0
+            else lines.tax_percent
+        end as included_tax_percent
     from {{ ref('stg_centra__orders') }} as orders
     left join lines on orders.store = lines.store and orders.order_number = lines.order_number
     left join refunds on orders.store = refunds.store and orders.order_number = refunds.order_number
@@ -70,10 +82,8 @@ select
     {{ to_base('order_shipping') }} as order_shipping_base,
     {{ to_base('tax') }} as tax_base,
     {{ to_base('refunds') }} as refunds_base,
-    {{ centra_round('(gross_sales - order_discounts - refunds) * excl_tax_ratio', 2) }} as net_sales_excl_tax,
+    {{ excl_tax('gross_sales - order_discounts - refunds') }} as net_sales_excl_tax,
     {{ to_base(centra_round('gross_sales - order_discounts - refunds', 2)) }} as net_sales_base,
-    {{ to_base(centra_round('(gross_sales - order_discounts - refunds) * excl_tax_ratio', 2)) }}
-        as net_sales_excl_tax_base,
-    {{ to_base(centra_round('(gross_sales - order_discounts) * excl_tax_ratio', 2)) }}
-        as net_sales_before_refunds_excl_tax_base
+    {{ to_base(excl_tax('gross_sales - order_discounts - refunds')) }} as net_sales_excl_tax_base,
+    {{ to_base(excl_tax('gross_sales - order_discounts')) }} as net_sales_before_refunds_excl_tax_base
 from measured

@@ -6,7 +6,7 @@
 with orders as materialized (
     select
         store, order_number, order_day, market_id, market_name, store_type, is_cancelled, units, returned_units,
-        gross_sales, order_discounts, excl_tax_ratio, conversion_rate, currency, gross_sales_base,
+        gross_sales, order_discounts, excl_tax_ratio, included_tax_percent, conversion_rate, currency, gross_sales_base,
         order_discounts_base, net_sales_before_refunds_excl_tax_base, refunds_base, net_sales_base,
         net_sales_excl_tax_base, pending_returns
     from {{ ref('int_orders') }}
@@ -69,7 +69,9 @@ returned as (
         refunds.refund_base as refunds_base,
         -- null when the order, and so its tax, is unknown (the null sums away beside a known one: the day and market
         -- are the order's, so all of a day-market's refunds are known or none is)
-        {{ to_base(centra_round('refunds.refund * orders.excl_tax_ratio', 2), 'refunds.conversion_rate') }}
+        {{ to_base(
+            excl_tax('refunds.refund', 'orders.included_tax_percent', 'orders.excl_tax_ratio'), 'refunds.conversion_rate'
+        ) }}
             as refunds_excl_tax_base
     from {{ ref('int_return_refunds') }} as refunds
     inner join {{ ref('int_returns') }} as returns

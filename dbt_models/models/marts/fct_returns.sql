@@ -23,7 +23,8 @@ lines as (
 ),
 
 orders as (
-    select store, order_number, created_at as order_created_at, market_id, market_name, store_type, excl_tax_ratio
+    select store, order_number, created_at as order_created_at, market_id, market_name, store_type, excl_tax_ratio,
+        included_tax_percent
     from {{ ref('int_orders') }}
 )
 
@@ -54,11 +55,17 @@ select
     returns.refund_total_currency as currency,
     returns.refund_total_conversion_rate as conversion_rate,
     {{ to_base('returns.refund_total', 'returns.refund_total_conversion_rate') }} as refund_base,
-    {{ to_base(centra_round('returns.refund_total * orders.excl_tax_ratio', 2), 'returns.refund_total_conversion_rate') }}
+    {{ to_base(
+        excl_tax('returns.refund_total', 'orders.included_tax_percent', 'orders.excl_tax_ratio'),
+        'returns.refund_total_conversion_rate'
+    ) }}
         as refund_excl_tax_base,
     returns.refunded,
     returns.refunded_base,
-    {{ to_base(centra_round('returns.refunded * orders.excl_tax_ratio', 2), 'returns.refund_total_conversion_rate') }}
+    {{ to_base(
+        excl_tax('returns.refunded', 'orders.included_tax_percent', 'orders.excl_tax_ratio'),
+        'returns.refund_total_conversion_rate'
+    ) }}
         as refunded_excl_tax_base,
     {{ centra_round('returns.refund_total - returns.refunded', 2) }} as refund_outstanding,
     returns.last_refunded_at,
