@@ -46,9 +46,16 @@ IDS = ("order_number", "shipment_id", "return_id", "purchase_order_id", "deliver
 # Like staging, it keeps the latest version of each record (a record synced into two partitions must not count twice),
 # and reads only the columns it needs. Orders count on the day placed; returned units on the day the return completed;
 # refunds (the successful refund payment entries, else a completed return's total) on the day paid back; the
-# order-day view (a day's orders' returns, whenever they come) beside them; excl.-tax figures lose the lines' VAT share.
+# order-day view (a day's orders' returns, whenever they come) beside them; excl.-tax figures lose the lines' VAT share
+# (exactly, in whole cents, when an order's lines share one rate: a half cent rounds up).
 # Money over an order's lines is summed exactly (decimals), so a half cent rounds the same way in every run.
 HAND_WRITTEN = """
+-- an amount without the VAT inside it, to the cent: exact in whole cents with one rate (vat), else the share
+CREATE TEMP MACRO excl(amount, vat, share) AS CASE
+    WHEN vat IS NULL THEN round(amount * share, 2)
+    ELSE sign(round(amount * 100)) * ((abs(CAST(round(amount * 100) AS HUGEINT)) * 20000
+        + (10000 + CAST(round(vat * 100) AS HUGEINT))) // (2 * (10000 + CAST(round(vat * 100) AS HUGEINT)))) / 100.0
+END;
 CREATE TABLE daily_sales AS
 WITH orders AS (
     SELECT _store AS store, order_number, CAST(date AS DATE) AS order_day, market_id, market_name, store_type,
@@ -60,7 +67,10 @@ WITH orders AS (
 lines AS (
     SELECT store, order_number, sum(sold) AS units, CAST(sum(CAST(gross AS DECIMAL(38, 2))) AS DOUBLE) AS gross,
            CAST(sum(CAST(gross / (1 + coalesce(tax_percent, 0) / 100) AS DECIMAL(38, 10))) AS DOUBLE)
-               / CAST(sum(CAST(gross AS DECIMAL(38, 2))) AS DOUBLE) AS excl_tax_share
+               / CAST(sum(CAST(gross AS DECIMAL(38, 2))) AS DOUBLE) AS excl_tax_share,
+           CASE WHEN min(coalesce(tax_percent, 0)) FILTER (WHERE gross <> 0)
+                     = max(coalesce(tax_percent, 0)) FILTER (WHERE gross <> 0)
+                THEN max(coalesce(tax_percent, 0)) FILTER (WHERE gross <> 0) END AS vat
     FROM (
         SELECT _store AS store, order_number, tax_percent, quantity - cancelled_quantity AS sold,
                round((quantity - cancelled_quantity) * unit_price, 2) AS gross
@@ -113,6 +123,7 @@ per_order AS (
     SELECT o.*, coalesce(l.units, 0) AS units, coalesce(l.gross, 0) AS gross,
            CASE WHEN coalesce(o.tax_added, 0) <> 0 OR coalesce(l.gross, 0) = 0 THEN 1.0
                 ELSE l.excl_tax_share END AS excl_tax,
+           CASE WHEN coalesce(o.tax_added, 0) <> 0 OR coalesce(l.gross, 0) = 0 THEN 0.0 ELSE l.vat END AS vat,
            coalesce(r.returned_units, 0) AS returned_units, coalesce(r.refunds, 0) AS refunds,
            coalesce(r.pending, 0) AS pending
     FROM orders AS o LEFT JOIN lines AS l USING (store, order_number)
@@ -124,11 +135,11 @@ booked AS (
     SELECT store, order_day AS day, market_id, market_name, store_type, CAST(NOT is_cancelled AS INT) AS orders,
            CAST(is_cancelled AS INT) AS cancelled, units, round(gross * rate, 2) AS gross,
            round(discounts * rate, 2) AS discounts, round(round(gross - discounts, 2) * rate, 2) AS before_refunds,
-           round(round((gross - discounts) * excl_tax, 2) * rate, 2) AS before_refunds_excl_tax,
+           round(excl(gross - discounts, vat, excl_tax) * rate, 2) AS before_refunds_excl_tax,
            0 AS returned_units, 0 AS completed, 0.0 AS refunds, 0.0 AS refunds_excl_tax,
            returned_units AS od_returned_units, round(refunds * rate, 2) AS od_refunds,
            round(round(gross - discounts - refunds, 2) * rate, 2) AS od_net,
-           round(round((gross - discounts - refunds) * excl_tax, 2) * rate, 2) AS od_net_excl_tax, pending
+           round(excl(gross - discounts - refunds, vat, excl_tax) * rate, 2) AS od_net_excl_tax, pending
     FROM per_order
     UNION ALL
     SELECT r.store, CAST(coalesce(r.completed_at, r.last_refunded_at, r.created_at) AT TIME ZONE '{tz}' AS DATE),
@@ -139,7 +150,7 @@ booked AS (
     UNION ALL
     SELECT f.store, CAST(f.refunded_at AT TIME ZONE '{tz}' AS DATE), o.market_id, o.market_name,
            coalesce(o.store_type, r.return_store_type), 0, 0, 0, 0, 0, 0, 0, 0, 0, round(f.refund * f.rate, 2),
-           round(round(f.refund * o.excl_tax, 2) * f.rate, 2), 0, 0, 0, 0, 0
+           round(excl(f.refund, o.vat, o.excl_tax) * f.rate, 2), 0, 0, 0, 0, 0
     FROM refunds AS f JOIN returns AS r USING (store, return_id) LEFT JOIN per_order AS o USING (store, order_number)
 ),
 stores AS (
