@@ -261,7 +261,7 @@ The simulator has stopped. Next:
     {QUERY.format(duckdb_file=duckdb_file)}
   raw data     Parquet in {_shown(raw)}/<table>/date=YYYY-MM-DD/data.parquet
   engine log   {_shown(log_path)}
-  a real store README.md, "A real store": centra-assets check, init, dev""",
+  a real store docs/operating.md, "Pointing it at a real Centra store": centra-assets check, init, dev""",
         file=out,
         flush=True,
     )

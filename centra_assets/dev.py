@@ -4,7 +4,7 @@ webhooks become refresh runs.
 
 The terminal stays quiet: the engine's log goes to $DAGSTER_HOME/dagster-dev.log, the simulator's and the
 receiver's to $DAGSTER_HOME/dev-services.log. For a real store, `centra-assets dev` runs the same Dagster
-(see the README, "A real store").
+(see docs/operating.md, "Pointing it at a real Centra store").
 """
 
 from __future__ import annotations
