@@ -67,8 +67,8 @@ PARTITIONS = """{ assetNodes(group: null) { assetKey { path } isPartitioned
   assetMaterializations(limit: 1) { partition } } }"""
 
 
-def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30).json()
+def _graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout).json()
     assert "errors" not in answer, answer
     return answer["data"]
 
@@ -278,7 +278,8 @@ def test_the_ui_shows_the_lineage_a_synced_store_and_its_checks(dagster_ui):
 
         # a mart, built from what the backfill synced
         params = {"selector": {**repository, "jobName": "centra_marts"}, "runConfigData": {}}
-        launched = _graphql(url, LAUNCH_RUN, {"p": params})["launchRun"]
+        # the webserver starts the run's process before it answers: seconds on an idle machine, more on a loaded one
+        launched = _graphql(url, LAUNCH_RUN, {"p": params}, timeout=120)["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         status = _wait(
