@@ -152,16 +152,13 @@ def _refuse(nodeid: str, what: str):
     )
 
 
-def _program(args) -> str:
-    """What a command runs: the program's name, or the module of `python -m module`."""
+def _programs(args) -> list[str]:
+    """What a command may run: every word's base name (so `setpriv ... postgres` is seen), and the module of
+    `python -m module`."""
     argv = [args] if isinstance(args, str | bytes | os.PathLike) else list(args)
-    argv = [os.fsdecode(a) for a in argv]
-    if not argv:
-        return ""
-    name = os.path.basename(argv[0].split()[0])
-    if name.startswith("python") and "-m" in argv[:-1]:
-        return argv[argv.index("-m") + 1]
-    return name
+    words = [w for a in argv for w in os.fsdecode(a).split()]
+    modules = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-m"]
+    return [os.path.basename(w) for w in words] + modules
 
 
 @pytest.fixture(autouse=True)
@@ -178,9 +175,9 @@ def _no_server_in_the_fast_tier(request, monkeypatch):
         return listen(sock, *args)
 
     def guarded_popen(self, args, *rest, **kwargs):
-        program = _program(args)
-        if any(program == p or program.startswith((p + ".", p + "-")) for p in SERVER_PROGRAMS):
-            _refuse(nodeid, f"launched {program!r}")
+        for program in _programs(args):
+            if any(program == p or program.startswith((p + ".", p + "-")) for p in SERVER_PROGRAMS):
+                _refuse(nodeid, f"launched {program!r}")
         return popen_init(self, args, *rest, **kwargs)
 
     monkeypatch.setattr(socket.socket, "listen", guarded_listen)
