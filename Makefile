@@ -10,7 +10,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: bootstrap install prepare dbt-sources chromium postgres test test-deploy demo bench dev lint clean
+.PHONY: bootstrap install prepare dbt-sources chromium postgres test test-fast test-deploy demo bench dev lint clean
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -50,6 +50,11 @@ postgres:
 
 test: prepare chromium postgres
 	$(RUN) pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=40
+
+# The tests that need no server (no simulator, PostgreSQL, S3, Dagster daemon, dbt build or Chromium): under a
+# minute. tests/conftest.py marks the rest `slow`, and fails a test here that starts a server after all.
+test-fast: prepare
+	$(RUN) pytest -m "not slow" -n 0 --durations=10
 
 # The Docker deployment (deploy/docker), run for real: a Docker engine of its own (Debian's docker.io, started
 # as root by the test on a private socket, no bridge, stopped by PID), a base image from debootstrap, the

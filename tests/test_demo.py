@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from centra_assets.demo import HISTORY, TIMEZONE, store_days
 from centra_assets.entities import ALL
 from centra_sim.process import SimulatorProcess
+
+# `make demo` end to end: a simulator, every Centra asset and the dbt build
+pytestmark = pytest.mark.slow
 
 
 def test_the_demo_prints_a_short_story_and_its_runs_have_names(tmp_path):

@@ -166,6 +166,7 @@ def test_introspection_works_for_schema_aware_clients(centra):
     assert result["data"] == {"__schema": {"queryType": {"name": "Query"}}, "__type": {"kind": "INTERFACE"}}
 
 
+@pytest.mark.slow  # `centra-sim serve`, a server process
 def test_centra_sim_serve_runs_as_a_process_and_stops_on_sigterm():
     sim = SimulatorProcess("--days", "3", "--orders-per-day", "20", token="cli-token")
     with sim:

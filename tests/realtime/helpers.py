@@ -9,7 +9,7 @@ import dagster as dg
 from centra_assets.defs import build_definitions
 from centra_sim.testing.runs import run
 
-from ..ingestion.helpers import assets_of
+from ..helpers import assets_of
 
 
 def execute(settings, resource, instance, request: dg.RunRequest) -> bool:

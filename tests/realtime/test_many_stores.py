@@ -18,7 +18,7 @@ from centra_assets.defs.resources import CentraResource
 from centra_assets.settings import Settings, Store
 from centra_sim.testing.simulator import TOKEN
 
-from ..ingestion.helpers import TZ
+from ..helpers import TZ
 
 STORES = 5
 AT_ONCE = 2

@@ -12,7 +12,7 @@ import pytest
 from centra_assets.defs.realtime import sweep as realtime
 from centra_assets.defs.realtime.sweep import marks_since, sweep
 
-from ..ingestion.helpers import materialize_range, new_instance, resource_for, rows, settings_for, sim_day, truth
+from ..helpers import materialize_range, new_instance, resource_for, rows, settings_for, sim_day, truth
 from .helpers import execute
 
 # (the default store version's sweep is exercised by the realtime tests; the sparse preset's lacking

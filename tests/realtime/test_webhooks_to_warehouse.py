@@ -15,7 +15,7 @@ from centra_assets.webhooks.app import build_app
 from centra_sim.events import Change
 from centra_sim.process import BackgroundServer
 
-from ..ingestion.helpers import LOCAL_ONLY, materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
+from ..helpers import LOCAL_ONLY, materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
 from .helpers import execute, tick, wait_for_webhooks
 
 pytestmark = pytest.mark.usefixtures("backend")

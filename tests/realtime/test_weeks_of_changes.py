@@ -19,7 +19,7 @@ from centra_assets.defs.realtime.sweep import marks_since
 from centra_sim.testing.runs import run
 from centra_sim.testing.simulator import NOW
 
-from ..ingestion.helpers import TZ, Local, assets_of, materialize_range, resource_for, rows, sim_day
+from ..helpers import TZ, Local, assets_of, materialize_range, resource_for, rows, sim_day
 
 DAYS = 10
 DOWN = (4.5, 6.0)  # the daemon is down from day 4, 12:15 to day 6, 00:15: no schedule, no sensor tick

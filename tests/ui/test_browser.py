@@ -27,7 +27,10 @@ from centra_assets.settings import Settings
 from centra_sim.process import free_port
 from centra_sim.testing.simulator import TOKEN, serve
 
-from ..ingestion.helpers import TZ, rows, truth
+from ..helpers import TZ, rows, truth
+
+# Dagster's UI, a simulator and Chromium
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

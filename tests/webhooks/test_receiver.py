@@ -118,7 +118,7 @@ def test_a_replayed_request_is_refused(receiver):
     assert store.count() == 1
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def reopen(request, tmp_path):
     """Open the event store at the same place again, as a restarted receiver does: SQLite or PostgreSQL."""
     if request.param == "sqlite":
@@ -266,6 +266,7 @@ def test_webhooks_from_the_simulator_verify_and_land(make_centra, receiver):
     assert {e.type for e in store.read_after(0, 100_000)} <= {"order", "shipment", "return", "customer"}
 
 
+@pytest.mark.slow  # `centra-webhooks serve`, killed and restarted
 def test_every_acknowledged_event_survives_a_sigkill_under_load(tmp_path):
     port, path = free_port(), tmp_path / "webhooks.sqlite"
     env = {**os.environ, "CENTRA_WEBHOOK_SECRET": SECRET}

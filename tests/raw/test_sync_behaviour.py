@@ -10,7 +10,7 @@ import pytest
 
 from centra_assets.warehouse import files, layout, publish
 
-from .helpers import (
+from ..helpers import (
     LOCAL_ONLY,
     assets_of,
     materialize,

@@ -24,7 +24,7 @@ from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.dbt import dbt_resource
 from centra_assets.defs.marts.project import DBT_DIR
 
-from ..ingestion.helpers import (
+from ..helpers import (
     TZ,
     materialize,
     materialize_range,
@@ -35,6 +35,9 @@ from ..ingestion.helpers import (
     today,
     truth,
 )
+
+# every test reads marts that a module fixture builds: a simulator, Dagster runs and a dbt build
+pytestmark = pytest.mark.slow
 
 DAYS = 42  # synced: longer than the return window (35 days), so the oldest days are settled
 BEFORE = 14  # days the simulator has before the synced range: their orders' returns come inside it

@@ -19,9 +19,12 @@ from centra_assets.webhooks.store import open_event_store
 from centra_sim.process import BackgroundServer
 from centra_sim.testing.simulator import TOKEN, serve
 
-from ..ingestion.helpers import assets_of, rows, truth
+from ..helpers import assets_of, rows, truth
 from ..realtime.helpers import execute, tick, wait_for_webhooks
 from .test_marts import build_marts, daily_sales, expected_daily, query
+
+# two simulators, Dagster runs and a dbt build in a module fixture
+pytestmark = pytest.mark.slow
 
 DAYS = 8
 HOUR = 3600

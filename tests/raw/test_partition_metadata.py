@@ -9,7 +9,7 @@ import dagster as dg
 
 from centra_assets.calendar import day_window
 
-from .helpers import TZ, assets_of, resource_for, settings_for, sim_day, truth
+from ..helpers import TZ, assets_of, resource_for, settings_for, sim_day, truth
 
 
 def test_a_ranged_run_records_each_day_with_its_own_rows_and_window(make_centra, tmp_path):

@@ -15,7 +15,7 @@ from centra_assets.centra.client import CentraClient
 from centra_assets.cli import project_queries
 from centra_assets.entities.spec import read_query
 
-from .helpers import materialize, resource_for, settings_for, sim_day
+from ..helpers import materialize, resource_for, settings_for, sim_day
 
 TOKEN = "test-token-full"
 REALTIME = ("events.graphql", "set_event_listeners.graphql", "confirm_events.graphql")

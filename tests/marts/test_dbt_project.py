@@ -18,7 +18,7 @@ def test_the_generated_staging_layer_is_current():
 def test_dbt_reads_the_raw_files_where_the_warehouse_writes_them():
     """One raw layout (warehouse/layout.py): the sources dbt-duckdb reads and dbt's macro `centra_raw_files` give
     the same files as the Python that writes them."""
-    from centra_assets.analytics.project import DBT_PROJECT
+    from centra_assets.defs.marts.project import DBT_PROJECT
 
     sources = json.loads(DBT_PROJECT.manifest_path.read_text())["sources"]
     macro = (DBT_DIR / "macros" / "centra_raw_files.sql").read_text()

@@ -21,7 +21,7 @@ PASSWORD = "pg-secret-0123456789"
 
 
 def test_two_concurrent_backfills_stay_inside_the_rate_budget(make_centra, tmp_path):
-    from .helpers import sim_day
+    from ..helpers import sim_day
 
     centra = make_centra(orders_per_day=400, rate_limits=True, plan="growth", time_scale=SCALE)
     runs = {"a": [sim_day(centra, n) for n in (4, 3)], "b": [sim_day(centra, n) for n in (2, 1)]}
@@ -30,7 +30,7 @@ def test_two_concurrent_backfills_stay_inside_the_rate_budget(make_centra, tmp_p
             [
                 sys.executable,
                 "-m",
-                "tests.ingestion.run_sync",
+                "tests.raw.run_sync",
                 centra.graphql_url,
                 "test-token-full",
                 str(tmp_path),
@@ -86,7 +86,7 @@ def _two_processes_sharing_no_files(centra, tmp_path: Path, budget_url: str) -> 
             [
                 sys.executable,
                 "-m",
-                "tests.ingestion.test_shared_budget",
+                "tests.raw.test_shared_budget",
                 centra.graphql_url,
                 str(tmp_path / n),
                 budget_url,

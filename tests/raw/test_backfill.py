@@ -11,7 +11,7 @@ from centra_assets.defs.policy import PARTITIONS_PER_BACKFILL_RUN
 from centra_assets.entities import ALL
 from centra_assets.warehouse import files
 
-from .helpers import materialize, materialize_range, raw_path, resource_for, settings_for, sim_day, today
+from ..helpers import materialize, materialize_range, raw_path, resource_for, settings_for, sim_day, today
 
 pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
 

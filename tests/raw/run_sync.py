@@ -1,10 +1,10 @@
-"""A separate process that materializes event assets for some days: `python -m tests.ingestion.run_sync URL TOKEN
+"""A separate process that materializes event assets for some days: `python -m tests.raw.run_sync URL TOKEN
 WAREHOUSE SCALE DAY...`. Used to run backfills side by side, as Dagster runs are separate processes."""
 
 import sys
 from pathlib import Path
 
-from .helpers import materialize, resource_for, settings_for
+from ..helpers import materialize, resource_for, settings_for
 
 
 class _Centra:

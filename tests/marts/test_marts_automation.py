@@ -14,7 +14,7 @@ from centra_assets.defs.raw.partitions import key, snapshot_key
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import files
 
-from ..ingestion.helpers import TZ, raw_path, resource_for, settings_for, sim_day
+from ..helpers import TZ, raw_path, resource_for, settings_for, sim_day
 
 Run = tuple[Store, str]
 

@@ -4,8 +4,6 @@ stores whose Centra version names fields differently, lacks optional ones, or re
 from __future__ import annotations
 
 import datetime as dt
-import os
-import random
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -13,9 +11,7 @@ import pytest
 
 from centra_assets.entities import ALL
 
-from .helpers import TZ, materialize, resource_for, rows, settings_for, sim_day, snapshot_day, today, truth
-
-SEED = int(os.environ.get("CENTRA_TEST_SEED", random.randrange(1, 10**6)))
+from ..helpers import SEED, TZ, materialize, resource_for, rows, settings_for, sim_day, snapshot_day, today, truth
 
 
 # Fields the simulator's "sparse" Centra version lacks, and the columns that must then be empty (and only those).
@@ -379,7 +375,7 @@ def test_the_marts_build_on_a_store_lacking_optional_fields(case, synced):
     """On a Centra version without optional fields every model and dbt test passes: the marts of a list the store
     lacks are empty, a completed return, without `completedAt`, counts on its refund's day and says so, and without
     a customer's order count their first purchase is new or 'unknown' as far as the synced days can tell."""
-    from tests.analytics.test_marts import build_marts, local_day, query
+    from tests.marts.test_marts import build_marts, local_day, query
 
     centra, settings, days = synced
     assert build_marts(settings).success
@@ -443,7 +439,7 @@ def test_refunds_fall_back_to_the_completion_on_a_store_without_refund_history(c
     """Without Return.refundPaymentHistory the sync lands no refund entry, and each completed return's refund
     (Centra's refund total) books on the day it completed: only the returns' models are built (staging up to
     int_returns), which keeps this case cheap."""
-    from tests.analytics.test_marts import build_marts, local_day, query
+    from tests.marts.test_marts import build_marts, local_day, query
 
     centra, settings, days = synced
     assert build_marts(settings, upstream_of="int_returns").success

@@ -18,7 +18,7 @@ from centra_assets.entities import BY_NAME
 from centra_assets.warehouse import layout, publish, turns
 from centra_assets.warehouse.parquet import PartitionWriter, read_partition
 
-from ..ingestion.helpers import assets_of, new_instance, resource_for, settings_for, sim_day, truth
+from ..helpers import assets_of, new_instance, resource_for, settings_for, sim_day, truth
 
 ORDERS = BY_NAME["orders"]
 # daily_sales and the order marts, with the two dbt tests that reconcile them (an order with its lines, daily_sales

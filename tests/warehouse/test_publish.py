@@ -1,0 +1,104 @@
+"""Nothing half-written is ever visible (warehouse/publish.py, through parquet.py's PartitionWriter): a killed writer
+leaves nothing behind, a live one keeps its own temp file, and a published partition is on disk before it is named."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from centra_assets.shared_state import is_remote
+from centra_assets.warehouse import publish
+from centra_assets.warehouse.layout import partition_path
+from centra_assets.warehouse.parquet import PartitionWriter, read_partition
+
+DAY = "2026-11-17"
+SCHEMA = pa.schema([("n", pa.int64())])
+KILLED_WRITER = f"""
+import sys, time
+import pyarrow as pa
+from centra_assets.warehouse.parquet import PartitionWriter
+schema = pa.schema([("n", pa.int64())])
+writer = PartitionWriter(sys.argv[1], "orders", "{DAY}", schema, ("n",))
+writer.write_arrow(pa.table({{"n": list(range(10_000))}}, schema=schema))
+print(writer._tmp, flush=True)
+time.sleep(600)
+"""
+
+
+def write_partition(root: str, numbers: list[int]) -> None:
+    writer = PartitionWriter(root, "orders", DAY, SCHEMA, ("n",))
+    writer.write([{"n": n} for n in numbers])
+    writer.commit()
+
+
+def temp_files(root: str, folder: Path) -> set[Path]:
+    pattern = ".data.parquet.*.tmp" if not is_remote(root) else "centra-*.parquet.tmp"
+    return set(folder.glob(pattern))
+
+
+@pytest.mark.parametrize("where", ["local disk", "object storage"])
+def test_a_killed_writer_leaves_no_temp_file_behind_and_a_live_one_keeps_its_own(tmp_path, monkeypatch, where):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))  # object storage stages files here
+    (tmp_path / "tmp").mkdir()
+    root = str(tmp_path / "warehouse") if where == "local disk" else f"memory://{uuid.uuid4().hex}"
+    folder = Path(partition_path(root, "orders", DAY)).parent if where == "local disk" else tmp_path / "tmp"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, root],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
+    try:
+        killed = Path(writer.stdout.readline().strip())
+        assert killed.exists()
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)  # mid-write: its temp file holds a row group and no footer
+        writer.wait()
+    old = folder / (".data.parquet.0123abcd.tmp" if where == "local disk" else "centra-0123abcd.parquet.tmp")
+    old.write_bytes(b"left by a version that did not sign its temp files")
+    os.utime(old, (time.time() - 2 * publish.STALE_AFTER,) * 2)
+    elsewhere = folder / killed.name.replace(publish.MACHINE, "another-machine")
+    elsewhere.write_bytes(b"a writer on another machine, still at work")
+    live = PartitionWriter(root, "orders", DAY, SCHEMA, ("n",))  # a concurrent writer of the same partition
+
+    write_partition(root, [1, 2, 3])
+
+    assert temp_files(root, folder) == {live._tmp, elsewhere}
+    live.write([{"n": 4}])
+    live.commit()  # its temp file was left alone
+    assert read_partition(root, "orders", DAY).column("n").to_pylist() == [4]
+    assert temp_files(root, folder) == {elsewhere}
+
+
+def test_a_partition_is_flushed_to_disk_before_it_is_published_and_the_rename_after(tmp_path, monkeypatch):
+    calls = []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd):
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def spy_replace(src, dst):
+        calls.append(("replace", str(src), str(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    writer = PartitionWriter(str(tmp_path), "orders", DAY, SCHEMA, ("n",))
+    writer.write([{"n": 1}])
+    published = writer.commit()
+    assert [c for c in calls if str(tmp_path) in c[1]] == [
+        ("fsync", str(writer._tmp)),
+        ("replace", str(writer._tmp), published),
+        ("fsync", str(Path(published).parent)),
+    ]
+    assert pq.read_table(published).column("n").to_pylist() == [1]
