@@ -2,7 +2,7 @@
 
 ``<warehouse>/store=<store>/raw/<table>/date=YYYY-MM-DD/data.parquet``: hive-style folders, so DuckDB and dbt
 read ``store`` and ``date`` from the path. dbt reads the same files through the macro `centra_raw_files`
-(dbt_models/macros/centra_raw_files.sql), which follows `raw_files` below; tests/analytics/test_dbt_project.py
+(dbt_models/macros/centra_raw_files.sql), which follows `raw_files` below; tests/marts/test_dbt_project.py
 fails if the two disagree.
 """
 
