@@ -24,6 +24,7 @@ import dagster as dg
 import duckdb
 import httpx
 
+from centra_assets.calendar import day_of
 from centra_assets.cli import dagster_home, init_instance
 from centra_assets.entities import ALL
 from centra_assets.warehouse import layout
@@ -54,8 +55,8 @@ def store_days(sim: SimulatorProcess, days: int) -> tuple[str, str, str]:
     the machine's before it: a demo started at 23:59:59 syncs up to the simulator's today, not the day before."""
     info = httpx.get(f"{sim.url}/admin/info", timeout=10).raise_for_status().json()
     tz = ZoneInfo(info["timezone"])
-    today = dt.datetime.fromtimestamp(info["now"], tz).date()
-    start = dt.datetime.fromtimestamp(info["start"], tz).date()
+    today = day_of(dt.datetime.fromtimestamp(info["now"], dt.UTC), tz)
+    start = day_of(dt.datetime.fromtimestamp(info["start"], dt.UTC), tz)
     return start.isoformat(), (today - dt.timedelta(days=days - 1)).isoformat(), today.isoformat()
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+from centra_assets.calendar import day_of
 from centra_assets.cli import dagster_home, init_instance, serve_dagster
 from centra_sim.process import SimulatorProcess, free_port
 
@@ -75,7 +76,7 @@ def main() -> None:
             WEBHOOK_SECRET,
             token=TOKEN,
         ) as sim:
-            start = dt.datetime.now(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=30)
+            start = day_of(dt.datetime.now(dt.UTC), ZoneInfo(TIMEZONE)) - dt.timedelta(days=30)
             env = {
                 **os.environ,
                 "CENTRA_API_URL": sim.graphql_url,
