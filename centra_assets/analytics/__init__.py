@@ -1,1 +1,0 @@
-"""The analytics layer: the dbt project's generated staging layer and its wiring into Dagster."""
