@@ -85,8 +85,8 @@ dev: prepare
 	$(RUN) python -m centra_assets.dev
 
 lint: install
-	$(RUN) ruff check centra_assets centra_sim tests bench
-	$(RUN) ruff format --check centra_assets centra_sim tests bench
+	$(RUN) ruff check centra_assets centra_sim tests bench deploy
+	$(RUN) ruff format --check centra_assets centra_sim tests bench deploy
 
 clean:
 	rm -rf $(VENV) warehouse .dagster_home dbt_models/target dbt_models/logs
