@@ -266,13 +266,13 @@ def _dbt(settings: Settings, build: Path, *args: str) -> float:
 def daily_sales_build() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = _sync(Path(tmp))
-        _copy(Path(layout.store_root(settings.warehouse_dir, settings.stores[0])) / "raw", span=DAYS + 40)
+        _copy(Path(layout.raw_root(layout.store_root(settings.warehouse_dir, settings.stores[0]))), span=DAYS + 40)
         return measure(settings, Path(tmp))
 
 
 def measure(settings: Settings, root: Path) -> list[dict]:
-    raw = Path(layout.store_root(settings.warehouse_dir, settings.stores[0])) / "raw"
-    count = f"SELECT count(*) FROM read_parquet('{raw}/orders/date=*/data.parquet')"
+    orders_files = layout.partition_path(layout.store_root(settings.warehouse_dir, settings.stores[0]), "orders", "*")
+    count = f"SELECT count(*) FROM read_parquet('{orders_files}')"
     orders = duckdb.connect().execute(count).fetchone()[0]
     build = root / "dbt.duckdb"
     _dbt(settings, build, "run", "--select", "+daily_sales")  # warms the OS cache and dbt's parse cache

@@ -68,7 +68,9 @@ class Warehouse:
     def __init__(self, settings):
         from centra_assets.warehouse import layout
 
-        self.orders = f"{layout.store_root(settings.warehouse_dir, settings.stores[0])}/raw/orders/*/data.parquet"
+        self.orders = layout.partition_path(
+            layout.store_root(settings.warehouse_dir, settings.stores[0]), "orders", "*"
+        )
         self.duckdb_file = str(settings.duckdb_file)
 
     def in_parquet(self, numbers: list[int]) -> bool:

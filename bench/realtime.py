@@ -344,7 +344,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
     from centra_assets.defs import build_definitions
     from centra_assets.defs.raw.assets import sync_assets
     from centra_assets.defs.raw.sync import refresh_records
-    from centra_assets.defs.realtime.locate import _light
+    from centra_assets.defs.realtime.locate import light_records
     from centra_assets.defs.realtime.sweep import marks_since, sweep
     from centra_assets.defs.resources import CentraResource
     from centra_assets.entities import BY_NAME
@@ -394,7 +394,7 @@ def sweep_runs_per_day(per_day: int = 300, history: int = 45) -> list[dict]:
                     since = (
                         at - dt.timedelta(minutes=45) - (dt.timedelta(days=7) if name == "returns" else dt.timedelta())
                     )
-                    found = _light(client, spec, {spec.sweep_field or "createdAt": {"from": since.isoformat()}})
+                    found = light_records(client, spec, {spec.sweep_field or "createdAt": {"from": since.isoformat()}})
                     old += len({day_of(r["created_at"], tz) for r in found})
                 planned, marks = sweep(centra, settings, marks, at)
                 for p in planned:  # the run each request asks for, without Dagster's start-up

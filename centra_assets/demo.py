@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
 
                 settings = settings_from_env()
                 instance = dg.DagsterInstance.get()
-            raw = Path(layout.store_root(settings.warehouse_dir, settings.stores[0])) / "raw"
+            raw = Path(layout.raw_root(layout.store_root(settings.warehouse_dir, settings.stores[0])))
             print(
                 f"Centra simulator on {sim.url}: a fashion store with {HISTORY} days of orders "
                 f"({args.orders_per_day} a day).\n"

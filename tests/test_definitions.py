@@ -131,15 +131,15 @@ def test_every_stores_today_is_a_partition_all_year_even_when_daylight_saving_sw
 
 def test_a_refresh_leaves_out_records_of_days_before_the_start_date():
     """A purchase order placed before CENTRA_START_DATE may be delivered now: its day has no partition to refresh."""
-    from centra_assets.defs.realtime.locate import _plan
+    from centra_assets.defs.realtime.locate import plan_refresh
     from centra_assets.settings import Settings
 
     settings = Settings(timezone="Europe/Stockholm", start_date="2026-03-01")
     located = {"purchase_orders": {"2026-02-20": {7}, "2026-03-02": {8}}, "orders": {"2026-02-27": {1001}}}
-    (planned,) = _plan(located, settings, settings.stores[0], "sweep")
+    (planned,) = plan_refresh(located, settings, settings.stores[0], "sweep")
     assert planned.keys == {"purchase_orders": [8]} and planned.days == ["2026-03-02"]
     assert planned.request.partition_key == "2026-03-02"
-    assert _plan({"orders": {"2026-02-27": {1001}}}, settings, settings.stores[0], "sweep") == []
+    assert plan_refresh({"orders": {"2026-02-27": {1001}}}, settings, settings.stores[0], "sweep") == []
 
 
 def test_multiprocess_runs_fork_their_steps_from_a_forkserver_that_loaded_the_code_location(monkeypatch, tmp_path):

@@ -25,9 +25,14 @@ def store_root(warehouse: str, store: str | Store) -> str:
     return join(warehouse, f"store={getattr(store, 'name', store)}")
 
 
+def raw_root(root: str | Path) -> str:
+    """A store's raw data under its root: ``<root>/raw``."""
+    return join(str(root), "raw")
+
+
 def table_root(root: str | Path, table: str) -> str:
     """A raw table's folder under a store's root: ``<root>/raw/<table>``."""
-    return join(str(root), "raw", table)
+    return join(raw_root(root), table)
 
 
 def partition_path(root: str | Path, table: str, day: dt.date | str) -> str:

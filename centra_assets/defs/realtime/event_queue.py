@@ -22,7 +22,7 @@ from ..policy import EVENT_PAGE, SENSOR_INTERVAL, STORE_CONCURRENCY, TICK_SECOND
 from ..resources import CentraResource
 from .cursor import RefreshCursor, sensor_result
 from .fanout import serve_tick
-from .locate import CHANGING, Planned, _announced, refreshable_keys
+from .locate import CHANGING, Planned, refresh_announced, refreshable_keys
 
 BY_EVENT_OBJECT = {s.event_object: s for s in CHANGING if s.event_object}
 
@@ -103,7 +103,7 @@ def build_event_queue_sensor(settings: Settings, assets: list) -> dg.SensorDefin
                     if spec:  # DELETED too: the refresh drops rows of records Centra no longer returns
                         announced[spec.name].add(int(e["objectReference"]))
                         ids_by_key[(spec.name, int(e["objectReference"]))].append(e["id"])
-                planned = _announced(
+                planned = refresh_announced(
                     announced,
                     settings,
                     store,

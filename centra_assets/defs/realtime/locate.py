@@ -31,7 +31,7 @@ TAG = "centra/refresh"  # a refresh run's tag: its run key, by which the sensor 
 LOOKUP_CHUNK = 200
 
 
-def _light(client: CentraClient, spec: EntitySpec, where: dict, tz: dt.tzinfo = dt.UTC) -> list[dict]:
+def light_records(client: CentraClient, spec: EntitySpec, where: dict, tz: dt.tzinfo = dt.UTC) -> list[dict]:
     """Every record matching `where`, as the light query fitted to the store (`spec.changes`) reads it: rows of
     the key, creation time, last change and state columns (None where the store lacks the field)."""
     light = spec.changes
@@ -49,23 +49,23 @@ def _light(client: CentraClient, spec: EntitySpec, where: dict, tz: dt.tzinfo = 
     return flatten(table, records, plan.paths[table.name], tz=tz)
 
 
-def _has(client: CentraClient, spec: EntitySpec, column: str | None) -> str | None:
+def has_column(client: CentraClient, spec: EntitySpec, column: str | None) -> str | None:
     """`column` if the store's schema has its field (the fitted light query selects it), else None."""
     light = spec.changes
     return column if column and plan_for(client, light).paths[light.tables[0].name].get(column) else None
 
 
-def _by_key(client: CentraClient, spec: EntitySpec, keys: Iterable, tz: dt.tzinfo = dt.UTC) -> list[dict]:
+def light_by_key(client: CentraClient, spec: EntitySpec, keys: Iterable, tz: dt.tzinfo = dt.UTC) -> list[dict]:
     ordered = sorted(keys)
     return [
         r
         for i in range(0, len(ordered), LOOKUP_CHUNK)
-        for r in _light(client, spec, {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]}, tz)
+        for r in light_records(client, spec, {spec.refresh_field: ordered[i : i + LOOKUP_CHUNK]}, tz)
     ]
 
 
-def _warehouse(root: str, spec: EntitySpec, select: str, where: str, params: list) -> list[tuple]:
-    paths = files.join(layout.table_root(root, spec.tables[0].name), "*", layout.FILE_NAME)
+def held_in_warehouse(root: str, spec: EntitySpec, select: str, where: str, params: list) -> list[tuple]:
+    paths = layout.partition_path(root, spec.tables[0].name, "*")
     if not files.glob(paths):
         return []
     with files.connect(root) as con:
@@ -82,14 +82,14 @@ def locate(
     column = spec.tables[0].key[0]
     days: dict[str, set[int]] = defaultdict(set)
     if keys:
-        for day, key in _warehouse(
+        for day, key in held_in_warehouse(
             root, spec, f"DISTINCT CAST(date AS VARCHAR), {column}", f"{column} IN (SELECT unnest(?))", [sorted(keys)]
         ):
             days[day].add(key)
             keys.discard(key)
     if keys and client is not None:
         created = spec.column_of(spec.date_field)
-        for row in _by_key(client, spec, keys, tz):
+        for row in light_by_key(client, spec, keys, tz):
             days[day_of(row[created], tz).isoformat()].add(row[column])
     return days
 
@@ -133,7 +133,9 @@ class Planned(NamedTuple):
     days: list[str]
 
 
-def _plan(located: dict[str, dict[str, set[int]]], settings: Settings, store: Store, reason: str) -> list[Planned]:
+def plan_refresh(
+    located: dict[str, dict[str, set[int]]], settings: Settings, store: Store, reason: str
+) -> list[Planned]:
     """One refresh run per store for the located keys (data type -> day -> keys), over the days they span.
     Records of days before the store's CENTRA_START_DATE are not in the warehouse and are left out."""
     located = {
@@ -147,11 +149,13 @@ def _plan(located: dict[str, dict[str, set[int]]], settings: Settings, store: St
     return [Planned(refresh_request(settings, store, keys, days, reason), keys, store.name, days)]
 
 
-def _announced(announced: dict[str, set[int]], settings: Settings, store: Store, client, reason: str) -> list[Planned]:
+def refresh_announced(
+    announced: dict[str, set[int]], settings: Settings, store: Store, client, reason: str
+) -> list[Planned]:
     """The refresh run for the announced keys (data type -> keys) that could be located."""
     root = layout.store_root(settings.warehouse_dir, store)
     located = {name: locate(BY_NAME[name], keys, root, store.tz, client) for name, keys in announced.items()}
-    return _plan(located, settings, store, reason)
+    return plan_refresh(located, settings, store, reason)
 
 
 def refreshable_keys(assets: list) -> list[dg.AssetKey]:

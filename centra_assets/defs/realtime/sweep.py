@@ -40,7 +40,16 @@ from ..policy import (
 from ..resources import CentraResource
 from .cursor import RefreshCursor, sensor_result
 from .fanout import longest_waiting, serve_stores
-from .locate import CHANGING, Planned, _by_key, _has, _light, _plan, _warehouse, refreshable_keys
+from .locate import (
+    CHANGING,
+    Planned,
+    has_column,
+    held_in_warehouse,
+    light_by_key,
+    light_records,
+    plan_refresh,
+    refreshable_keys,
+)
 
 
 def _updated_since(client: CentraClient, spec: EntitySpec, since: dt.datetime, tz: ZoneInfo) -> list[dict] | None:
@@ -50,7 +59,7 @@ def _updated_since(client: CentraClient, spec: EntitySpec, since: dt.datetime, t
     if not spec.sweep_field or schema.input_has(spec.filter_type, spec.sweep_field) is False:
         return None
     try:
-        return _light(client, spec, {spec.sweep_field: {"from": since.isoformat()}}, tz)
+        return light_records(client, spec, {spec.sweep_field: {"from": since.isoformat()}}, tz)
     except CentraQueryError as exc:
         lacking = lacking_inputs_from_errors(exc.errors)
         if not lacking or f"{spec.filter_type}.{spec.sweep_field}" not in lacking:
@@ -94,12 +103,12 @@ def _changes(
     The mark's `fallback` says, in words, when a store's schema forces the second way (the sensor logs it)."""
     since = dt.datetime.fromisoformat(mark["since"])
     key, created = spec.tables[0].key[0], spec.column_of(spec.date_field)
-    stamp = _has(client, spec, spec.column_of(spec.sweep_field))
-    state = _has(client, spec, spec.column_of(spec.settled[0] if spec.settled else None))
+    stamp = has_column(client, spec, spec.column_of(spec.sweep_field))
+    state = has_column(client, spec, spec.column_of(spec.settled[0] if spec.settled else None))
     found = _updated_since(client, spec, since - SWEEP_OVERLAP, tz)
     by_update = found is not None
     if not by_update:
-        found = _light(client, spec, {spec.date_field: {"from": (since - SWEEP_OVERLAP).isoformat()}}, tz)
+        found = light_records(client, spec, {spec.date_field: {"from": (since - SWEEP_OVERLAP).isoformat()}}, tz)
     lacks = None
     if spec.sweep_field and not by_update:
         lacks = f"the store's {spec.filter_type} has no `{spec.sweep_field}` filter"
@@ -132,10 +141,13 @@ def _changes(
     after = None
     if where:
         held = {
-            r[0]: tuple(map(_utc, r[1:])) for r in _warehouse(root, spec, ", ".join([key, *compared]), where, params)
+            r[0]: tuple(map(_utc, r[1:]))
+            for r in held_in_warehouse(root, spec, ", ".join([key, *compared]), where, params)
         }
         batch, after = _next_batch(sorted(set(held) - {r[key] for r in changed}), mark.get("reread_after"))
-        changed += [r for r in _by_key(client, spec, batch, tz) if tuple(_utc(r[c]) for c in compared) != held[r[key]]]
+        changed += [
+            r for r in light_by_key(client, spec, batch, tz) if tuple(_utc(r[c]) for c in compared) != held[r[key]]
+        ]
     # Centra's own clock where the rows tell it; our clock only where the store filters by a field it never shows
     latest = max(since, now) if by_update and not stamp else max([since, *(w for w in map(when, found) if w)])
     days: dict[str, set[int]] = defaultdict(set)
@@ -159,7 +171,7 @@ def sweep_store(centra: CentraResource, settings: Settings, store: Store, before
                 client, spec, layout.store_root(settings.warehouse_dir, store), store.tz, mark, now
             )
         start = min(dt.datetime.fromisoformat(m["since"]) for m in after.values())
-        return _plan(located, settings, store, f"sweep-{int(start.timestamp())}"), after
+        return plan_refresh(located, settings, store, f"sweep-{int(start.timestamp())}"), after
     finally:
         client.close()
 

@@ -21,7 +21,7 @@ from ..policy import MAX_EVENTS_PER_TICK, SENSOR_INTERVAL, STORE_CONCURRENCY, TI
 from ..resources import CentraResource
 from .cursor import RefreshCursor, sensor_result
 from .fanout import serve_tick
-from .locate import CHANGING, Planned, _announced, refreshable_keys
+from .locate import CHANGING, Planned, refresh_announced, refreshable_keys
 
 BY_WEBHOOK = {s.webhook_type: s for s in CHANGING if s.webhook_type}
 
@@ -77,7 +77,9 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
                     announced[BY_WEBHOOK[e.type].name].add(e.object_id)
             client = centra.client(store) if announced else None
             try:
-                planned = _announced(announced, settings, store, client, f"webhook-{new[0].id}" if new else "webhook")
+                planned = refresh_announced(
+                    announced, settings, store, client, f"webhook-{new[0].id}" if new else "webhook"
+                )
             finally:
                 if client:
                     client.close()
