@@ -140,6 +140,9 @@ def dagster_ui(tmp_path_factory):
             "the code location",
         )
         assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", home / "dagster-dev.log"
+        # `centra-assets dev` polls the webserver once a second before it says where the UI is: this fixture, polling
+        # faster, can see the UI first
+        _wait(lambda: "Dagster UI at" in (clean / "terminal.txt").read_text(), 30, "dev's message")
         yield {
             "url": url,
             "centra": centra,
