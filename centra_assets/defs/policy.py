@@ -14,7 +14,7 @@ import dagster as dg
 from centra_assets.calendar import longest_day
 from centra_assets.settings import Settings
 
-from .marts.landed import EveryStoreLanded
+from .marts.conditions import EveryStoreLanded, MartsBuildInFlight
 
 OWNER = "team:data"  # every asset's owner
 
@@ -65,7 +65,7 @@ MARTS_AUTOMATION_INTERVAL = 15  # seconds: landed raw data starts its dbt build 
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
 # re-create and carry the change on to the marts in the same run.
 # But a model waits until every table it reads has landed at least once: every raw table it reads, directly or
-# through other models, for every store (at least one day of event data; its snapshot: marts/landed.py), and each
+# through other models, for every store (at least one day of event data; its snapshot: marts/conditions.py), and each
 # model it reads built, or asked for on this tick (so a new store's staging and marts come in one run). On a store
 # whose raw tables are still landing, a mart would otherwise be built over half of them, silently wrong. One
 # warehouse, one build: while a store's tables land, the other stores' marts wait with it (DECISIONLOG.md).
@@ -78,12 +78,18 @@ EVERY_INPUT_LANDED = (
 # Nor does a refresh run in progress hold a build back (eager's `~any_deps_in_progress`): raw data holds still while a
 # build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the build started
 # asks for the next one. A build starts within one automation tick of its first input landing.
+# Builds coalesce: while one is queued or running, no model is asked for; the changes stay pending and the first tick
+# after it asks for every model they touched, in one build (marts/conditions.py MartsBuildInFlight). One build runs
+# at a time and none waits behind it, so refresh runs wait for one build at most, and a test comparing two marts
+# compares two marts of one build.
 REFRESH_WHEN_UPSTREAM_CHANGES = (
     dg.AutomationCondition.eager()
     .without(~dg.AutomationCondition.any_deps_missing())
     .without(~dg.AutomationCondition.any_deps_in_progress())
     & EVERY_INPUT_LANDED
+    & ~MartsBuildInFlight()
 )
 # A failed build is tried again once, in the same run, after a pause: a passing failure (a disk, a connection) does
-# not leave the marts stale until raw data changes again, and a genuinely failing dbt test fails twice, then waits.
+# not leave the marts stale until raw data changes again. A failing dbt test is not tried again (centra_dbt): it
+# would fail the same way; the marts wait for the next change.
 BUILD_RETRY = dg.RetryPolicy(max_retries=1, delay=10)

@@ -159,29 +159,197 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         are recorded: refresh runs publish before it or after it, never during it, so it reads each data type whole
         (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
         which asks for the next build."""
-        with turns.taking_turns(turns.turn_lock(settings)):
+        with turns.taking_turns(turns.turn_lock(settings), f"the dbt build of run {context.run.run_id}"):
             if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
                 invocation = dbt.cli(
-                    ["build", "--target", settings.dbt_target, "--vars", dbt_vars(settings, "")],
+                    [
+                        "build",
+                        *unselected_tests(context, None),
+                        "--target",
+                        settings.dbt_target,
+                        "--vars",
+                        dbt_vars(settings, ""),
+                    ],
                     context=context,
                     target_path=dbt_target_path(settings),
+                    raise_on_error=False,
                 )
-                yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+                events = list(invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False))
+                failed = None if invocation.is_successful() else BuildFailed(invocation, events, None)
+            else:
+                failed = None
+                try:
+                    with building(settings.duckdb_file) as database:
+                        invocation = dbt.cli(
+                            [
+                                "build",
+                                *unselected_tests(context, database),
+                                "--vars",
+                                dbt_vars(settings, str(database)),
+                            ],
+                            context=context,
+                            target_path=dbt_target_path(settings),
+                            raise_on_error=False,
+                        )
+                        events = list(invocation.stream())
+                        if not invocation.is_successful():  # the copy is thrown away; the last good build stays
+                            raise BuildFailed(invocation, events, database)
+                        # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB:
+                        # one writer, no readers beside it), so the build's tables are read once dbt is done, before
+                        # publishing
+                        events = with_table_metadata(events, database)
+                    context.log.info(f"published {settings.duckdb_file}")
+                except BuildFailed as exc:
+                    failed = exc
+            if failed is None:
+                yield from events
                 return
-            with building(settings.duckdb_file) as build:
-                invocation = dbt.cli(
-                    ["build", "--vars", dbt_vars(settings, str(build))],
-                    context=context,
-                    target_path=dbt_target_path(settings),
-                )
-                events = list(invocation.stream())
-                # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB: one
-                # writer, no readers beside it), so the build's tables are read once dbt is done, before publishing
-                events = with_table_metadata(events, build)
-            context.log.info(f"published {settings.duckdb_file}")
-            yield from events
+            # the failed tests' results (their failing rows) reach their checks; the rest of the build is not
+            # published, so nothing is reported as materialized
+            yield from failed.check_results()
+        raise failed.failure()
 
     return centra_dbt
+
+
+def unselected_tests(context: dg.AssetExecutionContext, database: Path | None) -> list[str]:
+    """`--exclude` for the dbt tests a build of part of the project must not run: those whose asset check is on a
+    model the run does not build, and those that read a model neither built by the run nor in the warehouse yet.
+    dbt's default (eager) indirect selection runs every test that reads a selected model: an automatic build of the
+    staging views alone ran `assert_order_gross_equals_its_lines`, the check of `fct_orders`, before `fct_orders`
+    was ever built ("Catalog Error: Table with name fct_orders does not exist"). A test runs when its check's model
+    is built: what it compares that model with was built in the same run when the same change touched it
+    (MartsBuildInFlight coalesces builds), and holds still otherwise. `database`: the DuckDB file the build starts
+    from (None: a shared warehouse, where what exists is not looked up)."""
+    assets_def = context.assets_def
+    selected = set(context.selected_asset_keys)
+    if selected >= set(assets_def.node_keys_by_output_name.values()):  # the whole project
+        return []
+    manifest = dbt_manifest()
+    built = {
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and CentraDbtTranslator().get_asset_key(node) in selected
+    }
+    existing = _relations(database)
+    tests = []
+    for spec in assets_def.node_check_specs_by_output_name.values():
+        test = manifest["nodes"].get((spec.metadata or {}).get("dagster_dbt/unique_id", ""))
+        if test is None:
+            continue
+        reads = [n for n in test["depends_on"]["nodes"] if n.startswith("model.")]
+        absent = existing is not None and any(
+            n not in built and manifest["nodes"][n].get("alias", n.rsplit(".", 1)[-1]) not in existing for n in reads
+        )
+        if spec.asset_key not in selected or absent:
+            tests.append(".".join(test["fqn"]))
+    return ["--exclude", " ".join(sorted(tests))] if tests else []  # dagster-dbt's form: one value, names by spaces
+
+
+def _relations(database: Path | None) -> set[str] | None:
+    """The tables and views in the DuckDB file a build starts from (None when not looked up)."""
+    if database is None:
+        return None
+    if not database.exists():
+        return set()
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+FAILING_ROWS_SHOWN = 5
+
+
+class BuildFailed(Exception):
+    """A dbt build that did not pass, with what failed: each failed test's check name, its model, its failing
+    row count and its first failing rows (read from the unpublished build before it is thrown away), and each
+    model that could not be built with dbt's message."""
+
+    def __init__(self, invocation: Any, events: list[Any], database: Path | None):
+        super().__init__("dbt build failed")
+        self.events = events
+        manifest = dbt_manifest()
+        try:
+            results = invocation.get_artifact("run_results.json").get("results", [])
+        except FileNotFoundError:  # dbt stopped before running anything (a bad argument, a project error)
+            results = []
+        self.tests: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        for result in results:
+            if result.get("status") not in ("fail", "error"):
+                continue
+            node = manifest["nodes"].get(result["unique_id"], {})
+            message = _ANSI.sub("", str(result.get("message") or "")).strip()
+            if node.get("resource_type") == "test" and result["status"] == "fail":
+                self.tests.append(
+                    {
+                        "check": node.get("name", result["unique_id"]),
+                        "model": _checked_model(node),
+                        "failures": result.get("failures"),
+                        "rows": _failing_rows(database, result.get("compiled_code")),
+                    }
+                )
+            else:
+                name = (
+                    node.get("name") if node.get("resource_type") == "test" else result["unique_id"].split(".", 2)[-1]
+                )
+                self.errors.append(f"{name}: {message}")
+
+    def check_results(self) -> list[dg.AssetCheckResult]:
+        """The failed tests' check results as dagster-dbt reported them, with their failing rows."""
+        rows = {t["check"]: t for t in self.tests}
+        out = []
+        for event in self.events:
+            if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                test = rows.get(event.check_name or "")
+                extra = {"failing_rows": dg.MetadataValue.json(test["rows"])} if test and test["rows"] else {}
+                out.append(
+                    dg.AssetCheckResult(
+                        passed=False,
+                        asset_key=event.asset_key,
+                        check_name=event.check_name,
+                        severity=event.severity,
+                        description=event.description,
+                        metadata={**event.metadata, **extra, "published": False},
+                    )
+                )
+        return out
+
+    def failure(self) -> dg.Failure:
+        lines = [
+            f"- {t['check']} (check of {t['model']}): {t['failures']} failing rows, first "
+            f"{json.dumps(t['rows'], default=str)}"
+            for t in self.tests
+        ] + [f"- {e}" for e in self.errors]
+        return dg.Failure(
+            description="The dbt build failed and was not published (the warehouse keeps the last good build):\n"
+            + "\n".join(lines or ["- dbt failed before running any model (see the run's log)"]),
+            metadata={
+                "failed_tests": dg.MetadataValue.json([t["check"] for t in self.tests]),
+                "errors": dg.MetadataValue.json(self.errors),
+            },
+            # a failing test fails again on the same data: not tried again (policy.BUILD_RETRY is for passing faults)
+            allow_retries=not self.tests,
+        )
+
+
+def _checked_model(test: Mapping[str, Any]) -> str:
+    ref = ((test.get("meta") or {}).get("dagster") or {}).get("ref", {}).get("name")
+    attached = str(test.get("attached_node") or "").rsplit(".", 1)[-1]
+    return ref or attached or ", ".join(n.rsplit(".", 1)[-1] for n in test.get("depends_on", {}).get("nodes", []))
+
+
+def _failing_rows(database: Path | None, sql: str | None) -> list[dict[str, Any]]:
+    """The first failing rows of a test, from the build it failed in (its compiled query run again)."""
+    if database is None or not sql:
+        return []
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            cursor = con.execute(f"SELECT * FROM ({sql}) AS failing LIMIT {FAILING_ROWS_SHOWN}")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except duckdb.Error as exc:
+        return [{"could_not_read_failing_rows": str(exc)[:200]}]
 
 
 def with_table_metadata(events: Iterable[Any], database: Path) -> list[Any]:

@@ -1,4 +1,5 @@
-"""Has every store's data landed? The one automation condition Dagster has no building block for.
+"""The marts' automation conditions Dagster has no building block for: has every store's data landed
+(`EveryStoreLanded`), and is a build of the marts already queued or running (`MartsBuildInFlight`).
 
 Dagster maps a partitioned raw table onto an unpartitioned dbt model through all of its partitions, so
 `all_deps_match(~missing())` reads "any partition landed": with several stores, any store's. And it looks at a
@@ -72,3 +73,43 @@ class EveryStoreLanded(dg.AutomationCondition):
             if not await _landed_for_every_store(context, table):
                 return dg.AutomationResult(context, context.get_empty_subset())
         return dg.AutomationResult(context, context.candidate_subset)
+
+
+# per evaluation: whether any dbt model is in a run that is queued or running
+_IN_FLIGHT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _marts_build_in_flight(context: dg.AutomationContext) -> bool:
+    view = context.asset_graph_view
+    if view not in _IN_FLIGHT:
+        models = [k for k in context.asset_graph.get_all_asset_keys() if k.path[0] == "analytics"]
+        _IN_FLIGHT[view] = False
+        for model in models:
+            if not (await view.compute_run_in_progress_subset(key=model)).is_empty:
+                _IN_FLIGHT[view] = True
+                break
+    return _IN_FLIGHT[view]
+
+
+class MartsBuildInFlight(dg.AutomationCondition):
+    """True while any dbt model is in a run that is queued or running: builds coalesce. Eager's own
+    `~in_progress()` holds back only the models of the build in progress, so a change landing during a build asked
+    for a second build of the other models at once, which then waited for the first, and its tests compared marts
+    of two different builds. Held back instead, every change stays pending (eager's `since_last_handled`) and the
+    next tick after the build asks for everything it touched in one build. At most one build runs; none waits."""
+
+    @property
+    def name(self) -> str:
+        return "marts_build_in_flight"
+
+    @property
+    def description(self) -> str:
+        return "A build of the marts is queued or running"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        in_flight = await _marts_build_in_flight(context)
+        return dg.AutomationResult(context, context.candidate_subset if in_flight else context.get_empty_subset())
