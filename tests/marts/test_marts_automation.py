@@ -95,3 +95,57 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
     # on the new code location before the second store's first run lands, and then as its data types land
     landing = [[], [(added, "events_but_returns")], [(added, "snapshots")], [(added, "returns")]]
     land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
+
+
+def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_in_one(make_centra, tmp_path):
+    """Orders land again while a build of daily_sales runs: eager alone asked at once for every other model the
+    orders feed (a second build, which waited for the first, and whose tests compared its marts with the first's).
+    Builds coalesce: nothing is asked for while the build is in flight, and once it is done every model the change
+    touched is asked for in one run."""
+    centra = make_centra(days=1, orders_per_day=10)
+    day = sim_day(centra, 0)
+    settings = settings_for(tmp_path, start=day)
+    store = settings.stores[0]
+    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
+    defs = build_definitions(settings)
+    events, snapshots = sync_assets(defs.assets, "event"), sync_assets(defs.assets, "snapshot")
+    orders = [a for a in events if a.op.name == "centra_orders"]
+    resources = {"centra": resource}
+
+    def land(assets, partition):
+        assert dg.materialize(assets, partition_key=partition, resources=resources, instance=instance).success
+
+    sensor, cursor = defs.get_sensor_def("centra_marts_automation"), None
+
+    def tick() -> set[dg.AssetKey]:
+        nonlocal cursor
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
+        result = sensor.evaluate_tick(context)
+        cursor = result.cursor
+        return {k for r in result.run_requests for k in r.asset_selection}
+
+    assert not tick()  # the sensor's first tick, before anything lands
+    land(events, key(settings, store, day))
+    land(snapshots, snapshot_key(settings, store))
+    everything = tick()
+    assert dg.AssetKey(["analytics", "daily_sales"]) in everything, sorted(k.to_user_string() for k in everything)
+    for model in everything:  # the first build, done
+        instance.report_runless_asset_event(dg.AssetMaterialization(model))
+    assert not tick()
+
+    daily_sales = dg.AssetKey(["analytics", "daily_sales"])
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={daily_sales})
+    running = instance.create_run_for_job(job, asset_selection={daily_sales}, status=dg.DagsterRunStatus.STARTED)
+    land(orders, key(settings, store, day))  # a refresh of the day's orders lands while the build runs
+    assert not tick(), "a second build asked for while one runs"
+    assert not tick()
+
+    instance.report_run_canceled(running)
+    after = tick()
+    fed_by_orders = {k for k in everything if dg.AssetKey(["centra", "orders"]) in graph_roots(defs, k)}
+    assert daily_sales in after and fed_by_orders <= after, sorted(k.to_user_string() for k in fed_by_orders - after)
+
+
+def graph_roots(defs: dg.Definitions, model: dg.AssetKey) -> set[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return graph.get_materializable_roots(model)

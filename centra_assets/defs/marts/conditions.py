@@ -85,7 +85,9 @@ async def _marts_build_in_flight(context: dg.AutomationContext) -> bool:
         models = [k for k in context.asset_graph.get_all_asset_keys() if k.path[0] == "analytics"]
         _IN_FLIGHT[view] = False
         for model in models:
-            if not (await view.compute_run_in_progress_subset(key=model)).is_empty:
+            if not (
+                await view.compute_run_in_progress_subset(key=model, from_subset=view.get_full_subset(key=model))
+            ).is_empty:
                 _IN_FLIGHT[view] = True
                 break
     return _IN_FLIGHT[view]
