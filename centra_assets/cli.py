@@ -136,7 +136,13 @@ def check(url: str, token: str, out=sys.stdout) -> int:
 # The run cap keeps a year's backfill from starting hundreds of runs. Telemetry stays on this machine.
 INSTANCE_DEFAULTS = {
     "telemetry": {"enabled": False},
-    "concurrency": {"pools": {"default_limit": 2}, "runs": {"max_concurrent_runs": 4}},
+    "concurrency": {
+        "pools": {"default_limit": 2},
+        # one build of the marts at a time (policy.MARTS_BUILD_TAG): one asked for by hand waits in the queue
+        "runs": {"max_concurrent_runs": 4, "tag_concurrency_limits": [{"key": "centra/marts_build", "limit": 1}]},
+    },
+    # the project's own log lines (a run waiting for the warehouse's turn, and who holds it) in the run's event log
+    "python_logs": {"managed_python_loggers": ["centra_assets"]},
 }
 
 

@@ -7,6 +7,8 @@ import pytest
 import yaml
 
 from centra_assets.cli import init_instance
+from centra_assets.defs.marts.automation import marts_automation_sensor
+from centra_assets.defs.policy import MARTS_BUILD_TAG
 
 
 def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path):
@@ -15,6 +17,11 @@ def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path)
     instance = dg.DagsterInstance.from_config(str(home))
     assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
     assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
+    # one build of the marts at a time, whoever asks for it (the automation tags its runs so)
+    limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": MARTS_BUILD_TAG, "limit": 1} in limits
+    assert marts_automation_sensor().run_tags == {MARTS_BUILD_TAG: "automatic"}
+    assert "centra_assets" in instance.managed_python_loggers
     assert not instance.telemetry_enabled
 
     # a file with settings of its own: they stay, the missing ones are added, and the result loads

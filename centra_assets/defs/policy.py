@@ -59,6 +59,13 @@ LATE_CHANGES = dt.timedelta(days=60)
 REREAD_BATCH = 1000
 
 # --- Marts ------------------------------------------------------------------------------------------------------------
+# Every build of the marts carries this run tag, which the instance lets one run at a time (`centra-assets init`
+# writes the limit: cli.py INSTANCE_DEFAULTS, deploy/docker/dagster.yaml): a build asked for by hand while another
+# runs waits in the run queue, not in a run slot.
+MARTS_BUILD_TAG = "centra/marts_build"
+# Refresh runs go first in the run queue: a webhook's refresh is seconds of work that a queue of backfill weeks
+# would otherwise hold up (Dagster starts the highest `dagster/priority` first).
+REFRESH_PRIORITY = 10
 MARTS_AUTOMATION_INTERVAL = 15  # seconds: landed raw data starts its dbt build within 15 s (make bench)
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions

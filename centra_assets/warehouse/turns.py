@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,17 +139,21 @@ def _signature(who: str) -> str:
 
 @contextmanager
 def _announced_wait(holder: str) -> Iterator[None]:
-    """While the block waits for the turn: after WAIT_NOTICE_AFTER seconds, say so (a sync waiting for a build
-    waits about as long as the build)."""
-    timer = threading.Timer(
-        WAIT_NOTICE_AFTER, log.warning, ("waiting for the warehouse's turn (held by %s)", holder or "another process")
-    )
+    """While the block waits for the turn: after WAIT_NOTICE_AFTER seconds, say so and who holds it, and when the
+    turn comes, how long it took (a sync waiting for a build waits about as long as the build). The lines reach the
+    run's event log: `centra-assets init` makes the `centra_assets` loggers managed by Dagster."""
+    holder = holder or "another process"
+    timer = threading.Timer(WAIT_NOTICE_AFTER, log.warning, ("waiting for the warehouse's turn (held by %s)", holder))
     timer.daemon = True
+    started = time.monotonic()
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
+        waited = time.monotonic() - started
+        if waited >= WAIT_NOTICE_AFTER:
+            log.warning("got the warehouse's turn after waiting %.0f s for %s", waited, holder)
 
 
 TurnLock = FileTurn | PostgresTurn

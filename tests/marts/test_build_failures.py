@@ -4,15 +4,18 @@ and on the check, without being tried again."""
 
 from __future__ import annotations
 
+import threading
+
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from centra_assets.cli import INSTANCE_DEFAULTS
 from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.dbt import dbt_resource
 from centra_assets.defs.raw.partitions import key
 from centra_assets.entities import BY_NAME
-from centra_assets.warehouse import layout
+from centra_assets.warehouse import layout, turns
 from centra_assets.warehouse.parquet import PartitionWriter, read_partition
 
 from ..helpers import assets_of, new_instance, resource_for, settings_for, sim_day
@@ -35,24 +38,45 @@ def orders_synced(make_centra, tmp_path):
     return settings, day, dbt_assets
 
 
-def build(dbt_assets, selection) -> dg.ExecuteInProcessResult:
+def build(dbt_assets, selection, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [dbt_assets],
         selection=selection,
         resources={"dbt": dbt_resource()},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
 
 
-def test_a_build_of_staging_alone_runs_no_test_of_a_mart_it_does_not_build(make_centra, tmp_path):
+def test_a_build_of_staging_alone_runs_no_test_of_a_mart_it_does_not_build(make_centra, tmp_path, monkeypatch):
     """What the automation asks for when the orders have landed and the marts' other inputs have not: the orders'
     staging view, with its checks. `assert_order_gross_equals_its_lines`, the check of fct_orders, reads the
     staging view too, and dbt's eager selection ran it: "Table with name fct_orders does not exist"."""
-    _, _, dbt_assets = orders_synced(make_centra, tmp_path)
-    result = build(dbt_assets, dg.AssetSelection.assets(dg.AssetKey(["analytics", "stg_orders"])))
+    settings, _, dbt_assets = orders_synced(make_centra, tmp_path)
+    # a refresh holds the warehouse's turn as the build starts: the build's run says it waits, for whom, and how long
+    instance = dg.DagsterInstance.ephemeral(settings={"python_logs": INSTANCE_DEFAULTS["python_logs"]})
+    holding, release = threading.Event(), threading.Event()
+
+    def refresh_publishing() -> None:
+        with turns.turn_lock(settings).held("a refresh in a test"):
+            holding.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=refresh_publishing)
+    holder.start()
+    holding.wait(10)
+    monkeypatch.setattr(turns, "WAIT_NOTICE_AFTER", 1.0)
+    threading.Timer(12, release.set).start()  # the build's run takes a few seconds to reach the turn
+    try:
+        result = build(dbt_assets, dg.AssetSelection.assets(dg.AssetKey(["analytics", "stg_orders"])), instance)
+    finally:
+        release.set()
+        holder.join()
     failures = [e.message for e in result.all_events if e.is_failure]
     assert result.success, failures
+    logged = [e.message for e in instance.all_logs(result.run_id)]
+    assert any("waiting for the warehouse's turn (held by a refresh in a test, pid" in m for m in logged), logged
+    assert any("got the warehouse's turn after waiting" in m for m in logged)
     assert {e.asset_key for e in result.get_asset_materialization_events()} == {
         dg.AssetKey(["analytics", "stg_orders"])
     }

@@ -5,7 +5,7 @@ import warnings
 
 import dagster as dg
 
-from ..policy import MARTS_AUTOMATION_INTERVAL
+from ..policy import MARTS_AUTOMATION_INTERVAL, MARTS_BUILD_TAG
 
 
 def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
@@ -19,6 +19,7 @@ def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
             default_status=dg.DefaultSensorStatus.RUNNING,  # costs nothing until raw data changes
             minimum_interval_seconds=MARTS_AUTOMATION_INTERVAL,
             use_user_code_server=True,
+            run_tags={MARTS_BUILD_TAG: "automatic"},
             description="Asks for a dbt build of the models whose raw data changed (each model's "
             "automation condition); on by default",
         )

@@ -24,6 +24,7 @@ from centra_assets.entities.spec import EntitySpec, flatten
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import files, layout
 
+from ..policy import REFRESH_PRIORITY
 from ..raw.partitions import key
 
 CHANGING = tuple(s for s in ALL if s.partition == "event" and s.refresh_field)  # data types refreshed by key
@@ -109,7 +110,7 @@ def refresh_request(
     digest = hashlib.sha1(f"{store.name}|{days[0]}|{days[-1]}|{keys}".encode()).hexdigest()[:12]
     run_key = f"{reason}:{store.name}:{days[0]}..{days[-1]}:{digest}:{attempt}"
     first, last = str(key(settings, store, days[0])), str(key(settings, store, days[-1]))
-    tags = {TAG: run_key, "centra/reason": reason}
+    tags = {TAG: run_key, "centra/reason": reason, "dagster/priority": str(REFRESH_PRIORITY)}
     if first != last:
         tags |= {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     return dg.RunRequest(
