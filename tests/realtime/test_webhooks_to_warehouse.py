@@ -53,6 +53,8 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
         centra.admin("clock", {"advance": HOUR / 2})
         wait_for_webhooks(centra)
         requests, cursor = tick(settings, resource, instance, cursor)
+        # ahead of builds and backfill weeks in the run queue
+        assert all(int(r.tags["dagster/priority"]) > 0 for r in requests)
         assert all(execute(settings, resource, instance, r) for r in requests)
         runs += len(requests)
     assert runs > 4, "announced changes became refresh runs (one per tick that brought any)"
