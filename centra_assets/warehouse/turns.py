@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -134,7 +135,22 @@ _TURN_SESSION = (  # (setting, the first PostgreSQL version that has it)
 
 
 def _signature(who: str) -> str:
-    return f"{who}, pid {os.getpid()} on {socket.gethostname()}"
+    run = _dagster_run()
+    return f"{who}{f' of run {run}' if run else ''}, pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _dagster_run() -> str | None:
+    """The Dagster run this thread works for, if any: a run waiting for the turn says which run holds it."""
+    if "dagster" not in sys.modules:  # not a Dagster process (the CLI, a script): no run, and no import to pay for
+        return None
+    import dagster as dg
+
+    for context in (dg.AssetExecutionContext, dg.OpExecutionContext):
+        try:
+            return context.get().run.run_id
+        except (dg.DagsterInvariantViolationError, AttributeError):
+            continue
+    return None
 
 
 @contextmanager

@@ -159,7 +159,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         are recorded: refresh runs publish before it or after it, never during it, so it reads each data type whole
         (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
         which asks for the next build."""
-        with turns.taking_turns(turns.turn_lock(settings), f"the dbt build of run {context.run.run_id}"):
+        with turns.taking_turns(turns.turn_lock(settings), "the dbt build"):
             if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
                 invocation = dbt.cli(
                     [
