@@ -4,7 +4,8 @@ Asset keys are ``centra/<table>``. Event data is partitioned by day in the store
 for "today so far"); snapshots are not partitioned by day (one partition per store with several stores):
 Centra only knows the present, so each materialization is today's snapshot (see partitions.py). Runs draw on
 the ``centra_api`` concurrency pool and backfills run a week of partitions per run (policy.py). Each partition
-of a run gets its own materialization metadata (rows, window, pages); its checks are in checks.py.
+a run wrote gets a materialization of its own (rows, window, pages), and a day a refresh run spans but did not
+change gets none; the checks are in checks.py.
 """
 
 import datetime as dt

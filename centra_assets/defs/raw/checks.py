@@ -2,6 +2,8 @@
 schema, and, where Centra counts a data type, the rows equal to Centra's own total for the partition's window.
 Each is evaluated on every partition a run wrote, and on no other."""
 
+from collections.abc import Callable
+
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # what AssetCheckResult fills in itself
     AssetCheckEvaluationTargetMaterializationData,
@@ -40,7 +42,12 @@ def check_specs(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
     return checks
 
 
-def check_results(spec: EntitySpec, results: list[SyncResult], partition, instance) -> list[dg.AssetCheckEvaluation]:
+def check_results(
+    spec: EntitySpec,
+    results: list[SyncResult],
+    partition: Callable[[SyncResult], str | None],
+    instance: dg.DagsterInstance,
+) -> list[dg.AssetCheckEvaluation]:
     """The checks' results, one per partition the run wrote (`partition(result)`: its key, None unpartitioned).
 
     Dagster plans a partitioned asset's checks for each partition of a run, so each is evaluated on its own
@@ -97,9 +104,12 @@ def _target(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | Non
     links the check's result to it, as it does for Dagster's own `AssetCheckResult`)."""
     partitions = None if partition is None else [partition]
     records = instance.fetch_materializations(dg.AssetRecordsFilter(key, asset_partitions=partitions), limit=1).records
-    if not records:
-        return None
-    (record,) = records
-    return AssetCheckEvaluationTargetMaterializationData(
-        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    return next(
+        (
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
+            )
+            for r in records
+        ),
+        None,
     )
