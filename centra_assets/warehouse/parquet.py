@@ -184,19 +184,28 @@ def replace_records(
     record_key: str,
     record_ids: Iterable,
     rows: list[dict],
-) -> int:
+    volatile: Sequence[str] = (),
+) -> tuple[int, set]:
     """Targeted refresh: in one partition, replace every row of the given records with `rows` (atomically).
 
     `record_key` is the column naming the record a row belongs to (the order number for orders and their
     lines). Records no longer returned by Centra lose their rows, as a full re-materialization would.
+    Returns the partition's rows and the records whose rows changed (added, altered or removed), compared
+    without the `volatile` columns (the load time, new on every fetch). When none changed, the partition is
+    left as it is, not rewritten: a refresh that found nothing new is not a new version of the day.
     """
     ids = pa.array(list(record_ids), type=schema.field(record_key).type)
     existing = read_partition(root, table, day)
     fresh = to_arrow(rows, schema, table, key)
-    if existing is not None:
+    if existing is None:
+        changed = _changed_records(None, fresh, record_key, volatile)
+    else:
         existing = existing.select(schema.names).cast(schema)
-        kept = existing.filter(pc.invert(pc.is_in(existing[record_key], value_set=ids)))
-        fresh = pa.concat_tables([kept, fresh])
+        listed = pc.is_in(existing[record_key], value_set=ids)
+        changed = _changed_records(existing.filter(listed), fresh, record_key, volatile)
+        if not changed:
+            return existing.num_rows, changed
+        fresh = pa.concat_tables([existing.filter(pc.invert(listed)), fresh])
     merged = _sorted(fresh, key)
     writer = PartitionWriter(root, table, day, schema, key)
     try:
@@ -205,4 +214,18 @@ def replace_records(
     except BaseException:
         writer.abort()
         raise
-    return merged.num_rows
+    return merged.num_rows, changed
+
+
+def _changed_records(old: pa.Table | None, new: pa.Table, record_key: str, volatile: Sequence[str]) -> set:
+    """The records whose rows differ between `old` and `new` (either may lack a record), `volatile` columns aside."""
+
+    def by_record(rows: pa.Table | None) -> dict:
+        out: dict = {}
+        if rows is not None:
+            for row in rows.drop_columns([c for c in volatile if c in rows.column_names]).to_pylist():
+                out.setdefault(row[record_key], set()).add(tuple(row.items()))
+        return out
+
+    before, after = by_record(old), by_record(new)
+    return {record for record in before.keys() | after.keys() if before.get(record) != after.get(record)}

@@ -6,17 +6,22 @@ warehouse, one build: the landed store's marts wait too, DECISIONLOG.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.raw.partitions import key, snapshot_key
+from centra_assets.defs.realtime.locate import plan_refresh
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import files
+from centra_sim.testing import runs as launched
 
-from ..helpers import TZ, raw_path, resource_for, settings_for, sim_day
+from ..helpers import TZ, raw_path, resource_for, settings_for, sim_day, truth
 
 Run = tuple[Store, str]
+DAILY_SALES = dg.AssetKey(["analytics", "daily_sales"])
 
 
 def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[Run]], built_over: tuple[Run, ...] = ()):
@@ -60,17 +65,23 @@ def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[R
     cursor, asked = None, set()
     for batch in landing:
         land(batch)
-        tick = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
-        result = defs.get_sensor_def("centra_marts_automation").evaluate_tick(tick)
-        cursor = result.cursor
-        requested = {k for r in result.run_requests for k in r.asset_selection}
+        cursor, requested = tick(defs, instance, cursor)
         too_early = {m.to_user_string(): {t: not_in_warehouse(t) for t in raw_tables(m)} for m in requested}
         too_early = {m: {t: s for t, s in tables.items() if s} for m, tables in too_early.items()}
         assert not {m: t for m, t in too_early.items() if t}, f"after {[(s.name, r) for s, r in batch]} landed"
-        for model in requested:
-            instance.report_runless_asset_event(dg.AssetMaterialization(model))
         asked |= {m.to_user_string() for m in requested}
     assert asked == {k.to_user_string() for k in automated}, sorted(k.to_user_string() for k in automated - asked)
+
+
+def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> tuple[str, set[dg.AssetKey]]:
+    """One tick of the marts' automation sensor, as the daemon ticks it; the models it asks for are taken as built
+    (the dbt build itself is tested in test_marts.py). Returns the next cursor and the models asked for."""
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
+    result = defs.get_sensor_def("centra_marts_automation").evaluate_tick(context)
+    requested = {k for r in result.run_requests for k in r.asset_selection}
+    for model in requested:
+        instance.report_runless_asset_event(dg.AssetMaterialization(model))
+    return result.cursor, requested
 
 
 def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_centra, tmp_path):
@@ -97,6 +108,37 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
     land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
 
 
+def test_a_refresh_asks_for_the_models_again_when_it_changed_a_day_and_only_then(make_centra, tmp_path):
+    """A refresh run records a materialization only for the days whose records changed (raw/assets.py): the marts
+    must still see it as an update of the raw tables, and a refresh that changed nothing asks for no build."""
+    centra = make_centra(days=3, orders_per_day=20)
+    day = sim_day(centra, 1)
+    settings = settings_for(tmp_path, start=day)
+    store = settings.stores[0]
+    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
+    defs = build_definitions(settings)
+    cursor, _ = tick(defs, instance, None)  # the sensor's first tick, before anything landed
+    for kind, partition in (("event", key(settings, store, day)), ("snapshot", snapshot_key(settings, store))):
+        dg.materialize(
+            sync_assets(defs.assets, kind), partition_key=partition, resources={"centra": resource}, instance=instance
+        )
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested  # every model built over the landed day
+    cursor, _ = tick(defs, instance, cursor)  # the next tick sees the build's own materializations
+    since = centra.sim.clock.now()
+    centra.admin("clock", {"advance": 24 * 3600})
+    orders = {
+        o["number"]: dt.datetime.fromisoformat(o["updated_at"]).timestamp() > since
+        for o in truth(centra, "orders", day)
+    }
+    unchanged, changed = (next(n for n, moved in orders.items() if moved is want) for want in (False, True))
+    for number, rebuilds in ((unchanged, False), (changed, True)):
+        (planned,) = plan_refresh({"orders": {day: {number}}}, settings, store, "webhook")
+        assert launched.run(sync_assets(defs.assets), planned.request, resource, instance, raise_on_error=True)
+        cursor, requested = tick(defs, instance, cursor)
+        assert (DAILY_SALES in requested) is rebuilds, (number, sorted(m.to_user_string() for m in requested))
+
+
 def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_in_one(make_centra, tmp_path):
     """Orders land again while a build of daily_sales runs: eager alone asked at once for every other model the
     orders feed (a second build, which waited for the first, and whose tests compared its marts with the first's).
@@ -115,33 +157,29 @@ def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_i
     def land(assets, partition):
         assert dg.materialize(assets, partition_key=partition, resources=resources, instance=instance).success
 
-    sensor, cursor = defs.get_sensor_def("centra_marts_automation"), None
+    cursor = None
 
-    def tick() -> set[dg.AssetKey]:
+    def next_tick() -> set[dg.AssetKey]:  # the models asked for are taken as built
         nonlocal cursor
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
-        result = sensor.evaluate_tick(context)
-        cursor = result.cursor
-        return {k for r in result.run_requests for k in r.asset_selection}
+        cursor, requested = tick(defs, instance, cursor)
+        return requested
 
-    assert not tick()  # the sensor's first tick, before anything lands
+    assert not next_tick()  # the sensor's first tick, before anything lands
     land(events, key(settings, store, day))
     land(snapshots, snapshot_key(settings, store))
-    everything = tick()
+    everything = next_tick()
     assert dg.AssetKey(["analytics", "daily_sales"]) in everything, sorted(k.to_user_string() for k in everything)
-    for model in everything:  # the first build, done
-        instance.report_runless_asset_event(dg.AssetMaterialization(model))
-    assert not tick()
+    assert not next_tick()
 
     daily_sales = dg.AssetKey(["analytics", "daily_sales"])
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={daily_sales})
     running = instance.create_run_for_job(job, asset_selection={daily_sales}, status=dg.DagsterRunStatus.STARTED)
     land(orders, key(settings, store, day))  # a refresh of the day's orders lands while the build runs
-    assert not tick(), "a second build asked for while one runs"
-    assert not tick()
+    assert not next_tick(), "a second build asked for while one runs"
+    assert not next_tick()
 
     instance.report_run_canceled(running)
-    after = tick()
+    after = next_tick()
     fed_by_orders = {k for k in everything if dg.AssetKey(["centra", "orders"]) in graph_roots(defs, k)}
     assert daily_sales in after and fed_by_orders <= after, sorted(k.to_user_string() for k in fed_by_orders - after)
 

@@ -4,7 +4,8 @@ Asset keys are ``centra/<table>``. Event data is partitioned by day in the store
 for "today so far"); snapshots are not partitioned by day (one partition per store with several stores):
 Centra only knows the present, so each materialization is today's snapshot (see partitions.py). Runs draw on
 the ``centra_api`` concurrency pool and backfills run a week of partitions per run (policy.py). Each partition
-of a run gets its own materialization metadata (rows, window, pages); its checks are in checks.py.
+a run wrote gets a materialization of its own (rows, window, pages), and a day a refresh run spans but did not
+change gets none; the checks are in checks.py.
 """
 
 import datetime as dt
@@ -23,6 +24,8 @@ from ..resources import CentraResource
 from .checks import check_results, check_specs
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
 from .sync import SyncResult, refresh_records, sync_partition
+
+KEYS_SHOWN = 20  # a refresh's materialization names this many of the records it changed (and counts them all)
 
 
 class SyncConfig(dg.Config):
@@ -75,6 +78,7 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
 
 
 def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
+    partitions_def = partitions_for(settings, spec.partition)
     specs = [
         dg.AssetSpec(
             ["centra", t.name],
@@ -94,19 +98,22 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         for t in spec.tables
     ]
 
-    partitions_def = partitions_for(settings, spec.partition)
-
     @dg.multi_asset(
         name=f"centra_{spec.name}",
         specs=specs,
         check_specs=check_specs(spec),
         partitions_def=partitions_def,
         pool=POOL,
-        can_subset=False,
+        # Nothing is required of a run: it records a materialization for each partition it wrote (below), and a
+        # check with nothing to check gives no result (Dagster shows it skipped), which Dagster allows only of an
+        # op that can be subset. Whatever is selected, the op syncs every table of its data type together.
+        can_subset=True,
         backfill_policy=dg.BackfillPolicy.multi_run(PARTITIONS_PER_BACKFILL_RUN) if spec.partition == "event" else None,
         description=spec.description,
     )
     def sync(context: dg.AssetExecutionContext, config: SyncConfig, centra: CentraResource):
+        if not context.selected_asset_keys:  # checks alone, from the UI: they check what a sync wrote
+            raise dg.Failure(f"The checks of {spec.name} run with its sync: materialize its tables to check them")
         keys = context.partition_keys if partitions_def else []
         event = spec.partition == "event"
         results: list[SyncResult] = []
@@ -155,9 +162,6 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             finally:
                 client.close()
 
-        def label(r: SyncResult) -> str:
-            return f"{r.day}|{r.store}" if settings.multi_store else r.day
-
         def partition(r: SyncResult) -> str | None:
             return key(settings, r.store, r.day) if event else snapshot_key(settings, r.store)
 
@@ -166,18 +170,34 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             if partitions_def is None:  # one store's snapshot: one materialization, one result
                 yield dg.MaterializeResult(asset_key=asset_key, metadata=_partition_metadata(t, results[0]))
                 continue
-            # A run over several partitions records one materialization per partition: each gets its own rows,
-            # window and totals, so every day keeps a row-count history of its own.
+            # One materialization per partition the run wrote, each with its own rows, window and cost, so every
+            # day keeps a history of its own. A day a refresh's range spans but whose records did not change gets
+            # none: its latest materialization stays the one that wrote it (a ranged output would stamp them all).
             for r in results:
-                context.add_asset_metadata(_partition_metadata(t, r), asset_key=asset_key, partition_key=partition(r))
-            yield dg.MaterializeResult(asset_key=asset_key, metadata={"dagster/column_schema": column_schema(t)})
-        yield from check_results(spec, results, label)
+                if r.wrote(t.name):
+                    yield dg.AssetMaterialization(
+                        asset_key,
+                        partition=partition(r),
+                        metadata=_partition_metadata(t, r),
+                        tags=_partition_tags(partition(r)),
+                    )
+        yield from check_results(spec, results, partition, context.instance)
 
     return sync
 
 
 def _partition_metadata(t: Table, r: SyncResult) -> dict:
-    """What one partition's materialization of table `t` records: its own rows, window and cost."""
+    """What one partition's materialization of table `t` records: its own rows, window and cost, and for a
+    targeted refresh, what it changed (a few of the records' keys) and how many partitions shared its fetch."""
+    refresh = {}
+    if r.changed is not None:
+        changed = r.changed[t.name]
+        refresh = {
+            "refreshed_records": r.refreshed,
+            "changed_records": len(changed),
+            "changed_keys": dg.MetadataValue.json([str(k) for k in changed[:KEYS_SHOWN]]),
+            "cost_shared_by_partitions": r.shared_by,
+        }
     return {
         "dagster/row_count": r.rows[t.name],
         "dagster/column_schema": column_schema(t),
@@ -189,13 +209,21 @@ def _partition_metadata(t: Table, r: SyncResult) -> dict:
         "requests": r.requests,
         "complexity": r.complexity,
         "seconds": round(r.seconds, 2),
-        "refreshed_records": r.refreshed or 0,
+        **refresh,
         "centra_app_version": r.app_version or "",
         "fields_store_lacks": dg.MetadataValue.json(sorted(f for f in r.lacking if f.startswith(f"{t.name}."))),
         "alternative_fields": dg.MetadataValue.json(
             {k: v for k, v in r.alternatives.items() if k.startswith(f"{t.name}.")}
         ),
     }
+
+
+def _partition_tags(partition: str) -> dict[str, str]:
+    """The tags Dagster gives a materialization of a day-by-store partition (as it does its outputs'), so each
+    dimension of the partition can be looked up."""
+    if isinstance(partition, dg.MultiPartitionKey):
+        return {f"dagster/partition/{d}": k for d, k in partition.keys_by_dimension.items()}
+    return {}
 
 
 def _progress(context, name: str, day: dt.date):
@@ -222,8 +250,9 @@ def _summary(r: SyncResult) -> str:
     if r.kept_existing:
         return f"{r.spec} {r.day}: kept the snapshot stored on that day ({r.rows})"
     lacking = f"; empty columns, the store's schema lacks their field: {', '.join(r.lacking)}" if r.lacking else ""
-    if r.refreshed is not None:
-        return f"{r.spec} {r.day}: {r.refreshed} records refreshed, now {r.rows}{lacking}"
+    if r.changed is not None:
+        changed = len(set().union(*r.changed.values()))
+        return f"{r.spec} {r.day}: {r.refreshed} records refreshed, {changed} changed, now {r.rows}{lacking}"
     return (
         f"{r.spec} {r.day}: {r.rows} in {r.pages} pages, {r.requests} requests, complexity {r.complexity}, "
         f"{r.seconds:.1f} s{lacking}"

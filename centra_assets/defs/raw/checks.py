@@ -1,9 +1,15 @@
 """The raw assets' checks: each table's key unique and never null, every column's Centra field in the store's
-schema, and, where Centra counts a data type, the rows equal to Centra's own total for the partition's window."""
+schema, and, where Centra counts a data type, the rows equal to Centra's own total for the partition's window.
+Each is evaluated on every partition a run wrote, and on no other."""
+
+from collections.abc import Callable
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # what AssetCheckResult fills in itself
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
-from centra_assets.entities.spec import EntitySpec
+from centra_assets.entities.spec import EntitySpec, Table
 from centra_assets.warehouse.parquet import read_partition
 
 from .sync import SyncResult
@@ -36,62 +42,74 @@ def check_specs(spec: EntitySpec) -> list[dg.AssetCheckSpec]:
     return checks
 
 
-def check_results(spec: EntitySpec, results: list[SyncResult], label) -> list[dg.AssetCheckResult]:
-    """The checks' results over the partitions a run wrote (`label(result)` names a partition)."""
+def check_results(
+    spec: EntitySpec,
+    results: list[SyncResult],
+    partition: Callable[[SyncResult], str | None],
+    instance: dg.DagsterInstance,
+) -> list[dg.AssetCheckEvaluation]:
+    """The checks' results, one per partition the run wrote (`partition(result)`: its key, None unpartitioned).
+
+    Dagster plans a partitioned asset's checks for each partition of a run, so each is evaluated on its own
+    partition (its metadata says what it counted), against the materialization the run recorded for it. A check
+    with nothing to check gives no result, and Dagster shows it skipped, never passed: a partition a refresh left
+    as it was keeps its last checks, and the row count is compared with Centra's only on the days synced whole (a
+    refresh of a few records has no total of Centra's to compare with)."""
     out = []
     for t in spec.tables:
         key = dg.AssetKey(["centra", t.name])
-        duplicates = nulls = 0
         for r in results:
-            data = read_partition(r.root, t.name, r.day)
-            if data is None or data.num_rows == 0:
+            if not r.wrote(t.name):
                 continue
-            keys = data.select(list(t.key))
-            nulls += sum(keys[c].null_count for c in t.key)
-            duplicates += data.num_rows - keys.group_by(list(t.key)).aggregate([]).num_rows
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=key,
-                check_name="key_is_unique",
-                passed=duplicates == 0,
-                metadata={"duplicate_rows": duplicates},
-            )
-        )
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=key, check_name="key_is_not_null", passed=nulls == 0, metadata={"null_keys": nulls}
-            )
-        )
-        lacking = sorted({f for r in results for f in r.lacking if f.startswith(f"{t.name}.")})
-        versions = sorted({r.app_version for r in results if r.app_version})
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=key,
-                check_name="store_has_every_field",
-                passed=not lacking,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=(
-                    f"{len(lacking)} column(s) empty: the store's schema lacks their field" if lacking else None
+            on = {"partition": partition(r), "target_materialization_data": _target(instance, key, partition(r))}
+            rows = {"rows_checked": r.rows[t.name]}
+            duplicates, nulls = _key_problems(r, t)
+            lacking = sorted(f for f in r.lacking if f.startswith(f"{t.name}."))
+            out += [
+                _evaluation(key, "key_is_unique", duplicates == 0, {"duplicate_rows": duplicates, **rows}, **on),
+                _evaluation(key, "key_is_not_null", nulls == 0, {"null_keys": nulls, **rows}, **on),
+                _evaluation(
+                    key,
+                    "store_has_every_field",
+                    not lacking,
+                    {"empty_columns": dg.MetadataValue.json(lacking), "centra_app_version": r.app_version or "unknown"},
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"{len(lacking)} column(s) empty: the store's schema lacks their field"
+                    if lacking
+                    else None,
+                    **on,
                 ),
-                metadata={
-                    "empty_columns": dg.MetadataValue.json(lacking),
-                    "centra_app_version": ", ".join(versions) or "unknown",
-                },
-            )
-        )
-    if spec.count_document:
-        counted = [r for r in results if r.centra_total is not None]
-        mismatches = {
-            label(r): {"warehouse": r.rows[spec.tables[0].name], "centra": r.centra_total}
-            for r in counted
-            if r.rows[spec.tables[0].name] != r.centra_total
-        }
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=dg.AssetKey(["centra", spec.tables[0].name]),
-                check_name="row_count_matches_centra",
-                passed=not mismatches,
-                metadata={"partitions_checked": len(counted), "mismatches": dg.MetadataValue.json(mismatches)},
-            )
-        )
+            ]
+            if t is spec.tables[0] and spec.count_document and r.centra_total is not None:
+                counts = {"warehouse": r.rows[t.name], "centra": r.centra_total, **rows}
+                out.append(_evaluation(key, "row_count_matches_centra", r.rows[t.name] == r.centra_total, counts, **on))
     return out
+
+
+def _evaluation(key: dg.AssetKey, check: str, passed: bool, metadata: dict, **kw) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(asset_key=key, check_name=check, passed=passed, metadata=metadata, **kw)
+
+
+def _key_problems(r: SyncResult, t: Table) -> tuple[int, int]:
+    """(duplicate rows, null keys) in the table's partition."""
+    data = read_partition(r.root, t.name, r.day)
+    if data is None or data.num_rows == 0:
+        return 0, 0
+    keys = data.select(list(t.key))
+    return keys.num_rows - keys.group_by(list(t.key)).aggregate([]).num_rows, sum(keys[c].null_count for c in t.key)
+
+
+def _target(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None):
+    """The materialization a check evaluated: the partition's latest, which the run recorded just before (the UI
+    links the check's result to it, as it does for Dagster's own `AssetCheckResult`)."""
+    partitions = None if partition is None else [partition]
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(key, asset_partitions=partitions), limit=1).records
+    return next(
+        (
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
+            )
+            for r in records
+        ),
+        None,
+    )

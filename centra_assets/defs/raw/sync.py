@@ -52,6 +52,14 @@ class SyncResult:
     alternatives: dict[str, str] = field(default_factory=dict)  # table.column -> the alternative field used
     app_version: str | None = None
     refreshed: int | None = None  # a targeted refresh: the records merged into the partition (None: a full sync)
+    # A targeted refresh: table -> the records whose rows it changed in the partition (None: a full sync, which
+    # writes every table). A table with none keeps its partition, and its latest materialization, as they were.
+    changed: dict[str, list] | None = None
+    shared_by: int = 1  # the partitions one refresh's fetch served: its pages, requests and complexity are theirs
+
+    def wrote(self, table: str) -> bool:
+        """Whether this run wrote the table's partition: a full sync, or a refresh that changed records in it."""
+        return not self.kept_existing and (self.changed is None or bool(self.changed.get(table)))
 
     def note(self, plan: QueryPlan) -> None:
         self.lacking, self.alternatives, self.app_version = lacking_fields(plan), plan.alternatives, plan.app_version
@@ -186,7 +194,8 @@ def refresh_records(
     records Centra no longer returns, or that belong to another day, are not kept. A day whose partition was
     never synced whole is synced whole instead: a refresh never makes a partial partition look complete. Every
     partition it writes is published at the end, together, in one turn of `lock`: a dbt build sees the refresh
-    whole or not at all.
+    whole or not at all. A partition none of whose records changed is left as it is, not rewritten, and its
+    result says so (`changed`): only the days whose data changed become new versions in Dagster.
     """
     if spec.partition != "event" or not spec.refresh_field:
         raise ValueError(f"{spec.name} is not event data with a refresh key; materialize the partition instead")
@@ -236,14 +245,20 @@ def refresh_records(
                 results.append(sync_partition(client, spec, root, day, tz, audit, concurrency, progress, lock=lock))
                 continue
             result = SyncResult(
-                spec.name, day.isoformat(), root=root, store=audit["_store"], refreshed=len(by_day[day])
+                spec.name,
+                day.isoformat(),
+                root=root,
+                store=audit["_store"],
+                window=day_window(day, tz),
+                refreshed=len(by_day[day]),
+                changed={t.name: [] for t in spec.tables},
             )
             result.note(plan)
             for t in spec.tables:
                 if not by_day[day] and not gone:  # none of the records is in this partition: it stays as it is
                     result.rows[t.name] = read_partition(root, t.name, day).num_rows
                     continue
-                result.rows[t.name] = replace_records(
+                result.rows[t.name], changed = replace_records(
                     root,
                     t.name,
                     day,
@@ -252,14 +267,19 @@ def refresh_records(
                     _record_key(t),
                     keys,
                     _audit(flatten(t, by_day[day], plan.paths[t.name], tz=tz), audit, loaded_at),
+                    volatile=("_loaded_at",),
                 )
+                result.changed[t.name] = sorted(changed)
             results.append(result)
-    refreshed = [r for r in results if r.refreshed is not None]
-    if refreshed:  # the shared fetch is booked on the first partition refreshed
-        refreshed[0].pages = pages
-        refreshed[0].requests = client.stats.requests - before[0] - sum(r.requests for r in results)
-        refreshed[0].complexity = client.stats.complexity - before[1] - sum(r.complexity for r in results)
-        refreshed[0].seconds = time.monotonic() - started - sum(r.seconds for r in results)
+    # The one fetch served every partition it changed: each records its whole cost, and how many shared it.
+    # (Days synced whole instead carry their own cost.)
+    whole = [r for r in results if r.changed is None]
+    served = [r for r in results if r.changed is not None and any(r.changed.values())]
+    requests = client.stats.requests - before[0] - sum(r.requests for r in whole)
+    complexity = client.stats.complexity - before[1] - sum(r.complexity for r in whole)
+    seconds = time.monotonic() - started - sum(r.seconds for r in whole)
+    for r in served:
+        r.pages, r.requests, r.complexity, r.seconds, r.shared_by = pages, requests, complexity, seconds, len(served)
     return results
 
 
