@@ -184,6 +184,7 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     from centra_assets.defs.raw.partitions import snapshot_days
     from centra_assets.defs.raw.sync import SnapshotUnavailable, sync_partition
     from centra_assets.entities import BY_NAME
+    from centra_assets.settings import clock_offset
 
     centra = make_centra()
     pin_clock(monkeypatch, centra.sim.clock.now())  # the product's today is the simulator's
@@ -219,8 +220,9 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     assert centra.sim.stats["requests"] == requests  # nothing fetched
 
     # a snapshot run that started before midnight stores every data type under the day it started, even a step
-    # that runs after midnight (the run's day is passed down; the sync does not read the clock a second time)
-    started = dt.datetime.combine(day, dt.time(23, 59, 59), tz).timestamp()
+    # that runs after midnight (the run's day is passed down; the sync does not read the clock a second time); Dagster
+    # records the run's start on the machine's clock, which the pinned offset shifts onto the product's
+    started = dt.datetime.combine(day, dt.time(23, 59, 59), tz).timestamp() - clock_offset().total_seconds()
     assert snapshot_days(settings, [], started) == [(settings.stores[0], day)]
     assert snapshot_days(settings, [], started + 1) == [(settings.stores[0], day + dt.timedelta(days=1))]
     late = sync_partition(client, BY_NAME["brands"], root, day, tz, audit, today=day)
