@@ -3,7 +3,12 @@
 A store day runs from the store's local midnight to the next, cut in UTC (23 or 25 hours on the days the clock
 changes). Every path that files a record under a day (the full sync, a refresh, the sensors and the sweep), every
 schedule that picks a store's days, and the freshness policy's longest day use these functions; the dbt macro
-`local_day` (dbt_models/macros/local_day.sql) is the same rule in SQL. Imports nothing of the project.
+`local_day` (dbt_models/macros/local_day.sql) is the same rule in SQL.
+
+It also holds the product's one clock, `now`: every reading of the current date or time that decides a day, a
+window or a timestamp stored goes through it, so CENTRA_CLOCK_OFFSET (settings.clock_offset) shifts them all
+together. Durations and real-time mechanics (pacing by Centra's rate limits, webhook signature ages, stale temp
+files) keep the machine's clock: they are measured against other real clocks. Imports only `settings`.
 """
 
 from __future__ import annotations
@@ -12,9 +17,24 @@ import datetime as dt
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from centra_assets.settings import clock_offset
+
 DAY = dt.timedelta(days=1)
 # Two fixed instants, in winter and summer: a timezone's offsets compared at them are the same in every process.
 WINTER_AND_SUMMER = (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+
+
+def now(real: dt.datetime | float | None = None) -> dt.datetime:
+    """The product's current time (aware, UTC): the machine's clock shifted by CENTRA_CLOCK_OFFSET. `real`: an
+    instant read from the machine's clock elsewhere (a run's start time from Dagster, a schedule's tick, as a
+    datetime or epoch seconds), shifted the same way."""
+    if real is None:
+        instant = dt.datetime.now(dt.UTC)
+    elif isinstance(real, dt.datetime):
+        instant = real.astimezone(dt.UTC)
+    else:
+        instant = dt.datetime.fromtimestamp(real, dt.UTC)
+    return instant + clock_offset()
 
 
 def day_start(day: dt.date, tz: ZoneInfo) -> dt.datetime:

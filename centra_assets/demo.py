@@ -24,6 +24,7 @@ import dagster as dg
 import duckdb
 import httpx
 
+from centra_assets import calendar
 from centra_assets.calendar import day_of
 from centra_assets.cli import dagster_home, init_instance
 from centra_assets.entities import ALL
@@ -171,7 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     with open(log_path, "w") as log:  # open to the end: Dagster's handlers keep the stream they were given
         with SimulatorProcess(
-            "--days", str(HISTORY), "--orders-per-day", str(args.orders_per_day), "--timezone", TIMEZONE, token=TOKEN
+            *("--now", calendar.now().isoformat()),  # the pipeline's clock (CENTRA_CLOCK_OFFSET replays a past day)
+            *("--days", str(HISTORY), "--orders-per-day", str(args.orders_per_day), "--timezone", TIMEZONE),
+            token=TOKEN,
         ) as sim:
             start, first, today = store_days(sim, args.days)
             # the code location `make dev` loads, built from these settings, as a real store's is from its own

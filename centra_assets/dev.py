@@ -18,6 +18,7 @@ import threading
 import time
 from zoneinfo import ZoneInfo
 
+from centra_assets import calendar
 from centra_assets.calendar import day_of
 from centra_assets.cli import dagster_home, init_instance, serve_dagster
 from centra_sim.process import SimulatorProcess, free_port
@@ -61,8 +62,11 @@ def main() -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    started = calendar.now()  # the simulator starts on the product's clock (shifted by CENTRA_CLOCK_OFFSET, if set)
     try:
         with SimulatorProcess(
+            "--now",
+            started.isoformat(),
             "--days",
             "30",
             "--orders-per-day",
@@ -76,7 +80,7 @@ def main() -> None:
             WEBHOOK_SECRET,
             token=TOKEN,
         ) as sim:
-            start = day_of(dt.datetime.now(dt.UTC), ZoneInfo(TIMEZONE)) - dt.timedelta(days=30)
+            start = day_of(started, ZoneInfo(TIMEZONE)) - dt.timedelta(days=30)
             env = {
                 **os.environ,
                 "CENTRA_API_URL": sim.graphql_url,

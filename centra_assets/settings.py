@@ -7,6 +7,10 @@ stored in definitions.
 One store: ``CENTRA_API_URL``, ``CENTRA_API_TOKEN``, ``CENTRA_TIMEZONE``, ``CENTRA_START_DATE`` (and
 ``CENTRA_STORE``, its name in the warehouse, "default" unless set). Several: ``CENTRA_STORES_FILE`` names a
 YAML file listing them (see ``stores.example.yaml``); partitions are then day by store.
+
+``CENTRA_CLOCK_OFFSET`` shifts the product's clock (``calendar.now``) from the machine's, for replays, demos and
+tests: read at each reading of the clock, since it is the one setting that every process (Dagster's run
+subprocesses, the daemon, the receiver) must agree on without being handed the Settings.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from centra_assets.shared_state import is_postgres_url, is_remote
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_STORE = "default"
 STORE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # it names paths, webhook routes and run keys too
+CLOCK_OFFSET = "CENTRA_CLOCK_OFFSET"
+OFFSET = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -171,8 +178,23 @@ def read_stores_file(path: str | Path) -> tuple[Store, ...]:
     return tuple(stores)
 
 
+def clock_offset(env: dict | None = None) -> dt.timedelta:
+    """CENTRA_CLOCK_OFFSET: how far the product's clock runs ahead of the machine's (negative: behind), in seconds
+    or with a unit (``-42d``, ``+3h``, ``90m``, ``-3600``); unset: none. An offset rather than a pinned instant, so
+    the shifted clock still advances (runs, sensors and the daily schedules see time pass) and separate processes
+    that inherit it agree without sharing a starting instant."""
+    value = (os.environ if env is None else env).get(CLOCK_OFFSET) or ""
+    if not value:
+        return dt.timedelta()
+    match = OFFSET.match(value)
+    if not match:
+        raise ValueError(f"{CLOCK_OFFSET}={value!r} is not an offset such as -42d, +3h, 90m or -3600 (seconds)")
+    return dt.timedelta(seconds=float(match[1]) * UNIT_SECONDS[match[2]])
+
+
 def settings_from_env(env: dict | None = None) -> Settings:
     env = os.environ if env is None else env
+    clock_offset(env)  # a malformed offset fails when the definitions load, not at a run's first reading of the clock
     stores_file = env.get("CENTRA_STORES_FILE") or ""
     return Settings(
         warehouse_dir=env.get("CENTRA_WAREHOUSE_DIR") or "warehouse",

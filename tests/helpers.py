@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import time
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -18,11 +19,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from centra_assets import calendar
 from centra_assets.defs import build_definitions
 from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.raw.partitions import key, snapshot_key
 from centra_assets.defs.resources import CentraResource
-from centra_assets.settings import Settings
+from centra_assets.settings import CLOCK_OFFSET, Settings
 from centra_assets.warehouse import files, layout
 
 TZ = "Europe/Stockholm"
@@ -144,7 +146,27 @@ def sim_day(centra, days_back: int) -> str:
 
 
 def today() -> str:
-    return dt.datetime.now(ZoneInfo(TZ)).date().isoformat()
+    """The store's today on the product's clock, as the snapshot runs take it: only under `pinned_clock`, so that
+    no test reads the machine's date (each calendar day would test different data)."""
+    assert os.environ.get(CLOCK_OFFSET), "today() outside pinned_clock(...) would read the real date"
+    return calendar.day_of(calendar.now(), ZoneInfo(TZ)).isoformat()
+
+
+def pin_clock(patch: pytest.MonkeyPatch, instant: float | dt.datetime) -> None:
+    """Make the product's clock (calendar.now, through CENTRA_CLOCK_OFFSET) read `instant` now and run on from there,
+    until `patch` is undone. Serve the simulator at the same instant and the days a test syncs, its snapshot's day
+    and the marts' windows follow from `instant` alone, whatever day the suite runs on. Dagster's run subprocesses
+    and the daemon inherit the setting."""
+    at = instant.timestamp() if isinstance(instant, dt.datetime) else instant
+    patch.setenv(CLOCK_OFFSET, f"{at - time.time():+.6f}")
+
+
+@contextlib.contextmanager
+def pinned_clock(instant: float | dt.datetime):
+    """`pin_clock` for a block (a module's fixture)."""
+    with pytest.MonkeyPatch.context() as patch:
+        pin_clock(patch, instant)
+        yield
 
 
 def snapshot_day(settings: Settings, table: str = "inventory", store: str | None = None) -> str:

@@ -66,3 +66,59 @@ def test_days_follow_each_other_without_gap_or_overlap_in_every_timezone():
             assert day_of(first, tz) == date == day_of(last, tz), zone
             assert previous_end is None or first - previous_end == SECOND, (zone, date)
             previous_end = last
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("", 0), ("-3600", -3600), ("+90m", 5400), ("3h", 10800), ("-42d", -42 * 86400), (" 1.5s ", 1.5)],
+)
+def test_the_clock_offset_is_seconds_or_a_number_with_a_unit(value, seconds):
+    from centra_assets.settings import clock_offset
+
+    assert clock_offset({"CENTRA_CLOCK_OFFSET": value}) == dt.timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-10-25", "-3w", "1 d 2h"])
+def test_a_malformed_clock_offset_fails_when_the_settings_are_read_and_says_what_it_expects(value):
+    from centra_assets.settings import settings_from_env
+
+    with pytest.raises(ValueError, match="CENTRA_CLOCK_OFFSET=.* is not an offset such as -42d"):
+        settings_from_env({"CENTRA_CLOCK_OFFSET": value})
+
+
+def test_the_products_clock_runs_the_offset_away_from_the_machines_and_shifts_instants_read_elsewhere(monkeypatch):
+    from centra_assets import calendar
+
+    monkeypatch.setenv("CENTRA_CLOCK_OFFSET", "-42d")
+    before = dt.datetime.now(dt.UTC)
+    now = calendar.now()
+    after = dt.datetime.now(dt.UTC)
+    assert before - dt.timedelta(days=42) <= now <= after - dt.timedelta(days=42) and now.tzinfo == dt.UTC
+    started = dt.datetime(2026, 12, 6, 14, 30, tzinfo=dt.UTC)  # a run's start, a schedule's tick: the machine's
+    replayed = dt.datetime(2026, 10, 25, 14, 30, tzinfo=dt.UTC)
+    assert calendar.now(started) == calendar.now(started.timestamp()) == replayed
+
+
+def test_snapshots_and_the_daily_event_sync_take_their_days_from_the_shifted_clock(monkeypatch):
+    """A replay 42 days back: a snapshot run that started on 6 December stores under 25 October, and the daily
+    schedule's tick of 7 December asks for 25 and 26 October (yesterday and today on the product's clock)."""
+    import dagster as dg
+
+    from centra_assets.defs import build_definitions
+    from centra_assets.defs.raw.partitions import snapshot_days
+    from centra_assets.settings import Settings
+
+    monkeypatch.setenv("CENTRA_CLOCK_OFFSET", "-42d")
+    tz = ZoneInfo("Europe/Stockholm")
+    settings = Settings(timezone=tz.key, start_date="2026-01-01")
+    started = dt.datetime(2026, 12, 6, 15, 30, tzinfo=tz).timestamp()
+    assert snapshot_days(settings, [], started) == [(settings.stores[0], dt.date(2026, 10, 25))]
+    definitions = build_definitions(settings)
+    schedule = definitions.get_schedule_def("centra_daily_events")
+    tick = dt.datetime(2026, 12, 7, 0, 15, tzinfo=tz)
+    context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=definitions.get_repository_def())
+    (run,) = schedule.evaluate_tick(context).run_requests
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        "2026-10-25",
+        "2026-10-26",
+    )

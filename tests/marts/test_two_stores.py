@@ -19,7 +19,7 @@ from centra_assets.webhooks.store import open_event_store
 from centra_sim.process import BackgroundServer
 from centra_sim.testing.simulator import TOKEN, serve
 
-from ..helpers import assets_of, rows, truth
+from ..helpers import assets_of, pin_clock, rows, truth
 from ..realtime.helpers import execute, tick, wait_for_webhooks
 from .test_marts import build_marts, daily_sales, expected_daily, query
 
@@ -79,6 +79,7 @@ def two_stores(tmp_path_factory):
                 time_scale=100.0,
             )
             centras[name], servers = centra, [*servers, server]
+        pin_clock(mp, centra.sim.clock.now())  # both simulators' now (the default): the snapshots' day is theirs
         (tmp / "stores.yaml").write_text(stores_yaml({n: c.graphql_url for n, c in centras.items()}))
         settings = settings_from_env(
             {"CENTRA_WAREHOUSE_DIR": str(warehouse), "CENTRA_STORES_FILE": str(tmp / "stores.yaml")}

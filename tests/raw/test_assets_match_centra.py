@@ -11,7 +11,19 @@ import pytest
 
 from centra_assets.entities import ALL
 
-from ..helpers import SEED, TZ, materialize, resource_for, rows, settings_for, sim_day, snapshot_day, today, truth
+from ..helpers import (
+    SEED,
+    TZ,
+    materialize,
+    pinned_clock,
+    resource_for,
+    rows,
+    settings_for,
+    sim_day,
+    snapshot_day,
+    today,
+    truth,
+)
 
 
 # Fields the simulator's "sparse" Centra version lacks, and the columns that must then be empty (and only those).
@@ -115,10 +127,11 @@ def synced(case, backend, tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("sync"))
     resource = resource_for(centra, settings)
     days = [sim_day(centra, n) for n in (3, 2, 1, 0)]
-    runs = [materialize(settings, resource, day, "event") for day in days]
-    runs.append(materialize(settings, resource, today(), "snapshot"))
-    centra.runs = runs
-    yield centra, settings, days
+    with pinned_clock(centra.sim.clock.now()):  # the product's today is the simulator's
+        runs = [materialize(settings, resource, day, "event") for day in days]
+        runs.append(materialize(settings, resource, today(), "snapshot"))
+        centra.runs = runs
+        yield centra, settings, days
     server.__exit__()
     centra.sim.stop()
 

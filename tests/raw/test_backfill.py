@@ -11,7 +11,7 @@ from centra_assets.defs.policy import PARTITIONS_PER_BACKFILL_RUN
 from centra_assets.entities import ALL
 from centra_assets.warehouse import files
 
-from ..helpers import materialize, materialize_range, raw_path, resource_for, settings_for, sim_day, today
+from ..helpers import materialize, materialize_range, pin_clock, raw_path, resource_for, settings_for, sim_day, today
 
 pytestmark = pytest.mark.usefixtures("backend")  # on a local disk, and on S3 with PostgreSQL
 
@@ -34,9 +34,12 @@ def _tables(settings) -> dict[str, list[tuple]]:
         }
 
 
-def test_a_30_day_backfill_with_rate_limits_completes_and_rerunning_it_changes_nothing(backend, make_centra, tmp_path):
+def test_a_30_day_backfill_with_rate_limits_completes_and_rerunning_it_changes_nothing(
+    backend, make_centra, tmp_path, monkeypatch
+):
     span = DAYS[backend.name]
     centra = make_centra(days=span + 5, orders_per_day=10, rate_limits=True, plan="enterprise")
+    pin_clock(monkeypatch, centra.sim.clock.now())  # the product's today is the simulator's
     first = dt.date.fromisoformat(sim_day(centra, span - 1))
     settings = settings_for(tmp_path, start=first.isoformat())
     resource = resource_for(centra, settings)

@@ -15,6 +15,7 @@ from ..helpers import (
     assets_of,
     materialize,
     new_instance,
+    pin_clock,
     raw_path,
     resource_for,
     rows,
@@ -77,8 +78,9 @@ def test_targeted_refresh_equals_full_rematerialization(make_centra, tmp_path):
 
 
 @LOCAL_ONLY  # Centra's faults and the client's retries happen before anything is written
-def test_faults_do_not_change_the_result(make_centra, tmp_path):
+def test_faults_do_not_change_the_result(make_centra, tmp_path, monkeypatch):
     centra = make_centra(orders_per_day=100, rate_limits=True, plan="enterprise")
+    pin_clock(monkeypatch, centra.sim.clock.now())  # the product's today is the simulator's
     settings = settings_for(tmp_path)
     resource = resource_for(centra, settings, read_timeout=0.5, backoff_base=0.05)
     centra.admin(
@@ -173,7 +175,7 @@ def test_missing_permission_names_it_exactly(make_centra, tmp_path):
     assert "Add Customer.totalOrders:read to the token" in _failure(result)
 
 
-def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(make_centra, tmp_path):
+def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(make_centra, tmp_path, monkeypatch):
     """Centra only knows the present: a snapshot asset has no day partitions (none can read "missing" or be asked
     for), each materialization is today's snapshot, and the sync itself refuses a past day it never stored."""
     # Both backends: whether a day's snapshot is stored is asked of S3, and a stored one is read back from it.
@@ -182,8 +184,10 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     from centra_assets.defs.raw.partitions import snapshot_days
     from centra_assets.defs.raw.sync import SnapshotUnavailable, sync_partition
     from centra_assets.entities import BY_NAME
+    from centra_assets.settings import clock_offset
 
     centra = make_centra()
+    pin_clock(monkeypatch, centra.sim.clock.now())  # the product's today is the simulator's
     settings = settings_for(tmp_path)
     resource = resource_for(centra, settings)
     snapshots = assets_of(settings, "snapshot")
@@ -216,8 +220,9 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
     assert centra.sim.stats["requests"] == requests  # nothing fetched
 
     # a snapshot run that started before midnight stores every data type under the day it started, even a step
-    # that runs after midnight (the run's day is passed down; the sync does not read the clock a second time)
-    started = dt.datetime.combine(day, dt.time(23, 59, 59), tz).timestamp()
+    # that runs after midnight (the run's day is passed down; the sync does not read the clock a second time); Dagster
+    # records the run's start on the machine's clock, which the pinned offset shifts onto the product's
+    started = dt.datetime.combine(day, dt.time(23, 59, 59), tz).timestamp() - clock_offset().total_seconds()
     assert snapshot_days(settings, [], started) == [(settings.stores[0], day)]
     assert snapshot_days(settings, [], started + 1) == [(settings.stores[0], day + dt.timedelta(days=1))]
     late = sync_partition(client, BY_NAME["brands"], root, day, tz, audit, today=day)
@@ -228,16 +233,18 @@ def test_a_snapshot_has_no_past_day_to_miss_or_request_and_a_stored_one_is_kept(
 
 
 @LOCAL_ONLY  # the recount while pages are read is between Centra and the sync; publishing to S3: the tests above
-def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_count(make_centra, tmp_path):
+def test_orders_created_while_the_pages_are_read_reach_the_partition_and_its_count(make_centra, tmp_path, monkeypatch):
     """Today's orders keep arriving during a run: the partition and its row-count check are taken after the
     pages, so an order created between the count and the last page is neither missed nor hidden by the check."""
     from zoneinfo import ZoneInfo
 
     from centra_assets.defs.raw.sync import sync_partition
     from centra_assets.entities import BY_NAME
+    from centra_sim.testing.simulator import NOW
 
-    day = dt.date.fromisoformat(today())
+    day = dt.datetime.fromtimestamp(NOW, ZoneInfo("Europe/Stockholm")).date()  # a fixed day: the simulator's
     noon = dt.datetime.combine(day, dt.time(12), ZoneInfo("Europe/Stockholm"))
+    pin_clock(monkeypatch, noon)  # the product's today too: the day's window is still open
     centra = make_centra(orders_per_day=900, now=noon.timestamp())
     settings = settings_for(tmp_path)
     resource, store = resource_for(centra, settings), settings.stores[0]

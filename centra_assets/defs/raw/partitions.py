@@ -14,6 +14,7 @@ import datetime as dt
 
 import dagster as dg
 
+from centra_assets import calendar
 from centra_assets.calendar import day_of, utc_offsets
 from centra_assets.settings import Settings, Store
 
@@ -84,5 +85,5 @@ def snapshot_days(settings: Settings, keys: list[str], now: float | None = None)
     """(store, today in its timezone) for each store a snapshot run takes (every store when unpartitioned).
     `now`: the run's start (epoch seconds), so every step of a run that crosses midnight stores under one day."""
     stores = [settings.store(k) for k in keys] if keys else list(settings.stores)
-    instant = dt.datetime.now(dt.UTC) if now is None else dt.datetime.fromtimestamp(now, dt.UTC)
+    instant = calendar.now(now)  # the run's start on the product's clock (CENTRA_CLOCK_OFFSET)
     return [(s, day_of(instant, s.tz)) for s in stores]

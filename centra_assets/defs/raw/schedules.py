@@ -17,6 +17,7 @@ import datetime as dt
 import dagster as dg
 from dagster._utils.schedules import cron_string_iterator, reverse_cron_string_iterator  # Dagster's own cron rules
 
+from centra_assets import calendar
 from centra_assets.calendar import yesterday_and_today
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings, Store
@@ -100,10 +101,10 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
             description=description,
         )
         def _schedule(context: dg.ScheduleEvaluationContext):
-            tick = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+            tick = context.scheduled_execution_time or dt.datetime.now(dt.UTC)  # real: the grid is Dagster's cron
             requests = []
             for store, fire in due(settings, cron, tick, grid):
-                yesterday, last = _days(fire, store)
+                yesterday, last = _days(calendar.now(fire), store)  # Dagster's cron fires on the machine's clock
                 first = yesterday if days == 2 else last
                 run_key = f"{name}-{store.name}-{fire.isoformat()}"
                 if not days:  # a snapshot is always today's: no day to choose

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from centra_assets import calendar
 from centra_assets.calendar import day_of, day_window
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
@@ -90,7 +91,7 @@ def sync_partition(
     run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
-        today = today or day_of(dt.datetime.now(dt.UTC), tz)
+        today = today or day_of(calendar.now(), tz)
         if day != today:
             if all(partition_exists(root, t.name, day) for t in spec.tables):
                 result.kept_existing = True
@@ -116,7 +117,7 @@ def sync_partition(
         plan = plan_for(client, spec)
         result.centra_total = counting.result() if counting else None  # exact pages to fetch; the row-count check
     result.note(plan)
-    loaded_at = dt.datetime.now(dt.UTC)
+    loaded_at = calendar.now()
     writers = {t.name: PartitionWriter(root, t.name, day, t.schema, t.key) for t in spec.tables}
     first = spec.tables[0]
     key_path = first.record_path(plan.paths[first.name][first.key[0]])
@@ -168,7 +169,7 @@ def sync_partition(
 
 def _may_grow(window: tuple[str, str] | None) -> bool:
     """Whether records can still be created in the window: it has not ended an hour ago (for clock skew)."""
-    return window is not None and dt.datetime.fromisoformat(window[1]) > dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    return window is not None and dt.datetime.fromisoformat(window[1]) > calendar.now() - dt.timedelta(hours=1)
 
 
 def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
@@ -230,7 +231,7 @@ def refresh_records(
             days[-1],
         )
     gone = set(keys) - {spec.refresh_type(get(r, spec.refresh_field)) for r in records}  # deleted in Centra
-    loaded_at = dt.datetime.now(dt.UTC)
+    loaded_at = calendar.now()
     results = []
     with published_together(lock):
         for day in days:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from centra_assets import calendar
 from centra_assets.calendar import day_of
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.errors import CentraQueryError
@@ -262,7 +263,7 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
             centra,
             settings,
             cursor.marks,
-            dt.datetime.now(dt.UTC),
+            calendar.now(),
             order,
             policy.TICK_SECONDS,  # read at each tick: tests and the bench change them
             policy.STORE_CONCURRENCY,
