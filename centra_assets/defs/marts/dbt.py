@@ -20,6 +20,7 @@ from centra_assets.warehouse import turns
 from centra_assets.warehouse.publish import building
 
 from ..policy import BUILD_RETRY, OWNER, REFRESH_WHEN_UPSTREAM_CHANGES, raw_freshness
+from .changes import changed_partitions, told_to_dbt
 from .project import DBT_PROJECT
 
 
@@ -168,7 +169,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                 )
                 yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
                 return
-            with building(settings.duckdb_file) as build:
+            with building(settings.duckdb_file) as build, told_to_dbt(changed_partitions(context.instance, settings)):
                 invocation = dbt.cli(
                     ["build", "--vars", dbt_vars(settings, str(build))],
                     context=context,
