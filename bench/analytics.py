@@ -370,7 +370,8 @@ def incremental_build() -> list[dict]:
                 "baseline": round(full, 2),
                 "ratio": round(incremental / full, 2),
                 "target": "ratio <= 0.1" if scope == "every model" else "reported",
-                "note": "dbt build (models and tests) with the changed partitions vs without; dbt start-up included",
+                "note": "dbt build (models and tests) told the changed partitions vs the first build; dbt start-up "
+                "(an empty selection) subtracted from both",
             }
         )
         rows.append(
@@ -403,20 +404,22 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
         f"FROM read_parquet('{path}', hive_partitioning = false)) TO '{changed}' (FORMAT parquet)"
     )
     out: dict = {"orders": orders}
+    build = root / "build.duckdb"  # one path, so that dbt's vars, and so its saved parse, stay the same
     for scope, select in (("every model", ()), ("+daily_sales +fct_order_lines", ("+daily_sales", "+fct_order_lines"))):
-        base, build = root / "base.duckdb", root / "build.duckdb"
         # a third of the project: only the tests whose every model it builds
         args = ("--select", *select, "--indirect-selection", "cautious") if select else ()
-        for f in (base, build):
-            f.unlink(missing_ok=True)
+        build.unlink(missing_ok=True)
         shutil.copy(path, root / "original.parquet")
-        full = _dbt(settings, base, "build", *args)  # the first build: everything whole
-        changed_parquet = root / "changed-copy.parquet"
-        shutil.copy(changed, changed_parquet)
-        os.replace(changed_parquet, path)  # the refresh publishes the day (atomically)
-        shutil.copy(base, build)  # publish.building(): the build starts from the published warehouse
+        full = _dbt(settings, build, "build", *args)  # the first build: everything whole
+        shutil.copy(changed, root / "changed-copy.parquet")
+        os.replace(root / "changed-copy.parquet", path)  # the refresh publishes the day (atomically)
         refresh = _dbt(settings, build, "build", *args, changed={store: {"orders": [day], "order_lines": [day]}})
+        startup = _dbt(settings, build, "run", "--select", "tag:no-such-tag")
         os.replace(root / "original.parquet", path)
-        out[scope] = (full, refresh)
-        print(f"  {orders:,} orders, {scope}: full build {full:.1f} s, refresh build {refresh:.1f} s", flush=True)
+        out[scope] = (full - startup, refresh - startup)
+        print(
+            f"  {orders:,} orders, {scope}: full build {full:.1f} s, refresh build {refresh:.1f} s, "
+            f"dbt start-up {startup:.1f} s",
+            flush=True,
+        )
     return out

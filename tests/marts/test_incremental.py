@@ -16,7 +16,6 @@ from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.changes import CHANGED_ENV, changed_partitions
 from centra_assets.defs.marts.dbt import dbt_resource, dbt_vars
 from centra_assets.defs.marts.project import DBT_DIR
-from centra_assets.defs.raw.partitions import key
 
 from ..helpers import assets_of, raw_path, resource_for, settings_for, sim_day
 
@@ -24,13 +23,11 @@ DAYS = 16  # synced: returns come 3-25 days after an order ships, so recent retu
 HOURS = 3600
 
 
-def sync(settings, resource, instance, days: list[str], ops: set[str] | None = None) -> None:
-    """The days' partitions of every event data type (or of `ops`), one run each, as a refresh run writes them."""
+def sync(settings, resource, instance, first: str, last: str, ops: set[str] | None = None) -> None:
+    """The days' partitions of every event data type (or of `ops`), in one run, as a backfill's ranged run."""
     assets = [a for a in assets_of(settings, "event") if ops is None or a.op.name in ops]
-    for day in days:
-        partition = key(settings, settings.stores[0], day)
-        result = dg.materialize(assets, partition_key=partition, resources={"centra": resource}, instance=instance)
-        assert result.success
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    assert dg.materialize(assets, resources={"centra": resource}, instance=instance, tags=tags).success
 
 
 MARTS = ("daily_sales", "fct_order_lines", "fct_orders")  # the incremental models are upstream of these
@@ -63,9 +60,7 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     days = [sim_day(centra, back) for back in range(DAYS, -1, -1)]
     settings = settings_for(tmp_path, start=days[0])
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
-    assets, range_tags = assets_of(settings, "event"), {"start": days[0], "end": days[-1]}
-    tags = {f"dagster/asset_partition_range_{k}": v for k, v in range_tags.items()}  # one run, as a backfill's
-    assert dg.materialize(assets, resources={"centra": resource}, instance=instance, tags=tags).success
+    sync(settings, resource, instance, days[0], days[-1])
     assert build(settings, instance).success  # the first build: every model whole
 
     # two days pass: returns come in for orders of days before, complete and are refunded; orders ship. Only the
@@ -73,8 +68,9 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     # partitions stay as they were), and one old day of orders
     centra.admin("clock", {"advance": 48 * HOURS})
     recent = [sim_day(centra, back) for back in range(3, -1, -1)]
-    sync(settings, resource, instance, recent, {"centra_returns", "centra_shipments"})
-    sync(settings, resource, instance, [days[-5], recent[-1]], {"centra_orders"})
+    sync(settings, resource, instance, recent[0], recent[-1], {"centra_returns", "centra_shipments"})
+    for day in (days[-5], recent[-1]):
+        sync(settings, resource, instance, day, day, {"centra_orders"})
     changed = changed_partitions(instance, settings)
     assert changed is not None and set(changed[settings.stores[0].name]["returns"]) == set(recent)
     assert build(settings, instance).success  # incremental: the days the changes touch
