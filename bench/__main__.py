@@ -26,6 +26,7 @@ SUITES = {
     "realtime-sweep": realtime.sweep_runs_per_day,
     "stores": stores.many_stores,
     "analytics-daily-sales": analytics.daily_sales_build,
+    "analytics-incremental": analytics.incremental_build,
     "freshness-daily-sales": freshness.webhook_to_daily_sales,
 }
 

@@ -9,11 +9,17 @@
     (value * conversion rate).
   - a table with nothing synced yet (a data type not synced, a permission missing) stages as an empty relation
     of the same shape, so the marts still build.
+  - days (incremental models, through centra_staged): only those raw partitions, a list of [store, day] pairs; a
+    record's latest version is then the latest among them (a record is filed in one partition, its creation day's).
+  The key, partition rule and money columns come from the source's meta (generated from the spec).
   Portable SQL (columns listed, no QUALIFY): on DuckDB the source is the Parquet files themselves; on another
   warehouse (DBT_TARGET=postgres, ...) it is the table `centra.<table>` a loader filled with the same columns.
 #}
-{% macro centra_staging(table, key, partition, money) %}
-{%- set columns = graph.sources['source.centra.centra.' ~ table].columns.values() | list if execute else [] -%}
+{% macro centra_staging(table, days=none) %}
+{%- set node = graph.sources['source.centra.centra.' ~ table] if execute else none -%}
+{%- set columns = node.columns.values() | list if execute else [] -%}
+{%- set meta = (node.config.meta or node.meta) if execute else {} -%}
+{%- set key, partition, money = meta.get('key', []), meta.get('partition'), meta.get('money', {}) -%}
 {%- set synced = true -%}
 {%- if execute and target.type == 'duckdb' -%}
     {%- set files = run_query("select count(*) from glob('" ~ centra_raw_files(table) ~ "')") -%}
@@ -27,6 +33,10 @@
 with source as (
 {%- if synced %}
     select * from {{ source('centra', table) }}
+    {%- if days is not none %}
+    -- the days' files only: DuckDB prunes the other hive partitions (date=...) on the constant days
+    where {{ centra_in_days('_store', 'cast(date as date)', days) }}
+    {%- endif %}
 {%- else %}
     select
     {%- for column in columns %}

@@ -20,6 +20,7 @@ from centra_assets.warehouse import turns
 from centra_assets.warehouse.publish import building
 
 from ..policy import BUILD_RETRY, OWNER, REFRESH_WHEN_UPSTREAM_CHANGES, raw_freshness
+from .changes import changed_partitions, told_to_dbt
 from .project import DBT_PROJECT
 
 
@@ -179,7 +180,8 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
             else:
                 failed = None
                 try:
-                    with building(settings.duckdb_file) as database:
+                    changed = told_to_dbt(changed_partitions(context.instance, settings))
+                    with building(settings.duckdb_file) as database, changed:
                         invocation = dbt.cli(
                             [
                                 "build",

@@ -78,6 +78,8 @@ def render_sources() -> str:
                 "          meta:",
                 f"            centra_data_type: {spec.name}",
                 f"            partition: {spec.partition}",
+                f"            key: [{', '.join(table.key)}]",
+                f"            money: {{{', '.join(f'{m}: {rate}' for m, rate in money_columns(table).items())}}}",
                 "        columns:",
             ]
             for c in table.columns:
@@ -90,12 +92,9 @@ def render_sources() -> str:
 
 
 def render_staging(spec: EntitySpec, table: Table) -> str:
-    money = ", ".join(f"'{m}': '{rate}'" for m, rate in money_columns(table).items())
-    key = ", ".join(f"'{k}'" for k in table.key)
-    return (
-        f"-- {HEADER}\n"
-        f"{{{{ centra_staging('{table.name}', key=[{key}], partition='{spec.partition}', money={{{money}}}) }}}}\n"
-    )
+    """The staging model: the macro reads the table's key, partition rule and money columns from its source's meta
+    (above), so an incremental model can stage a few days of the same table the same way (`centra_staged`)."""
+    return f"-- {HEADER}\n{{{{ centra_staging('{table.name}') }}}}\n"
 
 
 def render_staging_docs() -> str:

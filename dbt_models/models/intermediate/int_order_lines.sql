@@ -1,6 +1,20 @@
--- Per order line: units sold (not cancelled), returned, and their values, in the order's currency. A view: the
--- marts that need it (fct_order_lines, int_orders) each read only the columns they use.
-with returned as (
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ centra_delete_changed('order', 'store', 'partition_date') }}"
+) }}
+-- Per order line: units sold (not cancelled), returned, and their values, in the order's currency. Incremental by the
+-- order's day (macros/incremental.sql): a build recomputes the lines of the days whose orders or returns changed.
+-- depends_on: {{ ref('int_changed_days') }}
+{%- set days = centra_changed_days('order') if centra_incremental() else none %}
+with lines as (
+    {%- if days is not none %}
+    select * from {{ centra_staged('order_lines', days) }} as lines
+    {%- else %}
+    select * from {{ ref('stg_centra__order_lines') }}
+    {%- endif %}
+),
+
+returned as (
     select
         returns.store,
         returns.order_number,
@@ -22,6 +36,6 @@ select
     {{ centra_round('lines.cancelled_quantity * lines.unit_price', 2) }} as cancelled_value,
     -- Centra gives a return line no value of its own: the units returned at the line's unit price.
     {{ centra_round('coalesce(returned.returned_quantity, 0) * lines.unit_price', 2) }} as returned_value
-from {{ ref('stg_centra__order_lines') }} as lines
+from lines
 left join returned
     on lines.store = returned.store and lines.order_number = returned.order_number and lines.line_id = returned.line_id

@@ -1,6 +1,21 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ centra_delete_changed('order', 'store', 'partition_date') }}"
+) }}
 -- Per order: the sales measures every order mart shares (gross, discounts, shipping, tax, refunds, net, in the
--- order's and the base currency), so fct_orders and daily_sales count alike. Choices: DECISIONLOG.md.
-with lines as (
+-- order's and the base currency), so fct_orders and daily_sales count alike. Choices: DECISIONLOG.md. Incremental by
+-- the order's day (macros/incremental.sql).
+-- depends_on: {{ ref('int_changed_days') }}
+{%- set days = centra_changed_days('order') if centra_incremental() else none %}
+with orders as (
+    {%- if days is not none %}
+    select * from {{ centra_staged('orders', days) }} as orders
+    {%- else %}
+    select * from {{ ref('stg_centra__orders') }}
+    {%- endif %}
+),
+
+lines as (
     select
         store,
         order_number,
@@ -21,6 +36,9 @@ with lines as (
         cast(sum(cast(markdown as decimal(38, 2))) as double precision) as markdown,
         cast(sum(cast(returned_value as decimal(38, 2))) as double precision) as returned_value
     from {{ ref('int_order_lines') }}
+    {%- if days is not none %}
+    where {{ centra_in_days('store', 'partition_date', days) }}
+    {%- endif %}
     group by store, order_number
 ),
 
@@ -68,7 +86,7 @@ measured as (
             when coalesce(orders.tax_added, 0) <> 0 or coalesce(lines.gross_sales, 0) = 0 then 0.0
             else lines.tax_percent
         end as included_tax_percent
-    from {{ ref('stg_centra__orders') }} as orders
+    from orders
     left join lines on orders.store = lines.store and orders.order_number = lines.order_number
     left join refunds on orders.store = refunds.store and orders.order_number = refunds.order_number
 )

@@ -1,4 +1,11 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ centra_delete_changed('order', 'store', 'order_day') }}"
+) }}
 -- One row per order line. Cancelled units never count as sold; returned units are those on the order's returns.
+-- Incremental by the order's day (macros/incremental.sql).
+-- depends_on: {{ ref('int_changed_days') }}
+{%- set days = centra_changed_days('order') if centra_incremental() else none %}
 select
     lines.store,
     lines.order_number,
@@ -40,3 +47,7 @@ select
     {{ to_base('lines.returned_value', 'lines.conversion_rate') }} as returned_value_base
 from {{ ref('int_order_lines') }} as lines
 inner join {{ ref('int_orders') }} as orders on lines.store = orders.store and lines.order_number = orders.order_number
+{%- if days is not none %}
+where {{ centra_in_days('lines.store', 'lines.partition_date', days) }}
+    and {{ centra_in_days('orders.store', 'orders.order_day', days) }}
+{%- endif %}

@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('campaign_markets', key=['campaign_id', 'market_id'], partition='snapshot', money={}) }}
+{{ centra_staging('campaign_markets') }}

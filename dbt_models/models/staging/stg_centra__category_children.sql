@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('category_children', key=['category_id', 'child_category_id'], partition='snapshot', money={}) }}
+{{ centra_staging('category_children') }}

@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('order_delivery_windows', key=['order_number', 'delivery_window_id'], partition='event', money={}) }}
+{{ centra_staging('order_delivery_windows') }}

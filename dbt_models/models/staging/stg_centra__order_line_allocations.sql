@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('order_line_allocations', key=['order_number', 'line_id', 'allocation_id'], partition='event', money={}) }}
+{{ centra_staging('order_line_allocations') }}

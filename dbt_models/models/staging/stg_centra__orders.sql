@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('orders', key=['order_number'], partition='event', money={'grand_total': 'conversion_rate', 'items_subtotal': 'conversion_rate', 'discounts': 'conversion_rate', 'shipping': 'conversion_rate', 'handling': 'conversion_rate', 'tax_added': 'conversion_rate', 'tax_deducted': 'conversion_rate', 'tax_included': 'conversion_rate'}) }}
+{{ centra_staging('orders') }}

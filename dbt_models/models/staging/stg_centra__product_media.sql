@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('product_media', key=['product_id', 'media_id'], partition='snapshot', money={}) }}
+{{ centra_staging('product_media') }}

@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('purchase_order_deliveries', key=['delivery_id'], partition='event', money={}) }}
+{{ centra_staging('purchase_order_deliveries') }}

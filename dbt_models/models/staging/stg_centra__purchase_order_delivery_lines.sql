@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('purchase_order_delivery_lines', key=['delivery_id', 'position'], partition='event', money={}) }}
+{{ centra_staging('purchase_order_delivery_lines') }}

@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('return_lines', key=['return_id', 'line_id'], partition='event', money={}) }}
+{{ centra_staging('return_lines') }}

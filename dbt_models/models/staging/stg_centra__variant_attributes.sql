@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('variant_attributes', key=['variant_id', 'attribute_type', 'element_key'], partition='snapshot', money={}) }}
+{{ centra_staging('variant_attributes') }}

@@ -1,2 +1,2 @@
 -- Generated from centra_assets/entities by `make dbt-sources`: change the spec, not this file.
-{{ centra_staging('vouchers', key=['voucher_id'], partition='snapshot', money={}) }}
+{{ centra_staging('vouchers') }}

@@ -1,0 +1,102 @@
+"""Which raw partitions changed since the marts' last build: what an incremental dbt build recomputes.
+
+The order-grain models are dbt incremental models (dbt_models/macros/incremental.sql): told which raw partitions
+changed, a build recomputes only the days those touch; told nothing, it rebuilds them whole. Dagster knows what
+changed: every raw partition a refresh or backfill rewrote is a materialization of its `centra/<table>` asset. So
+the changed partitions are those materialized since the oldest of the incremental models' last builds began (a
+build started before a refresh may or may not have read it: counted again, which only recomputes a day twice).
+
+dbt hears it through an environment variable, not `--vars`: dbt parses the whole project again whenever the vars
+differ from its last parse (dbt_target_path), which would cost more than the incremental build saves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+
+from centra_assets.entities import ALL
+from centra_assets.settings import Settings
+
+from ..raw.partitions import store_days
+from .project import DBT_PROJECT
+
+CHANGED_ENV = "CENTRA_CHANGED_PARTITIONS"  # read by dbt's macro centra_changed
+
+Changed = dict[str, dict[str, list[str]]]  # store -> raw table -> days (YYYY-MM-DD)
+
+
+@cache
+def incremental_models() -> tuple[dg.AssetKey, ...]:
+    """The dbt models built incrementally, as Dagster names them (dbt.CentraDbtTranslator: analytics/<model>)."""
+    nodes = json.loads(Path(DBT_PROJECT.manifest_path).read_text())["nodes"].values()
+    return tuple(
+        dg.AssetKey(["analytics", n["name"]])
+        for n in nodes
+        if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+    )
+
+
+def _last_build_began(instance: dg.DagsterInstance) -> float | None:
+    """When the oldest of the incremental models' last builds began (its run's start), or None if one was never
+    built (or its run is unknown): then every model is built whole."""
+    began = []
+    for model in incremental_models():
+        event = instance.get_latest_materialization_event(model)
+        record = instance.get_run_record_by_id(event.run_id) if event else None
+        if record is None:
+            return None
+        began.append(record.start_time or record.create_timestamp.timestamp())
+    return min(began) if began else None
+
+
+def changed_partitions(instance: dg.DagsterInstance, settings: Settings) -> Changed | None:
+    """The event data partitions materialized since the incremental models' last build began, by store and raw
+    table; None (build everything whole) for a first build or a partition key that names no store day."""
+    since = _last_build_began(instance)
+    if since is None:
+        return None
+    changed: Changed = {}
+    for table in (t.name for spec in ALL if spec.partition == "event" for t in spec.tables):
+        records, cursor = [], None
+        while True:
+            result = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(["centra", table]), after_timestamp=since),
+                limit=1000,
+                cursor=cursor,
+            )
+            records += result.records
+            if not result.has_more:
+                break
+            cursor = result.cursor
+        if any(not r.partition_key for r in records):
+            return None  # a materialization of no partition: which days it wrote is unknown
+        keys = sorted({r.partition_key for r in records})
+        try:
+            pairs = store_days(settings, keys)
+        except (ValueError, KeyError):
+            return None
+        for store, day in pairs:
+            changed.setdefault(store.name, {}).setdefault(table, []).append(day.isoformat())
+    return changed
+
+
+@contextmanager
+def told_to_dbt(changed: Changed | None) -> Iterator[None]:
+    """dbt (started inside) sees the changed partitions in CHANGED_ENV; without them (None) it builds everything
+    whole. The variable is this process's only while dbt starts: builds take turns (turns.taking_turns)."""
+    before = os.environ.pop(CHANGED_ENV, None)
+    if changed is not None:
+        os.environ[CHANGED_ENV] = json.dumps(changed, sort_keys=True)
+    try:
+        yield
+    finally:
+        os.environ.pop(CHANGED_ENV, None)
+        if before is not None:
+            os.environ[CHANGED_ENV] = before

@@ -1,0 +1,62 @@
+{{ config(materialized='table') }}
+-- The days an incremental build recomputes (macros/incremental.sql), by anchor, from the raw partitions that changed
+-- (var `changed`): `order` days, the orders placed that day, and `return` days, the returns created that day. A return
+-- belongs to its order: a changed return re-computes its order's day (the order's refunds, returned units), and a
+-- changed order re-computes the days of its returns (their rows carry the order's market and tax). Empty in a full
+-- build: nothing reads it then.
+-- every raw table the incremental models read is upstream of it, so Dagster rebuilds it whenever one changes
+-- depends_on: {{ ref('int_returns') }} {{ ref('stg_centra__orders') }} {{ ref('stg_centra__order_lines') }}
+{%- set changed = centra_changed() or {} %}
+{%- set order_tables, return_tables = ['orders', 'order_lines'], ['returns', 'return_lines', 'return_refunds'] %}
+{%- set order_pairs, return_pairs = [], [] %}
+{%- for store, tables in changed.items() %}
+    {%- for table, days in tables.items() %}
+        {%- for day in days %}
+            {%- if table in order_tables and [store, day] not in order_pairs %}{% do order_pairs.append([store, day]) %}{% endif %}
+            {%- if table in return_tables and [store, day] not in return_pairs %}{% do return_pairs.append([store, day]) %}{% endif %}
+        {%- endfor %}
+    {%- endfor %}
+{%- endfor %}
+{#- the orders as the last build left them (an order keeps its day): where a changed return's order was placed #}
+{%- set node = graph.nodes['model.centra.int_orders'] %}
+{%- set previous = adapter.get_relation(node.database, node.schema, node.alias) if execute else none %}
+{%- set empty = 'select cast(null as varchar) as store, cast(null as date) as day where 1 = 0' %}
+
+{%- if changed and previous and not flags.FULL_REFRESH %}
+with changed_orders as (
+    select store, order_number, partition_date as day
+    from {{ centra_staged('orders', order_pairs) }} as orders
+),
+
+changed_returns as (
+    select store, order_number, partition_date as day
+    from {{ centra_staged('returns', return_pairs) }} as returns
+),
+
+order_days as (
+    {% for store, day in order_pairs -%}
+    select '{{ store }}' as store, cast('{{ day }}' as date) as day union all
+    {% endfor -%}
+    -- the orders of the changed returns
+    select previous.store, previous.partition_date as day
+    from changed_returns
+    inner join {{ previous }} as previous
+        on changed_returns.store = previous.store and changed_returns.order_number = previous.order_number
+),
+
+return_days as (
+    {% for store, day in return_pairs -%}
+    select '{{ store }}' as store, cast('{{ day }}' as date) as day union all
+    {% endfor -%}
+    -- the returns of the changed orders
+    select returns.store, returns.partition_date as day
+    from {{ ref('int_returns') }} as returns
+    inner join changed_orders on returns.store = changed_orders.store and returns.order_number = changed_orders.order_number
+)
+
+select distinct 'order' as anchor, store, day from order_days
+union all
+select distinct 'return' as anchor, store, day from return_days
+{%- else %}
+select 'order' as anchor, store, day from ({{ empty }}) as nothing
+{%- endif %}

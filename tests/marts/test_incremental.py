@@ -1,0 +1,109 @@
+"""Incremental mart builds: after old records change (returns completed and refunded, shipments, orders changed, days
+after the orders were placed) and only their raw partitions are refreshed, a build told what changed
+(defs/marts/changes.py) recomputes only the days they touch, and every mart equals a full rebuild's, row for row."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from centra_assets.defs import build_definitions
+from centra_assets.defs.marts.changes import CHANGED_ENV, changed_partitions
+from centra_assets.defs.marts.dbt import dbt_resource, dbt_vars
+from centra_assets.defs.marts.project import DBT_DIR
+
+from ..helpers import assets_of, raw_path, resource_for, settings_for, sim_day
+
+DAYS = 16  # synced: returns come 3-25 days after an order ships, so recent returns belong to older synced orders
+HOURS = 3600
+
+
+def sync(settings, resource, instance, first: str, last: str, ops: set[str] | None = None) -> None:
+    """The days' partitions of every event data type (or of `ops`), in one run, as a backfill's ranged run."""
+    assets = [a for a in assets_of(settings, "event") if ops is None or a.op.name in ops]
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    assert dg.materialize(assets, resources={"centra": resource}, instance=instance, tags=tags).success
+
+
+MARTS = ("daily_sales", "fct_order_lines", "fct_orders")  # the incremental models are upstream of these
+
+
+def build(settings, instance) -> dg.ExecuteInJobResult:
+    """The order marts and every model they read, with their tests, through Dagster (which tells dbt what changed
+    since the last build)."""
+    (dbt_assets,) = [a for a in build_definitions(settings).assets if a.op.name == "centra_dbt"]
+    selection = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in MARTS)).upstream()
+    return dg.materialize([dbt_assets], selection=selection, resources={"dbt": dbt_resource()}, instance=instance)
+
+
+def tables(path: Path) -> list[str]:
+    """The tables a build wrote (but int_changed_days, which says what an incremental build recomputed)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return [
+            n
+            for (n,) in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_type = 'BASE TABLE' AND table_name <> 'int_changed_days' ORDER BY 1"
+            ).fetchall()
+        ]
+
+
+def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(make_centra, tmp_path, monkeypatch):
+    # a third of the project is built: dbt runs only the tests whose every model it builds
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "cautious")
+    centra = make_centra(days=DAYS + 8, orders_per_day=8)
+    days = [sim_day(centra, back) for back in range(DAYS, -1, -1)]
+    settings = settings_for(tmp_path, start=days[0])
+    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
+    sync(settings, resource, instance, days[0], days[-1])
+    assert build(settings, instance).success  # the first build: every model whole
+
+    # two days pass: returns come in for orders of days before, complete and are refunded; orders ship. Only the
+    # partitions a sensor would refresh are synced again: the returns and shipments created lately (their orders'
+    # partitions stay as they were), and one old day of orders
+    centra.admin("clock", {"advance": 48 * HOURS})
+    recent = [sim_day(centra, back) for back in range(3, -1, -1)]
+    sync(settings, resource, instance, recent[0], recent[-1], {"centra_returns", "centra_shipments"})
+    for day in (days[-5], recent[-1]):
+        sync(settings, resource, instance, day, day, {"centra_orders"})
+    changed = changed_partitions(instance, settings)
+    assert changed is not None and set(changed[settings.stores[0].name]["returns"]) == set(recent)
+    assert build(settings, instance).success  # incremental: the days the changes touch
+
+    # a full rebuild of the same raw data, into a file of its own
+    full = tmp_path / "full.duckdb"
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1"}
+    env.pop(CHANGED_ENV, None)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--quiet", "--select", *(f"+{m}" for m in MARTS)]
+        + ["--vars", dbt_vars(settings, str(full)), "--target-path", str(tmp_path / "full-target")],
+        cwd=DBT_DIR,
+        env=env,
+        check=True,
+    )
+
+    # the scenario reaches old days: returns in the refreshed partitions belong to orders placed days before them,
+    # whose own partitions were not refreshed (from the raw files)
+    with duckdb.connect() as con:
+        old_orders = con.execute(
+            f"SELECT count(DISTINCT o.date) FROM read_parquet('{raw_path(settings, 'returns')}') AS r "
+            f"JOIN read_parquet('{raw_path(settings, 'orders')}') AS o USING (order_number) "
+            "WHERE r.date >= ? AND o.date < ? AND o.date <> ?",
+            [recent[0], recent[0], days[-5]],
+        ).fetchone()[0]
+    assert old_orders >= 2
+
+    incremental, rebuilt = tables(settings.duckdb_file), tables(full)
+    assert incremental == rebuilt and len(incremental) >= 8
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{settings.duckdb_file}' AS i (READ_ONLY)")
+        con.execute(f"ATTACH '{full}' AS f (READ_ONLY)")
+        for name in incremental:  # EXCEPT ALL both ways: every row, duplicates counted
+            only_incremental = con.execute(f"SELECT * FROM i.{name} EXCEPT ALL SELECT * FROM f.{name}").fetchall()
+            only_full = con.execute(f"SELECT * FROM f.{name} EXCEPT ALL SELECT * FROM i.{name}").fetchall()
+            assert not only_incremental and not only_full, (name, only_incremental[:3], only_full[:3])
