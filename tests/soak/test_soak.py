@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
@@ -432,7 +433,8 @@ def test_every_raw_partitions_latest_metadata_is_true(soak):
     tz = ZoneInfo(TZ)
     first, last = dt.date.fromisoformat(settings.start_date), dt.date.today() + dt.timedelta(days=1)
     days = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-    wrong, checked = [], 0
+    wrong, checked, untrue = [], 0, Counter()
+    runs = {r.dagster_run.run_id: r for r in soak.runs()}
 
     def rows_in(table: str, day: str) -> int | None:
         path = Path(layout.partition_path(root, table, day))
@@ -451,6 +453,7 @@ def test_every_raw_partitions_latest_metadata_is_true(soak):
                         latest[day] = found[0]
                     elif rows_in(table.name, day) is not None:
                         wrong.append(f"{table.name} {day}: a file, but no materialization")
+                        untrue["no materialization"] += 1
                 for day, record in latest.items():
                     start, end = day_window(dt.date.fromisoformat(day), tz)
                     rows = rows_in(table.name, day) or 0
@@ -459,6 +462,9 @@ def test_every_raw_partitions_latest_metadata_is_true(soak):
                     got = {k: getattr(record.asset_materialization.metadata.get(k), "value", None) for k in expected}
                     if got != expected:
                         wrong.append(f"{table.name} {day} (run {record.run_id}): {got} != {expected}")
+                        untrue.update(
+                            f"{k} (by {_kind(runs[record.run_id])} runs)" for k in expected if got[k] != expected[k]
+                        )
             else:
                 (record,) = instance.fetch_materializations(key, limit=1).records
                 metadata = record.asset_materialization.metadata
@@ -471,10 +477,14 @@ def test_every_raw_partitions_latest_metadata_is_true(soak):
                 got = {k: getattr(metadata.get(k), "value", None) for k in expected}
                 if got != expected:
                     wrong.append(f"{table.name} snapshot (run {record.run_id}): {got} != {expected}")
+                    untrue.update(f"snapshot {k}" for k in expected if got[k] != expected[k])
     soak.figures["raw partitions checked"] = checked
     soak.figures["raw partitions with untrue metadata"] = len(wrong)
+    soak.figures["untrue metadata, by field"] = dict(untrue)
     assert checked > 50
-    assert not wrong, f"{len(wrong)} of {checked} latest materializations are untrue:\n" + "\n".join(wrong[:40])
+    assert not wrong, f"{len(wrong)} of {checked} latest materializations are untrue ({dict(untrue)}):\n" + "\n".join(
+        wrong[:40]
+    )
 
 
 # ---------------------------------------------------------------- the marts
