@@ -1,0 +1,559 @@
+"""The soak test (issue #27): days of a store's life in continuous operation, through the Dagster daemon as
+production runs it, then the instance's own records and the warehouse against a full rebuild and the ground truth.
+
+`dagster dev` (daemon, webserver, code server) loads the project's definitions (tests/soak/location.py: the sweep
+ticks every minute), beside the webhook receiver and a simulator posting signed webhooks to it. Turned on as an
+operator does: the webhook and event queue sensors; on by default: the sweep, the daily schedules (their crons set
+to fire during the soak) and the marts' automation (`centra_marts_automation`). The store's first six weeks are
+synced and built first, as a new store's first hour does (bench/freshness.py); then the simulator's clock moves on a
+half day at a time, SOAK_DAYS days: orders are placed, confirmed, shipped, cancelled and returned, returns
+complete and refund, purchase orders are delivered, stock moves, old days' records included. Once everything
+settled (no run in flight, and every sensor's latest tick, begun after the last run, found nothing to do), or
+SETTLE seconds after the last change, Dagster is stopped and the tests read:
+
+0. the pipeline settled, and every sensor and schedule launched runs while records of every kind changed;
+1. every run succeeded (no mart build failed);
+2. the marts of the last build equal a full `dbt build` from scratch on the same raw data, table by table, and
+   `daily_sales` (orders, net sales, refunds per day and market) equals the simulator's ground truth;
+3. no refresh run waited (queued -> started) while more than one build ran;
+4. every raw partition's latest materialization says its own day, that day's window, and the rows its file holds.
+
+`make test-soak` runs it (excluded from `make test`; `.ci/run` runs it after `make test-deploy`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import httpx
+import pyarrow.parquet as pq
+import pytest
+
+from centra_assets.calendar import day_of, day_window
+from centra_assets.cli import init_instance, stop_session
+from centra_assets.defs.marts.dbt import dbt_vars
+from centra_assets.defs.marts.project import DBT_DIR
+from centra_assets.defs.realtime.locate import TAG
+from centra_assets.entities import ALL
+from centra_assets.settings import settings_from_env
+from centra_assets.warehouse import layout
+from centra_sim.process import free_port
+from centra_sim.testing.simulator import TOKEN, serve
+
+from ..marts.test_marts import daily_sales, expected_daily
+
+pytestmark = [pytest.mark.slow, pytest.mark.soak]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("CENTRA_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+TZ = "Europe/Stockholm"
+SECRET = "soak-webhook-secret-0123"
+SEED = 7
+HISTORY = 56  # days the simulator has before the soak: purchase orders placed weeks ago are delivered during it
+# days synced (and built) before the soak begins: purchase orders are delivered three to seven weeks after they are
+# placed, so those of the synced weeks are delivered during the soak (two of them, whatever the day it runs)
+SYNCED = 42
+ORDERS_PER_DAY = 12
+SOAK_DAYS = 3
+STEP = 12 * 3600  # the simulator's clock moves on this much at a time ...
+PAUSE = 30.0  # ... every this many real seconds
+SWEEP_INTERVAL = 60  # seconds: the sweep ticks every minute in the soak (tests/soak/location.py), not every 15
+SETTLE = 300  # seconds after the last change: a pipeline that has not settled by then is stopped, and says so
+SENSORS_TURNED_ON = ("centra_webhook_sensor", "centra_event_queue_sensor")
+SENSORS = (*SENSORS_TURNED_ON, "centra_sweep_sensor", "centra_marts_automation")
+LAUNCHERS = (  # every part of continuous operation must have launched runs
+    *SENSORS,
+    "centra_daily_events",
+    "centra_daily_snapshots",
+)
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+LOCATION = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+START_SENSOR = """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+  __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }"""
+TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  ... on Sensor { sensorState { ticks(limit: 1) { status timestamp } } } } }"""
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60).json()
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _until(condition, seconds: float, what: str, every: float = 1.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if result := condition():
+                return result
+        except httpx.TransportError:
+            pass
+        time.sleep(every)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def _crons(at: dt.datetime) -> tuple[dict[str, str], float]:
+    """The daily schedules' crons, moved into the soak (real minutes from `at`): the event sync twice, the
+    snapshots once, each for the real yesterday and today, which are the simulator's last days by then; and when
+    the last of them is past."""
+    minute = lambda m: (at + dt.timedelta(minutes=m)).minute  # noqa: E731
+    crons = {"CENTRA_EVENTS_CRON": f"{minute(2)},{minute(4)} * * * *", "CENTRA_SNAPSHOT_CRON": f"{minute(3)} * * * *"}
+    return crons, (at.replace(second=0) + dt.timedelta(minutes=5)).timestamp()
+
+
+@dataclass
+class Soak:
+    centra: object
+    settings: object
+    instance: dg.DagsterInstance
+    root: Path
+    soak_start: float  # the simulator's clock when the soak began
+    before: dict  # the ground truth then
+    stopped: float  # when Dagster was stopped
+    interrupted: set[str]  # the runs still in flight then (test_the_pipeline_settled_after_the_last_change)
+    figures: dict = field(default_factory=dict)
+
+    def runs(self) -> list[dg.RunRecord]:
+        return list(self.instance.get_run_records())
+
+
+def _truth(centra, entity: str, since: str | None = None) -> list[dict]:
+    query = "?" + urllib.parse.urlencode({"from": since}) if since else ""
+    return centra.admin(f"ground-truth/{entity}{query}")["rows"]
+
+
+def _changing(centra, first: str) -> dict[str, list]:
+    """What the soak must see move: the synced orders', shipments', returns', purchase orders' and deliveries'
+    states, and the stock."""
+    since = dt.datetime.fromisoformat(first).replace(tzinfo=ZoneInfo(TZ)).isoformat()
+    t = lambda entity: _truth(centra, entity, since)  # noqa: E731
+    return {
+        "orders": {o["number"]: (o["status"], o["created_at"]) for o in t("orders")},
+        "shipments": {s["id"]: s["is_shipped"] for s in t("shipments")},
+        "returns": {r["id"]: (r["return_status"], r["refund"]) for r in t("returns")},
+        "purchase_orders": {p["id"]: (p["status"], p["delivered_quantity"]) for p in t("purchase_orders")},
+        "deliveries": {d["id"]: d["status"] for d in t("purchase_order_deliveries")},
+        "stock": {(s["size_id"], s["warehouse_id"]): s["physical"] for s in _truth(centra, "stock")},
+    }
+
+
+def _initial_sync(env: dict, instance: dg.DagsterInstance, first: str, last: str, log) -> None:
+    """A new store's first hour (as bench/freshness.py does): the event data of the synced days, today's snapshots,
+    every mart; in this process, into the instance the daemon then uses, so the soak starts from a built warehouse."""
+    import contextlib
+
+    with mock.patch.dict(os.environ, env):  # the resources read their settings from the environment
+        from centra_assets.definitions import centra_marts
+        from centra_assets.defs import build_definitions
+
+        defs = dg.Definitions.merge(build_definitions(settings_from_env(env)), dg.Definitions(jobs=[centra_marts]))
+        range_tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        for job, tags in (("centra_events", range_tags), ("centra_snapshots", {}), ("centra_marts", {})):
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                result = defs.resolve_job_def(job).execute_in_process(
+                    instance=instance, tags=tags, raise_on_error=False
+                )
+            assert result.success, f"the initial {job} run failed; see {log.name}"
+
+
+def _settled(instance: dg.DagsterInstance, url: str, selector: dict, not_before: float) -> bool:
+    """No run in flight, the schedules' last time passed, and every sensor's latest tick began after the last run
+    was asked for or ended, and asked for nothing: each has seen everything, and nothing is left to do."""
+    if time.time() < not_before or instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1):
+        return False
+    recent = instance.get_run_records(limit=20)
+    last = max((max(r.create_timestamp.timestamp(), r.end_time or 0) for r in recent), default=0)
+    for sensor in SENSORS:
+        state = _graphql(url, TICKS, {"s": {**selector, "sensorName": sensor}})["sensorOrError"]["sensorState"]
+        tick = (state["ticks"] or [None])[0]
+        if not tick or tick["status"] != "SKIPPED" or tick["timestamp"] <= last:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def soak(tmp_path_factory):
+    root = tmp_path_factory.mktemp("soak")
+    home, warehouse = root / "dagster", root / "warehouse"
+    init_instance(home)  # the instance settings `make dev` uses: the run cap, the centra_api pool, no telemetry
+    log = open(home / "soak.log", "a")  # noqa: SIM115 - closed below
+    hook_port, ui_port = free_port(), free_port()
+    receiver_env = {**os.environ, "CENTRA_WEBHOOK_SECRET": SECRET, "CENTRA_WAREHOUSE_DIR": str(warehouse)}
+    receiver = subprocess.Popen(  # the webhook receiver, as `make dev` starts it
+        [sys.executable, "-m", "centra_assets.webhooks.cli", "serve", "--port", str(hook_port)],
+        env=receiver_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = time.monotonic()
+    dagster, figures = None, {}
+    soak_start = time.time() - SOAK_DAYS * 86400  # the soak ends at the real today: its days are Dagster's
+    try:
+        centra, server = serve(
+            seed=SEED,
+            days=HISTORY,
+            orders_per_day=ORDERS_PER_DAY,
+            now=soak_start,
+            timezone=TZ,
+            webhook_url=f"http://127.0.0.1:{hook_port}/webhooks/centra",
+            webhook_secret=SECRET,
+        )
+    except BaseException:
+        stop_session(receiver)
+        raise
+    try:
+        first_day = day_of(dt.datetime.fromtimestamp(soak_start, dt.UTC), ZoneInfo(TZ))
+        first = (first_day - dt.timedelta(days=SYNCED)).isoformat()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CENTRA_", "DAGSTER_"))},
+            "CENTRA_API_URL": centra.graphql_url,
+            "CENTRA_API_TOKEN": TOKEN,
+            "CENTRA_TIMEZONE": TZ,
+            "CENTRA_START_DATE": first,
+            "CENTRA_WAREHOUSE_DIR": str(warehouse),
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+            "DO_NOT_TRACK": "1",
+            "SOAK_SWEEP_INTERVAL": str(SWEEP_INTERVAL),
+        }
+        settings = settings_from_env(env)
+        instance = dg.DagsterInstance.from_config(str(home))
+        _until(lambda: httpx.get(f"http://127.0.0.1:{hook_port}/health", timeout=2).is_success, 60, "the receiver")
+        before = _changing(centra, first)
+        _initial_sync(env, instance, first, first_day.isoformat(), log)
+        figures["initial sync (s)"] = round(time.monotonic() - started)
+
+        crons, schedules_done = _crons(dt.datetime.now(ZoneInfo(TZ)))
+        env |= crons
+        dagster = subprocess.Popen(  # what `make dev` runs (centra_assets/cli.py serve_dagster), on this location
+            [sys.executable, "-m", "dagster", "dev", "-m", "tests.soak.location", "-h", "127.0.0.1"]
+            + ["-p", str(ui_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{ui_port}"
+        (location,) = _until(
+            lambda: [
+                e["name"]
+                for e in _graphql(url, LOCATION)["workspaceOrError"]["locationEntries"]
+                if e["loadStatus"] == "LOADED"
+            ],
+            300,
+            "Dagster's code location",
+            every=2,
+        )
+        selector = {"repositoryLocationName": location, "repositoryName": "__repository__"}
+        for sensor in SENSORS_TURNED_ON:  # as an operator turns them on in the UI
+            answer = _graphql(url, START_SENSOR, {"s": {**selector, "sensorName": sensor}})["startSensor"]
+            assert answer["__typename"] == "Sensor", answer
+        figures["Dagster ready (s)"] = round(time.monotonic() - started)
+
+        steps = SOAK_DAYS * 86400 // STEP
+        for _ in range(steps):
+            time.sleep(PAUSE)
+            centra.admin("clock", {"advance": STEP})  # announces every change since: webhooks and the event queue
+        figures["soak (s)"] = round(time.monotonic() - started)
+        _until(lambda: centra.admin("webhooks")["idle"], 120, "the simulator's webhooks to be delivered")
+        deadline = time.monotonic() + SETTLE
+        while not (settled := _settled(instance, url, selector, schedules_done)) and time.monotonic() < deadline:
+            time.sleep(2)
+        figures["settled"] = settled
+        figures["settled (s)" if settled else "gave up settling (s)"] = round(time.monotonic() - started)
+        in_flight = instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT))
+        figures["in flight when stopped"] = [
+            f"{r.dagster_run.run_id} {_kind(r)} by {_launcher(r)}: {r.dagster_run.status.value}" for r in in_flight
+        ]
+        stopped = time.time()
+    finally:
+        if dagster is not None:
+            stop_session(dagster)
+        stop_session(receiver)
+        log.close()
+    figures["stopped (s)"] = round(time.monotonic() - started)
+    interrupted = {r.dagster_run.run_id for r in in_flight}
+    result = Soak(centra, settings, instance, root, soak_start, before, stopped, interrupted, figures)
+    yield result
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "soak.json").write_text(json.dumps(result.figures, indent=2, default=str))
+    server.__exit__()
+    centra.sim.stop()
+
+
+# ---------------------------------------------------------------- what the instance recorded
+
+
+def _kind(record: dg.RunRecord) -> str:
+    run = record.dagster_run
+    if TAG in run.tags:
+        return "refresh"
+    if run.job_name == "centra_marts" or any(k.path[0] == "analytics" for k in run.asset_selection or ()):
+        return "build"
+    return "sync"
+
+
+def _launcher(record: dg.RunRecord) -> str:
+    tags = record.dagster_run.tags
+    return tags.get("dagster/sensor_name") or tags.get("dagster/schedule_name") or "in process"
+
+
+def _why(instance: dg.DagsterInstance, run_id: str) -> tuple[list[str], list[str]]:
+    """A failed run's failing dbt tests (from its errors and its failed asset checks), and its errors, in short."""
+    tests, errors = set(), []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                tests.add(evaluation.check_name)
+        elif event.event_type in (
+            dg.DagsterEventType.STEP_FAILURE,
+            dg.DagsterEventType.STEP_UP_FOR_RETRY,
+            dg.DagsterEventType.RUN_FAILURE,
+        ):
+            error = getattr(event.event_specific_data, "error", None)
+            text = ANSI.sub("", "\n".join(filter(None, [entry.message, error and error.to_string()])))
+            tests.update(re.findall(r"(?:Failure|Error) in test (\w+)", text))
+            # dagster-dbt's summary of dbt's log ("Errors parsed from dbt logs:"), else the error's first line
+            parsed = re.search(r"Errors parsed from dbt logs:\s*(.*?)\s*(?:Stack Trace:|$)", text, re.S)
+            cause = " | ".join(line.strip() for line in parsed.group(1).splitlines() if line.strip()) if parsed else ""
+            errors.append(f"{event.event_type.value}: {cause or text.strip().splitlines()[0][:300]}")
+    return sorted(tests), errors
+
+
+def test_the_soak_exercised_every_part_of_continuous_operation(soak):
+    """Runs came from every sensor and schedule, and records of every kind changed after their day."""
+    launched = {_launcher(r) for r in soak.runs()}
+    assert set(LAUNCHERS) <= launched, f"no runs from {set(LAUNCHERS) - launched}"
+    after = _changing(soak.centra, soak.settings.start_date)
+    soak_day = day_of(dt.datetime.fromtimestamp(soak.soak_start, dt.UTC), ZoneInfo(TZ)).isoformat()
+    old_orders = {n for n, (_, created) in soak.before["orders"].items() if created[:10] < soak_day}
+    moved = {
+        kind: sum(after[kind].get(k) != v for k, v in soak.before[kind].items() if kind != "orders" or k in old_orders)
+        for kind in soak.before
+    }
+    moved["new deliveries"] = len(after["deliveries"].keys() - soak.before["deliveries"].keys())
+    moved["new returns"] = len(after["returns"].keys() - soak.before["returns"].keys())
+    soak.figures["records changed during the soak"] = moved
+    # the simulator creates and completes a delivery at once: what changes after its day is its purchase order
+    assert all(n for kind, n in moved.items() if kind != "deliveries"), moved
+    statuses = {after["orders"][n][0] for n in old_orders if after["orders"][n] != soak.before["orders"][n]}
+    assert {"CONFIRMED", "SHIPPED"} <= statuses or len(statuses) > 1, statuses
+
+
+def test_the_pipeline_settled_after_the_last_change(soak):
+    """Within SETTLE seconds of the simulator's last change, every run asked for had ended and nothing more was asked
+    for (a pipeline that keeps up with a small store; the runs still in flight were stopped with Dagster)."""
+    assert soak.figures["settled"], "runs in flight after {} s:\n{}".format(
+        SETTLE, "\n".join(soak.figures["in flight when stopped"])
+    )
+
+
+def test_no_run_failed(soak):
+    """Refreshes, syncs and every mart build succeeded (a build fails when a dbt test fails). A run still in flight
+    when Dagster was stopped counts only if a dbt test had failed in it by then: that it did not finish is the
+    pipeline not settling, which the test above reports."""
+    records = soak.runs()
+    kinds: dict[str, int] = {}
+    for r in records:
+        kinds[f"{_kind(r)} runs"] = kinds.get(f"{_kind(r)} runs", 0) + 1
+    soak.figures |= kinds
+    report = []
+    for r in records:
+        if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        tests, errors = _why(soak.instance, r.dagster_run.run_id)
+        if r.dagster_run.run_id in soak.interrupted and not tests:
+            continue
+        report.append(
+            {
+                "run": r.dagster_run.run_id,
+                "kind": _kind(r),
+                "by": _launcher(r),
+                "status": r.dagster_run.status.value,
+                "failing dbt tests": tests,
+                "errors": errors,
+            }
+        )
+    soak.figures["failed runs"] = report
+    assert not report, f"{len(report)} of {len(records)} runs did not succeed:\n" + json.dumps(report, indent=1)
+
+
+def test_refresh_runs_never_waited_behind_more_than_one_build(soak):
+    """From the run records: while a refresh run was queued (asked for -> started, or -> Dagster stopped for one that
+    never started), at most one build ran."""
+    records = soak.runs()
+    builds = [r for r in records if _kind(r) == "build" and r.start_time]
+    waits = []
+    for r in (r for r in records if _kind(r) == "refresh"):
+        asked, began = r.create_timestamp.timestamp(), r.start_time or soak.stopped
+        behind = [b.dagster_run.run_id for b in builds if b.start_time < began and (b.end_time or soak.stopped) > asked]
+        waits.append({"run": r.dagster_run.run_id, "queued (s)": round(began - asked, 1), "builds": behind})
+    assert waits, "no refresh run"
+    soak.figures["refresh queued, max (s)"] = max(w["queued (s)"] for w in waits)
+    worst = sorted((w for w in waits if len(w["builds"]) > 1), key=lambda w: -len(w["builds"]))
+    soak.figures["refreshes behind more than one build"] = worst
+    assert not worst, f"{len(worst)} of {len(waits)} refresh runs waited behind several builds:\n" + json.dumps(
+        worst[:10], indent=1
+    )
+
+
+def test_every_raw_partitions_latest_metadata_is_true(soak):
+    """Each raw table's latest materialization, per day partition: that day, that day's window, the rows of the
+    day's Parquet file (none where there is no file); a snapshot's: the day it was taken and its file's rows."""
+    settings, instance = soak.settings, soak.instance
+    root = layout.store_root(settings.warehouse_dir, settings.stores[0])
+    tz = ZoneInfo(TZ)
+    first, last = dt.date.fromisoformat(settings.start_date), dt.date.today() + dt.timedelta(days=1)
+    days = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    wrong, checked, untrue = [], 0, Counter()
+    runs = {r.dagster_run.run_id: r for r in soak.runs()}
+
+    def rows_in(table: str, day: str) -> int | None:
+        path = Path(layout.partition_path(root, table, day))
+        return pq.ParquetFile(path).metadata.num_rows if path.exists() else None
+
+    for spec in ALL:
+        for table in spec.tables:
+            key = dg.AssetKey(["centra", table.name])
+            if spec.partition == "event":
+                latest = {}
+                for day in days:
+                    found = instance.fetch_materializations(
+                        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
+                    ).records
+                    if found:
+                        latest[day] = found[0]
+                    elif rows_in(table.name, day) is not None:
+                        wrong.append(f"{table.name} {day}: a file, but no materialization")
+                        untrue["no materialization"] += 1
+                for day, record in latest.items():
+                    start, end = day_window(dt.date.fromisoformat(day), tz)
+                    rows = rows_in(table.name, day) or 0
+                    expected = {"day": day, "window": f"{start} .. {end}", "dagster/row_count": rows}
+                    checked += 1
+                    got = {k: getattr(record.asset_materialization.metadata.get(k), "value", None) for k in expected}
+                    if got != expected:
+                        wrong.append(f"{table.name} {day} (run {record.run_id}): {got} != {expected}")
+                        untrue.update(
+                            f"{k} (by {_kind(runs[record.run_id])} runs)" for k in expected if got[k] != expected[k]
+                        )
+            else:
+                (record,) = instance.fetch_materializations(key, limit=1).records
+                metadata = record.asset_materialization.metadata
+                day = metadata["day"].value
+                expected = {
+                    "window": f"snapshot taken on {day}",
+                    "dagster/row_count": rows_in(table.name, day) or 0,
+                }
+                checked += 1
+                got = {k: getattr(metadata.get(k), "value", None) for k in expected}
+                if got != expected:
+                    wrong.append(f"{table.name} snapshot (run {record.run_id}): {got} != {expected}")
+                    untrue.update(f"snapshot {k}" for k in expected if got[k] != expected[k])
+    soak.figures["raw partitions checked"] = checked
+    soak.figures["raw partitions with untrue metadata"] = len(wrong)
+    soak.figures["untrue metadata, by field"] = dict(untrue)
+    assert checked > 50
+    assert not wrong, f"{len(wrong)} of {checked} latest materializations are untrue ({dict(untrue)}):\n" + "\n".join(
+        wrong[:40]
+    )
+
+
+# ---------------------------------------------------------------- the marts
+
+
+@pytest.fixture(scope="module")
+def rebuilt(soak) -> Path:
+    """Every dbt model and test built from scratch into a DuckDB file of its own, on the raw data the soak left."""
+    started = time.monotonic()
+    path = soak.root / "rebuilt.duckdb"
+    build = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--vars",
+            dbt_vars(soak.settings, str(path)),
+            "--target-path",
+            str(soak.root / "dbt-target"),
+        ],
+        cwd=DBT_DIR,
+        env={**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, ANSI.sub("", build.stdout[-4000:])
+    soak.figures["full rebuild (s)"] = round(time.monotonic() - started)
+    return path
+
+
+def test_the_last_build_equals_a_full_rebuild(soak, rebuilt):
+    """Every table of the published warehouse holds exactly the rows of the full rebuild, and the other way round."""
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{soak.settings.duckdb_file}' AS live (READ_ONLY)")
+        con.execute(f"ATTACH '{rebuilt}' AS rebuilt (READ_ONLY)")
+
+        def tables(db: str) -> set[tuple[str, str]]:
+            return set(
+                con.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?", [db]
+                ).fetchall()
+            )
+
+        assert tables("live") == tables("rebuilt") and len(tables("rebuilt")) > 20
+        differ = {}
+        for schema, table in sorted(tables("rebuilt")):
+            a, b = f'live."{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
+            only_live = con.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchone()[0]
+            only_full = con.execute(f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})").fetchone()[0]
+            if only_live or only_full:
+                differ[table] = {"rows only in the live warehouse": only_live, "rows only in the rebuild": only_full}
+    soak.figures["marts differing from a full rebuild"] = differ
+    assert not differ, json.dumps(differ, indent=1)
+
+
+def test_daily_sales_equal_the_ground_truth(soak):
+    """Orders, net sales and refunds per day and market in the published `daily_sales`, against the simulator."""
+    expected = expected_daily(soak.centra, TZ, soak.settings.start_date)
+    got = daily_sales(soak.settings)
+    wrong = []
+    for key in sorted(expected.keys() | got.keys(), key=str):
+        e, g = expected.get(key), got.get(key)
+        if e is None or g is None:
+            wrong.append(f"{key}: {'only in the warehouse' if e is None else 'missing from the warehouse'}")
+            continue
+        if g["orders"] != e["orders"]:
+            wrong.append(f"{key}: orders {g['orders']} != {e['orders']}")
+        for figure in ("order_day_net_base", "refunds_base", "net_base"):
+            if abs((g[figure] or 0) - e[figure]) > 0.011:
+                wrong.append(f"{key}: {figure} {g[figure]} != {e[figure]:.2f}")
+    assert sum(e["orders"] for e in expected.values()) > 0 and sum(e["refunds_base"] for e in expected.values()) > 0
+    assert not wrong, "\n".join(wrong[:40])
