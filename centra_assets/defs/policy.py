@@ -14,7 +14,7 @@ import dagster as dg
 from centra_assets.calendar import longest_day
 from centra_assets.settings import Settings
 
-from .marts.conditions import EveryStoreLanded, MartsBuildInFlight
+from .marts.conditions import EveryStoreLanded, MartsBuildInFlight, RawSyncInFlight
 
 OWNER = "team:data"  # every asset's owner
 
@@ -89,12 +89,16 @@ EVERY_INPUT_LANDED = (
 # after it asks for every model they touched, in one build (marts/conditions.py MartsBuildInFlight). One build runs
 # at a time and none waits behind it, so refresh runs wait for one build at most, and a test comparing two marts
 # compares two marts of one build.
+# A sync run writing the raw data a model reads (the daily schedules, a backfill) holds the model back until it ends:
+# one build after the sync, not one after each of its data types (marts/conditions.py RawSyncInFlight). A refresh
+# does not: it is seconds of work, arriving at any moment.
 REFRESH_WHEN_UPSTREAM_CHANGES = (
     dg.AutomationCondition.eager()
     .without(~dg.AutomationCondition.any_deps_missing())
     .without(~dg.AutomationCondition.any_deps_in_progress())
     & EVERY_INPUT_LANDED
     & ~MartsBuildInFlight()
+    & ~RawSyncInFlight()
 )
 # A failed build is tried again once, in the same run, after a pause: a passing failure (a disk, a connection) does
 # not leave the marts stale until raw data changes again. A failing dbt test is not tried again (centra_dbt): it

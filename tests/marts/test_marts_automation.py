@@ -13,7 +13,8 @@ import dagster as dg
 from centra_assets.defs import build_definitions
 from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.raw.partitions import key, snapshot_key
-from centra_assets.defs.realtime.locate import plan_refresh
+from centra_assets.defs.realtime.locate import TAG, plan_refresh
+from centra_assets.entities import BY_NAME
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import files
 from centra_sim.testing import runs as launched
@@ -139,12 +140,16 @@ def test_a_refresh_asks_for_the_models_again_when_it_changed_a_day_and_only_then
         assert (DAILY_SALES in requested) is rebuilds, (number, sorted(m.to_user_string() for m in requested))
 
 
-def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_in_one(make_centra, tmp_path):
+def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_in_one(
+    make_centra, tmp_path, monkeypatch
+):
     """Orders land again while a build of daily_sales runs: eager alone asked at once for every other model the
     orders feed (a second build, which waited for the first, and whose tests compared its marts with the first's).
     Builds coalesce: nothing is asked for while the build is in flight, and once it is done every model the change
     touched is asked for in one run."""
     centra = make_centra(days=1, orders_per_day=10)
+    monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)  # the runs made below resolve the job's resources
+    monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
     day = sim_day(centra, 0)
     settings = settings_for(tmp_path, start=day)
     store = settings.stores[0]
@@ -182,6 +187,23 @@ def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_i
     after = next_tick()
     fed_by_orders = {k for k in everything if dg.AssetKey(["centra", "orders"]) in graph_roots(defs, k)}
     assert daily_sales in after and fed_by_orders <= after, sorted(k.to_user_string() for k in fed_by_orders - after)
+
+    # A sync run (a schedule's, a backfill's) writes its data types step by step: the marts wait for it to end, not
+    # build after each step. A refresh run holds nothing back.
+    raw_orders = {dg.AssetKey(["centra", t.name]) for t in BY_NAME["orders"].tables}
+    for tags, holds in (({}, True), ({TAG: "refresh:test"}, False)):
+        next_tick()  # the tick that sees the last build's own materializations
+        land(orders, key(settings, store, day))  # the sync's first steps landed...
+        sync = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=raw_orders)
+        tags = {**tags, "dagster/partition": key(settings, store, day)}
+        run = instance.create_run_for_job(
+            sync, asset_selection=raw_orders, status=dg.DagsterRunStatus.STARTED, tags=tags
+        )
+        asked = next_tick()  # ...and it is still writing
+        assert (daily_sales not in asked) is holds, (tags, sorted(k.to_user_string() for k in asked))
+        instance.report_run_canceled(run)
+        if holds:
+            assert daily_sales in next_tick()  # once it ended, one build
 
 
 def graph_roots(defs: dg.Definitions, model: dg.AssetKey) -> set[dg.AssetKey]:

@@ -1,5 +1,6 @@
 """The marts' automation conditions Dagster has no building block for: has every store's data landed
-(`EveryStoreLanded`), and is a build of the marts already queued or running (`MartsBuildInFlight`).
+(`EveryStoreLanded`), is a build of the marts already queued or running (`MartsBuildInFlight`), and is a sync of
+the raw data still writing (`RawSyncInFlight`).
 
 Dagster maps a partitioned raw table onto an unpartitioned dbt model through all of its partitions, so
 `all_deps_match(~missing())` reads "any partition landed": with several stores, any store's. And it looks at a
@@ -115,3 +116,52 @@ class MartsBuildInFlight(dg.AutomationCondition):
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         in_flight = await _marts_build_in_flight(context)
         return dg.AutomationResult(context, context.candidate_subset if in_flight else context.get_empty_subset())
+
+
+# per evaluation: the raw tables a sync run (not a refresh) is writing
+_SYNCING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def _syncing(context: dg.AutomationContext) -> set[dg.AssetKey]:
+    """The raw tables that running sync runs (not refreshes) plan to write, from their planned materializations."""
+    from ..realtime.locate import TAG as REFRESH_TAG  # (locate imports policy, which imports this module)
+
+    view = context.asset_graph_view
+    if view not in _SYNCING:
+        instance, tables = view.instance, set()
+        for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING)):
+            if REFRESH_TAG in run.tags:
+                continue
+            planned = instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000
+            ).records
+            tables |= {r.asset_key for r in planned if r.asset_key and r.asset_key.path[0] == "centra"}
+        _SYNCING[view] = tables
+    return _SYNCING[view]
+
+
+class RawSyncInFlight(dg.AutomationCondition):
+    """True while a sync run (the daily schedules, a backfill; not a refresh) is writing a raw table the asset
+    reads. Such a run writes its data types one step after another, each publishing in its own turn of the
+    warehouse: a build asked for after each step made the next step wait for that build, while holding its slot
+    of the `centra_api` pool, and refresh runs waited behind the pool (the soak test: a daily snapshot run took
+    15 minutes, refreshes queued 7 to 15 minutes). The marts wait for the sync instead, and build once after it.
+    A refresh, seconds of work arriving at any moment, never holds a build back."""
+
+    @property
+    def name(self) -> str:
+        return "raw_sync_in_flight"
+
+    @property
+    def description(self) -> str:
+        return "A sync (not a refresh) of a raw table read is running"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        roots = context.asset_graph.get_materializable_roots(context.key) - {context.key}
+        syncing = bool(roots & _syncing(context))
+        return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())
