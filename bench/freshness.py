@@ -26,35 +26,19 @@ from zoneinfo import ZoneInfo
 import duckdb
 import httpx
 
+from centra_sim.testing.dagster_ui import loaded_location, start_sensor, until
+
 TOKEN = "bench-token"
 SECRET = "bench-webhook-secret-0123"
 TIMEZONE = "Europe/Stockholm"
 TARGET = 120.0  # s: the raw refresh within a minute (the mission), then one dbt build of what changed
 WEBHOOK_SENSOR, AUTOMATION = "centra_webhook_sensor", "centra_marts_automation"
 TAIL = 300  # s to wait after the last change
-START_SENSOR = """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-  __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }"""
-LOCATION = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
 IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
 
 
-def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60).json()
-    if "errors" in answer:
-        raise RuntimeError(answer["errors"])
-    return answer["data"]
-
-
 def _until(condition, seconds: float, what: str, every: float = 1.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if result := condition():
-                return result
-        except (httpx.TransportError, duckdb.Error):
-            pass
-        time.sleep(every)
-    raise RuntimeError(f"timed out waiting for {what}")
+    return until(condition, seconds, what, every, passing=(httpx.TransportError, duckdb.Error))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -170,19 +154,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
                     start_new_session=True,
                 )
                 url = f"http://127.0.0.1:{ui_port}"
-                (location,) = _until(
-                    lambda: [
-                        e["name"]
-                        for e in _graphql(url, LOCATION)["workspaceOrError"]["locationEntries"]
-                        if e["loadStatus"] == "LOADED"
-                    ],
-                    300,
-                    "Dagster's code location",
-                    every=2,
-                )
-                selector = {"repositoryLocationName": location, "repositoryName": "__repository__"}
-                started = _graphql(url, START_SENSOR, {"s": {**selector, "sensorName": WEBHOOK_SENSOR}})
-                assert started["startSensor"]["__typename"] == "Sensor", started
+                start_sensor(url, loaded_location(url), WEBHOOK_SENSOR)
 
                 # the sweep's first tick (on by default) refreshes the last day, and the marts follow: start from a
                 # quiet store, so the figures are the webhooks' own

@@ -52,6 +52,9 @@ from centra_assets.entities import ALL
 from centra_assets.settings import settings_from_env
 from centra_assets.warehouse import layout
 from centra_sim.process import free_port
+from centra_sim.testing.dagster_ui import graphql as _graphql
+from centra_sim.testing.dagster_ui import loaded_location, start_sensor
+from centra_sim.testing.dagster_ui import until as _until
 from centra_sim.testing.simulator import TOKEN, serve
 
 from ..marts.test_marts import daily_sales, expected_daily
@@ -87,30 +90,9 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-LOCATION = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
-START_SENSOR = """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-  __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }"""
 TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
   ... on Sensor { sensorState { ticks(limit: 1) { status timestamp } } } } }"""
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60).json()
-    assert "errors" not in answer, answer
-    return answer["data"]
-
-
-def _until(condition, seconds: float, what: str, every: float = 1.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if result := condition():
-                return result
-        except httpx.TransportError:
-            pass
-        time.sleep(every)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 def _crons(at: dt.datetime) -> tuple[dict[str, str], float]:
@@ -258,20 +240,10 @@ def soak(tmp_path_factory):
             start_new_session=True,
         )
         url = f"http://127.0.0.1:{ui_port}"
-        (location,) = _until(
-            lambda: [
-                e["name"]
-                for e in _graphql(url, LOCATION)["workspaceOrError"]["locationEntries"]
-                if e["loadStatus"] == "LOADED"
-            ],
-            300,
-            "Dagster's code location",
-            every=2,
-        )
+        location = loaded_location(url)
         selector = {"repositoryLocationName": location, "repositoryName": "__repository__"}
         for sensor in SENSORS_TURNED_ON:  # as an operator turns them on in the UI
-            answer = _graphql(url, START_SENSOR, {"s": {**selector, "sensorName": sensor}})["startSensor"]
-            assert answer["__typename"] == "Sensor", answer
+            start_sensor(url, location, sensor)
         figures["Dagster ready (s)"] = round(time.monotonic() - started)
 
         steps = SOAK_DAYS * 86400 // STEP

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +24,7 @@ from centra_assets.cli import stop_session
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.settings import Settings
 from centra_sim.process import free_port
+from centra_sim.testing.dagster_ui import graphql, until
 from centra_sim.testing.simulator import TOKEN, serve
 
 from ..helpers import TZ, rows, truth
@@ -71,21 +71,11 @@ PARTITIONS = """{ assetNodes(group: null) { assetKey { path } isPartitioned
 
 
 def _graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
-    answer = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout).json()
-    assert "errors" not in answer, answer
-    return answer["data"]
+    return graphql(url, query, variables, timeout)
 
 
 def _wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if result := condition():
-                return result
-        except httpx.TransportError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return until(condition, seconds, what)
 
 
 def documented_setup() -> list[str]:
