@@ -487,6 +487,11 @@ def rebuilt(soak) -> Path:
     return path
 
 
+# What an incremental build recomputed (the days its changed partitions touch): a record of the last build, not a
+# mart, so by design not what a full rebuild holds
+BUILD_BOOKKEEPING = {"int_changed_days"}
+
+
 def test_the_last_build_equals_a_full_rebuild(soak, rebuilt):
     """Every table of the published warehouse holds exactly the rows of the full rebuild, and the other way round."""
     with duckdb.connect() as con:
@@ -503,6 +508,8 @@ def test_the_last_build_equals_a_full_rebuild(soak, rebuilt):
         assert tables("live") == tables("rebuilt") and len(tables("rebuilt")) > 20
         differ = {}
         for schema, table in sorted(tables("rebuilt")):
+            if table in BUILD_BOOKKEEPING:
+                continue
             a, b = f'live."{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
             only_live = con.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchone()[0]
             only_full = con.execute(f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})").fetchone()[0]
