@@ -2,7 +2,8 @@
 
 centra-assets check     connect with CENTRA_API_URL / CENTRA_API_TOKEN (or every store in CENTRA_STORES_FILE),
                         learn the store's schema, run every query the project uses once with the smallest limit,
-                        and report the token, its read permissions, and the fields the store's schema lacks
+                        and report the token, its read permissions, and the fields the store's schema lacks;
+                        reach the shared rate budget's PostgreSQL (CENTRA_RATE_BUDGET_URL) if one is set
 centra-assets queries   print the query of each data type (as a store with the documented schema is sent it)
 centra-assets init      write the Dagster instance's settings to $DAGSTER_HOME/dagster.yaml (default ./.dagster_home):
                         run history kept there, the centra_api pool (at most 2 ops talk to Centra at once), a cap of
@@ -270,13 +271,37 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"# {spec.name}\n{default_plan(spec).document}\n")
         return
     if args.command == "check":
+        budget = check_rate_budget(os.environ.get("CENTRA_RATE_BUDGET_URL", ""))
         if os.environ.get("CENTRA_STORES_FILE"):
-            sys.exit(check_stores(os.environ["CENTRA_STORES_FILE"]))
+            sys.exit(max(budget, check_stores(os.environ["CENTRA_STORES_FILE"])))
         url, token = os.environ.get("CENTRA_API_URL"), os.environ.get("CENTRA_API_TOKEN")
         if not url or not token:
             print("Set CENTRA_API_URL (https://<store>.centra.com/graphql) and CENTRA_API_TOKEN first.")
             sys.exit(2)
-        sys.exit(check(url, token))
+        sys.exit(max(budget, check(url, token)))
+
+
+def check_rate_budget(url: str, out=sys.stdout) -> int:
+    """0: no shared rate budget is set (SQLite on this machine), or its PostgreSQL answers and holds its tables;
+    2: the URL is not PostgreSQL's, or its server cannot be reached. Every run would fail on it, so `check`
+    says so before they do (the Centra checks still run: one `check` names every problem)."""
+    from centra_assets.centra.pacing import PostgresBudget, RateBudgetUnavailable
+    from centra_assets.shared_state import is_postgres_url, redacted
+
+    if not url:
+        return 0
+    if not is_postgres_url(url):  # the value may hold a password: not shown
+        print(
+            "Rate budget: CENTRA_RATE_BUDGET_URL must be a postgresql://user:password@host:port/database URL", file=out
+        )
+        return 2
+    try:
+        PostgresBudget(url, shown_as=redacted(url))
+    except RateBudgetUnavailable as exc:
+        print(f"Rate budget: UNAVAILABLE. {exc}", file=out)
+        return 2
+    print(f"Rate budget: shared in PostgreSQL {redacted(url)}", file=out)
+    return 0
 
 
 def check_stores(path: str, out=sys.stdout) -> int:

@@ -9,8 +9,8 @@ import sys
 from centra_sim.api.permissions import ALL_PERMISSIONS
 
 
-def run_check(centra, token: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CENTRA_API_URL": centra.graphql_url, "CENTRA_API_TOKEN": token}
+def run_check(centra, token: str, **more_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CENTRA_API_URL": centra.graphql_url, "CENTRA_API_TOKEN": token, **more_env}
     return subprocess.run(
         [sys.executable, "-m", "centra_assets.cli", "check"], env=env, capture_output=True, text=True, timeout=120
     )
@@ -67,3 +67,15 @@ def test_check_goes_through_every_store_of_a_stores_file(centra, tmp_path):
     assert "== store nordic ==" in nordic and "All read permissions present" in nordic
     assert "MISSING  Return:read" in us
     assert "us-token-without-returns" not in result.stdout  # tokens are never printed
+
+
+def test_check_fails_when_the_shared_rate_budgets_server_is_down(centra):
+    from centra_sim.process import free_port
+
+    password = "budget-password-0123456789"
+    url = f"postgresql://centra:{password}@127.0.0.1:{free_port()}/budget"  # nothing listens there
+    result = run_check(centra, "test-token-full", CENTRA_RATE_BUDGET_URL=url)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Rate budget: UNAVAILABLE" in result.stdout and "centra:***@127.0.0.1" in result.stdout
+    assert "All read permissions present" in result.stdout  # the Centra checks ran too: one run names everything
+    assert password not in result.stdout + result.stderr

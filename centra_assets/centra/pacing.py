@@ -211,6 +211,12 @@ class PostgresBudget:
         with self._pool_lock:
             idle = self._idle.setdefault(self.url, [])
             con = idle.pop() if idle else None
+        if con is not None and not _alive(con):  # the server restarted: every idle connection is dead
+            with self._pool_lock:
+                dead, self._idle[self.url] = [con, *self._idle[self.url]], []
+            for con in dead:
+                con.close()
+            con = None
         if con is None:
             con = self._connect()
         try:
@@ -232,18 +238,39 @@ class PostgresBudget:
         try:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            password = urlsplit(self.url).password
-            detail = str(exc).replace(password, "***") if password else str(exc)
-            raise RateBudgetUnavailable(
-                f"The shared rate budget (CENTRA_RATE_BUDGET_URL, {self.shown_as}) cannot be reached: {detail}"
-            ) from None
+            raise self._unavailable("cannot be reached", exc) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Query]:
-        with self._connection() as con, con.transaction(), con.cursor() as cur:
+        import psycopg
 
-            def query(sql: str, params: tuple) -> list[tuple]:
-                cur.execute(sql.replace("?", "%s"), params)
-                return cur.fetchall() if cur.description else []
+        try:
+            with self._connection() as con, con.transaction(), con.cursor() as cur:
 
-            yield query
+                def query(sql: str, params: tuple) -> list[tuple]:
+                    cur.execute(sql.replace("?", "%s"), params)
+                    return cur.fetchall() if cur.description else []
+
+                yield query
+        except psycopg.OperationalError as exc:  # the server went away in the middle: say which, not how
+            raise self._unavailable("was lost during a transaction", exc) from None
+
+    def _unavailable(self, what: str, exc: Exception) -> RateBudgetUnavailable:
+        password = urlsplit(self.url).password  # (centra/ imports nothing of the project: no shared_state)
+        detail = str(exc).replace(password, "***") if password else str(exc)
+        return RateBudgetUnavailable(
+            f"The shared rate budget (CENTRA_RATE_BUDGET_URL, {self.shown_as}) {what}: {detail}"
+        )
+
+
+def _alive(con) -> bool:
+    """Whether a pooled connection still reaches its server: one empty query, a round trip (psycopg_pool's own
+    check). A server restart ends every session while it sits idle in the pool; handed out, it would fail the
+    run that took it with a raw `AdminShutdown`."""
+    import psycopg
+
+    try:
+        con.execute("")
+        return True
+    except psycopg.Error:
+        return False

@@ -243,56 +243,73 @@ class PostgresEventStore(_GroupCommit):
 
         return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
 
+    def _on(self, which: str, work):
+        """`work(connection)` on the store's `_write` or `_read` connection, run again once on a new connection
+        when the server ended the old one (a restart, a failover: every session gets `AdminShutdown`). Without
+        this, a long-running receiver would answer 500 until it is restarted itself. A transaction whose
+        connection broke is rolled back, so the work runs again whole (a COMMIT whose answer was lost stored
+        its deliveries: run again, they are replays, refused with 409, and their events are kept once)."""
+        import psycopg
+
+        con = getattr(self, which)
+        if not (con.closed or con.broken):
+            try:
+                return work(con)
+            except psycopg.OperationalError:
+                if not con.broken:
+                    raise
+        con = self._connect()
+        setattr(self, which, con)
+        return work(con)
+
     def _commit_locked(self, batch: list[tuple]) -> list:
-        if self._write.closed or self._write.broken:  # the server restarted: reconnect, the caller may retry
-            self._write = self._connect()
-        now = time.time()
-        signatures = [signature for signature, _, _ in batch]
         try:
-            with self._write.transaction(), self._write.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
-                cur.execute(
-                    "INSERT INTO centra_webhook_delivery (store, signature, received_at) "
-                    "SELECT %s, s, %s FROM unnest(%s::text[]) AS s ON CONFLICT DO NOTHING RETURNING signature",
-                    (self.store, now, signatures),
-                )
-                fresh = {row[0] for row in cur.fetchall()}
-                results, new_events = [], []
-                for signature, _signed_at, rows in batch:
-                    if signature in fresh:
-                        fresh.discard(signature)  # the same request twice in one batch: the second is a replay
-                        new_events.extend((self.store, *row, signature) for row in rows)
-                        results.append(len(rows))
-                    else:
-                        results.append(Replay("this signed request was already received"))
-                if new_events:
-                    cur.executemany(_PG_INSERT_EVENT, new_events)
-                self._commits += 1
-                if self._commits % self.PRUNE_EVERY == 0:
-                    cur.execute(
-                        "DELETE FROM centra_webhook_delivery WHERE store = %s AND received_at < %s",
-                        (self.store, now - self.replay_window),
-                    )
+            return self._on("_write", lambda con: self._commit_on(con, batch))
         except Exception as exc:
             return [exc] * len(batch)
+
+    def _commit_on(self, con, batch: list[tuple]) -> list:
+        now = time.time()
+        signatures = [signature for signature, _, _ in batch]
+        with con.transaction(), con.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+            cur.execute(
+                "INSERT INTO centra_webhook_delivery (store, signature, received_at) "
+                "SELECT %s, s, %s FROM unnest(%s::text[]) AS s ON CONFLICT DO NOTHING RETURNING signature",
+                (self.store, now, signatures),
+            )
+            fresh = {row[0] for row in cur.fetchall()}
+            results, new_events = [], []
+            for signature, _signed_at, rows in batch:
+                if signature in fresh:
+                    fresh.discard(signature)  # the same request twice in one batch: the second is a replay
+                    new_events.extend((self.store, *row, signature) for row in rows)
+                    results.append(len(rows))
+                else:
+                    results.append(Replay("this signed request was already received"))
+            if new_events:
+                cur.executemany(_PG_INSERT_EVENT, new_events)
+            self._commits += 1
+            if self._commits % self.PRUNE_EVERY == 0:
+                cur.execute(
+                    "DELETE FROM centra_webhook_delivery WHERE store = %s AND received_at < %s",
+                    (self.store, now - self.replay_window),
+                )
         return results
 
     def read_after(self, cursor: int, limit: int = 1000) -> list[StoredEvent]:
+        sql = (
+            "SELECT id, received_at, type, action, object_id, date, raw FROM centra_webhook_event "
+            "WHERE store = %s AND id > %s ORDER BY id LIMIT %s"
+        )
         with self._read_lock:
-            if self._read.closed or self._read.broken:
-                self._read = self._connect()
-            rows = self._read.execute(
-                "SELECT id, received_at, type, action, object_id, date, raw FROM centra_webhook_event "
-                "WHERE store = %s AND id > %s ORDER BY id LIMIT %s",
-                (self.store, cursor, limit),
-            ).fetchall()
+            rows = self._on("_read", lambda con: con.execute(sql, (self.store, cursor, limit)).fetchall())
         return [StoredEvent(*row) for row in rows]
 
     def count(self) -> int:
+        sql = "SELECT count(*) FROM centra_webhook_event WHERE store = %s"
         with self._read_lock:
-            return self._read.execute(
-                "SELECT count(*) FROM centra_webhook_event WHERE store = %s", (self.store,)
-            ).fetchone()[0]
+            return self._on("_read", lambda con: con.execute(sql, (self.store,)).fetchone()[0])
 
     def close(self) -> None:
         super().close()

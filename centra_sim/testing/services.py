@@ -64,18 +64,18 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
             as_user = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
-        data = self.dir / "data"
-        subprocess.run(
-            [*as_user, postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        self._as_user, self.data = as_user, self.dir / "data"
+        initdb = [postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        subprocess.run([*as_user, *initdb], check=True, stdout=subprocess.DEVNULL)
+        self._start()
+
+    def _start(self) -> None:
         self.proc = subprocess.Popen(
             [
-                *as_user,
+                *self._as_user,
                 postgres_bin("postgres"),
                 "-D",
-                str(data),
+                str(self.data),
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -88,9 +88,15 @@ class Postgres:
                 "max_connections=200",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(self.dir / "server.log", "wb"),  # noqa: SIM115 (the server owns it until it stops)
+            stderr=open(self.dir / "server.log", "ab"),  # noqa: SIM115 (the server owns it until it stops)
         )
         _wait(lambda: psycopg.connect(self.url("postgres"), connect_timeout=1).close() or True, "PostgreSQL", self.proc)
+
+    def restart(self) -> None:
+        """Stop the server ("fast" shutdown: every session is ended, as in a crash or an upgrade) and start it
+        again on the same port and data: what long-running clients must survive."""
+        _stop(self.proc, signal.SIGINT)
+        self._start()
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

@@ -149,5 +149,19 @@ def test_an_unreachable_budget_database_is_named_without_its_password(tmp_path):
     assert not any(PASSWORD in f"{e} {e!r}" for e in seen if e is not None)
 
 
+def test_a_long_running_process_charges_the_budget_again_after_postgresql_restarts(postgres_server):
+    """A restart ends every session pooled in the process (a code server, a run's executor): the next charges
+    take live connections and go on, none fails with a raw `AdminShutdown`."""
+    url = postgres_server.new_database()
+    pacer = Pacer(PostgresBudget(url, redacted(url)), budget="https://store.example/graphql")
+    limits = [{"type": "REQUEST_COUNT", "intervalSeconds": "TEN_SECONDS", "quota": 1000, "remainingQuota": 1000}]
+    pacer.configure(limits)
+    pacer.acquire(requests=1)
+    postgres_server.restart()
+    for _ in range(3):  # each would have taken a dead connection from the pool
+        assert pacer.acquire(requests=1) == 0.0
+    pacer.configure(limits)
+
+
 if __name__ == "__main__":
     _hammer(sys.argv[1], Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "")

@@ -16,6 +16,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psycopg
 import pytest
 
 from centra_assets.webhooks.app import _payload_field, build_app
@@ -264,6 +265,26 @@ def test_webhooks_from_the_simulator_verify_and_land(make_centra, receiver):
     assert stats["delivered_events"] > 50 and stats["failed_attempts"] == 0
     assert store.count() == stats["delivered_events"]
     assert {e.type for e in store.read_after(0, 100_000)} <= {"order", "shipment", "return", "customer"}
+
+
+def test_a_receiver_on_postgres_carries_on_after_the_server_restarts(postgres_server):
+    """A restart ends the receiver's sessions: /health and the next delivery reconnect instead of answering 500
+    until the receiver itself is restarted."""
+    url = postgres_server.new_database()
+    store = PostgresEventStore(url)
+    try:
+        with BackgroundServer(build_app(store, SECRET)) as base:
+            assert post(f"{base}/webhooks/centra", body_of([event(1)])).status_code == 200
+            assert httpx.get(f"{base}/health").json()["events"] == 1
+            postgres_server.restart()
+            health = httpx.get(f"{base}/health", timeout=10)
+            assert health.status_code == 200 and health.json()["events"] == 1, health.text
+            assert post(f"{base}/webhooks/centra", body_of([event(2)])).status_code == 200
+    finally:
+        store.close()
+    with psycopg.connect(url) as con:  # what the server holds, read on a connection of the test's own
+        stored = con.execute("SELECT object_id FROM centra_webhook_event ORDER BY id").fetchall()
+    assert stored == [(1,), (2,)]
 
 
 @pytest.mark.slow  # `centra-webhooks serve`, killed and restarted
