@@ -6,6 +6,7 @@ One store: POST /webhooks/centra (and /webhooks/centra/<CENTRA_STORE>), secret C
 Several (CENTRA_STORES_FILE): POST /webhooks/centra/<store>, each with the secret its `webhook_secret_env`
 names. Events go to CENTRA_WEBHOOK_STORE (a postgresql:// URL) or to SQLite files in the state folder.
 Serve it behind HTTPS (a reverse proxy terminating TLS on 443) for a real store: Centra posts to ports 80/443.
+It bounds what a client may send by itself (header size, time to send a request, connections: server.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uvicorn
 
 from centra_assets.settings import settings_from_env
 
+from . import server
 from .app import build_app
 from .signature import DEFAULT_TOLERANCE
 from .store import SqliteEventStore, open_event_store
@@ -36,6 +38,15 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--store", type=Path, default=None, help="one store only: a SQLite file to store events in")
     serve.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="seconds a signature stays valid")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--request-seconds",
+        type=float,
+        default=server.REQUEST_SECONDS,
+        help="a request must arrive whole within this; slower connections are closed",
+    )
+    serve.add_argument(
+        "--max-connections", type=int, default=server.MAX_CONNECTIONS, help="over this, requests get 503"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -59,7 +70,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"centra-webhooks: {name}: POST http://{args.host}:{args.port}/webhooks/centra/{name} -> {events.path}")
     if single:
         print(f"centra-webhooks: POST http://{args.host}:{args.port}/webhooks/centra (the one store)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.Server(
+        server.config(
+            app, args.host, args.port, request_seconds=args.request_seconds, max_connections=args.max_connections
+        )
+    ).run()
 
 
 if __name__ == "__main__":
