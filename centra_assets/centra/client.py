@@ -341,7 +341,7 @@ class CentraClient:
                 missing.setdefault("(not named by Centra)", ".".join(map(str, error.get("path") or [])))
         if missing:
             used = list((exc.extensions or {}).get("permissionsUsed") or [])
-            return "fail", CentraPermissionError(missing, message, used)
+            return "fail", CentraPermissionError(missing, message, used, errors)
         if all(is_transient(e) for e in errors):
             return "retry", f"Centra failed while answering: {message}"
         return "fail", CentraQueryError(f"Centra refused the query: {message}", errors)

@@ -24,9 +24,12 @@ class CentraAuthError(CentraError):
 class CentraPermissionError(CentraError):
     """The token lacks read permissions; names each exactly, as Centra's messages do."""
 
-    def __init__(self, missing: dict[str, str], message: str, used: list[str] | None = None):
+    def __init__(
+        self, missing: dict[str, str], message: str, used: list[str] | None = None, errors: list[dict] | None = None
+    ):
         self.missing = missing  # permission -> the field that needs it
         self.used = used or []  # extensions.permissionsUsed: what the query would have used
+        self.errors = errors or []  # Centra's errors as sent: each denied field's `path` (`check` reads past them)
         self.permission, self.field = next(iter(missing.items()))
         needs = ", ".join(f"{p} (needed to read `{f}`)" for p, f in missing.items())
         names = ", ".join(missing)

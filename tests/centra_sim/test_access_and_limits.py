@@ -9,6 +9,7 @@ import pytest
 from gql.transport.exceptions import TransportQueryError
 
 from centra_sim.api.complexity import TYPICAL_LIST_SIZE
+from centra_sim.api.permissions import ALL_PERMISSIONS
 from centra_sim.ratelimit import RateLimiter
 
 ORDERS = {"query": "{ orders(limit: 1) { number } }"}
@@ -198,3 +199,30 @@ def test_customer_total_orders_counts_their_orders_and_needs_its_permission(cent
     body = centra.post(query, token="no-order-counts").json()
     denied = "You need Customer.totalOrders:read permission to access totalOrders."
     assert denied in {e["message"] for e in body["errors"]}
+
+
+def test_the_simulator_guards_every_permission_the_docs_list(centra):
+    """Each read permission the docs list for the project's queries is demanded by the simulator: without it,
+    a query that uses it is denied, naming it (on pages of 50 records, so that every kind of record is read)."""
+    from centra_assets.cli import project_queries
+
+    from ..test_readme import _permission_table
+
+    listed = {p for p, (ours, _, _) in _permission_table().items() if ours}
+    queries = [{"query": query, "variables": {**variables, "limit": 50}} for _, query, variables in project_queries()]
+    users = {p: [] for p in listed}
+    for body in queries:
+        for permission in centra.post(body).json()["extensions"]["permissionsUsed"]:
+            users.setdefault(permission, []).append(body)
+    unguarded = []
+    for permission in sorted(listed):
+        token = f"all-but-{permission}".replace(":", "-").replace(".", "-")
+        centra.admin("tokens", {"token": token, "permissions": sorted(ALL_PERMISSIONS - {permission})})
+        needed = f"You need {permission} permission"
+        if not any(
+            needed in e["message"]
+            for body in users[permission]
+            for e in centra.post(body, token).json().get("errors", [])
+        ):
+            unguarded.append(permission)
+    assert unguarded == []
