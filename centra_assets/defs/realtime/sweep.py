@@ -26,7 +26,7 @@ from centra_assets.centra.errors import CentraQueryError
 from centra_assets.centra.schema import lacking_inputs_from_errors
 from centra_assets.entities.spec import EntitySpec, to_utc
 from centra_assets.settings import Settings, Store
-from centra_assets.warehouse import layout
+from centra_assets.warehouse import files, layout
 
 from .. import policy
 from ..policy import (
@@ -160,9 +160,39 @@ def _changes(
     return days, after_mark | ({"fallback": fallback} if fallback else {})
 
 
+class WaitingForBackfill(Exception):
+    """A store's first sweep waits: its history has not landed yet (the message says what is missing)."""
+
+
+def backfill_gap(settings: Settings, store: Store, now: dt.datetime) -> str | None:
+    """What the store's warehouse still lacks of its history (every day of each data type the sweep refreshes,
+    from its start date to yesterday), in words; None once it has all landed."""
+    yesterday = day_of(now, store.tz) - dt.timedelta(days=1)
+    first = dt.date.fromisoformat(str(store.start_date))
+    wanted = {(first + dt.timedelta(days=n)).isoformat() for n in range((yesterday - first).days + 1)}
+    root = layout.store_root(settings.warehouse_dir, store)
+    for spec in CHANGING:
+        table = spec.tables[0].name
+        held = {path.rsplit("date=", 1)[1][:10] for path in files.glob(layout.partition_path(root, table, "*"))}
+        missing = sorted(wanted - held)
+        if missing:
+            return (
+                f"the first sweep of store {store.name!r} waits for its history to land: {table} lacks "
+                f"{len(missing)} of the {len(wanted)} days from {first} to {yesterday} (the first: {missing[0]}). "
+                "Backfill them (docs/operating.md, the first production day); the sweep starts once they have landed"
+            )
+    return None
+
+
 def sweep_store(centra: CentraResource, settings: Settings, store: Store, before: dict, now: dt.datetime):
     """One store's refresh run (or none) for everything Centra changed since its marks (`before`: data type ->
-    {since, seen}; a first sweep looks back FIRST_SWEEP from `now`); and its next marks."""
+    {since, seen}; a first sweep looks back FIRST_SWEEP from `now`); and its next marks.
+
+    A store's first sweep waits (WaitingForBackfill) until its history from the start date has landed: started
+    with an empty warehouse, it would sync whole every day its changed records belong to, in one run racing the
+    backfill the operator is about to launch (the first production day, docs/operating.md)."""
+    if not before and (gap := backfill_gap(settings, store, now)):
+        raise WaitingForBackfill(gap)
     client = centra.client(store)
     try:
         after, located = {}, {}
@@ -182,6 +212,7 @@ class Swept(NamedTuple):
     marks: dict  # every store's next marks (a store not swept, or whose sweep failed, keeps its own)
     swept: list[str]  # the stores swept, failures included
     failed: dict[str, BaseException]
+    waiting: dict[str, str]  # store -> why its first sweep waits (WaitingForBackfill)
 
 
 def sweep_stores(
@@ -197,13 +228,15 @@ def sweep_stores(
     results = serve_stores(
         stores, lambda s: sweep_store(centra, settings, s, marks.get(s.name, {}), now), seconds, concurrency
     )
-    out = Swept([], {s.name: marks[s.name] for s in settings.stores if s.name in marks}, [], {})
+    out = Swept([], {s.name: marks[s.name] for s in settings.stores if s.name in marks}, [], {}, {})
     for store in stores:
         if store.name not in results:
             continue
         out.swept.append(store.name)
         result = results[store.name]
-        if isinstance(result, BaseException):
+        if isinstance(result, WaitingForBackfill):
+            out.waiting[store.name] = str(result)
+        elif isinstance(result, BaseException):
             out.failed[store.name] = result
         else:
             out.planned.extend(result[0])
@@ -259,7 +292,7 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
         requests, _ = cursor.follow_up(context, settings)
         started = time.time()
         order = longest_waiting(settings.stores, cursor.served)
-        planned, marks, swept, failed = sweep_stores(
+        planned, marks, swept, failed, waiting = sweep_stores(
             centra,
             settings,
             cursor.marks,
@@ -270,7 +303,8 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
         )
         for name, error in failed.items():  # its marks stay: the next sweep of the store covers its changes
             context.log.error(f"sweep of store {name!r} failed: {type(error).__name__}: {error}")
-        for name in set(swept) - set(failed):  # a store whose schema makes the sweep fall back, when it starts to
+        # a store whose schema makes the sweep fall back, when it starts to
+        for name in set(swept) - set(failed) - set(waiting):
             for kind, mark in marks[name].items():
                 if mark.get("fallback") and mark["fallback"] != cursor.marks.get(name, {}).get(kind, {}).get(
                     "fallback"
@@ -285,8 +319,12 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
         context.update_cursor(cursor.to_json(settings))
         if len(swept) < len(settings.stores):
             context.log.info(f"swept {len(swept)} of {len(settings.stores)} stores; the others come first next tick")
+        for reason in waiting.values():
+            context.log.info(reason)
         return sensor_result(
-            requests, f"nothing changed since the last sweep ({len(cursor.pending)} refreshes still running)"
+            requests,
+            "; ".join(waiting.values())
+            or f"nothing changed since the last sweep ({len(cursor.pending)} refreshes still running)",
         )
 
     return centra_sweep_sensor
