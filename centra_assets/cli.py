@@ -271,6 +271,9 @@ def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout)
     home = dagster_home(env)
     log_path = home / "dagster-dev.log"
     url = f"http://{host}:{port}"
+    if taken := port_taken(host, port):
+        print(taken, file=out, flush=True)
+        return 2
     if threading.current_thread() is threading.main_thread():  # SIGTERM and SIGHUP stop it as Ctrl-C does
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _interrupt)
@@ -298,6 +301,24 @@ def serve_dagster(port: str, env: dict, host: str = "127.0.0.1", out=sys.stdout)
                 print("Stopping Dagster ...", file=out, flush=True)
                 stop_session(dagster)
         return 0 if dagster.returncode in (0, -signal.SIGTERM, None) else dagster.returncode
+
+
+def port_taken(host: str, port: str | int) -> str | None:
+    """Why the UI cannot listen on `host`:`port` (another process holds it), in words; None if it can. Checked
+    before anything starts: `dagster dev` would log its webserver's failure, run its daemon on, and the UI
+    another process serves there would pass for its own."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webserver binds: TIME_WAIT is fine
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            return (
+                f"Port {port} on {host} is taken ({exc.strerror}): another process serves there. Stop it, or give "
+                "the Dagster UI another port (--port, or DAGSTER_PORT). Nothing was started."
+            )
+    return None
 
 
 def stop_session(proc: subprocess.Popen) -> None:

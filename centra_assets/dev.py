@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from centra_assets import calendar
 from centra_assets.calendar import day_of
-from centra_assets.cli import dagster_home, init_instance, serve_dagster
+from centra_assets.cli import dagster_home, init_instance, port_taken, serve_dagster
 from centra_sim.process import SimulatorProcess, free_port
 
 TOKEN = "dev-token"
@@ -50,6 +50,8 @@ def _stop_with_parent() -> None:
 def main() -> None:
     _stop_with_parent()
     port = os.environ.get("DAGSTER_PORT", "3000")
+    if taken := port_taken("127.0.0.1", port):  # before the receiver and the simulator start
+        sys.exit(taken)
     warehouse = os.environ.get("CENTRA_WAREHOUSE_DIR", "warehouse")
     home = dagster_home()
     init_instance(home)
@@ -94,15 +96,16 @@ def main() -> None:
                 f"receiver on 127.0.0.1:{hook_port} (their log: {home / 'dev-services.log'})",
                 flush=True,
             )
-            serve_dagster(port, env)
+            code = serve_dagster(port, env)
     except KeyboardInterrupt:
-        pass
+        code = 0
     finally:
         if receiver.poll() is None:
             receiver.terminate()
         receiver.wait(timeout=30)
         services_log.close()
         print("Stopped.", flush=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

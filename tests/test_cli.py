@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+
+import pytest
 
 from centra_sim.api.permissions import ALL_PERMISSIONS
 
@@ -99,3 +102,29 @@ def test_check_names_every_missing_permission_in_one_run(centra):
     assert {marks[p] for p in held} == {"ok"}
     summary = result.stdout.split("read permission(s) missing: ")[1]
     assert set(re.findall(r"[A-Z]\w*(?:\.\w+)?:read", summary)) == listed - held, summary
+
+
+@pytest.mark.slow  # it holds a port, as another process would
+def test_dev_with_its_port_taken_fails_clearly_and_starts_nothing(tmp_path):
+    from centra_sim.process import free_port
+
+    with socket.socket() as other:  # another process's server on the UI's port
+        port = free_port()
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "centra_assets.cli", "dev", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            out, _ = dev.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            dev.terminate()  # it stops the Dagster it started, as on Ctrl-C
+            out, _ = dev.communicate(timeout=120)
+    assert dev.returncode == 2, out
+    assert f"Port {port} on 127.0.0.1 is taken" in out and "Dagster UI at" not in out
+    assert not (tmp_path / "home" / "dagster-dev.log").exists()  # no Dagster was started
