@@ -285,7 +285,8 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
         f"{TICK_SECONDS:.0f} s a tick): "
         "orders, shipments and purchase orders by updatedAt; returns and deliveries (no updatedAt filter) when "
         "new, and when their state moves on. Catches what no webhook or event announced; its cursor keeps the "
-        "last sweep, so a daemon down for days misses nothing. On by default: it needs nothing but the API.",
+        "last sweep, so a daemon down for days misses nothing. On by default: it needs nothing but the API. A "
+        "store's first sweep waits until its history from the start date has landed (the backfill).",
     )
     def centra_sweep_sensor(context: dg.SensorEvaluationContext, centra: CentraResource):
         cursor = SweepCursor.load(context.cursor)
