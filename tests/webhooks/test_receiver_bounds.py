@@ -1,14 +1,17 @@
 """`centra-webhooks serve` bounds what a client may send, so it survives without a reverse proxy: a slow client is
-cut, an oversized header is refused, and intake goes on while many slow connections are open."""
+cut, an oversized header is refused, and intake goes on while many slow connections are open. And the README's
+example of a signed delivery, posted with curl, is stored."""
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -121,3 +124,15 @@ def test_intake_goes_on_after_more_slow_connections_than_the_receiver_has_files(
         for sock in slow:
             sock.close()
     assert 80 in {e.object_id for e in SqliteEventStore(path).read_after(0)}
+
+
+def test_the_readmes_signed_webhook_example_is_stored(receiver):
+    """The README's copy-paste example, run as written against a real receiver (its port and secret swapped in)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "X-Centra-Signature" in b)
+    port, path = receiver
+    script = block.replace("127.0.0.1:8787", f"127.0.0.1:{port}").replace("my-endpoint-secret", SECRET)
+    result = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == '{"stored":1}', result.stdout + result.stderr
+    stored = [e for e in SqliteEventStore(path).read_after(0) if e.object_id == 1042]
+    assert [(e.type, e.action) for e in stored] == [("order", "update")]
