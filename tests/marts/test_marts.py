@@ -567,9 +567,8 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
     for s in shipped:
         day = dt.date.fromisoformat(local_day(s["shipped_at"]))
         if stock_day - dt.timedelta(days=28) < day <= stock_day:
-            lines = orders_lines[s["order_number"]]
-            for line in lines:  # from the warehouse the shipment names (the simulator's: its first line's)
-                sold[(line["size_id"], lines[0]["warehouse_id"])] += line["quantity"]
+            for line in orders_lines[s["order_number"]]:  # drawn from the stock of the line's own warehouse
+                sold[(line["size_id"], line["warehouse_id"])] += line["quantity"]
     supply = purchase_order_truth(centra, settings)
     leads = defaultdict(list)
     for po, days in supply["lead"].items():
@@ -592,6 +591,15 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
         assert (row["target_units"], row["suggested_units"]) == (target, units), key_
         ordering += units > 0
     assert 0 < ordering < len(expected)  # some sizes to order, some not
+    # days of cover per size and warehouse: free stock over the units its own warehouse sold a day
+    health = query(settings, "SELECT size_id, warehouse_id, days_of_cover FROM inventory_health")
+    cover = {(size, warehouse): days for size, warehouse, days in health}
+    for s in truth(centra, "stock"):
+        key_ = (s["size_id"], s["warehouse_id"])
+        units = sold[key_]
+        want = round(max(s["free_to_allocate"], 0) / (units / window), 1) if units else None
+        assert cover[key_] == (pytest.approx(want, abs=0.051) if units else None), key_
+    assert len({w for (_, w), units in sold.items() if units}) > 1  # units drawn from more than one warehouse
 
 
 def variant_truth(centra, first: str) -> dict[int, dict]:
