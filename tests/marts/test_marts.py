@@ -479,6 +479,17 @@ def test_customer_cohorts_by_month_of_the_first_order_with_cumulative_value(mart
     for key, e in expected.items():
         assert got[key][:3] == e[:3], key
         assert got[key][3] == pytest.approx(e[3], abs=0.02), key
+    # a month is complete when every day of it is synced and over: not the first (it began before the start
+    # date), not the one in progress; both exist here
+    first, now = dt.date.fromisoformat(settings.start_date), dt.date.fromisoformat(today())
+    complete = {}
+    for m in months:
+        start = dt.date.fromisoformat(m)
+        end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        complete[m] = first <= start and end < now
+    flags = dict(query(settings, "SELECT DISTINCT order_month, is_month_complete FROM customer_cohorts"))
+    assert {m.isoformat(): f for m, f in flags.items()} == complete and set(complete.values()) == {True, False}
+    assert not complete[months[0]] and not complete[months[-1]]
 
 
 def purchase_order_truth(centra, settings) -> dict:
