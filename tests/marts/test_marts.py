@@ -841,12 +841,12 @@ def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(ma
         vat_unsaid += [f"{mart}.{c}" for c in columns if "net_sales" in c and not re.search(r"tax|VAT", described[c])]
     assert undocumented == []
     # and DuckDB holds them: an analyst's client shows the table's and every column's description where it is
-    comments = {(t, c): d for t, c, d in query(settings, "SELECT table_name, column_name, comment FROM "
-                                                      "duckdb_columns() WHERE schema_name = 'main' AND NOT internal")}  # fmt: skip
-    assert comments == {(t, c): models[t]["columns"][c]["description"] for t in built for c in built[t]}
-    tables = dict(
-        query(settings, "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal")
-    )
+    mine = "WHERE schema_name = 'main' AND NOT internal"
+    comments = query(settings, f"SELECT table_name, column_name, comment FROM duckdb_columns() {mine}")
+    assert {(t, c): d for t, c, d in comments} == {
+        (t, c): models[t]["columns"][c]["description"] for t in built for c in built[t]
+    }
+    tables = dict(query(settings, f"SELECT table_name, comment FROM duckdb_tables() {mine}"))
     assert tables == {t: models[t]["description"] for t in built}
     assert unitless == [], unitless
     assert vat_unsaid == [], vat_unsaid
