@@ -479,6 +479,17 @@ def test_customer_cohorts_by_month_of_the_first_order_with_cumulative_value(mart
     for key, e in expected.items():
         assert got[key][:3] == e[:3], key
         assert got[key][3] == pytest.approx(e[3], abs=0.02), key
+    # a month is complete when every day of it is synced and over: not the first (it began before the start
+    # date), not the one in progress; both exist here
+    first, now = dt.date.fromisoformat(settings.start_date), dt.date.fromisoformat(today())
+    complete = {}
+    for m in months:
+        start = dt.date.fromisoformat(m)
+        end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        complete[m] = first <= start and end < now
+    flags = dict(query(settings, "SELECT DISTINCT order_month, is_month_complete FROM customer_cohorts"))
+    assert {m.isoformat(): f for m, f in flags.items()} == complete and set(complete.values()) == {True, False}
+    assert not complete[months[0]] and not complete[months[-1]]
 
 
 def purchase_order_truth(centra, settings) -> dict:
@@ -567,9 +578,8 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
     for s in shipped:
         day = dt.date.fromisoformat(local_day(s["shipped_at"]))
         if stock_day - dt.timedelta(days=28) < day <= stock_day:
-            lines = orders_lines[s["order_number"]]
-            for line in lines:  # from the warehouse the shipment names (the simulator's: its first line's)
-                sold[(line["size_id"], lines[0]["warehouse_id"])] += line["quantity"]
+            for line in orders_lines[s["order_number"]]:  # drawn from the stock of the line's own warehouse
+                sold[(line["size_id"], line["warehouse_id"])] += line["quantity"]
     supply = purchase_order_truth(centra, settings)
     leads = defaultdict(list)
     for po, days in supply["lead"].items():
@@ -592,6 +602,15 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
         assert (row["target_units"], row["suggested_units"]) == (target, units), key_
         ordering += units > 0
     assert 0 < ordering < len(expected)  # some sizes to order, some not
+    # days of cover per size and warehouse: free stock over the units its own warehouse sold a day
+    health = query(settings, "SELECT size_id, warehouse_id, days_of_cover FROM inventory_health")
+    cover = {(size, warehouse): days for size, warehouse, days in health}
+    for s in truth(centra, "stock"):
+        key_ = (s["size_id"], s["warehouse_id"])
+        units = sold[key_]
+        want = round(max(s["free_to_allocate"], 0) / (units / window), 1) if units else None
+        assert cover[key_] == (pytest.approx(want, abs=0.051) if units else None), key_
+    assert len({w for (_, w), units in sold.items() if units}) > 1  # units drawn from more than one warehouse
 
 
 def variant_truth(centra, first: str) -> dict[int, dict]:
@@ -821,6 +840,14 @@ def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(ma
         # net sales with or without tax: each says which
         vat_unsaid += [f"{mart}.{c}" for c in columns if "net_sales" in c and not re.search(r"tax|VAT", described[c])]
     assert undocumented == []
+    # and DuckDB holds them: an analyst's client shows the table's and every column's description where it is
+    mine = "WHERE schema_name = 'main' AND NOT internal"
+    comments = query(settings, f"SELECT table_name, column_name, comment FROM duckdb_columns() {mine}")
+    assert {(t, c): d for t, c, d in comments} == {
+        (t, c): models[t]["columns"][c]["description"] for t in built for c in built[t]
+    }
+    tables = dict(query(settings, f"SELECT table_name, comment FROM duckdb_tables() {mine}"))
+    assert tables == {t: models[t]["description"] for t in built}
     assert unitless == [], unitless
     assert vat_unsaid == [], vat_unsaid
     assert "## Which day" in manifest["docs"]["doc.centra.__overview__"]["block_contents"]

@@ -3,6 +3,8 @@
 -- base currency. Customers whose first order ever lies before the synced range, or of whom that is unknown
 -- (dim_customers.cohort_month null), are one row per month with cohort_month null: bought, not known since when. Months run from the cohort's
 -- first to the store's latest month with orders; a month without purchases has a row (the value carries on).
+-- `is_month_complete` says whether every day of the order month is synced and complete (sales_calendar): the month
+-- in progress, and a first month that began before the start date, are partial, so their retention reads low.
 with purchases as (
     select
         store,
@@ -57,6 +59,14 @@ monthly as (
     group by customers.store, customers.cohort_month, purchases.order_month
 ),
 
+complete_months as (  -- months whose every day sales_calendar holds and calls complete
+    select store, calendar_month as order_month
+    from {{ ref('sales_calendar') }}
+    group by store, calendar_month
+    having not {{ dbt.bool_or('not is_day_complete') }}
+        and count(*) = {{ dbt.datediff('calendar_month', dbt.dateadd('month', 1, 'calendar_month'), 'day') }}
+),
+
 joined as (
     select
         spine.store,
@@ -65,8 +75,10 @@ joined as (
         spine.cohort_customers,
         coalesce(monthly.customers_retained, 0) as customers_retained,
         coalesce(monthly.orders, 0) as orders,
-        coalesce(monthly.net_sales_base, 0) as net_sales_base
+        coalesce(monthly.net_sales_base, 0) as net_sales_base,
+        complete_months.order_month is not null as is_month_complete
     from spine
+    left join complete_months on spine.store = complete_months.store and spine.order_month = complete_months.order_month
     left join monthly
         on spine.store = monthly.store and spine.order_month = monthly.order_month
         and (spine.cohort_month = monthly.cohort_month or (spine.cohort_month is null and monthly.cohort_month is null))
@@ -77,6 +89,7 @@ select
     cohort_month,
     cohort_month is not null as is_cohort_known,
     order_month,
+    is_month_complete,
     {{ dbt.datediff('cohort_month', 'order_month', 'month') }} as months_since_first_order,
     cohort_customers,
     customers_retained,

@@ -1,8 +1,11 @@
 -- Store by size by warehouse on the store's latest stock day: how fast it sells, how long the stock lasts with and
 -- without what is still to arrive on purchase orders, and whether it sells at all. The window is the 28 days up
 -- to the stock day, or fewer while the synced shipments are younger (`window_days`, `is_full_window`): units
--- sold = units shipped from that warehouse in it (order lines carry no warehouse); days of cover = free to
--- allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries); days out
+-- sold = units shipped in it from that warehouse's stock. A shipment names one warehouse, but each order line
+-- draws on the warehouse Centra allocated it to (fct_allocations), so a shipped line counts for its line's
+-- allocation: the shipment's own warehouse if the line is allocated there among others, else the warehouse
+-- holding most of its units; the shipment's warehouse only for orders the warehouse does not hold (placed before
+-- the start date). Days of cover = free to allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries); days out
 -- of stock = stock days in the window with nothing free to allocate.
 {% set window_days = 28 %}
 with daily as (
@@ -19,16 +22,43 @@ latest as (
     inner join latest_day on daily.store = latest_day.store and daily.stock_day = latest_day.stock_day
 ),
 
+allocated as (  -- the warehouses whose stock an order line drew, and how many of its units each
+    select store, order_number, line_id, warehouse_id, sum(quantity) as units
+    from {{ ref('stg_centra__order_line_allocations') }}
+    group by store, order_number, line_id, warehouse_id
+),
+
+drawn as (  -- per shipped line, the warehouse its units came from (see the header)
+    select
+        lines.store,
+        lines.shipment_id,
+        lines.line_id,
+        allocated.warehouse_id,
+        row_number() over (
+            partition by lines.store, lines.shipment_id, lines.line_id
+            order by allocated.warehouse_id = shipments.warehouse_id desc, allocated.units desc, allocated.warehouse_id
+        ) as preference
+    from {{ ref('stg_centra__shipment_lines') }} as lines
+    inner join {{ ref('stg_centra__shipments') }} as shipments
+        on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
+    inner join allocated
+        on lines.store = allocated.store and shipments.order_number = allocated.order_number
+        and lines.order_line_id = allocated.line_id
+),
+
 shipped as (
     select
         shipments.store,
-        shipments.warehouse_id,
+        coalesce(drawn.warehouse_id, shipments.warehouse_id) as warehouse_id,
         lines.size_id,
         {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day,
         lines.quantity
     from {{ ref('stg_centra__shipment_lines') }} as lines
     inner join {{ ref('stg_centra__shipments') }} as shipments
         on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
+    left join drawn
+        on lines.store = drawn.store and lines.shipment_id = drawn.shipment_id and lines.line_id = drawn.line_id
+        and drawn.preference = 1
     where shipments.shipped_at is not null
 ),
 
