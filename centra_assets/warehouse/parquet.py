@@ -10,6 +10,7 @@ targeted refresh and a full re-materialization produce the same file.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
@@ -36,7 +37,8 @@ def partition_exists(root: str | Path, table: str, day: dt.date | str) -> bool:
 # gives datetime for a date it could read). This is the one place the rule is written:
 # - an integer column: int, and a float only when it is whole (3.0 is 3: nothing is lost, and JSON does not
 #   tell 3.0 from 3); never 2.7, NaN or infinity;
-# - a float column: float or int (a whole price may arrive as 100);
+# - a float column: float or int (a whole price may arrive as 100), and only a finite one: NaN, Infinity and a
+#   number beyond a double's range (JSON's 1e309 reads as infinity) are no amount of money and no measure;
 # - a text column: str (unknown enum values are text and stay text); a boolean column: bool; a timestamp
 #   column: datetime (a date flatten could not read, such as "", arrives as text and is refused).
 # Nothing crosses between numbers, text, booleans and dates: a bool is not a number, "5" is not 5, 5 is not
@@ -73,7 +75,10 @@ def _array(values: list, type_: pa.DataType) -> pa.Array:
         raise TypeError(f"a {' or '.join(sorted(k.__name__ for k in kinds - accepted))} is not a {type_}")
     if float in kinds and pa.types.is_integer(type_):  # rare: Centra sends integers as integers
         values = [_whole(v) for v in values]
-    return pa.array(values, type=type_)  # still refuses what is out of range (int64 overflow, 2**53 in a float)
+    array = pa.array(values, type=type_)  # still refuses what is out of range (int64 overflow, 2**53 in a float)
+    if float in kinds and pa.types.is_floating(type_) and pc.any(pc.invert(pc.is_finite(array))).as_py():
+        raise ValueError("not a finite number")
+    return array
 
 
 _MISFIT = (pa.ArrowException, TypeError, ValueError, OverflowError)
@@ -99,10 +104,14 @@ def _drift(rows: list[dict], values: list, f: pa.Field, table: str, key: Sequenc
             _array([value], f.type)
         except _MISFIT as exc:
             record = ", ".join(f"{k}={row.get(k)!r}" for k in key) or f"row {number}"
+            advice = (
+                "No amount is NaN or infinite: the record is wrong at Centra; correct it there, then re-sync the day."
+                if type(value) is float and not math.isfinite(value)
+                else "Has the field changed type? Update the column in the entity spec."
+            )
             return SchemaDriftError(
                 f"Centra returned {value!r} for {table}.{f.name}, which is declared {f.type} ({exc}), in the record "
-                f"{record}; it was refused, not converted. Has the field changed type? Update the column in the "
-                "entity spec."
+                f"{record}; it was refused, not converted. {advice}"
             )
     return SchemaDriftError(f"{table}.{f.name}: Centra's values do not fit {f.type} together")
 
