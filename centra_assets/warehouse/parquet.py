@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -238,3 +239,47 @@ def _changed_records(old: pa.Table | None, new: pa.Table, record_key: str, volat
 
     before, after = by_record(old), by_record(new)
     return {record for record in before.keys() | after.keys() if before.get(record) != after.get(record)}
+
+
+def table_files(con: duckdb.DuckDBPyConnection, pattern: str, schema: pa.Schema, key: Sequence[str]):
+    """The files matching `pattern` that are the table's, and the others with what is wrong with each:
+    ``(sound: list[str], bad: dict[str, str])``, paths as DuckDB names them.
+
+    A file is the table's when DuckDB reads its footer and its columns are the table's: it holds the key, and no
+    column the table does not declare (a file written before a column was added lacks it, and is the table's
+    still). A truncated file fails every glob that reads it, and a file of another table that holds the key is
+    read silently: both are set apart here, by name. One pass over the footers when all are readable (the
+    connection keeps them for the query that follows), one per file only when one is not."""
+    con.execute("SET parquet_metadata_cache = true")
+    listed = [row[0] for row in con.execute("SELECT file FROM glob(?) ORDER BY file", [pattern]).fetchall()]
+    bad: dict[str, str] = {}
+    try:
+        columns = _columns(con, listed)
+    except duckdb.Error:
+        columns = {}
+        for path in listed:
+            try:
+                columns |= _columns(con, [path])
+            except duckdb.Error as exc:
+                bad[path] = f"unreadable: {str(exc).splitlines()[0]}"
+    declared = set(schema.names)
+    for path, names in columns.items():
+        missing, foreign = sorted(set(key) - names), sorted(names - declared)
+        if missing or foreign:
+            bad[path] = "not this table's: " + "; ".join(
+                [f"lacks its key {', '.join(missing)}"] * bool(missing)
+                + [f"holds columns it does not declare: {', '.join(foreign)}"] * bool(foreign)
+            )
+    return [p for p in listed if p not in bad], bad
+
+
+def _columns(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, set[str]]:
+    """Each file's top-level column names, read from its footer."""
+    out: dict[str, set[str]] = {p: set() for p in paths}
+    if paths:
+        rows = con.execute(
+            "SELECT file_name, name FROM parquet_schema(?) WHERE num_children IS NULL", [paths]
+        ).fetchall()
+        for path, name in rows:
+            out[path].add(name)
+    return out
