@@ -16,6 +16,7 @@ from centra_assets.entities.spec import EntitySpec, Table
 from centra_assets.settings import Settings
 from centra_assets.warehouse import files, layout
 from centra_assets.warehouse.parquet import read_partition, table_files
+from centra_assets.warehouse.publish import interrupted
 
 from .sync import SyncResult
 
@@ -126,8 +127,9 @@ BAD_FILES_SHOWN = 20  # a failed check's description names this many files (its 
 
 def build_file_checks(settings: Settings) -> dg.AssetChecksDefinition:
     """One check per raw table, every store and day: each file is readable Parquet of the table (its key, no column
-    the table does not declare). A failure names each file and what is wrong with it; a sync of its day (a
-    snapshot: of today) writes the file anew, and the next check passes."""
+    the table does not declare), and no publish of it was cut off midway (publish.py `interrupted`). A failure
+    names each file and what is wrong with it; a sync of its day (a snapshot: of today) writes the file anew, and
+    the next check passes."""
     tables = {dg.AssetKey(["centra", t.name]): t for spec in ALL for t in spec.tables}
 
     @dg.multi_asset_check(
@@ -136,8 +138,9 @@ def build_file_checks(settings: Settings) -> dg.AssetChecksDefinition:
             dg.AssetCheckSpec(
                 FILES_ARE_SOUND,
                 asset=asset_key,
-                description="Every file of the table (every store and day) is readable Parquet of this table. A "
-                "truncated file, or one of another table, fails every mart build that reads it.",
+                description="Every file of the table (every store and day) is readable Parquet of this table, "
+                "published whole with the other tables of its data type. A truncated file, or one of another table, "
+                "fails every mart build that reads it; a day whose publish was cut off mixes two syncs.",
             )
             for asset_key in tables
         ],
@@ -147,7 +150,11 @@ def build_file_checks(settings: Settings) -> dg.AssetChecksDefinition:
         with files.connect(settings.warehouse_dir) as con:
             for check_key in context.selected_asset_check_keys:
                 t = tables[check_key.asset_key]
-                sound, bad = table_files(con, layout.raw_files(settings.warehouse_dir, t.name), t.schema, t.key)
+                pattern = layout.raw_files(settings.warehouse_dir, t.name)
+                sound, bad = table_files(con, pattern, t.schema, t.key)
+                for path in interrupted(pattern):
+                    bad[path] = "its publish was cut off midway: this day's tables may mix two syncs of its data type"
+                sound = [p for p in sound if p not in bad]
                 named = [f"{path}: {problem}" for path, problem in list(bad.items())[:BAD_FILES_SHOWN]]
                 yield dg.AssetCheckResult(
                     asset_key=check_key.asset_key,
