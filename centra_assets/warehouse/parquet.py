@@ -202,7 +202,8 @@ def replace_records(
     lines). Records no longer returned by Centra lose their rows, as a full re-materialization would.
     Returns the partition's rows and the records whose rows changed (added, altered or removed), compared
     without the `volatile` columns (the load time, new on every fetch). When none changed, the partition is
-    left as it is, not rewritten: a refresh that found nothing new is not a new version of the day.
+    left as it is, not rewritten: a refresh that found nothing new is not a new version of the day; unless a
+    publish cut off midway left it marked (publish.py): published again, with the rest of its group, it is whole.
     """
     ids = pa.array(list(record_ids), type=schema.field(record_key).type)
     existing = read_partition(root, table, day)
@@ -213,7 +214,7 @@ def replace_records(
         existing = existing.select(schema.names).cast(schema)
         listed = pc.is_in(existing[record_key], value_set=ids)
         changed = _changed_records(existing.filter(listed), fresh, record_key, volatile)
-        if not changed:
+        if not changed and not publish.marked(partition_path(root, table, day)):
             return existing.num_rows, changed
         fresh = pa.concat_tables([existing.filter(pc.invert(listed)), fresh])
     merged = _sorted(fresh, key)

@@ -80,7 +80,8 @@ def published_together(lock: TurnLock | None) -> Iterator[None]:
         _together.reset(token)
     try:
         with taking_turns(lock, "a publish"):
-            marks = _mark([url for _, url in staged]) if len(staged) > 1 else []
+            urls = [url for _, url in staged]
+            marks = _mark(urls) if len(urls) > 1 else [url + MARK for url in urls]  # one file: its old mark only
             while staged:
                 _publish(*staged[0])
                 staged.pop(0)
@@ -109,6 +110,7 @@ def _mark(urls: list[str]) -> list[str]:
 
 
 def _unmark(marks: list[str]) -> None:
+    """Remove the marks, and those a publish of the same files that was cut off left (no error where none is)."""
     if not marks:
         return
     if is_remote(marks[0]):
@@ -117,6 +119,12 @@ def _unmark(marks: list[str]) -> None:
     else:
         for mark in marks:
             Path(mark).unlink(missing_ok=True)
+
+
+def marked(url: str) -> bool:
+    """Whether the file at `url` was in a publish that was cut off midway (and not published again since)."""
+    fs, path = fs_path(url + MARK)
+    return fs.exists(path)
 
 
 def interrupted(pattern: str) -> list[str]:
