@@ -10,8 +10,11 @@ targeted refresh and a full re-materialization produce the same file.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
 
@@ -19,6 +22,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from centra_assets.shared_state import is_remote
 
 from . import files, publish
 from .layout import partition_path
@@ -117,6 +122,27 @@ def _drift(rows: list[dict], values: list, f: pa.Field, table: str, key: Sequenc
     return SchemaDriftError(f"{table}.{f.name}: Centra's values do not fit {f.type} together")
 
 
+class DiskFullError(OSError):
+    """The disk a partition is written to first has no space left."""
+
+
+@contextmanager
+def _naming_a_full_disk(tmp: Path, target: str) -> Iterator[None]:
+    """A full disk said plainly: where, for what, and what to do (a bare OSError names neither the file nor the
+    disk). Every other error passes as it is."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC and "No space left on device" not in str(exc):
+            raise
+        where = "the local temp folder (TMPDIR)" if is_remote(target) else "CENTRA_WAREHOUSE_DIR"
+        raise DiskFullError(
+            errno.ENOSPC,
+            f"The disk is full: no space left to write {tmp} (the next version of {target}). Free space on the "
+            f"disk of {where} or move it to a larger one, then re-run: the previous partition is still in place.",
+        ) from exc
+
+
 def _sorted(table: pa.Table, key: Sequence[str]) -> pa.Table:
     return table.sort_by([(k, "ascending") for k in key]) if table.num_rows else table
 
@@ -128,7 +154,9 @@ class PartitionWriter:
         self.path = partition_path(root, table, day)
         self.table, self.schema, self.key = table, schema, tuple(key)
         self._tmp = publish.staging_file(self.path)
-        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._full = functools.partial(_naming_a_full_disk, self._tmp, self.path)
+        with self._full():
+            self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
         self._batches: list[pa.Table] = []
         self._buffered = 0
         self._last_key: tuple | None = None
@@ -152,25 +180,31 @@ class PartitionWriter:
     def write_arrow(self, table: pa.Table) -> None:
         """Write an Arrow table that is already sorted by the key."""
         self._flush()
-        self._writer.write_table(table)
+        with self._full():
+            self._writer.write_table(table)
         self.rows += table.num_rows
 
     def _flush(self) -> None:
         if self._batches:
-            self._writer.write_table(pa.concat_tables(self._batches))
+            with self._full():
+                self._writer.write_table(pa.concat_tables(self._batches))
             self.rows += self._buffered
             self._batches, self._buffered = [], 0
 
     def commit(self) -> str:
         self._flush()
-        self._writer.close()
-        if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
-            pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
-        publish.publish(self._tmp, self.path)
+        with self._full():
+            self._writer.close()
+            if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
+                pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
+            publish.publish(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError:  # a full disk fails the close too: the error that stopped the run has been raised
+            pass
         self._tmp.unlink(missing_ok=True)
 
 

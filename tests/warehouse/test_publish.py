@@ -138,3 +138,19 @@ def test_a_refresh_publishes_again_a_file_a_cut_off_publish_left_marked_though_n
     assert torn() == sorted(partition_path(root, t, day) for t in schemas)
     refresh(2)  # orders already holds 2: nothing changed in it
     assert torn() == [] and all(read_partition(root, t, day)["v"].to_pylist() == [2] for t in schemas)
+
+
+def test_a_full_disk_is_named_with_the_file_and_the_previous_partition_stays(tmp_path, monkeypatch):
+    """The temp file is a link to /dev/full, where the kernel answers every write "No space left on device"."""
+    from centra_assets.warehouse.parquet import DiskFullError
+
+    root = str(tmp_path / "warehouse")
+    write_partition(root, [1, 2])
+    full = tmp_path / "full.parquet.tmp"
+    full.symlink_to("/dev/full")
+    monkeypatch.setattr(publish, "staging_file", lambda url: full)
+    with pytest.raises(DiskFullError) as refused:
+        write_partition(root, [1, 2, 3])
+    assert f"The disk is full: no space left to write {full} (the next version of " in str(refused.value)
+    assert partition_path(root, "orders", DAY) in str(refused.value) and "CENTRA_WAREHOUSE_DIR" in str(refused.value)
+    assert read_partition(root, "orders", DAY)["n"].to_pylist() == [1, 2]
