@@ -46,7 +46,6 @@ def test_an_unsound_file_is_named_skipped_by_the_sensors_and_repaired_by_a_sync(
     truly = {day: {o["number"] for o in truth(centra, "orders", day)} for day in days}
     everyone = set().union(*truly.values())
     assert all(truly.values())
-    assert all(file_checks(job)[t.name].passed for t in ORDERS.tables)
 
     truncated = Path(layout.partition_path(root, "orders", days[1]))
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
