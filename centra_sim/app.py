@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from . import truth
 from .backend import Simulator
-from .faults import internal_error
+from .faults import impossible_money, internal_error, serve_money
 from .store.timeline import DAY
 
 
@@ -83,6 +83,9 @@ def build_app(sim: Simulator) -> Starlette:
         status, out, headers = await run_in_threadpool(sim.graphql, token, body)
         if status == 200 and out.get("data") and faults.draw("internal_error_rate"):
             out = internal_error(out)
+        if faults.money_literal and status == 200:
+            body = serve_money(orjson.dumps(impossible_money(out)), faults.money_literal)
+            return Response(body, status_code=status, headers=headers, media_type="application/json")
         return _json(out, status, headers)
 
     async def admin_tokens(request: Request) -> Response:

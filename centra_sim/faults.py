@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections import Counter
@@ -19,6 +20,9 @@ class Faults:
     html_error_rate: float = 0.0  # share answered 502 with an HTML page, as a proxy in front of Centra would
     internal_error_rate: float = 0.0  # share answered 200 with partial data and an internal error (internal_error)
     webhook_drop_rate: float = 0.0  # share of webhook calls never sent
+    # A JSON number served as every order's grandTotal.value, verbatim: "NaN", "Infinity" or "1e309" is money
+    # no store holds (Python's JSON reader, and so the gql client, reads them as floats); "" serves the truth.
+    money_literal: str = ""
     seed: int = 0
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -33,7 +37,9 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault setting(s): {sorted(unknown)}; known: {sorted(known)}")
         for key, value in values.items():
-            setattr(self, key, float(value) if key != "seed" else int(value))
+            if key == "money_literal" and value and not isinstance(json.loads(value), float):
+                raise ValueError(f"money_literal {value!r} is not a JSON number such as NaN, Infinity or 1e309")
+            setattr(self, key, type(getattr(self, key))(value))
         if "seed" in values:
             self._rng = random.Random(self.seed)
 
@@ -60,3 +66,27 @@ def internal_error(answer: dict) -> dict:
         data[failed] = None
     error = {"message": "Internal server error", "extensions": {"category": "internal"}, "path": [failed]}
     return {**answer, "data": data, "errors": [error, *answer.get("errors", [])]}
+
+
+MONEY_MARK = "__money_literal__"
+
+
+def impossible_money(answer: dict) -> dict:
+    """`answer` with every order's grand total marked, for `serve_money` to write as the raw literal (orjson would
+    write NaN as null, and refuses to write a number it cannot hold)."""
+
+    def mark(node):
+        if isinstance(node, list):
+            return [mark(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        out = {key: mark(value) for key, value in node.items()}  # a copy: the simulator's records stay true
+        if isinstance(out.get("grandTotal"), dict) and "value" in out["grandTotal"]:
+            out["grandTotal"] = {**out["grandTotal"], "value": MONEY_MARK}
+        return out
+
+    return mark(answer)
+
+
+def serve_money(body: bytes, literal: str) -> bytes:
+    return body.replace(f'"{MONEY_MARK}"'.encode(), literal.encode())

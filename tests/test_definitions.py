@@ -52,7 +52,7 @@ def test_the_daily_schedules_ask_for_yesterday_and_today_in_the_store_timezone()
     (request,) = snapshots.evaluate_tick(at_six).run_requests
     assert request.partition_key is None  # a snapshot is today's: no day partition to choose
     running = {s.name for s in local.schedules if s.default_status == DefaultScheduleStatus.RUNNING}
-    assert running == {"centra_daily_events", "centra_daily_snapshots"}
+    assert running == {"centra_daily_events", "centra_daily_snapshots", "centra_daily_file_checks"}
 
 
 def test_with_several_stores_one_schedule_serves_each_store_at_its_time_in_its_timezone():
@@ -79,6 +79,7 @@ def test_with_several_stores_one_schedule_serves_each_store_at_its_time_in_its_t
         "centra_daily_events",
         "centra_daily_snapshots",
         "centra_inventory_hourly",
+        "centra_daily_file_checks",  # one check of every store's files
     }
     zone = {s.name: s.tz for s in stores}
     asked: dict[tuple[str, str], list] = {}

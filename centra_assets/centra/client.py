@@ -14,8 +14,10 @@ import email.utils
 import logging
 import random
 import re
+import socket
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 
 from gql import Client, GraphQLRequest, gql
@@ -102,6 +104,31 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
             return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
         except (TypeError, ValueError):
             return None
+
+
+def unreachable(url: str, exc: BaseException) -> str:
+    """Which host could not be reached, and why, in a few words: the innermost cause of the transport's error
+    (urllib3 wraps it in about 300 characters that repeat the host and the port)."""
+    cause = exc
+    while (inner := getattr(cause, "reason", None) or cause.__cause__ or _first_exception(cause.args)) is not None:
+        if not isinstance(inner, BaseException) or inner is cause:
+            break
+        cause = inner
+    text = str(cause)
+    if isinstance(cause, socket.gaierror) or "Failed to resolve" in text or "Name or service not known" in text:
+        why = "its name does not resolve (a typo in the host, or no DNS)"
+    elif isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
+        why = "nothing accepts connections on its port (connection refused)"
+    elif isinstance(cause, TimeoutError) or "timed out" in text.lower():
+        why = "it did not answer in time"
+    else:
+        why = text if len(text) <= 160 else text[:157] + "..."
+    parts = urllib.parse.urlsplit(url)
+    return f"could not reach {parts.hostname}:{parts.port or {'https': 443}.get(parts.scheme, 80)}: {why}"
+
+
+def _first_exception(args: tuple) -> BaseException | None:
+    return next((a for a in args if isinstance(a, BaseException)), None)
 
 
 def is_transient(error: dict) -> bool:
@@ -266,7 +293,7 @@ class CentraClient:
             except TransportProtocolError:
                 problem = ("retry", "the answer was not GraphQL JSON (an error page?)")
             except TransportConnectionFailed as exc:
-                problem = ("retry", self._scrub(f"connection failed: {exc}"))
+                problem = ("retry", self._scrub(unreachable(self.url, exc)))
             if paced:
                 self.pacer.settle(-estimate)  # the failed request's complexity was not spent
             kind, detail = problem
@@ -293,8 +320,9 @@ class CentraClient:
                 continue
             if kind == "retry":
                 raise CentraUnavailable(
-                    f"Centra at {self.url} did not answer after {attempt} attempts ({detail}). Check CENTRA_API_URL, "
-                    "the network, and Centra's status; the run can be retried safely."
+                    f"Centra at {self.url} did not answer after {attempt} attempts ({detail}). Check CENTRA_API_URL "
+                    "(a wrong host never answers), the network, and Centra's status; a retry of the run helps only "
+                    "if the outage was passing, and is safe."
                 )
             raise detail  # a CentraError built by the classifier
 

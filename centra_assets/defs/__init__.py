@@ -12,6 +12,7 @@ from .marts.automation import marts_automation_sensor
 from .marts.dbt import build_dbt_assets, dbt_resource
 from .marts.replenishment import build_replenishment_asset
 from .raw.assets import build_sync_assets
+from .raw.checks import build_file_checks
 from .raw.schedules import build_jobs, build_schedules
 from .realtime.event_queue import build_event_queue_sensor
 from .realtime.sweep import build_sweep_sensor
@@ -52,11 +53,13 @@ executor = dg.ExecutorDefinition(
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = build_sync_assets(settings)
-    jobs = build_jobs()
+    file_checks = build_file_checks(settings)
+    jobs = build_jobs(file_checks)
     # Python assets over the marts read the local DuckDB file dbt publishes (not a shared warehouse of deploy/)
     readers = [build_replenishment_asset(settings)] if settings.dbt_target == "local" else []
     return dg.Definitions(
         assets=[*assets, build_dbt_assets(settings), *readers],
+        asset_checks=[file_checks],
         sensors=[
             build_webhook_sensor(settings, assets),
             build_event_queue_sensor(settings, assets),

@@ -27,6 +27,8 @@ PARTITIONS_PER_BACKFILL_RUN = 7
 # Hourly inventory (off by default); the daily events and snapshots run at CENTRA_EVENTS_CRON and
 # CENTRA_SNAPSHOT_CRON (settings), each in every store's own timezone.
 INVENTORY_CRON = "5 * * * *"
+# Daily, in UTC, after the small hours' syncs: every raw file's footer is read to find a truncated or foreign one.
+FILE_CHECK_CRON = "50 4 * * *"
 HOUR = dt.timedelta(hours=1)
 
 

@@ -10,13 +10,20 @@ targeted refresh and a full re-materialization produce the same file.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import errno
+import functools
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from centra_assets.shared_state import is_remote
 
 from . import files, publish
 from .layout import partition_path
@@ -36,7 +43,8 @@ def partition_exists(root: str | Path, table: str, day: dt.date | str) -> bool:
 # gives datetime for a date it could read). This is the one place the rule is written:
 # - an integer column: int, and a float only when it is whole (3.0 is 3: nothing is lost, and JSON does not
 #   tell 3.0 from 3); never 2.7, NaN or infinity;
-# - a float column: float or int (a whole price may arrive as 100);
+# - a float column: float or int (a whole price may arrive as 100), and only a finite one: NaN, Infinity and a
+#   number beyond a double's range (JSON's 1e309 reads as infinity) are no amount of money and no measure;
 # - a text column: str (unknown enum values are text and stay text); a boolean column: bool; a timestamp
 #   column: datetime (a date flatten could not read, such as "", arrives as text and is refused).
 # Nothing crosses between numbers, text, booleans and dates: a bool is not a number, "5" is not 5, 5 is not
@@ -73,7 +81,10 @@ def _array(values: list, type_: pa.DataType) -> pa.Array:
         raise TypeError(f"a {' or '.join(sorted(k.__name__ for k in kinds - accepted))} is not a {type_}")
     if float in kinds and pa.types.is_integer(type_):  # rare: Centra sends integers as integers
         values = [_whole(v) for v in values]
-    return pa.array(values, type=type_)  # still refuses what is out of range (int64 overflow, 2**53 in a float)
+    array = pa.array(values, type=type_)  # still refuses what is out of range (int64 overflow, 2**53 in a float)
+    if float in kinds and pa.types.is_floating(type_) and pc.any(pc.invert(pc.is_finite(array))).as_py():
+        raise ValueError("not a finite number")
+    return array
 
 
 _MISFIT = (pa.ArrowException, TypeError, ValueError, OverflowError)
@@ -99,12 +110,37 @@ def _drift(rows: list[dict], values: list, f: pa.Field, table: str, key: Sequenc
             _array([value], f.type)
         except _MISFIT as exc:
             record = ", ".join(f"{k}={row.get(k)!r}" for k in key) or f"row {number}"
+            advice = (
+                "No amount is NaN or infinite: the record is wrong at Centra; correct it there, then re-sync the day."
+                if type(value) is float and not math.isfinite(value)
+                else "Has the field changed type? Update the column in the entity spec."
+            )
             return SchemaDriftError(
                 f"Centra returned {value!r} for {table}.{f.name}, which is declared {f.type} ({exc}), in the record "
-                f"{record}; it was refused, not converted. Has the field changed type? Update the column in the "
-                "entity spec."
+                f"{record}; it was refused, not converted. {advice}"
             )
     return SchemaDriftError(f"{table}.{f.name}: Centra's values do not fit {f.type} together")
+
+
+class DiskFullError(OSError):
+    """The disk a partition is written to first has no space left."""
+
+
+@contextmanager
+def _naming_a_full_disk(tmp: Path, target: str) -> Iterator[None]:
+    """A full disk said plainly: where, for what, and what to do (a bare OSError names neither the file nor the
+    disk). Every other error passes as it is."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC and "No space left on device" not in str(exc):
+            raise
+        where = "the local temp folder (TMPDIR)" if is_remote(target) else "CENTRA_WAREHOUSE_DIR"
+        raise DiskFullError(
+            errno.ENOSPC,
+            f"The disk is full: no space left to write {tmp} (the next version of {target}). Free space on the "
+            f"disk of {where} or move it to a larger one, then re-run: the previous partition is still in place.",
+        ) from exc
 
 
 def _sorted(table: pa.Table, key: Sequence[str]) -> pa.Table:
@@ -118,7 +154,9 @@ class PartitionWriter:
         self.path = partition_path(root, table, day)
         self.table, self.schema, self.key = table, schema, tuple(key)
         self._tmp = publish.staging_file(self.path)
-        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._full = functools.partial(_naming_a_full_disk, self._tmp, self.path)
+        with self._full():
+            self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
         self._batches: list[pa.Table] = []
         self._buffered = 0
         self._last_key: tuple | None = None
@@ -142,25 +180,31 @@ class PartitionWriter:
     def write_arrow(self, table: pa.Table) -> None:
         """Write an Arrow table that is already sorted by the key."""
         self._flush()
-        self._writer.write_table(table)
+        with self._full():
+            self._writer.write_table(table)
         self.rows += table.num_rows
 
     def _flush(self) -> None:
         if self._batches:
-            self._writer.write_table(pa.concat_tables(self._batches))
+            with self._full():
+                self._writer.write_table(pa.concat_tables(self._batches))
             self.rows += self._buffered
             self._batches, self._buffered = [], 0
 
     def commit(self) -> str:
         self._flush()
-        self._writer.close()
-        if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
-            pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
-        publish.publish(self._tmp, self.path)
+        with self._full():
+            self._writer.close()
+            if not self._in_order:  # rare: the API's order differs from the key's; sort once, still atomically
+                pq.write_table(_sorted(pq.read_table(self._tmp), self.key), self._tmp, compression="zstd")
+            publish.publish(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError:  # a full disk fails the close too: the error that stopped the run has been raised
+            pass
         self._tmp.unlink(missing_ok=True)
 
 
@@ -192,7 +236,8 @@ def replace_records(
     lines). Records no longer returned by Centra lose their rows, as a full re-materialization would.
     Returns the partition's rows and the records whose rows changed (added, altered or removed), compared
     without the `volatile` columns (the load time, new on every fetch). When none changed, the partition is
-    left as it is, not rewritten: a refresh that found nothing new is not a new version of the day.
+    left as it is, not rewritten: a refresh that found nothing new is not a new version of the day; unless a
+    publish cut off midway left it marked (publish.py): published again, with the rest of its group, it is whole.
     """
     ids = pa.array(list(record_ids), type=schema.field(record_key).type)
     existing = read_partition(root, table, day)
@@ -203,7 +248,7 @@ def replace_records(
         existing = existing.select(schema.names).cast(schema)
         listed = pc.is_in(existing[record_key], value_set=ids)
         changed = _changed_records(existing.filter(listed), fresh, record_key, volatile)
-        if not changed:
+        if not changed and not publish.marked(partition_path(root, table, day)):
             return existing.num_rows, changed
         fresh = pa.concat_tables([existing.filter(pc.invert(listed)), fresh])
     merged = _sorted(fresh, key)
@@ -229,3 +274,47 @@ def _changed_records(old: pa.Table | None, new: pa.Table, record_key: str, volat
 
     before, after = by_record(old), by_record(new)
     return {record for record in before.keys() | after.keys() if before.get(record) != after.get(record)}
+
+
+def table_files(con: duckdb.DuckDBPyConnection, pattern: str, schema: pa.Schema, key: Sequence[str]):
+    """The files matching `pattern` that are the table's, and the others with what is wrong with each:
+    ``(sound: list[str], bad: dict[str, str])``, paths as DuckDB names them.
+
+    A file is the table's when DuckDB reads its footer and its columns are the table's: it holds the key, and no
+    column the table does not declare (a file written before a column was added lacks it, and is the table's
+    still). A truncated file fails every glob that reads it, and a file of another table that holds the key is
+    read silently: both are set apart here, by name. One pass over the footers when all are readable (the
+    connection keeps them for the query that follows), one per file only when one is not."""
+    con.execute("SET parquet_metadata_cache = true")
+    listed = [row[0] for row in con.execute("SELECT file FROM glob(?) ORDER BY file", [pattern]).fetchall()]
+    bad: dict[str, str] = {}
+    try:
+        columns = _columns(con, listed)
+    except duckdb.Error:
+        columns = {}
+        for path in listed:
+            try:
+                columns |= _columns(con, [path])
+            except duckdb.Error as exc:
+                bad[path] = f"unreadable: {str(exc).splitlines()[0]}"
+    declared = set(schema.names)
+    for path, names in columns.items():
+        missing, foreign = sorted(set(key) - names), sorted(names - declared)
+        if missing or foreign:
+            bad[path] = "not this table's: " + "; ".join(
+                [f"lacks its key {', '.join(missing)}"] * bool(missing)
+                + [f"holds columns it does not declare: {', '.join(foreign)}"] * bool(foreign)
+            )
+    return [p for p in listed if p not in bad], bad
+
+
+def _columns(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, set[str]]:
+    """Each file's top-level column names, read from its footer."""
+    out: dict[str, set[str]] = {p: set() for p in paths}
+    if paths:
+        rows = con.execute(
+            "SELECT file_name, name FROM parquet_schema(?) WHERE num_children IS NULL", [paths]
+        ).fetchall()
+        for path, name in rows:
+            out[path].add(name)
+    return out

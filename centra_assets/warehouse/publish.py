@@ -11,6 +11,7 @@ file by an atomic rename. Readers keep the version they opened; the next connect
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from centra_assets.shared_state import is_remote
 
-from .files import fs_path
+from .files import fs_path, glob
 from .turns import TurnLock, taking_turns
 
 
@@ -79,11 +80,58 @@ def published_together(lock: TurnLock | None) -> Iterator[None]:
         _together.reset(token)
     try:
         with taking_turns(lock, "a publish"):
+            urls = [url for _, url in staged]
+            marks = _mark(urls) if len(urls) > 1 else [url + MARK for url in urls]  # one file: its old mark only
             while staged:
                 _publish(*staged[0])
                 staged.pop(0)
+            _unmark(marks)
     finally:
         _discard(staged)
+
+
+# Each file of a group is marked before the group's first file is published, and the marks are removed after its
+# last: on object storage nothing renames several objects at once, so a publish cut off midway (S3 unreachable after
+# 3 of 7 uploads) leaves some tables of a day new and others old, and every file of it marked. A file's mark stays
+# until the file is published again in a group that completes (the next sync of that day); a refresh that rewrites
+# two of the tables clears only theirs. Whatever reads raw data as a whole honours the marks (`interrupted`): the
+# dbt build refuses to run and the check `files_are_sound` fails, each naming the files. Cost per group (a data
+# type's day): a small PUT per file and one bulk DELETE; nothing for a reader but the listing it makes anyway.
+MARK = ".publishing"
+
+
+def _mark(urls: list[str]) -> list[str]:
+    marks = [url + MARK for url in urls]
+    body = json.dumps({"published_together": urls}).encode()
+    for mark in marks:
+        fs, path = fs_path(mark)
+        fs.pipe_file(path, body)
+    return marks
+
+
+def _unmark(marks: list[str]) -> None:
+    """Remove the marks, and those a publish of the same files that was cut off left (no error where none is)."""
+    if not marks:
+        return
+    if is_remote(marks[0]):
+        fs, _ = fs_path(marks[0])
+        fs.rm([fs_path(mark)[1] for mark in marks])  # one DeleteObjects request
+    else:
+        for mark in marks:
+            Path(mark).unlink(missing_ok=True)
+
+
+def marked(url: str) -> bool:
+    """Whether the file at `url` was in a publish that was cut off midway (and not published again since)."""
+    fs, path = fs_path(url + MARK)
+    return fs.exists(path)
+
+
+def interrupted(pattern: str) -> list[str]:
+    """The files matching `pattern` (a glob of raw files) whose publish was cut off midway: their day may mix two
+    syncs of their data type until they are published again."""
+    scheme = pattern.split("://", 1)[0] + "://" if is_remote(pattern) else ""  # URLs as DuckDB names them too
+    return [scheme + f.removesuffix(MARK) for f in glob(pattern + MARK)]
 
 
 def _discard(staged: list[tuple[Path, str]]) -> None:

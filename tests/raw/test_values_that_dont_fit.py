@@ -77,6 +77,22 @@ def test_a_sync_refuses_a_value_that_does_not_fit_and_publishes_nothing(
     assert not list(tmp_path.rglob("*parquet*"))  # neither a partition nor a temp file
 
 
+def test_a_sync_refuses_impossible_money_naming_the_record(make_centra, tmp_path, schema_cache):
+    """The simulator serves a literal as every order's grandTotal.value; the real gql client reads it as a float."""
+    centra = make_centra(orders_per_day=20)
+    day = sim_day(centra, 1)
+    first = min(o["number"] for o in truth(centra, "orders", day))
+    for literal in ("NaN", "Infinity", "1e309"):
+        centra.admin("faults", {"money_literal": literal})
+        with pytest.raises(SchemaDriftError) as refused:
+            sync(centra, ORDERS, tmp_path, day, schema_cache)
+        read = float(literal)  # what Python's JSON reader makes of it: nan or inf
+        assert f"Centra returned {read!r} for orders.grand_total, which is declared double" in str(refused.value)
+        assert f"in the record order_number={first};" in str(refused.value)
+        assert "correct it there, then re-sync the day" in str(refused.value)
+        assert not list(tmp_path.rglob("*parquet*"))
+
+
 # ---------------------------------------------------------------- dates without an offset
 
 

@@ -41,6 +41,9 @@ def test_a_value_that_fits_is_stored_as_it_is(type_, value, stored):
         (FLOAT, True),  # was stored as 1.0
         (FLOAT, "2.5"),
         (FLOAT, 2**53 + 1),  # no double holds it exactly
+        (FLOAT, float("nan")),  # was stored, and a day's sum(grand_total) became NaN
+        (FLOAT, float("inf")),  # JSON's Infinity, and 1e309 beyond a double's range
+        (FLOAT, float("-inf")),
         (TEXT, 5),
         (TEXT, False),
         (BOOL, 1),

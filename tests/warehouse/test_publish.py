@@ -102,3 +102,55 @@ def test_a_partition_is_flushed_to_disk_before_it_is_published_and_the_rename_af
         ("fsync", str(Path(published).parent)),
     ]
     assert pq.read_table(published).column("n").to_pylist() == [1]
+
+
+def test_a_refresh_publishes_again_a_file_a_cut_off_publish_left_marked_though_nothing_changed(tmp_path, monkeypatch):
+    """A refresh that finds nothing new leaves a file as it is, unless a cut-off publish marked it: the retried
+    refresh of the same records finds the tables already new that the cut publish had reached, and must publish
+    them again with the others to clear the day's marks. (On S3 against moto: tests/warehouse/test_torn_publish.py.)"""
+    from centra_assets.warehouse.parquet import replace_records
+
+    root, day = str(tmp_path), "2026-12-01"
+    schemas = {t: pa.schema([("order_number", pa.int64()), ("v", pa.int64())]) for t in ("orders", "order_lines")}
+
+    def refresh(v: int) -> None:
+        with publish.published_together(None):
+            for table, schema in schemas.items():
+                rows = [{"order_number": 1, "v": v}]
+                replace_records(root, table, day, schema, ("order_number",), "order_number", [1], rows)
+
+    def torn() -> list[str]:
+        return publish.interrupted(partition_path(root, "*", "*"))
+
+    refresh(1)
+    real, published = publish._publish, []
+
+    def cut_after_one(staged, url):
+        if published:
+            raise ConnectionError("the connection was cut")
+        published.append(url)
+        real(staged, url)
+
+    monkeypatch.setattr(publish, "_publish", cut_after_one)
+    with pytest.raises(ConnectionError):
+        refresh(2)
+    monkeypatch.undo()
+    assert torn() == sorted(partition_path(root, t, day) for t in schemas)
+    refresh(2)  # orders already holds 2: nothing changed in it
+    assert torn() == [] and all(read_partition(root, t, day)["v"].to_pylist() == [2] for t in schemas)
+
+
+def test_a_full_disk_is_named_with_the_file_and_the_previous_partition_stays(tmp_path, monkeypatch):
+    """The temp file is a link to /dev/full, where the kernel answers every write "No space left on device"."""
+    from centra_assets.warehouse.parquet import DiskFullError
+
+    root = str(tmp_path / "warehouse")
+    write_partition(root, [1, 2])
+    full = tmp_path / "full.parquet.tmp"
+    full.symlink_to("/dev/full")
+    monkeypatch.setattr(publish, "staging_file", lambda url: full)
+    with pytest.raises(DiskFullError) as refused:
+        write_partition(root, [1, 2, 3])
+    assert f"The disk is full: no space left to write {full} (the next version of " in str(refused.value)
+    assert partition_path(root, "orders", DAY) in str(refused.value) and "CENTRA_WAREHOUSE_DIR" in str(refused.value)
+    assert read_partition(root, "orders", DAY)["n"].to_pylist() == [1, 2]

@@ -16,8 +16,8 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from centra_assets.settings import Settings
-from centra_assets.warehouse import turns
-from centra_assets.warehouse.publish import building
+from centra_assets.warehouse import layout, turns
+from centra_assets.warehouse.publish import building, interrupted
 
 from ..policy import BUILD_RETRY, OWNER, REFRESH_WHEN_UPSTREAM_CHANGES, raw_freshness
 from .changes import changed_partitions, told_to_dbt
@@ -161,6 +161,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         (DuckDB re-opens a Parquet file by path mid-scan), and a refresh published after it is recorded after it,
         which asks for the next build."""
         with turns.taking_turns(turns.turn_lock(settings), "the dbt build"):
+            refuse_torn_days(settings)
             if settings.dbt_target != "local":  # a shared warehouse (deploy/): dbt builds each model in place
                 invocation = dbt.cli(
                     [
@@ -212,6 +213,23 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
         raise failed.failure()
 
     return centra_dbt
+
+
+def refuse_torn_days(settings: Settings) -> None:
+    """A day whose publish was cut off mixes two syncs of its data type (an order's payments without the order):
+    no build reads it as whole. The last good marts stay until a sync of that day repairs it."""
+    torn = interrupted(layout.raw_files(settings.warehouse_dir))
+    if torn:
+        shown = "\n".join(torn[:TORN_SHOWN]) + ("\n..." if len(torn) > TORN_SHOWN else "")
+        raise dg.Failure(
+            f"Not built: the publish of {len(torn)} raw file(s) was cut off midway, so their days may mix two syncs "
+            f"of a data type; the last good marts stay. Re-sync those days (the next run of their partitions "
+            f"repairs them):\n{shown}",
+            allow_retries=False,  # a retry reads the same files: only a sync repairs them
+        )
+
+
+TORN_SHOWN = 20
 
 
 def unselected_tests(context: dg.AssetExecutionContext, database: Path | None) -> list[str]:

@@ -1,6 +1,8 @@
 """The raw assets' checks: each table's key unique and never null, every column's Centra field in the store's
 schema, and, where Centra counts a data type, the rows equal to Centra's own total for the partition's window.
-Each is evaluated on every partition a run wrote, and on no other."""
+Each is evaluated on every partition a run wrote, and on no other. Beside them, `files_are_sound` reads every
+file of every table (a file no run wrote, truncated or of another table, breaks every build that reads it): it
+runs on its own, daily (schedules.py) or from the UI."""
 
 from collections.abc import Callable
 
@@ -9,8 +11,12 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # w
     AssetCheckEvaluationTargetMaterializationData,
 )
 
+from centra_assets.entities import ALL
 from centra_assets.entities.spec import EntitySpec, Table
-from centra_assets.warehouse.parquet import read_partition
+from centra_assets.settings import Settings
+from centra_assets.warehouse import files, layout
+from centra_assets.warehouse.parquet import read_partition, table_files
+from centra_assets.warehouse.publish import interrupted
 
 from .sync import SyncResult
 
@@ -113,3 +119,51 @@ def _target(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | Non
         ),
         None,
     )
+
+
+FILES_ARE_SOUND = "files_are_sound"
+BAD_FILES_SHOWN = 20  # a failed check's description names this many files (its metadata lists them all)
+
+
+def build_file_checks(settings: Settings) -> dg.AssetChecksDefinition:
+    """One check per raw table, every store and day: each file is readable Parquet of the table (its key, no column
+    the table does not declare), and no publish of it was cut off midway (publish.py `interrupted`). A failure
+    names each file and what is wrong with it; a sync of its day (a snapshot: of today) writes the file anew, and
+    the next check passes."""
+    tables = {dg.AssetKey(["centra", t.name]): t for spec in ALL for t in spec.tables}
+
+    @dg.multi_asset_check(
+        name="centra_raw_files_are_sound",
+        specs=[
+            dg.AssetCheckSpec(
+                FILES_ARE_SOUND,
+                asset=asset_key,
+                description="Every file of the table (every store and day) is readable Parquet of this table, "
+                "published whole with the other tables of its data type. A truncated file, or one of another table, "
+                "fails every mart build that reads it; a day whose publish was cut off mixes two syncs.",
+            )
+            for asset_key in tables
+        ],
+        can_subset=True,
+    )
+    def files_are_sound(context: dg.AssetCheckExecutionContext):
+        with files.connect(settings.warehouse_dir) as con:
+            for check_key in context.selected_asset_check_keys:
+                t = tables[check_key.asset_key]
+                pattern = layout.raw_files(settings.warehouse_dir, t.name)
+                sound, bad = table_files(con, pattern, t.schema, t.key)
+                for path in interrupted(pattern):
+                    bad[path] = "its publish was cut off midway: this day's tables may mix two syncs of its data type"
+                sound = [p for p in sound if p not in bad]
+                named = [f"{path}: {problem}" for path, problem in list(bad.items())[:BAD_FILES_SHOWN]]
+                yield dg.AssetCheckResult(
+                    asset_key=check_key.asset_key,
+                    check_name=FILES_ARE_SOUND,
+                    passed=not bad,
+                    metadata={"files_checked": len(sound) + len(bad), "bad_files": dg.MetadataValue.json(bad)},
+                    description=None
+                    if not bad
+                    else f"{len(bad)} file(s) not sound; re-sync their days to replace them:\n" + "\n".join(named),
+                )
+
+    return files_are_sound

@@ -2,10 +2,11 @@
 
 On by default, because without them nothing lands: the daily event sync (yesterday, to pick up the day's
 late changes, and today so far) and the daily snapshots (Centra cannot tell past stock or past prices, so a
-snapshot missed is missed for good). Off by default: hourly inventory (intraday stock costs API budget on
+snapshot missed is missed for good), and the daily check that every raw file is sound (checks.py; it reads
+footers, never Centra). Off by default: hourly inventory (intraday stock costs API budget on
 every run; turn it on when you need it).
 
-Three schedules serve any number of stores: each ticks at its cron (in UTC on a quarter-hour grid when the
+The three sync schedules serve any number of stores: each ticks at its cron (in UTC on a quarter-hour grid when the
 stores are in several timezones) and asks for one run per store whose time has come in its own timezone. The
 sweep, the sensors and the marts' automation live in realtime/ and marts/; crons and run policy in policy.py.
 """
@@ -22,7 +23,7 @@ from centra_assets.calendar import yesterday_and_today
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings, Store
 
-from ..policy import INVENTORY_CRON
+from ..policy import FILE_CHECK_CRON, INVENTORY_CRON
 from .partitions import key, snapshot_key
 
 
@@ -31,8 +32,13 @@ def _tables(partition: str, names: set[str] | None = None) -> dg.AssetSelection:
     return dg.AssetSelection.assets(*[["centra", t.name] for s in specs for t in s.tables])
 
 
-def build_jobs() -> dict[str, dg.UnresolvedAssetJobDefinition]:
+def build_jobs(file_checks: dg.AssetChecksDefinition) -> dict[str, dg.UnresolvedAssetJobDefinition]:
     return {
+        "centra_file_checks": dg.define_asset_job(
+            "centra_file_checks",
+            selection=dg.AssetSelection.checks(file_checks),
+            description="Every raw file of every table, store and day is readable Parquet of its table",
+        ),
         "centra_events": dg.define_asset_job(
             "centra_events",
             selection=_tables("event"),
@@ -85,8 +91,8 @@ def due(settings: Settings, cron: str, tick: dt.datetime, grid: tuple[str, str])
 
 
 def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinition]:
-    """Three schedules whatever the number of stores: each fans out to a run per store whose cron came due, at
-    that cron in the store's own timezone, for the store's own day."""
+    """Three sync schedules whatever the number of stores: each fans out to a run per store whose cron came due, at
+    that cron in the store's own timezone, for the store's own day. And the file check: every store's in one run."""
 
     def schedule(name: str, job: str, cron: str, status: dg.DefaultScheduleStatus, description: str, days: int):
         """`days`: 2 (yesterday and today), 1 (today), 0 (a snapshot, which has no day partition)."""
@@ -152,5 +158,13 @@ def build_schedules(settings: Settings, jobs: dict) -> list[dg.ScheduleDefinitio
             "Every hour, one run per store: stock per size and warehouse, replacing today's snapshot. Off by "
             "default: intraday stock costs API budget on every run.",
             0,
+        ),
+        dg.ScheduleDefinition(
+            name="centra_daily_file_checks",
+            cron_schedule=FILE_CHECK_CRON,
+            job=jobs["centra_file_checks"],
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description="Every day, the check files_are_sound of every raw table: a file no run wrote (truncated, or "
+            "of another table) is named before a mart build fails on it. Reads each file's footer.",
         ),
     ]

@@ -23,6 +23,7 @@ from centra_assets.entities.query import plan_for
 from centra_assets.entities.spec import EntitySpec, flatten
 from centra_assets.settings import Settings, Store
 from centra_assets.warehouse import files, layout
+from centra_assets.warehouse.parquet import table_files
 
 from ..policy import REFRESH_PRIORITY
 from ..raw.partitions import key
@@ -66,13 +67,26 @@ def light_by_key(client: CentraClient, spec: EntitySpec, keys: Iterable, tz: dt.
 
 
 def held_in_warehouse(root: str, spec: EntitySpec, select: str, where: str, params: list) -> list[tuple]:
-    paths = layout.partition_path(root, spec.tables[0].name, "*")
-    if not files.glob(paths):
-        return []
+    """Rows of the data type's first table, from every file of it that is sound. A file that is not (truncated, or
+    another table's) is skipped and named in the log, once per process, so every other day's records are still
+    found; the check `files_are_sound` fails on it, and a sync of its day replaces it."""
+    table = spec.tables[0]
     with files.connect(root) as con:
+        sound, bad = table_files(con, layout.partition_path(root, table.name, "*"), table.schema, table.key)
+        for path, problem in bad.items():
+            if (path, problem) not in _REPORTED:
+                _REPORTED.add((path, problem))
+                dg.get_dagster_logger().warning(
+                    f"Skipped {path} in locating {spec.name} records ({problem}). Re-sync that day to replace it."
+                )
+        if not sound:
+            return []
         return con.execute(
-            f"SELECT {select} FROM read_parquet('{paths}', hive_partitioning = true) WHERE {where}", params
+            f"SELECT {select} FROM read_parquet(?, hive_partitioning = true) WHERE {where}", [sound, *params]
         ).fetchall()
+
+
+_REPORTED: set[tuple[str, str]] = set()  # the bad files this process has named already
 
 
 def locate(
