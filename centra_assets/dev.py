@@ -96,6 +96,12 @@ def main() -> None:
                 f"receiver on 127.0.0.1:{hook_port} (their log: {home / 'dev-services.log'})",
                 flush=True,
             )
+            yesterday = day_of(started, ZoneInfo(TIMEZONE)) - dt.timedelta(days=1)
+            print(  # as on a real store's first production day (docs/operating.md): the sweep holds until then
+                f"History to load: Jobs → centra_events → Partitions → {start} to {yesterday} → Launch backfill. "
+                "The sweep starts once it has landed; the webhook sensor refreshes what changes meanwhile.",
+                flush=True,
+            )
             code = serve_dagster(port, env)
     except KeyboardInterrupt:
         code = 0
