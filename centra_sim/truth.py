@@ -99,6 +99,21 @@ def shipments(sim, t, lo, hi):
             }
 
 
+def shipment_lines(sim, t, lo, hi):
+    """A line per order line shipped, with its size as the order placed it."""
+    for o in _plans(sim, t, lo, hi, lag=MAX_LIFECYCLE):
+        s = sim.records.shipment(o, t)
+        if s and lo <= s["createdAt"] < hi:
+            for lid, size_id, qty, *_ in o.lines:
+                yield {
+                    "shipment_id": s["id"],
+                    "line_id": lid,
+                    "order_line_id": lid,
+                    "size_id": size_id,
+                    "quantity": qty,
+                }
+
+
 def returns(sim, t, lo, hi):
     for o in _plans(sim, t, lo, hi, lag=MAX_LIFECYCLE):
         r = sim.records.return_(o, t)
@@ -359,6 +374,7 @@ EXPORTS = {
     "orders": orders,
     "order_lines": order_lines,
     "shipments": shipments,
+    "shipment_lines": shipment_lines,
     "returns": returns,
     "stock": stock,
     "customers": customers,

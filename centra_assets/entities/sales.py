@@ -219,7 +219,9 @@ SHIPMENTS = event(
                 i64("shipment_id", "^id"),
                 i64("line_id", "id"),
                 i64("order_line_id", "orderLine.id"),
-                i64("size_id", "productSize.id"),
+                # Centra's ShipmentLine has no productSize (its complete reference page, docs/centra-facts.md §12):
+                # the size is the order line's, as on return lines
+                i64("size_id", "orderLine.productSize.id"),
                 i64("quantity", "quantity"),
                 f64("line_value", "lineValue.value"),
                 col("currency", "^grandTotal.currency.code"),

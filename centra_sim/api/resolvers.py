@@ -451,7 +451,6 @@ def shipment_lines(shipment, _args, ctx):
             "quantity": line[2],
             "lineValue": rec.money(o, line[2] * line[4]),
             "orderLine": rec.order_line(o, line, t),
-            "productSize": ctx.sim.catalog.size_by_id[line[1]],
             "_taxPercent": vat,
         }
         for line in o.lines

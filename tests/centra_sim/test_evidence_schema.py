@@ -166,6 +166,7 @@ REMOVED = [
     ("{ returns { returnedToWarehouse { id } } }", "returnedToWarehouse", "Return"),
     ("{ returns { lines { lineValue { value } } } }", "lineValue", "ReturnLine"),
     ("{ returns { lines { productSize { id } } } }", "productSize", "ReturnLine"),
+    ("{ shipments { lines { productSize { id } } } }", "productSize", "ShipmentLine"),
     ("{ products { categories { id } } }", "categories", "Product"),
     ("{ productSizes { product { id } } }", "product", "ProductSize"),
     ("{ currencies { isBase } }", "isBase", "Currency"),

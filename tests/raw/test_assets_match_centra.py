@@ -322,6 +322,8 @@ ANALYST_TABLES = {
         "event",
         "shipment_id:id shipment_plugin internal_shipping_cost shipping discounts return_tracking_number",
     ),
+    # the size through the order line: Centra's ShipmentLine has no productSize (docs/centra-facts.md §12)
+    "shipment_lines": ("event", "shipment_id line_id order_line_id size_id quantity"),
     "returns": ("event", "return_id:id comment return_cost returned_to_stock"),
     "return_refunds": ("event", "return_id entry_type value"),
     "stock_change_lines": (
