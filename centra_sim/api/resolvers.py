@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from graphql import GraphQLError
 
-from ..store.records import number_from_id, order_id, order_status, updated_at
-from ..store.timeline import DAY, MAX_LIFECYCLE
+from ..store.records import happened, number_from_id, order_id, order_status, updated_at
+from ..store.timeline import DAY, MAX_LIFECYCLE, day_rate
 
 MAX_LIMIT = 200  # "Limit must be in range 1 - 200"
 SHIPMENT_LAG = 12 * DAY  # longest time from order to shipment created/shipped
@@ -355,8 +355,21 @@ def order_totals(order, _args, ctx):
     rec, o = ctx.sim.records, order["_plan"]
     a = rec.amounts(o)
     included = not o.wholesale and rec.vat(o) > 0
+    # Centra's `quantity` excludes cancelled units (its page says so); the simulator's counts them, as the synced
+    # orders.quantity always has: a cancelled order keeps its units here and reports none cancelled (a known gap)
     return {
         "quantity": a["quantity"],
+        "originalQuantity": a["quantity"],
+        "cancelledQuantity": 0,
+        "unexpeditedQuantity": 0 if happened(o.shipped, order["_t"]) else a["quantity"],
+        "weight": None,
+        "shippingTaxAdded": rec.money(o, 0.0),
+        "shippingTaxDeducted": rec.money(o, 0.0),
+        # the VAT inside the shipping price (part of taxIncluded), as Centra splits it out
+        "shippingTaxIncluded": rec.money(o, a["shipping_tax"] if included else 0.0),
+        "shippingTaxRules": [],
+        "handlingTaxRules": [],
+        "discountTaxRules": [],
         "lineValues": rec.money(o, a["subtotal"]),
         "discounts": rec.money(o, a["discount"]),
         "shipping": rec.money(o, a["shipping"]),
@@ -364,7 +377,6 @@ def order_totals(order, _args, ctx):
         "taxAdded": rec.money(o, 0.0),
         "taxDeducted": rec.money(o, 0.0),
         "taxIncluded": rec.money(o, a["tax"] if included else 0.0),
-        "grandTotal": rec.money(o, a["grand"]),
     }
 
 
@@ -380,10 +392,14 @@ def discounts_applied(order, _args, ctx):
         return []
     return [
         {
-            "__typename": "AppliedVoucher",
+            "__typename": "AppliedVoucherDiscount",
             "value": rec.money(o, rec.amounts(o)["discount"]),
             "date": o.created,
             "voucher": o.voucher,
+            "voucherName": o.voucher["name"],
+            "voucherMethod": o.voucher["method"],
+            "code": o.voucher.get("code") if o.voucher["method"] == "CODE" else None,
+            "shippingValue": rec.money(o, 0.0),  # the simulated vouchers discount goods only
         }
     ]
 
@@ -451,6 +467,12 @@ def shipment_lines(shipment, _args, ctx):
             "quantity": line[2],
             "lineValue": rec.money(o, line[2] * line[4]),
             "orderLine": rec.order_line(o, line, t),
+            "unitPrice": rec.money(o, line[4]),
+            "returnedQuantity": line[2] if line[0] in o.returned_lines and happened(o.return_created, t) else 0,
+            "invoicedQuantity": 0,  # the simulator has no invoices
+            "invoiceLines": [],
+            "allocations": [],
+            "appliedTaxRules": [],
             "_taxPercent": vat,
         }
         for line in o.lines
@@ -546,7 +568,24 @@ def _catalog(name: str) -> Callable:
 
 
 def _currencies(ctx):
-    return list(ctx.sim.catalog.currencies.values())
+    """Currencies with their display settings and the rate of the clock's day (`timeline.day_rate`)."""
+    day = ctx.sim.timeline.day_of(ctx.t)
+    return [
+        {
+            **c,
+            "currentBaseRate": day_rate(c, day),
+            "denominator": 100,
+            "isoNumber": None,
+            "prefix": None,
+            "suffix": f" {c['code']}",
+            "updatedAt": ctx.sim.catalog.start,
+            "decimalPoint": ".",
+            "decimalDigits": 2,
+            "thousandsSeparator": " ",
+            "externalId": None,
+        }
+        for c in ctx.sim.catalog.currencies.values()
+    ]
 
 
 def _countries(ctx):

@@ -169,7 +169,6 @@ REMOVED = [
     ("{ shipments { lines { productSize { id } } } }", "productSize", "ShipmentLine"),
     ("{ products { categories { id } } }", "categories", "Product"),
     ("{ productSizes { product { id } } }", "product", "ProductSize"),
-    ("{ currencies { isBase } }", "isBase", "Currency"),
     ("{ currencies { baseCurrencyRate } }", "baseCurrencyRate", "Currency"),
     ("{ markets { pricelist { id } } }", "pricelist", "Market"),
     ("{ categories { parentCategory { id } } }", "parentCategory", "Category"),
