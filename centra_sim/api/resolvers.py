@@ -404,12 +404,21 @@ def discounts_applied(order, _args, ctx):
     ]
 
 
-def line_value(line, args, _ctx):
-    """Prices include tax; without it, the value less the line's tax (value / (1 + taxPercent/100))."""
-    money = line["lineValue"]
-    if args.get("includingTax") is not False:
-        return money
-    return {**money, "value": round(money["value"] / (1 + line["_taxPercent"] / 100), 2)}
+def _with_or_without_tax(key: str) -> Callable:
+    """A line's money field taking `includingTax`: prices include tax; without it, the value less the line's tax
+    (value / (1 + taxPercent/100))."""
+
+    def resolve(line, args, _ctx):
+        money = line[key]
+        if args.get("includingTax") is not False:
+            return money
+        return {**money, "value": round(money["value"] / (1 + line["_taxPercent"] / 100), 2)}
+
+    return resolve
+
+
+line_value = _with_or_without_tax("lineValue")
+unit_price = _with_or_without_tax("unitPrice")
 
 
 def return_grand_total(ret, args, ctx):
@@ -483,7 +492,16 @@ def return_lines(ret, _args, ctx):
     o = ret["_plan"]
     returned = set(o.returned_lines)
     return [
-        {"id": line["id"], "quantity": line["quantity"], "shipmentLine": line, "orderLine": line["orderLine"]}
+        {
+            "id": line["id"],
+            "quantity": line["quantity"],
+            "shipmentLine": line,
+            "orderLine": line["orderLine"],
+            "lineValue": line["lineValue"],
+            "unitPrice": line["unitPrice"],
+            "appliedTaxRules": [],
+            "_taxPercent": line["_taxPercent"],
+        }
         for line in shipment_lines(ret, _args, ctx)
         if line["id"] in returned
     ]
@@ -736,6 +754,9 @@ FIELD_RESOLVERS: dict[str, Callable] = {
     "Return.refundPaymentHistory": refund_payment_history,
     "OrderLine.lineValue": line_value,
     "ShipmentLine.lineValue": line_value,
+    "ShipmentLine.unitPrice": unit_price,
+    "ReturnLine.lineValue": line_value,
+    "ReturnLine.unitPrice": unit_price,
     "ProductVariant.stock": variant_stock,
     "ProductMedia.source": media_source,
     "DirectToConsumerReturn.customer": customer_of,
