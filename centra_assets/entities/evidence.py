@@ -465,7 +465,7 @@ def evidence_of(name: str) -> str:
 def without(specs: tuple[EntitySpec, ...]) -> dict[str, list[str]]:
     """`Type.field` -> what the sync does on a store that lacks it (as `query.plan` decides): a table written empty
     (the list its rows come from), a column written empty (`(alt)`: another name is tried first), or a data type that
-    cannot be synced (a table's key, the partition date)."""
+    cannot be synced (a table's key, the partition date); a column with another name to try reads that one."""
     effects: dict[str, list[str]] = {}
 
     def add(names: list[str], effect: str) -> None:
@@ -484,10 +484,12 @@ def without(specs: tuple[EntitySpec, ...]) -> dict[str, list[str]]:
                 if path is None:
                     continue
                 names = [n for n in sent_fields(build_document(spec, [path]))[1:] if n not in along]
-                if column.name in table.key or column.path == spec.date_field:
+                if column.alternatives:
+                    add(names, f"{table.name}.{column.name} read from `{column.alternatives[0]}`")
+                elif column.name in table.key or column.path == spec.date_field:
                     add(names, f"{spec.name} cannot be synced")
                 else:
-                    add(names, f"{table.name}.{column.name} empty" + (" (alt)" if column.alternatives else ""))
+                    add(names, f"{table.name}.{column.name} empty")
     return effects
 
 
