@@ -4,7 +4,9 @@ centra-assets check     connect with CENTRA_API_URL / CENTRA_API_TOKEN (or every
                         learn the store's schema, run every query the project uses once with the smallest limit,
                         and report the token, its read permissions, and the fields the store's schema lacks;
                         reach the shared rate budget's PostgreSQL (CENTRA_RATE_BUDGET_URL) if one is set
-centra-assets queries   print the query of each data type (as a store with the documented schema is sent it)
+centra-assets queries   print the query of each data type (as a store with the documented schema is sent it);
+                        --evidence: every Type.field they send, with the evidence that Centra has it
+                        (centra_assets/entities/evidence.py) and, for an UNCONFIRMED one, what the sync does without it
 centra-assets init      write the Dagster instance's settings to $DAGSTER_HOME/dagster.yaml (default ./.dagster_home):
                         run history kept there, the centra_api pool (at most 2 ops talk to Centra at once), a cap of
                         4 concurrent runs, telemetry off; settings already in the file are kept
@@ -28,6 +30,7 @@ import yaml
 from centra_assets.centra.client import CentraClient
 from centra_assets.centra.errors import CentraAuthError, CentraError, CentraPermissionError, CentraSchemaError
 from centra_assets.entities import ALL
+from centra_assets.entities.evidence import evidence_table
 from centra_assets.entities.query import default_plan, lacking_fields, plan_for
 
 
@@ -358,6 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("check", help="check the token, its read permissions and the store's schema")
     queries = sub.add_parser("queries", help="print each data type's query, for review")
     queries.add_argument("data_types", nargs="*", help="data types (default: all)")
+    queries.add_argument(
+        "--evidence", action="store_true", help="list every Type.field the queries send with its evidence instead"
+    )
     sub.add_parser("init", help="write the Dagster instance settings to $DAGSTER_HOME/dagster.yaml")
     dev = sub.add_parser("dev", help="the Dagster UI and daemon on 127.0.0.1, with the instance `init` writes")
     dev.add_argument("--port", default=os.environ.get("DAGSTER_PORT", "3000"))
@@ -369,6 +375,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Dagster instance: {path}\n{path.read_text()}Use it: export DAGSTER_HOME={home}")
             return
         sys.exit(serve_dagster(args.port, {**os.environ, "DAGSTER_HOME": str(home)}))
+    if args.command == "queries" and args.evidence:
+        chosen = tuple(s for s in ALL if not args.data_types or s.name in args.data_types)
+        names = {s.name for s in chosen}
+        documents = [d for name, d, _ in project_queries() if name.split(" ")[0] in names]
+        print("\n".join(evidence_table(documents, chosen)))
+        return
     if args.command == "queries":
         for spec in ALL:
             if not args.data_types or spec.name in args.data_types:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from .api import analyst, documented
 from .store.records import happened, order_id, order_status, updated_at
-from .store.timeline import MAX_LIFECYCLE
+from .store.timeline import MAX_LIFECYCLE, day_rate
 
 
 def _iso(ts: float | None) -> str | None:
@@ -50,6 +50,7 @@ def orders(sim, t, lo, hi):
                 "subtotal": a["subtotal"],
                 "discount": a["discount"],
                 "shipping": a["shipping"],
+                "shipping_tax": a["shipping_tax"] if not o.wholesale else 0.0,
                 "tax": a["tax"],
                 "grand_total": a["grand"],
                 "line_count": len(o.lines),
@@ -99,6 +100,21 @@ def shipments(sim, t, lo, hi):
             }
 
 
+def shipment_lines(sim, t, lo, hi):
+    """A line per order line shipped, with its size as the order placed it."""
+    for o in _plans(sim, t, lo, hi, lag=MAX_LIFECYCLE):
+        s = sim.records.shipment(o, t)
+        if s and lo <= s["createdAt"] < hi:
+            for lid, size_id, qty, *_ in o.lines:
+                yield {
+                    "shipment_id": s["id"],
+                    "line_id": lid,
+                    "order_line_id": lid,
+                    "size_id": size_id,
+                    "quantity": qty,
+                }
+
+
 def returns(sim, t, lo, hi):
     for o in _plans(sim, t, lo, hi, lag=MAX_LIFECYCLE):
         r = sim.records.return_(o, t)
@@ -117,7 +133,23 @@ def returns(sim, t, lo, hi):
                 "comment": r["comment"],
                 "return_cost": 0.0,  # the simulated brand charges no return fees
                 "returned_to_stock": r["returnedToStock"],
+                "return_warehouse_id": r["returnWarehouse"]["id"] if r["returnWarehouse"] else None,
             }
+
+
+def order_discounts(sim, t, lo, hi):
+    """The order's voucher as applied: one per order that used one."""
+    for o in _plans(sim, t, lo, hi):
+        if lo <= o.created < hi and o.voucher:
+            v = o.voucher
+            yield {"order_number": o.number, "position": 1, "voucher_code": v["code"], "voucher_method": v["method"]}
+
+
+def currencies(sim, t, _lo, _hi):
+    """Each currency with the rate of the clock's day."""
+    day = sim.timeline.day_of(t)
+    for c in sim.catalog.currencies.values():
+        yield {"id": c["id"], "code": c["code"], "current_base_rate": day_rate(c, day), "is_base": c["code"] == "SEK"}
 
 
 def stock(sim, t, _lo, _hi):
@@ -359,7 +391,10 @@ EXPORTS = {
     "orders": orders,
     "order_lines": order_lines,
     "shipments": shipments,
+    "shipment_lines": shipment_lines,
     "returns": returns,
+    "order_discounts": order_discounts,
+    "currencies": currencies,
     "stock": stock,
     "customers": customers,
     "purchase_orders": purchase_orders,

@@ -30,10 +30,10 @@ from graphql import (
     build_client_schema,
     get_introspection_query,
     get_named_type,
-    is_abstract_type,
     parse,
 )
 from graphql.language import SelectionSetNode, Source, get_location
+from graphql.utilities import do_types_overlap
 
 log = logging.getLogger("centra_assets.centra")
 INTROSPECTION = get_introspection_query(descriptions=False)
@@ -106,9 +106,10 @@ class StoreSchema:
                 target = self.schema.type_map.get(name)
                 if target is None:
                     return f"type {name}"
-                if target is not current and not (
-                    is_abstract_type(current) and self.schema.is_sub_type(current, target)
-                ):
+                # as GraphQL allows it: the condition and the type it narrows share a possible type (an object of
+                # the interface or union, or another interface its objects implement: `... on AppliedVoucher` in a
+                # list of OrderDiscount)
+                if not do_types_overlap(self.schema, current, target):
                     return f"type {name} (not a {current.name})"
                 current = target
                 continue

@@ -1,6 +1,6 @@
 """Reference data: markets, pricelists, warehouses, stores, currencies, countries, suppliers."""
 
-from .spec import Table, boolean, col, i64, listing
+from .spec import Table, boolean, col, f64, i64, listing
 
 SPECS = (
     listing(
@@ -69,7 +69,8 @@ SPECS = (
     listing(
         "currencies",
         "reference",
-        "Centra currencies as of the snapshot day (rates to the base currency are on each money value).",
+        "Centra currencies as of the snapshot day, with the day's rate to the base currency (each money value "
+        "carries the rate of its own date).",
         "currencies",
         "CurrencyFilter",
         Table(
@@ -79,6 +80,9 @@ SPECS = (
                 i64("currency_id", "id"),
                 col("code"),
                 col("name"),
+                # Centra's complete Currency page (docs/centra-facts.md §12): not `baseCurrencyRate`
+                f64("current_base_rate", "currentBaseRate"),
+                boolean("is_base", "isBase"),
             ),
         ),
     ),

@@ -53,6 +53,10 @@ ORDERS = event(
                 f64("tax_added", "totals.taxAdded.value"),
                 f64("tax_deducted", "totals.taxDeducted.value"),
                 f64("tax_included", "totals.taxIncluded.value"),
+                # the part of the taxes above on shipping (Centra's complete OrderTotals page, docs/centra-facts.md §12)
+                f64("shipping_tax_added", "totals.shippingTaxAdded.value"),
+                f64("shipping_tax_deducted", "totals.shippingTaxDeducted.value"),
+                f64("shipping_tax_included", "totals.shippingTaxIncluded.value"),
                 col("shipping_country", "shippingAddress.country.code"),
                 col("shipping_city", "shippingAddress.city"),
                 col("shipping_zip_code", "shippingAddress.zipCode"),
@@ -136,6 +140,8 @@ ORDERS = event(
                 col("voucher_code", "on AppliedVoucher.voucher.code", alt=("on AppliedDiscount.discount.code",)),
                 col("voucher_name", "on AppliedVoucher.voucher.name", alt=("on AppliedDiscount.discount.name",)),
                 col("voucher_type", "on AppliedVoucher.voucher.type", alt=("on AppliedDiscount.discount.type",)),
+                # AUTO, CODE or URL, carried on the applied voucher itself (Centra's AppliedVoucher pages, §12)
+                col("voucher_method", "on AppliedVoucher.voucherMethod"),
                 f64("value", "value.value"),
                 ts("applied_at", "date"),
                 col("currency", "^grandTotal.currency.code"),
@@ -219,7 +225,9 @@ SHIPMENTS = event(
                 i64("shipment_id", "^id"),
                 i64("line_id", "id"),
                 i64("order_line_id", "orderLine.id"),
-                i64("size_id", "productSize.id"),
+                # Centra's ShipmentLine has no productSize (its complete reference page, docs/centra-facts.md §12):
+                # the size is the order line's, as on return lines
+                i64("size_id", "orderLine.productSize.id"),
                 i64("quantity", "quantity"),
                 f64("line_value", "lineValue.value"),
                 col("currency", "^grandTotal.currency.code"),
@@ -255,6 +263,9 @@ RETURNS = event(
                 col("order_id", "order.id"),
                 i64("shipment_id", "shipment.id"),
                 boolean("returned_to_stock", "returnedToStock"),
+                i64(
+                    "return_warehouse_id", "returnWarehouse.id"
+                ),  # where the units go back (Centra's Return pages, §12)
                 *money("refund_total", "grandTotal"),  # what is paid back (live clients: `grandTotal`)
                 col("comment"),
                 f64("return_cost", "totals.returnCost.value"),  # return economics (docs/centra-facts.md §11.1, §11.4)

@@ -1,6 +1,6 @@
 """Supply: purchase orders and their deliveries (Centra's "indeliveries"), by the day they were created."""
 
-from .spec import Table, col, event, f64, i64, money, ts
+from .spec import INDEX, Table, col, event, f64, i64, money, ts
 
 PURCHASE_ORDERS = event(
     name="purchase_orders",
@@ -37,7 +37,9 @@ PURCHASE_ORDERS = event(
             parent_key="purchase_order_id",
             columns=(
                 i64("purchase_order_id", "^id"),
-                i64("line_id", "id"),
+                # PurchaseOrderLine's names are UNCONFIRMED (its reference page shows types, not names): a store
+                # without `id` keys its lines by their place in the purchase order, so the data type still syncs
+                i64("line_id", "id", alt=(INDEX,)),
                 i64("product_id", "product.id"),
                 i64("variant_id", "productVariant.id"),
                 i64("size_id", "productSize.id"),

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from graphql import GraphQLError
 
-from ..store.records import number_from_id, order_id, order_status, updated_at
-from ..store.timeline import DAY, MAX_LIFECYCLE
+from ..store.records import happened, number_from_id, order_id, order_status, updated_at
+from ..store.timeline import DAY, MAX_LIFECYCLE, day_rate
 
 MAX_LIMIT = 200  # "Limit must be in range 1 - 200"
 SHIPMENT_LAG = 12 * DAY  # longest time from order to shipment created/shipped
@@ -355,8 +355,21 @@ def order_totals(order, _args, ctx):
     rec, o = ctx.sim.records, order["_plan"]
     a = rec.amounts(o)
     included = not o.wholesale and rec.vat(o) > 0
+    # Centra's `quantity` excludes cancelled units (its page says so); the simulator's counts them, as the synced
+    # orders.quantity always has: a cancelled order keeps its units here and reports none cancelled (a known gap)
     return {
         "quantity": a["quantity"],
+        "originalQuantity": a["quantity"],
+        "cancelledQuantity": 0,
+        "unexpeditedQuantity": 0 if happened(o.shipped, order["_t"]) else a["quantity"],
+        "weight": None,
+        "shippingTaxAdded": rec.money(o, 0.0),
+        "shippingTaxDeducted": rec.money(o, 0.0),
+        # the VAT inside the shipping price (part of taxIncluded), as Centra splits it out
+        "shippingTaxIncluded": rec.money(o, a["shipping_tax"] if included else 0.0),
+        "shippingTaxRules": [],
+        "handlingTaxRules": [],
+        "discountTaxRules": [],
         "lineValues": rec.money(o, a["subtotal"]),
         "discounts": rec.money(o, a["discount"]),
         "shipping": rec.money(o, a["shipping"]),
@@ -364,7 +377,6 @@ def order_totals(order, _args, ctx):
         "taxAdded": rec.money(o, 0.0),
         "taxDeducted": rec.money(o, 0.0),
         "taxIncluded": rec.money(o, a["tax"] if included else 0.0),
-        "grandTotal": rec.money(o, a["grand"]),
     }
 
 
@@ -380,20 +392,33 @@ def discounts_applied(order, _args, ctx):
         return []
     return [
         {
-            "__typename": "AppliedVoucher",
+            "__typename": "AppliedVoucherDiscount",
             "value": rec.money(o, rec.amounts(o)["discount"]),
             "date": o.created,
             "voucher": o.voucher,
+            "voucherName": o.voucher["name"],
+            "voucherMethod": o.voucher["method"],
+            "code": o.voucher.get("code") if o.voucher["method"] == "CODE" else None,
+            "shippingValue": rec.money(o, 0.0),  # the simulated vouchers discount goods only
         }
     ]
 
 
-def line_value(line, args, _ctx):
-    """Prices include tax; without it, the value less the line's tax (value / (1 + taxPercent/100))."""
-    money = line["lineValue"]
-    if args.get("includingTax") is not False:
-        return money
-    return {**money, "value": round(money["value"] / (1 + line["_taxPercent"] / 100), 2)}
+def _with_or_without_tax(key: str) -> Callable:
+    """A line's money field taking `includingTax`: prices include tax; without it, the value less the line's tax
+    (value / (1 + taxPercent/100))."""
+
+    def resolve(line, args, _ctx):
+        money = line[key]
+        if args.get("includingTax") is not False:
+            return money
+        return {**money, "value": round(money["value"] / (1 + line["_taxPercent"] / 100), 2)}
+
+    return resolve
+
+
+line_value = _with_or_without_tax("lineValue")
+unit_price = _with_or_without_tax("unitPrice")
 
 
 def return_grand_total(ret, args, ctx):
@@ -451,7 +476,12 @@ def shipment_lines(shipment, _args, ctx):
             "quantity": line[2],
             "lineValue": rec.money(o, line[2] * line[4]),
             "orderLine": rec.order_line(o, line, t),
-            "productSize": ctx.sim.catalog.size_by_id[line[1]],
+            "unitPrice": rec.money(o, line[4]),
+            "returnedQuantity": line[2] if line[0] in o.returned_lines and happened(o.return_created, t) else 0,
+            "invoicedQuantity": 0,  # the simulator has no invoices
+            "invoiceLines": [],
+            "allocations": [],
+            "appliedTaxRules": [],
             "_taxPercent": vat,
         }
         for line in o.lines
@@ -462,7 +492,16 @@ def return_lines(ret, _args, ctx):
     o = ret["_plan"]
     returned = set(o.returned_lines)
     return [
-        {"id": line["id"], "quantity": line["quantity"], "shipmentLine": line, "orderLine": line["orderLine"]}
+        {
+            "id": line["id"],
+            "quantity": line["quantity"],
+            "shipmentLine": line,
+            "orderLine": line["orderLine"],
+            "lineValue": line["lineValue"],
+            "unitPrice": line["unitPrice"],
+            "appliedTaxRules": [],
+            "_taxPercent": line["_taxPercent"],
+        }
         for line in shipment_lines(ret, _args, ctx)
         if line["id"] in returned
     ]
@@ -547,7 +586,24 @@ def _catalog(name: str) -> Callable:
 
 
 def _currencies(ctx):
-    return list(ctx.sim.catalog.currencies.values())
+    """Currencies with their display settings and the rate of the clock's day (`timeline.day_rate`)."""
+    day = ctx.sim.timeline.day_of(ctx.t)
+    return [
+        {
+            **c,
+            "currentBaseRate": day_rate(c, day),
+            "denominator": 100,
+            "isoNumber": None,
+            "prefix": None,
+            "suffix": f" {c['code']}",
+            "updatedAt": ctx.sim.catalog.start,
+            "decimalPoint": ".",
+            "decimalDigits": 2,
+            "thousandsSeparator": " ",
+            "externalId": None,
+        }
+        for c in ctx.sim.catalog.currencies.values()
+    ]
 
 
 def _countries(ctx):
@@ -698,6 +754,9 @@ FIELD_RESOLVERS: dict[str, Callable] = {
     "Return.refundPaymentHistory": refund_payment_history,
     "OrderLine.lineValue": line_value,
     "ShipmentLine.lineValue": line_value,
+    "ShipmentLine.unitPrice": unit_price,
+    "ReturnLine.lineValue": line_value,
+    "ReturnLine.unitPrice": unit_price,
     "ProductVariant.stock": variant_stock,
     "ProductMedia.source": media_source,
     "DirectToConsumerReturn.customer": customer_of,

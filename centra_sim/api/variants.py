@@ -33,12 +33,15 @@ from graphql import (
 
 PRESETS: dict[str, dict] = {
     # Centra's 2024 DTC example and older integrations: names from before the evidence review.
+    # Its applied discount is one concrete type, `AppliedDiscount { discount }`, without the AppliedVoucher interface
+    # (and credit vouchers) of Centra's current reference (docs/centra-facts.md §12).
     "alternative-names": {
+        "hide": ["AppliedVoucher", "AppliedVoucherCredit"],
         "rename": {
             "OrderTotals.lineValues": "itemsSubtotal",
-            "AppliedVoucher": "AppliedDiscount",
-            "AppliedVoucher.voucher": "discount",
-        }
+            "AppliedVoucherDiscount": "AppliedDiscount",
+            "AppliedVoucherDiscount.voucher": "discount",
+        },
     },
     # A store whose schema lacks several optional fields.
     "sparse": {

@@ -98,6 +98,7 @@ class Records:
         vat = self.vat(o)
         tax = round(grand * vat / (100 + vat), 2)
         return {
+            "shipping_tax": round(o.shipping * vat / (100 + vat), 2),  # the part of `tax` on shipping
             "subtotal": subtotal,
             "discount": discount,
             "shipping": o.shipping,
@@ -251,10 +252,17 @@ class Records:
             "store": o.market["store"],
             "comment": RETURN_COMMENTS[o.number % len(RETURN_COMMENTS)],
             "returnedToStock": done,  # completed returns go back to stock (see stock_levels)
+            "returnWarehouse": self.return_warehouse(o),
             "account": o.account,
             "_plan": o,
             "_t": t,
         }
+
+    def return_warehouse(self, o: OrderPlan) -> dict | None:
+        """Where the returned units go back: the warehouse of the first returned line (each line is restocked into
+        the warehouse it shipped from, see stock_levels; a return whose lines shipped from two is rare)."""
+        wh = next((line[6] for line in o.lines if line[0] in o.returned_lines), None)
+        return self.cat.warehouses[wh - 1] if wh else None
 
     # -- purchase orders -----------------------------------------------------------------------------------
     def purchase_order(self, po: dict, t: float) -> dict:

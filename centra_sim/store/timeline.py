@@ -42,6 +42,13 @@ HOURLY_PROFILE = (
 _ASCII = str.maketrans("åäöüéÅÄÖÜÉ", "aaoueAAOUE")
 
 
+def day_rate(currency: dict, day: int) -> float:
+    """The currency's rate to the base currency (SEK) on a simulated day: it drifts around the reference rate.
+    Orders record the rate of the day they were placed; `Currency.currentBaseRate` is the rate of the clock's day."""
+    base_rate = currency["_rate"]
+    return 1.0 if currency["code"] == "SEK" else round(base_rate * (1 + 0.02 * math.sin(day / 9.0 + base_rate)), 6)
+
+
 class OrderPlan:
     """One order and its whole future. Lines are tuples (line id, size id, quantity, original unit price,
     unit price, discount percent, warehouse id)."""
@@ -296,9 +303,7 @@ class Timeline:
                 o.market = self.customer_home_market(o.customer)
                 n_lines = min(6, 1 + int(rng.expovariate(1.1)))
             currency = o.market["_currency"]
-            # the day's exchange rate drifts around the reference rate; the order records it
-            base_rate = cat.currencies[currency]["_rate"]
-            o.rate = 1.0 if currency == "SEK" else round(base_rate * (1 + 0.02 * math.sin(d / 9.0 + base_rate)), 6)
+            o.rate = day_rate(cat.currencies[currency], d)  # the order records the day's rate
             pct = 0.0 if o.wholesale else cat.campaign_pct(o.market["id"], created)
             lines, seen = [], set()
             warehouses = o.market["_warehouses"]

@@ -71,6 +71,22 @@ def test_introspection_picks_the_alternative_the_store_has_and_leaves_out_what_i
     assert not validate(build_schema(OLD_STORE), parse(found.document)), "the fitted query is valid on the store"
 
 
+def test_a_type_condition_on_an_interface_its_objects_share_is_read():
+    """Centra's reference: `discountsApplied: [OrderDiscount!]!`, and `AppliedVoucher` is another interface that
+    AppliedVoucherDiscount implements beside OrderDiscount (docs/centra-facts.md §12). GraphQL allows
+    `... on AppliedVoucher` there; the plan reads it instead of leaving the voucher columns empty."""
+    current = OLD_STORE.replace(
+        "type AppliedDiscount implements OrderDiscount { value: Money date: String discount: Ref }",
+        "interface AppliedVoucher { value: Money voucher: Ref voucherMethod: String }\n"
+        "type AppliedVoucherDiscount implements AppliedVoucher & OrderDiscount { value: Money date: String "
+        "voucher: Ref voucherMethod: String }",
+    )
+    found = plan(ORDERS, introspected(current))
+    assert found.paths["order_discounts"]["voucher_code"] == "on AppliedVoucher.voucher.code"
+    assert found.paths["order_discounts"]["voucher_method"] == "on AppliedVoucher.voucherMethod"
+    assert not validate(build_schema(current), parse(found.document))
+
+
 def test_validation_errors_name_each_field_by_its_place_in_the_query():
     document = plan(ORDERS).document  # the documented names, as a first try where introspection is refused
     errors = errors_of(OLD_STORE, document)

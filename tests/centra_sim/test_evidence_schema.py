@@ -55,6 +55,26 @@ def test_order_lines_count_shipped_and_returned_quantities(centra):
     assert all(line["shippedQuantity"] == 0 for o in pending.data["orders"] for line in o["lines"])
 
 
+def test_shipment_and_return_lines_carry_their_value_with_or_without_tax(centra):
+    """Centra's ShipmentLine and ReturnLine pages (docs/centra-facts.md §12): unitPrice and lineValue, each with
+    includingTax; the size is reached through the order line."""
+    money = "unitPrice { value } net: unitPrice(includingTax: false) { value } lineValue { value }"
+    ordered = "orderLine { taxPercent unitPrice { value } productSize { id } }"
+    returns = centra.query(
+        f"{{ returns(limit: 30) {{ lines {{ quantity {money} shipmentLine {{ quantity {money} {ordered} }} }} }} }}"
+    )
+    lines = [line for r in returns.data["returns"] for line in r["lines"]]
+    assert lines
+    for line in lines:
+        shipped, ordered = line["shipmentLine"], line["shipmentLine"]["orderLine"]
+        for item in (line, shipped):
+            assert item["unitPrice"]["value"] == ordered["unitPrice"]["value"]
+            assert item["lineValue"]["value"] == round(item["quantity"] * ordered["unitPrice"]["value"], 2)
+            assert item["net"]["value"] == round(item["unitPrice"]["value"] / (1 + ordered["taxPercent"] / 100), 2)
+        assert ordered["productSize"]["id"]
+    assert any(line["net"]["value"] < line["unitPrice"]["value"] for line in lines)
+
+
 def test_returns_refund_totals_payment_history_and_stock_flag(centra):
     truth = {r["id"]: r for r in centra.admin("ground-truth/returns")["rows"]}
     returns = _all(
@@ -164,11 +184,10 @@ REMOVED = [
     ("{ orders { lines { SKU } } }", "SKU", "OrderLine"),
     ("{ returns { refundTotal { value } } }", "refundTotal", "Return"),
     ("{ returns { returnedToWarehouse { id } } }", "returnedToWarehouse", "Return"),
-    ("{ returns { lines { lineValue { value } } } }", "lineValue", "ReturnLine"),
     ("{ returns { lines { productSize { id } } } }", "productSize", "ReturnLine"),
+    ("{ shipments { lines { productSize { id } } } }", "productSize", "ShipmentLine"),
     ("{ products { categories { id } } }", "categories", "Product"),
     ("{ productSizes { product { id } } }", "product", "ProductSize"),
-    ("{ currencies { isBase } }", "isBase", "Currency"),
     ("{ currencies { baseCurrencyRate } }", "baseCurrencyRate", "Currency"),
     ("{ markets { pricelist { id } } }", "pricelist", "Market"),
     ("{ categories { parentCategory { id } } }", "parentCategory", "Category"),

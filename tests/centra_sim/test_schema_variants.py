@@ -68,7 +68,7 @@ def test_alternative_names_show_in_introspection_and_app_version(alternative, ce
     assert alternative.admin("schema") == {
         "variant": {
             "preset": "alternative-names",
-            "hide": [],
+            "hide": sorted(PRESETS["alternative-names"]["hide"]),
             "rename": {**PRESETS["alternative-names"]["rename"]},
             "introspection": True,
         },

@@ -264,10 +264,14 @@ def test_refunds_and_returned_units_count_on_the_day_the_return_completes(marts)
     # a return without its order: the market is said to be unknown, the store type comes from the return
     before = {r["id"]: r for r in synced_truth(centra, "returns", settings.start_date)}
     synced = {o["number"] for o in synced_truth(centra, "orders", settings.start_date)}
-    rows = query(settings, "SELECT return_id, is_market_known, market_id, store_type, completed_day FROM fct_returns")
+    rows = query(
+        settings,
+        "SELECT return_id, is_market_known, market_id, store_type, completed_day, return_warehouse_id FROM fct_returns",
+    )
     assert {r[0] for r in rows} == before.keys()
-    for return_id, known, market, store_type, completed in rows:
+    for return_id, known, market, store_type, completed, warehouse in rows:
         r = before[return_id]
+        assert warehouse == r["return_warehouse_id"] is not None  # where the units went back (returnWarehouse)
         assert known == (r["order_number"] in synced) and market == (r["market_id"] if known else None)
         assert store_type == r["store_type"]
         assert (completed and completed.isoformat()) == (r["completed_at"] and local_day(r["completed_at"]))
@@ -287,6 +291,12 @@ def test_net_sales_excluding_tax_match_the_ground_truth(marts):
             assert g["net_excl_tax_base"] is None, key
         else:
             assert g["net_excl_tax_base"] == pytest.approx(e["net_excl_tax_base"], abs=0.011), key
+    # the tax on shipping (Centra's totals.shippingTax*), which net sales excluding tax leave out with shipping
+    truth = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
+    shipping_tax = dict(query(settings, "SELECT order_number, shipping_tax FROM fct_orders"))
+    assert shipping_tax.keys() == truth.keys() and any(shipping_tax.values())
+    for number, o in truth.items():
+        assert shipping_tax[number] == (0 if o["status"] == "CANCELLED" else o["shipping_tax"]), number
     (base,) = {b for (b,) in query(settings, "SELECT DISTINCT base_currency FROM daily_sales")}
     assert base == "SEK"  # the simulator's base currency: the one its orders convert at rate 1
 
@@ -673,7 +683,7 @@ def test_discounts_by_voucher_code_match_the_simulator(marts):
     centra, settings = marts
     orders = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
     tl = centra.sim.timeline
-    expected = defaultdict(lambda: [0, 0.0])
+    expected, methods = defaultdict(lambda: [0, 0.0]), {}
     for d in range(tl.days_until(centra.sim.clock.now())):
         for plan in tl.day_orders(d):
             o = orders.get(plan.number)
@@ -681,11 +691,15 @@ def test_discounts_by_voucher_code_match_the_simulator(marts):
                 cell = expected[(local_day(o["created_at"]), plan.voucher["code"])]
                 cell[0] += 1
                 cell[1] += cents(o["discount"] * o["conversion_rate"])
-    rows = query(settings, "SELECT order_day, voucher_code, orders, discounts_base FROM discounts_by_voucher")
-    got = {(day.isoformat(), code): (n, value) for day, code, n, value in rows}
+                methods[plan.voucher["code"]] = plan.voucher["method"]
+    rows = query(
+        settings, "SELECT order_day, voucher_code, orders, discounts_base, voucher_method FROM discounts_by_voucher"
+    )
+    got = {(day.isoformat(), code): (n, value, method) for day, code, n, value, method in rows}
     assert got.keys() == expected.keys() and len(got) > 5
     for key, (n, value) in expected.items():
         assert got[key][0] == n and got[key][1] == pytest.approx(value, abs=0.011), key
+        assert got[key][2] == methods[key[1]], key  # Centra's voucherMethod on the applied voucher
 
 
 def test_refunds_are_the_refund_payment_entries_paid_on_their_day(marts):

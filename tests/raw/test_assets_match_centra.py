@@ -77,7 +77,11 @@ CASES = {
 # Per case, the columns its store's schema lacks (and only those are empty).
 CASE_EMPTY = {
     "sparse": SPARSE_EMPTY,
-    "alternative-names-no-introspection": {"return_refunds": _all_columns("return_refunds")},
+    # an older schema's applied discount carries no voucher method
+    "alternative-names-no-introspection": {
+        "return_refunds": _all_columns("return_refunds"),
+        "order_discounts": ["voucher_method"],
+    },
 }
 
 
@@ -312,7 +316,8 @@ def test_other_field_names_are_read_through_their_alternatives(case, synced):
 ANALYST_TABLES = {
     "orders": (
         "event",
-        "order_number:number payment_method_uri shipping_option_id allocation_rule_id internal_comment billing_country",
+        "order_number:number payment_method_uri shipping_option_id allocation_rule_id internal_comment billing_country "
+        "shipping_tax_included:shipping_tax",
     ),
     "order_lines": ("event", "order_number line_id shipped_quantity centra_returned_quantity:returned_quantity"),
     "order_line_allocations": ("event", "order_number line_id warehouse_id quantity"),
@@ -322,7 +327,10 @@ ANALYST_TABLES = {
         "event",
         "shipment_id:id shipment_plugin internal_shipping_cost shipping discounts return_tracking_number",
     ),
-    "returns": ("event", "return_id:id comment return_cost returned_to_stock"),
+    # the size through the order line: Centra's ShipmentLine has no productSize (docs/centra-facts.md §12)
+    "shipment_lines": ("event", "shipment_id line_id order_line_id size_id quantity"),
+    "returns": ("event", "return_id:id comment return_cost returned_to_stock return_warehouse_id"),
+    "order_discounts": ("event", "order_number position voucher_code voucher_method"),
     "return_refunds": ("event", "return_id entry_type value"),
     "stock_change_lines": (
         "event",
@@ -355,6 +363,7 @@ ANALYST_TABLES = {
     "display_markets": ("snapshot", "display_id market_id"),
     "display_media": ("snapshot", "display_id media_id url"),
     "markets": ("snapshot", "market_id:id allocation_rule_id comment"),
+    "currencies": ("snapshot", "currency_id:id current_base_rate is_base"),
 }
 
 

@@ -15,7 +15,7 @@ from centra_assets.centra.client import CentraClient
 from centra_assets.cli import project_queries
 from centra_assets.entities.spec import read_query
 
-from ..helpers import materialize, resource_for, settings_for, sim_day
+from ..helpers import materialize, resource_for, rows, settings_for, sim_day, truth
 
 TOKEN = "test-token-full"
 REALTIME = ("events.graphql", "set_event_listeners.graphql", "confirm_events.graphql")
@@ -73,6 +73,25 @@ def test_a_field_the_sync_cannot_do_without_fails_the_run_with_what_to_do(make_c
     assert "returns cannot be synced" in message and "createdAt" in message and version in message
     assert "centra-assets check" in message
     assert {e.step_key for e in failed} == {"centra_returns"}, "only the data type that needs the field fails"
+
+
+def test_purchase_orders_sync_on_a_store_without_the_unconfirmed_line_id(make_centra, tmp_path):
+    """PurchaseOrderLine's names are UNCONFIRMED (docs/centra-facts.md §12): without `id`, a purchase order's lines
+    are keyed by their place in it, and every line reaches the warehouse (the simulator's ground truth)."""
+    centra = make_centra(schema_variant={"hide": ["PurchaseOrderLine.id"]})
+    day = next(d for d in (sim_day(centra, n) for n in range(1, 15)) if truth(centra, "purchase_orders", d))
+    settings = settings_for(tmp_path)
+    run = materialize(settings, resource_for(centra, settings), day, "event")
+    got = rows(settings, "purchase_order_lines", day, "purchase_order_id, line_id, quantity")
+    expected = truth(centra, "purchase_orders", day)
+    assert sorted({(po, line) for po, line, _ in got}) == sorted(
+        (po["id"], place) for po in expected for place in range(1, po["line_count"] + 1)
+    )
+    assert sum(q for *_, q in got) == sum(po["quantity"] for po in expected)
+    used = {}
+    for event in run.get_asset_materialization_events():
+        used.update(event.materialization.metadata["alternative_fields"].value)
+    assert used["purchase_order_lines.line_id"] == "@index"
 
 
 def test_check_names_the_fields_a_store_lacks(make_centra):

@@ -17,6 +17,7 @@ select
     {{ dbt.any_value('discounts.voucher_id') }} as voucher_id,
     {{ dbt.any_value('discounts.voucher_name') }} as voucher_name,
     {{ dbt.any_value('discounts.voucher_type') }} as voucher_type,
+    {{ dbt.any_value('discounts.voucher_method') }} as voucher_method,
     count(distinct discounts.order_number) as orders,
     sum(orders.units) as units,
     {{ centra_round('sum(' ~ to_base('discounts.value', 'orders.conversion_rate') ~ ')', 2) }} as discounts_base,

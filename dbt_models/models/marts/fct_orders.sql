@@ -102,6 +102,9 @@ select
     order_discounts as discounts,
     order_shipping as shipping,
     tax,
+    -- the part of tax on shipping (Centra's OrderTotals.shippingTax*), lapsing with the order like tax
+    case when is_cancelled then 0 else coalesce(shipping_tax_included, 0) + coalesce(shipping_tax_added, 0) end
+        as shipping_tax,
     returned_value,
     returns,
     refunds,

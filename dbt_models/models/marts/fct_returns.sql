@@ -34,6 +34,7 @@ select
     returns.order_number,
     returns.shipment_id,
     returns.returned_to_stock,
+    returns.return_warehouse_id,  -- where the units went back (Centra's returnWarehouse)
     returns.partition_date as return_day,  -- created, in the store's timezone
     returns.completed_day,
     returns.completed_day_source,
