@@ -30,7 +30,8 @@ def sync(settings, resource, instance, first: str, last: str, ops: set[str] | No
     assert dg.materialize(assets, resources={"centra": resource}, instance=instance, tags=tags).success
 
 
-MARTS = ("daily_sales", "fct_order_lines", "fct_orders")  # the incremental models are upstream of these
+# the incremental models are upstream of these
+MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments")
 
 
 def build(settings, instance) -> dg.ExecuteInJobResult:

@@ -4,9 +4,9 @@ with orders as (
     select * from {{ ref('int_orders') }}
 ),
 
-shipments as (
+shipments as (  -- (fct_shipments: the shipments staged, a table, built by day)
     select store, order_number, min(created_at) as first_shipment_at, min(shipped_at) as shipped_at
-    from {{ ref('stg_centra__shipments') }}
+    from {{ ref('fct_shipments') }}
     group by store, order_number
 ),
 
