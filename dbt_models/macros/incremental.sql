@@ -156,3 +156,26 @@
         delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
+
+{# Whether fct_orders recomputes only some orders (int_orders_recomputed): built incrementally, and each store's first
+   order day where it was (every customer's history flag reads it). Evaluated before its pre-hook deletes anything. #}
+{% macro centra_orders_by_key() -%}
+    {%- if not centra_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {%- set moved -%}
+        select count(*) from (
+            select store, min(order_day) from {{ ref('int_orders') }} group by store
+            except select store, min(order_day) from {{ this }} group by store
+        ) as moved
+    {%- endset -%}
+    {{- return(run_query(moved).columns[0].values()[0] == 0) -}}
+{%- endmacro %}
+
+{# Pre-hook of fct_orders: its rows recomputed go (all of them when it recomputes every order into the table). #}
+{% macro centra_delete_changed_orders() -%}
+    {%- if centra_orders_by_key() -%}
+        delete from {{ this }} where (store, order_number) in (
+            select store, order_number from {{ ref('int_orders_recomputed') }})
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
