@@ -371,8 +371,12 @@ def incremental_build() -> list[dict]:
                 "ratio": round(incremental / full, 2),
                 "target": "ratio <= 0.1" if scope == "every model" else "reported",
                 "note": "dbt build (models and data tests; unit tests run in make test) told the changed partitions, "
-                "of what reads them (as the automation selects), vs the first build of everything; dbt start-up "
-                "(an empty selection) subtracted from both",
+                + (
+                    "of what reads them (as the automation selects), vs the first build of everything"
+                    if scope == "every model"
+                    else "vs the first build of the same selection"
+                )
+                + "; dbt start-up (an empty selection) subtracted from both",
             }
         )
         rows.append(
