@@ -1,6 +1,7 @@
 """Incremental mart builds: after old records change (returns completed and refunded, shipments, orders changed, days
-after the orders were placed) and only their raw partitions are refreshed, a build told what changed
-(defs/marts/changes.py) recomputes only the days they touch, and every mart equals a full rebuild's, row for row."""
+after the orders were placed; a snapshot taken again) and only their raw partitions are refreshed, a build told what
+changed (defs/marts/changes.py) recomputes only the days they touch, and every mart equals a full rebuild's, row for
+row."""
 
 from __future__ import annotations
 
@@ -75,8 +76,12 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     sync(settings, resource, instance, recent[0], recent[-1], {"centra_returns", "centra_shipments"})
     for day in (days[-5], recent[-1]):
         sync(settings, resource, instance, day, day, {"centra_orders"})
+    # and the warehouses' first snapshot: every allocation, of any day, gains its warehouse's name
+    warehouses = [a for a in assets_of(settings, "snapshot") if a.op.name == "centra_warehouses"]
+    assert dg.materialize(warehouses, resources={"centra": resource}, instance=instance).success
     changed = changed_partitions(instance, settings)
     assert changed is not None and set(changed[settings.stores[0].name]["returns"]) == set(recent)
+    assert "warehouses" in changed[settings.stores[0].name]
     assert build(settings, instance).success  # incremental: the days the changes touch
 
     # a full rebuild of the same raw data, into a file of its own
