@@ -20,15 +20,31 @@
 {%- endmacro %}
 
 {# Whether this model builds only the changed days: an incremental model whose table exists, in a build told
-   what changed (never in a unit test, which has no table: `this` is none there). #}
+   what changed, where no snapshot it reads was taken again (never in a unit test, which has no table: `this` is
+   none there). #}
 {% macro centra_incremental() -%}
-    {{- return(this is not none and centra_changed() is not none and is_incremental()) -}}
+    {{- return(this is not none and is_incremental() and centra_changed_days_only(model.unique_id)) -}}
 {%- endmacro %}
 
-{# The [store, day] pairs of one anchor ('order' or 'return') that this build recomputes. #}
+{# Whether the build recomputes only the changed days of node `unique_id` (a model, or the model a test checks):
+   it was told what changed, and no snapshot the node reads changed (a snapshot changes every row). #}
+{% macro centra_changed_days_only(unique_id) -%}
+    {%- set changed = centra_changed() -%}
+    {%- if changed is none or flags.FULL_REFRESH -%}{{- return(false) -}}{%- endif -%}
+    {%- set snapshots = centra_snapshots_read(unique_id) -%}
+    {%- for tables in changed.values() -%}
+        {%- for table in tables if table in snapshots -%}{{- return(false) -}}{%- endfor -%}
+    {%- endfor -%}
+    {{- return(true) -}}
+{%- endmacro %}
+
+{# The [store, day] pairs of one anchor ('order', 'return' or 'shipment') that this build recomputes. (A model
+   reading them refs int_changed_days in a depends_on comment; a test, which cannot, runs after its model.) #}
 {% macro centra_changed_days(anchor) -%}
     {%- if not execute -%}{{- return([]) -}}{%- endif -%}
-    {%- set rows = run_query("select store, cast(day as varchar) from " ~ ref('int_changed_days')
+    {%- set node = graph.nodes['model.centra.int_changed_days'] -%}
+    {%- set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- set rows = run_query("select store, cast(day as varchar) from " ~ relation
         ~ " where anchor = '" ~ anchor ~ "' order by 1, 2") -%}
     {{- return(rows.rows | map('list') | list) -}}
 {%- endmacro %}
@@ -58,6 +74,107 @@
             or ({{ anchor_column }} = 'return' and {{ centra_in_days(store, day, centra_changed_days('return')) }})
     {%- elif centra_incremental() -%}
         delete from {{ this }} where {{ centra_in_days(store, day, centra_changed_days(anchor)) }}
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The snapshot tables (partition 'snapshot' in the sources' meta) a node reads, directly or through the models it
+   reads: a model reading one is rebuilt whole when that snapshot was taken again (centra_incremental). From dbt's
+   graph, so that it cannot drift from the SQL. #}
+{% macro centra_snapshots_read(unique_id) -%}
+    {%- set seen, queue, tables = [], [unique_id], [] -%}
+    {#- a breadth-first walk: Jinja's for loop also visits what is appended to its list while it runs -#}
+    {%- for node_id in queue -%}
+        {%- if node_id not in seen -%}
+            {%- do seen.append(node_id) -%}
+            {%- if node_id.startswith('source.') -%}
+                {%- set source = graph.sources[node_id] -%}
+                {%- if (source.config.meta or source.meta).get('partition') == 'snapshot' -%}
+                    {%- do tables.append(source.name) -%}
+                {%- endif -%}
+            {%- elif node_id in graph.nodes -%}
+                {%- for parent in graph.nodes[node_id].depends_on.nodes -%}{%- do queue.append(parent) -%}{%- endfor -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(tables | sort) -}}
+{%- endmacro %}
+
+{# The rows a generic test (unique, not_null, relationships, ...) checks: dbt's `where` config as usual; in a build
+   that recomputes only the changed days, the rows of those days alone, as a full build tested the rest and nothing
+   else changed them. An incremental model names its day column and anchor in its meta (changed_days); a staging
+   view of event data is tested on its changed raw partitions only (read like centra_staged, not through the view,
+   which would read every partition). A singular test filters itself (centra_test_days). #}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set checked = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
+    {%- set days = centra_test_days(checked) if checked is not none else none -%}
+    {%- if days is not none and days.staged is not none -%}
+        {%- set relation = '(' ~ centra_staging(days.staged, days.pairs) ~ ')' -%}
+    {%- elif days is not none -%}
+        {%- set where = centra_in_days('store', days.column, days.pairs) ~ (' and (' ~ where ~ ')' if where else '') -%}
+    {%- endif -%}
+    {%- if where -%}
+        {{- return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -}}
+    {%- endif -%}
+    {{- return(relation) -}}
+{%- endmacro %}
+
+{# For a model node: none when its tests check every row (a full build, a model not built by day); else its day
+   column and the [store, day] pairs recomputed (staged: the raw table, for a staging view of event data). #}
+{% macro centra_test_days(node) -%}
+    {%- if node.resource_type != 'model' or not centra_changed_days_only(node.unique_id) -%}{{- return(none) -}}{%- endif -%}
+    {%- set by_day = node.config.meta.get('changed_days') -%}
+    {%- if by_day and node.config.materialized == 'incremental' -%}
+        {{- return({'staged': none, 'column': by_day.column, 'pairs': centra_changed_days(by_day.anchor)}) -}}
+    {%- endif -%}
+    {%- set table = node.name.replace('stg_centra__', '') -%}
+    {%- set source = graph.sources.get('source.centra.centra.' ~ table) -%}
+    {%- if node.name.startswith('stg_centra__') and source and (source.config.meta or source.meta).get('partition') == 'event' -%}
+        {%- set pairs = [] -%}
+        {%- for store, tables in centra_changed().items() -%}
+            {%- for day in tables.get(table, []) -%}{%- do pairs.append([store, day]) -%}{%- endfor -%}
+        {%- endfor -%}
+        {{- return({'staged': table, 'column': 'partition_date', 'pairs': pairs}) -}}
+    {%- endif -%}
+    {{- return(none) -}}
+{%- endmacro %}
+
+{# Pre-hook of an incremental model without a day column: its rows recomputed are those whose key is among the keys
+   of the days recomputed, per kind of row. parts: [{when: condition on the model's rows, key: columns, model: the
+   upstream model holding the key's day, day: its day column, anchor}]. #}
+{% macro centra_delete_changed_keys(parts) -%}
+    {%- if centra_incremental() -%}
+        delete from {{ this }} where
+        {%- for part in parts %}
+            {% if not loop.first %}or {% endif %}({{ part.when }} and ({{ part.key }}) in (
+                select {{ part.key }} from {{ ref(part.model) }}
+                where {{ centra_in_days('store', part.day, centra_changed_days(part.anchor)) }}))
+        {%- endfor %}
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Whether fct_orders recomputes only some orders (int_orders_recomputed): built incrementally, and each store's first
+   order day where it was (every customer's history flag reads it). Evaluated before its pre-hook deletes anything. #}
+{% macro centra_orders_by_key() -%}
+    {%- if not centra_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {%- set moved -%}
+        select count(*) from (
+            select store, min(order_day) from {{ ref('int_orders') }} group by store
+            except select store, min(order_day) from {{ this }} group by store
+        ) as moved
+    {%- endset -%}
+    {{- return(run_query(moved).columns[0].values()[0] == 0) -}}
+{%- endmacro %}
+
+{# Pre-hook of fct_orders: its rows recomputed go (all of them when it recomputes every order into the table). #}
+{% macro centra_delete_changed_orders() -%}
+    {%- if centra_orders_by_key() -%}
+        delete from {{ this }} where (store, order_number) in (
+            select store, order_number from {{ ref('int_orders_recomputed') }})
     {%- elif is_incremental() -%}
         delete from {{ this }}
     {%- endif -%}

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from centra_assets.defs import build_definitions
-from centra_assets.defs.marts.dbt import dbt_resource
+from centra_assets.defs.marts.dbt import dbt_manifest, dbt_resource, dbt_vars
 from centra_assets.defs.marts.project import DBT_DIR
 
 from ..helpers import (
@@ -825,6 +825,28 @@ def test_a_build_reports_typed_columns_row_counts_and_every_dbt_test_as_a_check(
     assert checks[("fct_orders", "unique_key")] is True
     assert len(checks) == len([s for a in build_definitions(settings).assets for s in getattr(a, "check_specs", [])
                                if s.asset_key.path[0] == "analytics"])  # fmt: skip
+
+
+def test_dbt_unit_tests_pass_here_not_in_every_build_of_the_marts(built, tmp_path):
+    """dbt's unit tests check the models' SQL on fixed rows: the build Dagster runs on every change of raw data
+    leaves them out (dbt.NO_UNIT_TESTS), and they run here, against a copy of the built warehouse (their inputs'
+    columns come from it)."""
+    _, settings, _ = built
+    copy = tmp_path / "unit.duckdb"
+    copy.write_bytes(settings.duckdb_file.read_bytes())
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1"}
+    unit = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit"]
+        + ["--vars", dbt_vars(settings, str(copy)), "--target-path", str(tmp_path / "target")]
+        + ["--log-path", str(tmp_path / "logs")],
+        cwd=DBT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert unit.returncode == 0, unit.stdout[-5000:]
+    units = len(dbt_manifest()["unit_tests"])
+    assert units >= 9 and f"PASS={units} " in unit.stdout
 
 
 def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(marts):

@@ -6,6 +6,10 @@ changed: every raw partition a refresh or backfill rewrote is a materialization 
 the changed partitions are those materialized since the oldest of the incremental models' last builds began (a
 build started before a refresh may or may not have read it: counted again, which only recomputes a day twice).
 
+A snapshot (customers, markets, stock, ...) is taken whole: a model that reads one rebuilds whole when it was taken
+again since that build (macros/incremental.sql finds which snapshots a model reads in dbt's graph). The snapshot's
+table is listed for its store with the day it was stored under.
+
 dbt hears it through an environment variable, not `--vars`: dbt parses the whole project again whenever the vars
 differ from its last parse (dbt_target_path), which would cost more than the incremental build saves.
 """
@@ -24,7 +28,7 @@ import dagster as dg
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings
 
-from ..raw.partitions import store_days
+from ..raw.partitions import snapshot_days, store_days
 from .project import DBT_PROJECT
 
 CHANGED_ENV = "CENTRA_CHANGED_PARTITIONS"  # read by dbt's macro centra_changed
@@ -57,34 +61,49 @@ def _last_build_began(instance: dg.DagsterInstance) -> float | None:
 
 
 def changed_partitions(instance: dg.DagsterInstance, settings: Settings) -> Changed | None:
-    """The event data partitions materialized since the incremental models' last build began, by store and raw
-    table; None (build everything whole) for a first build or a partition key that names no store day."""
+    """The raw partitions materialized since the incremental models' last build began, by store and raw table (a
+    snapshot: the day it was stored under); None (build everything whole) for a first build or a partition key
+    that names no store day."""
     since = _last_build_began(instance)
     if since is None:
         return None
     changed: Changed = {}
-    for table in (t.name for spec in ALL if spec.partition == "event" for t in spec.tables):
-        records, cursor = [], None
-        while True:
-            result = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey(["centra", table]), after_timestamp=since),
-                limit=1000,
-                cursor=cursor,
-            )
-            records += result.records
-            if not result.has_more:
-                break
-            cursor = result.cursor
-        if any(not r.partition_key for r in records):
-            return None  # a materialization of no partition: which days it wrote is unknown
-        keys = sorted({r.partition_key for r in records})
-        try:
-            pairs = store_days(settings, keys)
-        except (ValueError, KeyError):
-            return None
-        for store, day in pairs:
-            changed.setdefault(store.name, {}).setdefault(table, []).append(day.isoformat())
+    for spec in ALL:
+        for table in (t.name for t in spec.tables):
+            records = _materializations(instance, table, since)
+            if spec.partition == "event" and any(not r.partition_key for r in records):
+                return None  # a materialization of no partition: which days it wrote is unknown
+            try:
+                if spec.partition == "event":
+                    pairs = store_days(settings, sorted({r.partition_key for r in records}))
+                else:  # a snapshot run: its stores (all of them unpartitioned), on the day it was stored under
+                    pairs = [
+                        pair
+                        for r in records
+                        for pair in snapshot_days(settings, [r.partition_key] if r.partition_key else [], r.timestamp)
+                    ]
+            except (ValueError, KeyError):
+                return None
+            for store, day in pairs:
+                days = changed.setdefault(store.name, {}).setdefault(table, [])
+                if day.isoformat() not in days:
+                    days.append(day.isoformat())
     return changed
+
+
+def _materializations(instance: dg.DagsterInstance, table: str, since: float) -> list[dg.EventLogRecord]:
+    """The materializations of raw table `table` (asset centra/<table>) recorded after `since`."""
+    records, cursor = [], None
+    while True:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["centra", table]), after_timestamp=since),
+            limit=1000,
+            cursor=cursor,
+        )
+        records += result.records
+        if not result.has_more:
+            return records
+        cursor = result.cursor
 
 
 @contextmanager

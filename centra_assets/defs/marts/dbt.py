@@ -143,6 +143,11 @@ def dbt_target_path(settings: Settings) -> Path:
     return settings.local_state / "dbt-target"
 
 
+# dbt's unit tests check the models' SQL on fixed rows, not the data: they change only with the code, so `make test`
+# runs them (tests/marts), and a build of the marts, run on every change of raw data, does not pay for them again
+NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+
 def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_manifest(),
@@ -166,6 +171,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                 invocation = dbt.cli(
                     [
                         "build",
+                        *NO_UNIT_TESTS,
                         *unselected_tests(context, None),
                         "--target",
                         settings.dbt_target,
@@ -186,6 +192,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                         invocation = dbt.cli(
                             [
                                 "build",
+                                *NO_UNIT_TESTS,
                                 *unselected_tests(context, database),
                                 "--vars",
                                 dbt_vars(settings, str(database)),

@@ -1,5 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='append',
+    meta={'changed_days': {'anchor': 'order', 'column': 'partition_date'}},
     pre_hook="{{ centra_delete_changed('order', 'store', 'partition_date') }}"
 ) }}
 -- Per order line: units sold (not cancelled), returned, and their values, in the order's currency. Incremental by the

@@ -1,5 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='append',
+    meta={'changed_days': {'anchor': 'order', 'column': 'partition_date'}},
     pre_hook="{{ centra_delete_changed('order', 'store', 'partition_date') }}"
 ) }}
 -- Per order: the sales measures every order mart shares (gross, discounts, shipping, tax, refunds, net, in the

@@ -1,7 +1,16 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    meta={'changed_days': {'anchor': 'order', 'column': 'order_day'}},
+    pre_hook="{{ centra_delete_changed('order', 'store', 'order_day') }}"
+) }}
 -- One row per order line allocation (key: store, order_number, line_id, allocation_id): units of a line Centra
 -- allocated to a warehouse, with the order's day (its raw partition: the day it was placed, store timezone),
 -- market and store type, the size sold, the value allocated, the allocation rule the order used and its market's
--- rule today. The allocations are those Centra lists on the order when it was last synced.
+-- rule today. The allocations are those Centra lists on the order when it was last synced. Incremental by the order's
+-- day (macros/incremental.sql): the allocations, orders and lines of one order share its raw partition; a new
+-- snapshot of warehouses, markets or allocation rules rebuilds it whole.
+-- depends_on: {{ ref('int_changed_days') }}
+{%- set days = centra_changed_days('order') if centra_incremental() else none %}
 with rules as (
     select * from {{ ref('stg_centra__allocation_rules') }} where is_latest_snapshot
 )
@@ -11,7 +20,7 @@ select
     allocations.order_number,
     allocations.line_id,
     allocations.allocation_id,
-    orders.partition_date as order_day,
+    allocations.partition_date as order_day,  -- its raw partition, shared with its order: the order's day
     orders.market_id,
     orders.market_name,
     orders.store_type,
@@ -31,10 +40,10 @@ select
     order_rules.name as allocation_rule,
     markets.allocation_rule_id as market_allocation_rule_id,
     market_rules.name as market_allocation_rule
-from {{ ref('stg_centra__order_line_allocations') }} as allocations
-left join {{ ref('stg_centra__orders') }} as orders
+from {{ centra_staged('order_line_allocations', days) if days is not none else ref('stg_centra__order_line_allocations') }} as allocations
+left join {{ centra_staged('orders', days) if days is not none else ref('stg_centra__orders') }} as orders
     on allocations.store = orders.store and allocations.order_number = orders.order_number
-left join {{ ref('stg_centra__order_lines') }} as lines
+left join {{ centra_staged('order_lines', days) if days is not none else ref('stg_centra__order_lines') }} as lines
     on allocations.store = lines.store and allocations.order_number = lines.order_number
     and allocations.line_id = lines.line_id
 left join {{ ref('stg_centra__warehouses') }} as warehouses

@@ -1,5 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='append',
+    meta={'changed_days': {'anchor': 'order', 'column': 'order_day'}},
     pre_hook="{{ centra_delete_changed('order', 'store', 'order_day') }}"
 ) }}
 -- One row per order line. Cancelled units never count as sold; returned units are those on the order's returns.

@@ -1,18 +1,32 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ centra_delete_changed_orders() }}"
+) }}
 -- One row per order (and store): what was sold, discounted, taxed, shipped and refunded, in the order's currency and the base
 -- currency; who bought it (new or repeat, where Centra's data can tell); how fast it shipped. Choices: DECISIONLOG.md.
+-- Incremental (macros/incremental.sql): the orders int_orders_recomputed names, those of the days recomputed and
+-- those whose shipments changed, with every order of their customers (numbered over all of them).
+-- depends_on: {{ ref('int_orders_recomputed') }}
+{%- set recomputed = 'select store, order_number from ' ~ ref('int_orders_recomputed') if centra_orders_by_key() else none %}
 with orders as (
     select * from {{ ref('int_orders') }}
+    {%- if recomputed %}
+    where (store, order_number) in ({{ recomputed }})
+    {%- endif %}
 ),
 
-shipments as (
+shipments as (  -- (fct_shipments: the shipments staged, a table, built by day)
     select store, order_number, min(created_at) as first_shipment_at, min(shipped_at) as shipped_at
-    from {{ ref('stg_centra__shipments') }}
+    from {{ ref('fct_shipments') }}
+    {%- if recomputed %}
+    where (store, order_number) in ({{ recomputed }})
+    {%- endif %}
     group by store, order_number
 ),
 
 -- The first day the warehouse holds orders of: a customer created on or after it has every order in the warehouse.
 first_day as (
-    select store, min(order_day) as first_order_day from orders group by store
+    select store, min(order_day) as first_order_day from {{ ref('int_orders') }} group by store
 ),
 
 -- Whether a customer bought before the synced range, from Centra's count of their orders (customers.total_orders, as

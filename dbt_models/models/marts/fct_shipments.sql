@@ -1,18 +1,26 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    meta={'changed_days': {'anchor': 'shipment', 'column': 'shipment_day'}},
+    pre_hook="{{ centra_delete_changed('shipment', 'store', 'shipment_day') }}"
+) }}
 -- One row per shipment, with its lead times: order to shipment created (picking starts), created to shipped,
--- and order to shipped.
+-- and order to shipped. Incremental by the shipment's day (macros/incremental.sql): a shipment and its lines share
+-- its raw partition; a changed order recomputes the days of its shipments.
+-- depends_on: {{ ref('int_changed_days') }}
+{%- set days = centra_changed_days('shipment') if centra_incremental() else none %}
 with shipments as (
-    select * from {{ ref('stg_centra__shipments') }}
+    select * from {{ centra_staged('shipments', days) if days is not none else ref('stg_centra__shipments') }}
 ),
 
 units as (
     select store, shipment_id, sum(quantity) as units
-    from {{ ref('stg_centra__shipment_lines') }}
+    from {{ centra_staged('shipment_lines', days) if days is not none else ref('stg_centra__shipment_lines') }}
     group by store, shipment_id
 ),
 
-orders as (
+orders as (  -- every order, staged (int_orders: one row per order, a table; the staging view reads every file)
     select store, order_number, created_at as order_created_at, market_id, store_type
-    from {{ ref('stg_centra__orders') }}
+    from {{ ref('int_orders') }}
 )
 
 select

@@ -11,7 +11,7 @@ with orders as (
         -- when the day's partition was last synced whole: a whole sync stamps every row, while a refresh (a
         -- webhook, the sweep) stamps only the orders it re-read, so the earliest stamp is the whole sync's
         min(loaded_at) as loaded_at
-    from {{ ref('stg_centra__orders') }}
+    from {{ ref('int_orders') }}  -- every order staged, a table (the staging view reads every raw file)
     group by store, partition_date
 ),
 
