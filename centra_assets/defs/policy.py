@@ -16,7 +16,12 @@ from centra_assets.settings import Settings
 
 from .marts.conditions import EveryStoreLanded, MartsBuildInFlight, RawSyncInFlight
 
-OWNER = "team:data"  # every asset's owner
+
+def owners(settings: Settings) -> list[str]:
+    """Every asset's owner: the one the deployment names (CENTRA_ASSET_OWNER), or none. A placeholder owner would
+    tell the UI's reader whom to ask when nobody answers to that name."""
+    return [settings.asset_owner] if settings.asset_owner else []
+
 
 # --- Raw assets -----------------------------------------------------------------------------------------------------
 # Ops that talk to Centra draw on this pool: parallel backfill runs cannot outgrow the store's rate budget.

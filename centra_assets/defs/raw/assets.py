@@ -9,17 +9,19 @@ change gets none; the checks are in checks.py.
 """
 
 import datetime as dt
+import hashlib
 
 import dagster as dg
 import pyarrow as pa
 
 from centra_assets.entities import ALL, BY_NAME
-from centra_assets.entities.spec import EntitySpec, Table
+from centra_assets.entities.query import plan
+from centra_assets.entities.spec import AUDIT_DOCS, EntitySpec, Table
 from centra_assets.settings import Settings
 from centra_assets.warehouse import layout, turns
 from centra_assets.warehouse.parquet import read_partition
 
-from ..policy import OWNER, PARTITIONS_PER_BACKFILL_RUN, POOL, raw_freshness
+from ..policy import PARTITIONS_PER_BACKFILL_RUN, POOL, owners, raw_freshness
 from ..resources import CentraResource
 from .checks import check_results, check_specs
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
@@ -41,17 +43,30 @@ def _arrow_to_dagster(type_: pa.DataType) -> str:
     )
 
 
-def column_schema(table: Table) -> dg.TableSchema:
+def column_schema(spec: EntitySpec, table: Table) -> dg.TableSchema:
+    """The table's columns as Dagster shows them: type, nullability and a description from the spec."""
+    docs = {**{c.name: table.describe(c, spec.root) for c in table.columns}, **AUDIT_DOCS}
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
                 f.name,
                 _arrow_to_dagster(f.type),
+                description=docs[f.name],
                 constraints=dg.TableColumnConstraints(nullable=f.name not in table.key),
             )
             for f in table.schema
         ]
     )
+
+
+def code_version(spec: EntitySpec) -> str:
+    """A digest of what decides the data a spec writes (the query it sends a store with the documented schema,
+    every column's paths and type, each table's key and rows, the partition rule), so Dagster shows a raw asset
+    as changed when its spec changes and not when unrelated code does."""
+    parts = [plan(spec).document, spec.partition, spec.date_field, spec.refresh_field, spec.sort]
+    for t in spec.tables:
+        parts += [t.name, t.key, t.rows_at, *((c.name, c.paths, str(c.type)) for c in t.columns)]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
 def _description(spec: EntitySpec, table: Table) -> str:
@@ -79,16 +94,18 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
 
 def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
     partitions_def = partitions_for(settings, spec.partition)
+    version = code_version(spec)
     specs = [
         dg.AssetSpec(
             ["centra", t.name],
             description=_description(spec, t),
             group_name=spec.group,
             kinds={"centra", "parquet"},
-            owners=[OWNER],
+            owners=owners(settings),
+            code_version=version,
             freshness_policy=raw_freshness(settings),
             metadata={
-                "dagster/column_schema": column_schema(t),
+                "dagster/column_schema": column_schema(spec, t),
                 "centra/data_type": spec.name,
                 "centra/root_field": spec.root,
                 "partition_rule": spec.partition,
@@ -168,7 +185,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         for t in spec.tables:
             asset_key = dg.AssetKey(["centra", t.name])
             if partitions_def is None:  # one store's snapshot: one materialization, one result
-                yield dg.MaterializeResult(asset_key=asset_key, metadata=_partition_metadata(t, results[0]))
+                yield dg.MaterializeResult(asset_key=asset_key, metadata=_partition_metadata(spec, t, results[0]))
                 continue
             # One materialization per partition the run wrote, each with its own rows, window and cost, so every
             # day keeps a history of its own. A day a refresh's range spans but whose records did not change gets
@@ -178,7 +195,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                     yield dg.AssetMaterialization(
                         asset_key,
                         partition=partition(r),
-                        metadata=_partition_metadata(t, r),
+                        metadata=_partition_metadata(spec, t, r),
                         tags=_partition_tags(partition(r)),
                     )
         yield from check_results(spec, results, partition, context.instance)
@@ -186,7 +203,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
     return sync
 
 
-def _partition_metadata(t: Table, r: SyncResult) -> dict:
+def _partition_metadata(spec: EntitySpec, t: Table, r: SyncResult) -> dict:
     """What one partition's materialization of table `t` records: its own rows, window and cost, and for a
     targeted refresh, what it changed (a few of the records' keys) and how many partitions shared its fetch."""
     refresh = {}
@@ -200,7 +217,7 @@ def _partition_metadata(t: Table, r: SyncResult) -> dict:
         }
     return {
         "dagster/row_count": r.rows[t.name],
-        "dagster/column_schema": column_schema(t),
+        "dagster/column_schema": column_schema(spec, t),
         "preview": _preview(r.root, t, r.day),
         "day": r.day,
         "store": r.store,
