@@ -10,6 +10,7 @@ change gets none; the checks are in checks.py.
 
 import datetime as dt
 import hashlib
+import time
 
 import dagster as dg
 import pyarrow as pa
@@ -21,7 +22,7 @@ from centra_assets.settings import Settings
 from centra_assets.warehouse import layout, turns
 from centra_assets.warehouse.parquet import read_partition
 
-from ..policy import PARTITIONS_PER_BACKFILL_RUN, POOL, owners, raw_freshness
+from ..policy import PARTITIONS_PER_BACKFILL_RUN, POOL, PROGRESS_EVERY_SECONDS, owners, raw_freshness
 from ..resources import CentraResource
 from .checks import check_results, check_specs
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
@@ -140,6 +141,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             by_store.setdefault(store.name, (store, []))[1].append(day)
         if config.refresh_keys and len(by_store) > 1:
             raise dg.Failure("refresh_keys name one store's records: a refresh run targets one store's partitions")
+        progress = Progress(context, spec, sum(len(days) for _, days in by_store.values()))
         for store, days in by_store.values():
             root = layout.store_root(settings.warehouse_dir, store)
             client = centra.client(store)  # one per store for the whole run: pacing and learned costs carry over
@@ -154,11 +156,11 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         store.tz,
                         centra.audit(store),
                         centra.concurrency,
-                        lambda day: _progress(context, spec.name, day),
+                        progress.within,
                         lock=turns.turn_lock(settings),  # builds and publishes take turns
                     )
                     for result in refreshed:
-                        context.log.info(_summary(result))
+                        context.log.info(progress.finished(result))
                     results += refreshed
                     continue
                 for day in days:
@@ -170,11 +172,11 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         store.tz,
                         centra.audit(store),
                         centra.concurrency,
-                        progress=_progress(context, spec.name, day),
+                        progress=progress.within(day),
                         today=None if event else day,
                         lock=turns.turn_lock(settings),
                     )
-                    context.log.info(_summary(result))
+                    context.log.info(progress.finished(result))
                     results.append(result)
             finally:
                 client.close()
@@ -243,24 +245,45 @@ def _partition_tags(partition: str) -> dict[str, str]:
     return {}
 
 
-def _progress(context, name: str, day: dt.date):
-    last = [0.0]
+class Progress:
+    """A step's progress over every partition it syncs, in its run's event log: records so far, the share of the
+    run done, the rate and the time left. A backfill run syncs a week of days and the sweep a month, each day often
+    a few seconds: a run counts its days, so its log says how far it is after each day (with that day's summary)
+    and, within a long day, every PROGRESS_EVERY_SECONDS (that day's share of Centra's total, when counted)."""
 
-    def report(records: int, total: int | None, elapsed: float) -> None:
-        if elapsed - last[0] < 10:  # a line every 10 s on long pulls
-            return
-        last[0] = elapsed
+    def __init__(self, context, spec: EntitySpec, days: int):
+        self.context, self.name, self.days = context, spec.name, max(1, days)
+        self.first = spec.tables[0].name  # its rows are the data type's records
+        self.done = self.records = 0
+        self.started = self.last = time.monotonic()
+
+    def within(self, day: dt.date):
+        """What sync_partition calls after each page of `day`: a line every PROGRESS_EVERY_SECONDS of the run."""
+
+        def report(records: int, total: int | None, elapsed: float) -> None:
+            if time.monotonic() - self.last < PROGRESS_EVERY_SECONDS:
+                return
+            share = min(1.0, records / total) if total else 0.0
+            of = f"{records}/{total} records ({share:.0%})" if total else f"{records} records"
+            so_far = self._so_far(self.records + records, self.done + 1, share)
+            self.context.log.info(f"{self.name} {day}: {of}; {so_far}")
+
+        return report
+
+    def finished(self, r: SyncResult) -> str:
+        """The day's summary, with how far the run is."""
+        self.done += 1
+        self.records += r.refreshed if r.changed is not None else r.rows.get(self.first, 0)
+        return f"{_summary(r)}; {self._so_far(self.records, self.done, 0.0)}"
+
+    def _so_far(self, records: int, day: int, day_share: float) -> str:
+        """At day number `day` of the run's days, `day_share` of the day being synced done (0: between days)."""
+        now = time.monotonic()
+        self.last, elapsed = now, now - self.started
+        share = min(1.0, (self.done + day_share) / self.days)
+        left = f"about {elapsed * (1 - share) / share:.0f} s left" if share else "time left not known yet"
         rate = records / elapsed if elapsed else 0.0
-        if total:
-            left = (total - records) / rate if rate else float("nan")
-            context.log.info(
-                f"{name} {day}: {records}/{total} records ({100 * records / total:.0f}%), "
-                f"{rate:.0f}/s, about {left:.0f} s left"
-            )
-        else:
-            context.log.info(f"{name} {day}: {records} records so far, {rate:.0f}/s")
-
-    return report
+        return f"day {day} of {self.days}, {records} records so far ({share:.0%} of the run), {rate:.0f}/s, {left}"
 
 
 def _summary(r: SyncResult) -> str:
