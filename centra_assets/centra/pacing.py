@@ -48,6 +48,11 @@ _SCHEMA = (
 Query = Callable[[str, tuple], list[tuple]]  # run one statement in the locked transaction, return its rows
 
 
+def _refilled(capacity: float, rate: float, tokens: float, updated: float, now: float) -> float:
+    """A bucket's tokens at `now`: what it held at `updated` plus the refill since, up to its capacity."""
+    return min(capacity, tokens + max(0.0, now - updated) * rate)
+
+
 class RateBudgetUnavailable(RuntimeError):
     """The shared rate budget's database cannot be reached (the message never holds its password)."""
 
@@ -114,7 +119,7 @@ class Pacer:
                     "SELECT kind, interval, capacity, rate, tokens, updated FROM centra_rate_bucket WHERE budget = ?",
                     (self.budget,),
                 ):
-                    tokens = min(capacity, tokens + max(0.0, now - updated) * rate)  # refilled since last time
+                    tokens = _refilled(capacity, rate, tokens, updated, now)
                     need = min(cost[kind], capacity)  # a single request bigger than a bucket still goes, alone
                     if need > tokens and (need - tokens) / rate > wait:
                         wait, why = (need - tokens) / rate, f"{kind} per {interval}"
@@ -135,13 +140,26 @@ class Pacer:
             waited += pause
 
     def settle(self, complexity_delta: float) -> None:
-        """Correct the complexity charged for a request once Centra reported the real figure."""
+        """Correct the complexity charged for a request once Centra reported the real figure.
+
+        The bucket is brought up to now before the correction: a refill is counted from `updated` and stops at
+        the capacity, so a debit applied to the old figure would let the time the bucket sat full refill it
+        afterwards, and the pacer would believe it holds what Centra already spent (after a first page charged
+        nothing, the pacer stayed a page ahead of Centra and met a 429 every few seconds)."""
         if complexity_delta:
             with self._locked() as (query, _paused):
-                query(
-                    "UPDATE centra_rate_bucket SET tokens = tokens - ? WHERE budget = ? AND kind = 'QUERY_COMPLEXITY'",
-                    (complexity_delta, self.budget),
-                )
+                now = time.time()
+                for interval, capacity, rate, tokens, updated in query(
+                    "SELECT interval, capacity, rate, tokens, updated FROM centra_rate_bucket "
+                    "WHERE budget = ? AND kind = 'QUERY_COMPLEXITY'",
+                    (self.budget,),
+                ):
+                    tokens = _refilled(capacity, rate, tokens, updated, now) - complexity_delta
+                    query(
+                        "UPDATE centra_rate_bucket SET tokens = ?, updated = ? "
+                        "WHERE budget = ? AND kind = 'QUERY_COMPLEXITY' AND interval = ?",
+                        (tokens, now, self.budget, interval),
+                    )
 
     def pause_until(self, until: float) -> None:
         """Centra said 429: every process sharing the budget holds off until `until` (epoch seconds)."""
