@@ -29,6 +29,8 @@ from centra_assets.shared_state import is_postgres_url, is_remote
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_STORE = "default"
 STORE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # it names paths, webhook routes and run keys too
+# What Dagster accepts as an asset owner (dagster._core.definitions.utils.is_valid_owner): an email or team:<name>
+OWNER = re.compile(r"team:.+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z|]{2,7}")
 CLOCK_OFFSET = "CENTRA_CLOCK_OFFSET"
 OFFSET = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -64,6 +66,7 @@ class Settings:
     webhook_store: str = ""  # a PostgreSQL URL, or empty for SQLite under state_dir
     rate_budget_url: str = ""  # a PostgreSQL URL: the rate budget shared by every process; empty: SQLite per machine
     dbt_target: str = "local"  # profiles.yml target: local (a file, published by rename), motherduck, postgres
+    asset_owner: str = ""  # every asset's owner in Dagster (an email or team:name); empty: none
 
     @property
     def multi_store(self) -> bool:
@@ -126,6 +129,18 @@ def _date(value, where: str) -> str:
 def _postgres_url(value: str, where: str) -> str:
     if value and not is_postgres_url(value):  # the value may hold a password: not shown
         raise ValueError(f"{where} must be a postgresql://user:password@host:port/database URL (or unset)")
+    return value
+
+
+def _owner(value: str) -> str:
+    """An asset owner as Dagster accepts one (an email address or `team:<name>`), refused here with the setting's
+    name rather than by Dagster when the definitions load."""
+    value = value.strip()
+    if value and not OWNER.fullmatch(value):
+        raise ValueError(
+            f"CENTRA_ASSET_OWNER {value!r} is not an asset owner: give an email address or team:<name> "
+            "(or leave it unset)"
+        )
     return value
 
 
@@ -209,4 +224,5 @@ def settings_from_env(env: dict | None = None) -> Settings:
         webhook_store=env.get("CENTRA_WEBHOOK_STORE") or "",
         rate_budget_url=_postgres_url(env.get("CENTRA_RATE_BUDGET_URL") or "", "CENTRA_RATE_BUDGET_URL"),
         dbt_target=env.get("DBT_TARGET") or "local",
+        asset_owner=_owner(env.get("CENTRA_ASSET_OWNER") or ""),
     )

@@ -173,3 +173,47 @@ def test_multiprocess_runs_fork_their_steps_from_a_forkserver_that_loaded_the_co
         {"execution": {"config": {"multiprocess": {"start_method": {"spawn": {}}, "max_concurrent": 3}}}}
     )
     assert spawn._start_method == "spawn" and spawn._max_concurrent == 3
+
+
+def test_every_raw_column_is_described_every_raw_asset_versions_its_spec_and_the_deployment_names_the_owner():
+    """The UI's reader sees what each raw column holds (its words in the spec, else its Centra field), which spec
+    wrote a materialization (a code version that changes with the spec's query or columns), and whom to ask (the
+    deployment's owner, or none: no placeholder)."""
+    from dataclasses import replace
+
+    import pytest
+
+    from centra_assets.defs import build_definitions
+    from centra_assets.defs.raw.assets import code_version
+    from centra_assets.entities import ALL, BY_NAME
+    from centra_assets.entities.spec import f64
+    from centra_assets.settings import Settings, settings_from_env
+
+    owned = build_definitions(Settings(asset_owner="team:merchandising")).resolve_all_asset_specs()
+    raw = {s.key.path[1]: s for s in owned if s.key.path[0] == "centra"}
+    assert set(raw) == {t.name for spec in ALL for t in spec.tables}
+    for spec in raw.values():
+        columns = spec.metadata["dagster/column_schema"].columns
+        assert all(c.description for c in columns), [c.name for c in columns if not c.description]
+        assert spec.code_version
+    described = {c.name: c.description for c in raw["orders"].metadata["dagster/column_schema"].columns}
+    assert described["grand_total"] == "Centra `orders.grandTotal.value`"
+    assert described["items_subtotal"] == (
+        "Centra `orders.totals.lineValues.value` (in other Centra versions `orders.totals.itemsSubtotal.value`)"
+    )
+    lines = {c.name: c.description for c in raw["order_lines"].metadata["dagster/column_schema"].columns}
+    assert lines["product_id"] == "Centra `orders.lines(includeFullyCancelled: true).product.id`"
+    team = ("team:merchandising",)
+    assert {s.key.path[0]: tuple(s.owners) for s in owned} == {"centra": team, "analytics": team}
+    assert all(s.owners == [] for s in build_definitions(Settings()).resolve_all_asset_specs())
+
+    orders = BY_NAME["orders"]
+    versions = {code_version(spec) for spec in ALL}
+    assert len(versions) == len(ALL) and code_version(orders) == raw["orders"].code_version
+    first = orders.tables[0]
+    moved = replace(first, columns=(*first.columns[:-1], f64(first.columns[-1].name, "allocationRule.priority")))
+    assert code_version(replace(orders, tables=(moved, *orders.tables[1:]))) != code_version(orders)
+
+    with pytest.raises(ValueError, match="CENTRA_ASSET_OWNER 'data' is not an asset owner"):
+        settings_from_env({"CENTRA_ASSET_OWNER": "data"})
+    assert settings_from_env({"CENTRA_ASSET_OWNER": "ops@example.com"}).asset_owner == "ops@example.com"

@@ -41,3 +41,21 @@ def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path)
     with pytest.raises(SystemExit, match="older way. Move its max_concurrent_runs"):
         init_instance(home)
     assert yaml.safe_load(path.read_text()) == older
+
+
+def test_the_projects_info_lines_reach_the_runs_event_log(tmp_path):
+    """What the project logs at INFO (a wait for the rate budget, a day synced whole instead of refreshed) shows in
+    the run's event log of an instance `init` set up: Dagster manages the `centra_assets` loggers, and the
+    Dagster layer lets their INFO lines through (a logger without a level passes warnings only)."""
+    import logging
+
+    import centra_assets.defs  # noqa: F401  (the code location: every run imports it)
+
+    @dg.asset
+    def logs_a_line():
+        logging.getLogger("centra_assets.centra").info("waiting about 7 s for Centra's rate budget")
+
+    instance = dg.DagsterInstance.from_config(str(init_instance(tmp_path / "home").parent))
+    result = dg.materialize([logs_a_line], instance=instance)
+    messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert "waiting about 7 s for Centra's rate budget" in messages

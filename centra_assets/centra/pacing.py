@@ -20,6 +20,7 @@ without its password.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
@@ -30,6 +31,11 @@ from urllib.parse import urlsplit
 INTERVAL_SECONDS = {"TEN_SECONDS": 10.0, "ONE_HOUR": 3600.0}
 KINDS = ("REQUEST_COUNT", "QUERY_COMPLEXITY", "MUTATION_COUNT")
 DEFAULT_BUDGET = "default"
+# A wait at least this long is logged, once per request: a long sync that waits for the budget says so in its run's
+# event log instead of falling silent (the centra_assets loggers are Dagster-managed: cli.py INSTANCE_DEFAULTS).
+WAIT_NOTICE_SECONDS = 5.0
+
+log = logging.getLogger("centra_assets.centra")
 
 # DOUBLE PRECISION: PostgreSQL's REAL is 4 bytes, too coarse for epoch seconds (SQLite reads it as REAL)
 _SCHEMA = (
@@ -40,6 +46,11 @@ _SCHEMA = (
 )
 
 Query = Callable[[str, tuple], list[tuple]]  # run one statement in the locked transaction, return its rows
+
+
+def _refilled(capacity: float, rate: float, tokens: float, updated: float, now: float) -> float:
+    """A bucket's tokens at `now`: what it held at `updated` plus the refill since, up to its capacity."""
+    return min(capacity, tokens + max(0.0, now - updated) * rate)
 
 
 class RateBudgetUnavailable(RuntimeError):
@@ -53,12 +64,13 @@ class Pacer:
         share: float = 0.9,
         window_scale: float = 1.0,
         budget: str = DEFAULT_BUDGET,
+        notice_after: float = WAIT_NOTICE_SECONDS,
     ):
         """`where`: where the shared budget lives: a `PostgresBudget`, a `SqliteBudget` or the path of its file,
         or None (this process only). `budget`: whose buckets (one Centra environment). `share`: the part of each
         quota we use. `window_scale`: only for a simulator started with --time-scale (its windows are that much
         shorter)."""
-        self.share, self.window_scale, self.budget = share, window_scale, budget
+        self.share, self.window_scale, self.budget, self.notice_after = share, window_scale, budget, notice_after
         self._backend = where if isinstance(where, SqliteBudget | PostgresBudget) else SqliteBudget(where)
         with self._locked(create=True):
             pass
@@ -102,14 +114,15 @@ class Pacer:
             with self._locked() as (query, paused):
                 now = time.time()
                 wait, charged = max(0.0, paused - now), []
+                why = "Centra's 429 pause" if wait else ""
                 for kind, interval, capacity, rate, tokens, updated in query(
                     "SELECT kind, interval, capacity, rate, tokens, updated FROM centra_rate_bucket WHERE budget = ?",
                     (self.budget,),
                 ):
-                    tokens = min(capacity, tokens + max(0.0, now - updated) * rate)  # refilled since last time
+                    tokens = _refilled(capacity, rate, tokens, updated, now)
                     need = min(cost[kind], capacity)  # a single request bigger than a bucket still goes, alone
-                    if need > tokens:
-                        wait = max(wait, (need - tokens) / rate)
+                    if need > tokens and (need - tokens) / rate > wait:
+                        wait, why = (need - tokens) / rate, f"{kind} per {interval}"
                     charged.append((tokens - cost[kind], now, self.budget, kind, interval))
                 if wait <= 0:  # (while waiting nothing is written: the refill is recomputed from `updated`)
                     for row in charged:
@@ -120,18 +133,33 @@ class Pacer:
                         )
                     self.waited_seconds += waited
                     return waited
+            if not waited and wait >= self.notice_after:
+                log.info("waiting about %.0f s for Centra's rate budget (%s)", wait, why)  # (its key is a URL)
             pause = min(wait, 1.0)
             time.sleep(pause)
             waited += pause
 
     def settle(self, complexity_delta: float) -> None:
-        """Correct the complexity charged for a request once Centra reported the real figure."""
+        """Correct the complexity charged for a request once Centra reported the real figure.
+
+        The bucket is brought up to now before the correction: a refill is counted from `updated` and stops at
+        the capacity, so a debit applied to the old figure would let the time the bucket sat full refill it
+        afterwards, and the pacer would believe it holds what Centra already spent (after a first page charged
+        nothing, the pacer stayed a page ahead of Centra and met a 429 every few seconds)."""
         if complexity_delta:
             with self._locked() as (query, _paused):
-                query(
-                    "UPDATE centra_rate_bucket SET tokens = tokens - ? WHERE budget = ? AND kind = 'QUERY_COMPLEXITY'",
-                    (complexity_delta, self.budget),
-                )
+                now = time.time()
+                for interval, capacity, rate, tokens, updated in query(
+                    "SELECT interval, capacity, rate, tokens, updated FROM centra_rate_bucket "
+                    "WHERE budget = ? AND kind = 'QUERY_COMPLEXITY'",
+                    (self.budget,),
+                ):
+                    tokens = _refilled(capacity, rate, tokens, updated, now) - complexity_delta
+                    query(
+                        "UPDATE centra_rate_bucket SET tokens = ?, updated = ? "
+                        "WHERE budget = ? AND kind = 'QUERY_COMPLEXITY' AND interval = ?",
+                        (tokens, now, self.budget, interval),
+                    )
 
     def pause_until(self, until: float) -> None:
         """Centra said 429: every process sharing the budget holds off until `until` (epoch seconds)."""

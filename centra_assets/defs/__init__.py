@@ -4,6 +4,8 @@ together, and the executor their runs use."""
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from centra_assets.settings import Settings
@@ -18,6 +20,13 @@ from .realtime.event_queue import build_event_queue_sensor
 from .realtime.sweep import build_sweep_sensor
 from .realtime.webhooks import build_webhook_sensor
 from .resources import centra_resource, warehouse_reader
+
+# Dagster's managed loggers (cli.py INSTANCE_DEFAULTS) pass what the logger lets through, and a logger without a
+# level of its own lets through warnings only: the project's INFO lines (a budget wait, a day synced whole instead
+# of refreshed) reach the run's event log with this. Dagster's `python_log_level` would do it too, but it also sets
+# the level of Dagster's own logger, whose DEBUG events (step starts and ends) the event log needs.
+if not logging.getLogger("centra_assets").level:
+    logging.getLogger("centra_assets").setLevel(logging.INFO)
 
 
 def _forkserver_by_default(init_context: dg.InitExecutorContext) -> dg.Executor:

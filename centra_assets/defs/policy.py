@@ -16,7 +16,12 @@ from centra_assets.settings import Settings
 
 from .marts.conditions import EveryStoreLanded, MartsBuildInFlight, RawSyncInFlight
 
-OWNER = "team:data"  # every asset's owner
+
+def owners(settings: Settings) -> list[str]:
+    """Every asset's owner: the one the deployment names (CENTRA_ASSET_OWNER), or none. A placeholder owner would
+    tell the UI's reader whom to ask when nobody answers to that name."""
+    return [settings.asset_owner] if settings.asset_owner else []
+
 
 # --- Raw assets -----------------------------------------------------------------------------------------------------
 # Ops that talk to Centra draw on this pool: parallel backfill runs cannot outgrow the store's rate budget.
@@ -24,6 +29,8 @@ POOL = "centra_api"
 # Backfills run a week of partitions per run: one run's start-up is paid per week, and a failed run retries a week,
 # not a year.
 PARTITIONS_PER_BACKFILL_RUN = 7
+# A sync's run logs how far it is after each day, and within a long day this often (raw/assets.py Progress).
+PROGRESS_EVERY_SECONDS = 10
 # Hourly inventory (off by default); the daily events and snapshots run at CENTRA_EVENTS_CRON and
 # CENTRA_SNAPSHOT_CRON (settings), each in every store's own timezone.
 INVENTORY_CRON = "5 * * * *"

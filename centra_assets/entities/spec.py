@@ -65,6 +65,7 @@ class Column:
     type: pa.DataType = field(default_factory=pa.string)
     parse: Callable[[Any, dt.tzinfo], Any] | None = None  # reads Centra's value, given the store's timezone
     alternatives: tuple[str, ...] = ()  # other names of the same field in other Centra versions, in order
+    doc: str = ""  # what the column means, in words; empty: described by its Centra field (Table.describe)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -145,6 +146,18 @@ class Table:
     def schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.type) for c in self.columns] + list(AUDIT_FIELDS))
 
+    def describe(self, column: Column, root: str) -> str:
+        """The column's description wherever it is shown (the raw asset's column schema in Dagster, the dbt
+        source): its own words, else the Centra field it reads, from the query's root list field `root`, so a
+        reader can look the field up in Centra's schema (and the names it has in other Centra versions)."""
+        if column.doc:
+            return column.doc
+        if column.path == INDEX:
+            return f"The row's 1-based place in `{self.rows_at}` of its `{root}` record (Centra gives no id)"
+        others = [f"`{root}.{self.record_path(p)}`" for p in column.alternatives]
+        also = f" (in other Centra versions {', '.join(others)})" if others else ""
+        return f"Centra `{root}.{self.record_path(column.path)}`{also}"
+
     def record_path(self, path: str) -> str | None:
         """A column path from the record's root (what the query selects); None for `@index`."""
         if path == INDEX:
@@ -155,6 +168,11 @@ class Table:
 
 
 AUDIT_FIELDS = (pa.field("_store", pa.string()), pa.field("_source", pa.string()), pa.field("_loaded_at", TIMESTAMP))
+AUDIT_DOCS = {  # the audit columns every raw table carries, described where the spec's columns are
+    "_store": "The store the row was synced from (its name in the stores file)",
+    "_source": "The Centra API host the row was read from",
+    "_loaded_at": "When the pipeline wrote the row (UTC)",
+}
 
 
 @dataclass(frozen=True)

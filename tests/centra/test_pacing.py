@@ -34,3 +34,15 @@ def test_a_pause_after_a_429_holds_every_pacer_of_the_file(tmp_path):
     first.configure(LIMITS)
     first.pause_until(time.time() + 1.2)
     assert second.acquire() >= 1.0
+
+
+def test_a_wait_for_the_budget_is_logged_naming_the_empty_bucket(tmp_path, caplog):
+    """A sync waiting for the budget says so (its run's event log shows it), not silence. The windows run 100 times
+    faster (as a simulator with --time-scale), and every wait is long enough to be told here."""
+    pacer = Pacer(tmp_path / "budget.sqlite", window_scale=100, notice_after=0)
+    pacer.configure([{**LIMITS[0], "remainingQuota": 1}])  # the reserve is all that is left: the first request waits
+    with caplog.at_level("INFO", logger="centra_assets.centra"):
+        assert pacer.acquire() > 0
+    assert [r.getMessage() for r in caplog.records] == [
+        "waiting about 0 s for Centra's rate budget (REQUEST_COUNT per TEN_SECONDS)"
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -52,9 +53,11 @@ def refreshed(tmp_path_factory) -> Refreshed:
         settings = settings_for(tmp_path_factory.mktemp("refresh"), start=days[0])
         resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
         tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
-        backfill = dg.materialize(
-            assets_of(settings, "event"), resources={"centra": resource}, instance=instance, tags=tags
-        )
+        with pytest.MonkeyPatch.context() as patch:  # a progress line after every page, as a long day has them
+            patch.setattr("centra_assets.defs.raw.assets.PROGRESS_EVERY_SECONDS", 0)
+            backfill = dg.materialize(
+                assets_of(settings, "event"), resources={"centra": resource}, instance=instance, tags=tags
+            )
         at_backfill = {day: truth(centra, "orders", day) for day in days}
         since = centra.sim.clock.now()
         centra.admin("clock", {"advance": 24 * 3600})
@@ -180,3 +183,34 @@ def test_each_partition_written_is_checked_and_a_check_with_nothing_to_check_is_
         else ("SKIPPED", {})
         for day in refreshed.days
     }
+
+
+PROGRESS = re.compile(
+    r"^orders (?P<day>\S+): (?:(?P<records>\d+)/(?P<total>\d+) records \((?P<day_share>\d+)%\)|.*); day (?P<n>\d+) of "
+    r"(?P<of>\d+), (?P<so_far>\d+) records so far \((?P<share>\d+)% of the run\), \d+/s, about \d+ s left$"
+)
+
+
+def _progress(instance, run_id: str) -> list[dict]:
+    """The orders' progress lines in the run's event log, in order."""
+    lines = [PROGRESS.match(e.user_message) for e in instance.all_logs(run_id)]
+    return [m.groupdict() for m in lines if m]
+
+
+def test_a_run_logs_its_progress_over_its_days_records_so_far_percent_rate_and_time_left(refreshed):
+    """A backfill run of several short days, and a refresh, say in their event log how far they are after each day
+    (and within a day, on a long one): records so far, the share of the run, the rate, the time left."""
+    lines = _progress(refreshed.instance, refreshed.backfill)
+    within, after = [x for x in lines if x["records"]], [x for x in lines if not x["records"]]
+    assert [x["day"] for x in after] == refreshed.days and [x["day"] for x in within] == refreshed.days  # one page
+    so_far = 0
+    for n, (page, done) in enumerate(zip(within, after, strict=True), 1):
+        orders = len(refreshed.at_backfill[done["day"]])  # the simulator's own count of the day
+        assert (int(page["records"]), int(page["total"]), page["day_share"]) == (orders, orders, "100")
+        assert (int(page["n"]), int(page["so_far"]), page["share"]) == (n, so_far + orders, str(100 * n // 4))
+        so_far += orders
+        assert (int(done["n"]), int(done["of"]), int(done["so_far"]), done["share"]) == (n, 4, so_far, str(25 * n))
+    refresh = _progress(refreshed.instance, refreshed.refresh)
+    asked = [len(refreshed.asked[day]) for day in refreshed.days]
+    assert [int(x["so_far"]) for x in refresh] == [sum(asked[:n]) for n in range(1, 5)]
+    assert [x["share"] for x in refresh] == ["25", "50", "75", "100"]

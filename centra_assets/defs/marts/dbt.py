@@ -19,7 +19,7 @@ from centra_assets.settings import Settings
 from centra_assets.warehouse import layout, turns
 from centra_assets.warehouse.publish import building, interrupted
 
-from ..policy import BUILD_RETRY, OWNER, REFRESH_WHEN_UPSTREAM_CHANGES, raw_freshness
+from ..policy import BUILD_RETRY, REFRESH_WHEN_UPSTREAM_CHANGES, owners, raw_freshness
 from .changes import changed_partitions, told_to_dbt
 from .project import DBT_PROJECT
 
@@ -29,9 +29,10 @@ class CentraDbtTranslator(DagsterDbtTranslator):
     shortened to `analytics/stg_<table>` (the graph cuts `stg_centra__purchase_order_lines` to a few letters).
     Groups follow the layers: `analytics` (marts), `analytics_intermediate`, `analytics_staging`."""
 
-    def __init__(self, freshness: dg.FreshnessPolicy | None = None):
+    def __init__(self, freshness: dg.FreshnessPolicy | None = None, owners: list[str] | None = None):
         super().__init__()
         self.freshness = freshness  # the raw assets' (policy.raw_freshness): the marts follow the store's calendar too
+        self.owners = owners or []  # the deployment's (policy.owners)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -48,7 +49,7 @@ class CentraDbtTranslator(DagsterDbtTranslator):
         return f"analytics_{layer}" if layer else "analytics"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
-        return [OWNER]
+        return self.owners
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return REFRESH_WHEN_UPSTREAM_CHANGES
@@ -152,7 +153,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_manifest(),
         project=DBT_PROJECT,
-        dagster_dbt_translator=CentraDbtTranslator(raw_freshness(settings)),
+        dagster_dbt_translator=CentraDbtTranslator(raw_freshness(settings), owners(settings)),
         name="centra_dbt",
         op_tags={"centra/writer": "duckdb"},
         retry_policy=BUILD_RETRY,

@@ -86,7 +86,7 @@ def render_sources() -> str:
                 lines += [
                     f"          - name: {c.name}",
                     f"            data_type: {_type(c.type)}",
-                    f'            description: "Centra `{c.path.replace(chr(34), chr(39))}`"',
+                    f'            description: "{table.describe(c, spec.root).replace(chr(34), chr(39))}"',
                 ]
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,7 @@ from dagster_duckdb import DuckDBResource
 from centra_assets.settings import Settings
 from centra_assets.warehouse import files, publish
 
-from ..policy import OWNER, REFRESH_WHEN_UPSTREAM_CHANGES
+from ..policy import REFRESH_WHEN_UPSTREAM_CHANGES, owners
 
 HEALTH = """
 SELECT store, stock_day, size_id, warehouse_id, sku, variant_id, product_id, free_to_allocate, incoming_units,
@@ -112,7 +112,7 @@ def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
         key=["analytics", "replenishment_suggestions"],
         deps=[dg.AssetKey(["analytics", "inventory_health"]), dg.AssetKey(["analytics", "fct_incoming_deliveries"])],
         group_name="analytics",
-        owners=[OWNER],
+        owners=owners(settings),
         kinds={"python", "pandas", "parquet"},
         automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
         description=(__doc__ or "").strip()

@@ -9,17 +9,20 @@ change gets none; the checks are in checks.py.
 """
 
 import datetime as dt
+import hashlib
+import time
 
 import dagster as dg
 import pyarrow as pa
 
 from centra_assets.entities import ALL, BY_NAME
-from centra_assets.entities.spec import EntitySpec, Table
+from centra_assets.entities.query import plan
+from centra_assets.entities.spec import AUDIT_DOCS, EntitySpec, Table
 from centra_assets.settings import Settings
 from centra_assets.warehouse import layout, turns
 from centra_assets.warehouse.parquet import read_partition
 
-from ..policy import OWNER, PARTITIONS_PER_BACKFILL_RUN, POOL, raw_freshness
+from ..policy import PARTITIONS_PER_BACKFILL_RUN, POOL, PROGRESS_EVERY_SECONDS, owners, raw_freshness
 from ..resources import CentraResource
 from .checks import check_results, check_specs
 from .partitions import key, partitions_for, snapshot_days, snapshot_key, store_days
@@ -41,17 +44,30 @@ def _arrow_to_dagster(type_: pa.DataType) -> str:
     )
 
 
-def column_schema(table: Table) -> dg.TableSchema:
+def column_schema(spec: EntitySpec, table: Table) -> dg.TableSchema:
+    """The table's columns as Dagster shows them: type, nullability and a description from the spec."""
+    docs = {**{c.name: table.describe(c, spec.root) for c in table.columns}, **AUDIT_DOCS}
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
                 f.name,
                 _arrow_to_dagster(f.type),
+                description=docs[f.name],
                 constraints=dg.TableColumnConstraints(nullable=f.name not in table.key),
             )
             for f in table.schema
         ]
     )
+
+
+def code_version(spec: EntitySpec) -> str:
+    """A digest of what decides the data a spec writes (the query it sends a store with the documented schema,
+    every column's paths and type, each table's key and rows, the partition rule), so Dagster shows a raw asset
+    as changed when its spec changes and not when unrelated code does."""
+    parts = [plan(spec).document, spec.partition, spec.date_field, spec.refresh_field, spec.sort]
+    for t in spec.tables:
+        parts += [t.name, t.key, t.rows_at, *((c.name, c.paths, str(c.type)) for c in t.columns)]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
 def _description(spec: EntitySpec, table: Table) -> str:
@@ -79,16 +95,18 @@ def _preview(root: str, table: Table, day: str) -> dg.MetadataValue:
 
 def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinition:
     partitions_def = partitions_for(settings, spec.partition)
+    version = code_version(spec)
     specs = [
         dg.AssetSpec(
             ["centra", t.name],
             description=_description(spec, t),
             group_name=spec.group,
             kinds={"centra", "parquet"},
-            owners=[OWNER],
+            owners=owners(settings),
+            code_version=version,
             freshness_policy=raw_freshness(settings),
             metadata={
-                "dagster/column_schema": column_schema(t),
+                "dagster/column_schema": column_schema(spec, t),
                 "centra/data_type": spec.name,
                 "centra/root_field": spec.root,
                 "partition_rule": spec.partition,
@@ -123,6 +141,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
             by_store.setdefault(store.name, (store, []))[1].append(day)
         if config.refresh_keys and len(by_store) > 1:
             raise dg.Failure("refresh_keys name one store's records: a refresh run targets one store's partitions")
+        progress = Progress(context, spec, sum(len(days) for _, days in by_store.values()))
         for store, days in by_store.values():
             root = layout.store_root(settings.warehouse_dir, store)
             client = centra.client(store)  # one per store for the whole run: pacing and learned costs carry over
@@ -137,11 +156,11 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         store.tz,
                         centra.audit(store),
                         centra.concurrency,
-                        lambda day: _progress(context, spec.name, day),
+                        progress.within,
                         lock=turns.turn_lock(settings),  # builds and publishes take turns
                     )
                     for result in refreshed:
-                        context.log.info(_summary(result))
+                        context.log.info(progress.finished(result))
                     results += refreshed
                     continue
                 for day in days:
@@ -153,11 +172,11 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         store.tz,
                         centra.audit(store),
                         centra.concurrency,
-                        progress=_progress(context, spec.name, day),
+                        progress=progress.within(day),
                         today=None if event else day,
                         lock=turns.turn_lock(settings),
                     )
-                    context.log.info(_summary(result))
+                    context.log.info(progress.finished(result))
                     results.append(result)
             finally:
                 client.close()
@@ -168,7 +187,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
         for t in spec.tables:
             asset_key = dg.AssetKey(["centra", t.name])
             if partitions_def is None:  # one store's snapshot: one materialization, one result
-                yield dg.MaterializeResult(asset_key=asset_key, metadata=_partition_metadata(t, results[0]))
+                yield dg.MaterializeResult(asset_key=asset_key, metadata=_partition_metadata(spec, t, results[0]))
                 continue
             # One materialization per partition the run wrote, each with its own rows, window and cost, so every
             # day keeps a history of its own. A day a refresh's range spans but whose records did not change gets
@@ -178,7 +197,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                     yield dg.AssetMaterialization(
                         asset_key,
                         partition=partition(r),
-                        metadata=_partition_metadata(t, r),
+                        metadata=_partition_metadata(spec, t, r),
                         tags=_partition_tags(partition(r)),
                     )
         yield from check_results(spec, results, partition, context.instance)
@@ -186,7 +205,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
     return sync
 
 
-def _partition_metadata(t: Table, r: SyncResult) -> dict:
+def _partition_metadata(spec: EntitySpec, t: Table, r: SyncResult) -> dict:
     """What one partition's materialization of table `t` records: its own rows, window and cost, and for a
     targeted refresh, what it changed (a few of the records' keys) and how many partitions shared its fetch."""
     refresh = {}
@@ -200,7 +219,7 @@ def _partition_metadata(t: Table, r: SyncResult) -> dict:
         }
     return {
         "dagster/row_count": r.rows[t.name],
-        "dagster/column_schema": column_schema(t),
+        "dagster/column_schema": column_schema(spec, t),
         "preview": _preview(r.root, t, r.day),
         "day": r.day,
         "store": r.store,
@@ -226,24 +245,45 @@ def _partition_tags(partition: str) -> dict[str, str]:
     return {}
 
 
-def _progress(context, name: str, day: dt.date):
-    last = [0.0]
+class Progress:
+    """A step's progress over every partition it syncs, in its run's event log: records so far, the share of the
+    run done, the rate and the time left. A backfill run syncs a week of days and the sweep a month, each day often
+    a few seconds: a run counts its days, so its log says how far it is after each day (with that day's summary)
+    and, within a long day, every PROGRESS_EVERY_SECONDS (that day's share of Centra's total, when counted)."""
 
-    def report(records: int, total: int | None, elapsed: float) -> None:
-        if elapsed - last[0] < 10:  # a line every 10 s on long pulls
-            return
-        last[0] = elapsed
+    def __init__(self, context, spec: EntitySpec, days: int):
+        self.context, self.name, self.days = context, spec.name, max(1, days)
+        self.first = spec.tables[0].name  # its rows are the data type's records
+        self.done = self.records = 0
+        self.started = self.last = time.monotonic()
+
+    def within(self, day: dt.date):
+        """What sync_partition calls after each page of `day`: a line every PROGRESS_EVERY_SECONDS of the run."""
+
+        def report(records: int, total: int | None, elapsed: float) -> None:
+            if time.monotonic() - self.last < PROGRESS_EVERY_SECONDS:
+                return
+            share = min(1.0, records / total) if total else 0.0
+            of = f"{records}/{total} records ({share:.0%})" if total else f"{records} records"
+            so_far = self._so_far(self.records + records, self.done + 1, share)
+            self.context.log.info(f"{self.name} {day}: {of}; {so_far}")
+
+        return report
+
+    def finished(self, r: SyncResult) -> str:
+        """The day's summary, with how far the run is."""
+        self.done += 1
+        self.records += r.refreshed if r.changed is not None else r.rows.get(self.first, 0)
+        return f"{_summary(r)}; {self._so_far(self.records, self.done, 0.0)}"
+
+    def _so_far(self, records: int, day: int, day_share: float) -> str:
+        """At day number `day` of the run's days, `day_share` of the day being synced done (0: between days)."""
+        now = time.monotonic()
+        self.last, elapsed = now, now - self.started
+        share = min(1.0, (self.done + day_share) / self.days)
+        left = f"about {elapsed * (1 - share) / share:.0f} s left" if share else "time left not known yet"
         rate = records / elapsed if elapsed else 0.0
-        if total:
-            left = (total - records) / rate if rate else float("nan")
-            context.log.info(
-                f"{name} {day}: {records}/{total} records ({100 * records / total:.0f}%), "
-                f"{rate:.0f}/s, about {left:.0f} s left"
-            )
-        else:
-            context.log.info(f"{name} {day}: {records} records so far, {rate:.0f}/s")
-
-    return report
+        return f"day {day} of {self.days}, {records} records so far ({share:.0%} of the run), {rate:.0f}/s, {left}"
 
 
 def _summary(r: SyncResult) -> str:
