@@ -380,7 +380,7 @@ def test_no_run_failed(soak):
     assert not report, f"{len(report)} of {len(records)} runs did not succeed:\n" + json.dumps(report, indent=1)
 
 
-# What a run records of its waits: queued -> dequeued (the run queue), a step blocked for a pool (Dagster's engine
+# What a run records of its waits: queued -> starting (the run queue), a step blocked for a pool (Dagster's engine
 # event) until it starts, and the warehouse's turn (centra_assets/warehouse/turns.py, the holder's run named).
 POOL_BLOCKED = re.compile(r"Step (?:still )?blocked by limit for pool (\S+)")
 TURN_WAITED = re.compile(r"got the warehouse's turn after waiting (\d+) s for (.*)")
@@ -389,8 +389,8 @@ RUN_ENDS = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg
 STEP_ENDS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
 
 
-def _at(instance: dg.DagsterInstance, run_id: str, types) -> list:
-    return instance.get_records_for_run(run_id, of_type=set(types), limit=100_000).records
+def _at(instance: dg.DagsterInstance, run_id: str, types) -> list[dg.EventLogEntry]:
+    return [r.event_log_entry for r in instance.get_records_for_run(run_id, of_type=set(types), limit=100_000).records]
 
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -400,8 +400,9 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
 def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: float) -> list[dict]:
     """Each refresh or sync run's waits, each with its cause, from what the instance recorded:
 
-    - in the run queue (enqueued -> dequeued) while the runs in progress filled the run cap: behind the runs that
-      held a slot then (while the cap was not full, it waited for the queue's next pass, or for a pool);
+    - in the run queue (enqueued -> starting, when the daemon takes it from the queue) while the runs in progress
+      filled the run cap: behind the runs that held a slot then; else while the pool of its steps was full (Dagster
+      keeps such a run queued): behind the runs whose steps held the pool; else for the queue's next pass;
     - a step blocked for a pool (`Step blocked by limit for pool`) until it started: behind the other runs whose
       steps of that pool ran then;
     - the warehouse's turn ("got the warehouse's turn after waiting N s for <holder> of run <id>"): behind that run.
@@ -410,23 +411,25 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
     warehouse's turn (no build step draws on the centra_api pool)."""
     kinds = {r.dagster_run.run_id: _kind(r) for r in records}
     cap = instance.run_coordinator.get_run_queue_config().max_concurrent_runs
-    slots, pool_steps = {}, {}  # run -> (dequeued, ended); pool -> [(run, started, ended)]
+    pool_limit = instance.get_concurrency_config().pool_config.default_pool_limit
+    slots, pool_steps, pools_of = {}, {}, {}  # run -> (starting, ended); pool -> [(run, started, ended)]; run -> pools
     for r in records:
         run_id = r.dagster_run.run_id
-        events = _at(instance, run_id, {dg.DagsterEventType.RUN_DEQUEUED, *RUN_ENDS})
-        dequeued = next((e.timestamp for e in events if e.event_type == dg.DagsterEventType.RUN_DEQUEUED), None)
-        if dequeued is not None:  # the initial sync ran in process, before the daemon
-            ended = next((e.timestamp for e in events if e.event_type in RUN_ENDS), stopped)
-            slots[run_id] = (dequeued, ended)
+        events = _at(instance, run_id, {dg.DagsterEventType.RUN_STARTING, *RUN_ENDS})
+        starting = next((e.timestamp for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_STARTING), None)
+        if starting is not None:  # the initial sync ran in process, before the daemon
+            ended = next((e.timestamp for e in events if e.dagster_event_type in RUN_ENDS), stopped)
+            slots[run_id] = (starting, ended)
         if kinds[run_id] == "build" or not r.dagster_run.execution_plan_snapshot_id:
             continue
         plan = instance.get_execution_plan_snapshot(r.dagster_run.execution_plan_snapshot_id)
         pool_of = {step.key: step.pool for step in plan.steps if step.pool}
+        pools_of[run_id] = set(pool_of.values())
         begun = {}
         for e in _at(instance, run_id, {dg.DagsterEventType.STEP_START, *STEP_ENDS}):
             if e.step_key not in pool_of:
                 continue
-            if e.event_type == dg.DagsterEventType.STEP_START:
+            if e.dagster_event_type == dg.DagsterEventType.STEP_START:
                 begun[e.step_key] = e.timestamp
             elif e.step_key in begun:
                 pool_steps.setdefault(pool_of[e.step_key], []).append((run_id, begun.pop(e.step_key), e.timestamp))
@@ -443,7 +446,9 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
         behind_builds, behind = set(), Counter()
         # the run queue: the stretches of the wait during which the other runs in progress filled the cap
         others = {o: span for o, span in slots.items() if o != run_id and _overlap(span, queued) > 0}
-        edges = sorted({*queued, *(t for span in others.values() for t in span if queued[0] < t < queued[1])})
+        steps = [(pool, *step) for pool in pools_of[run_id] for step in pool_steps.get(pool, []) if step[0] != run_id]
+        inside = [t for span in [*others.values(), *(step[2:] for step in steps)] for t in span]
+        edges = sorted({*queued, *(t for t in inside if queued[0] < t < queued[1])})
         at_cap = 0.0
         for a, b in zip(edges, edges[1:], strict=False):
             holding = [o for o, span in others.items() if _overlap(span, (a, b)) == b - a]
@@ -451,6 +456,15 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 at_cap += b - a
                 behind.update({f"run slot: {kinds[o]}": b - a for o in holding})
                 behind_builds |= {o for o in holding if kinds[o] == "build"}
+                continue
+            cause = "queued below the run cap (pool slots claimed by runs starting, or the queue's next pass)"
+            for pool in pools_of[run_id]:  # Dagster keeps a run queued while its first steps' pool is full
+                held = [h for p, h, *span in steps if p == pool and _overlap(tuple(span), (a, b)) == b - a]
+                if len(held) >= pool_limit:
+                    behind.update({f"queued for the {pool} pool: {kinds[h]}": b - a for h in held})
+                    break
+            else:
+                behind[cause] += b - a
         pool_wait, turn_wait = 0.0, 0.0
         blocked = {}
         for entry in instance.all_logs(run_id):
@@ -463,8 +477,9 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 span = (since, entry.timestamp)
                 pool_wait += span[1] - since
                 for holder, a, b in pool_steps.get(pool, []):
-                    if holder != run_id and _overlap((a, b), span):
-                        behind[f"{pool} pool: {kinds[holder]}"] += _overlap((a, b), span)
+                    if _overlap((a, b), span):
+                        of = "its own steps" if holder == run_id else kinds[holder]
+                        behind[f"{pool} pool: {of}"] += _overlap((a, b), span)
             elif match := TURN_WAITED.search(ANSI.sub("", entry.user_message or "")):
                 seconds, holder = float(match.group(1)), HOLDER_RUN.search(match.group(2))
                 turn_wait += seconds
@@ -478,7 +493,8 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 "run": run_id,
                 "kind": kinds[run_id],
                 "by": _launcher(r),
-                "asked -> ended (s)": round(ended - queued[0], 1),
+                "asked -> ended (s)": round(ended - r.create_timestamp.timestamp(), 1),
+                "created -> queued (s)": round(queued[0] - r.create_timestamp.timestamp(), 1),
                 "queued (s)": round(queued[1] - queued[0], 1),
                 "queued at the run cap (s)": round(at_cap, 1),
                 "waited for a pool (s)": round(pool_wait, 1),
