@@ -439,14 +439,16 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
     out = []
     for r in records:
         run_id = r.dagster_run.run_id
-        if kinds[run_id] == "build" or run_id not in slots:
-            continue
         enqueued = _at(instance, run_id, {dg.DagsterEventType.RUN_ENQUEUED})
-        queued = (enqueued[0].timestamp if enqueued else slots[run_id][0], slots[run_id][0])
+        if kinds[run_id] == "build" or not enqueued:  # (the initial sync ran in process, before the daemon)
+            continue
+        left = slots.get(run_id, (stopped, stopped))[0]  # a run still queued when Dagster stopped waited until then
+        queued = (enqueued[0].timestamp, left)
         behind_builds, behind = set(), Counter()
         # the run queue: the stretches of the wait during which the other runs in progress filled the cap
         others = {o: span for o, span in slots.items() if o != run_id and _overlap(span, queued) > 0}
-        steps = [(pool, *step) for pool in pools_of[run_id] for step in pool_steps.get(pool, []) if step[0] != run_id]
+        pools = pools_of.get(run_id, ())
+        steps = [(pool, *step) for pool in pools for step in pool_steps.get(pool, []) if step[0] != run_id]
         inside = [t for span in [*others.values(), *(step[2:] for step in steps)] for t in span]
         edges = sorted({*queued, *(t for t in inside if queued[0] < t < queued[1])})
         at_cap = 0.0
@@ -458,7 +460,7 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 behind_builds |= {o for o in holding if kinds[o] == "build"}
                 continue
             cause = "queued below the run cap (pool slots claimed by runs starting, or the queue's next pass)"
-            for pool in pools_of[run_id]:  # Dagster keeps a run queued while its first steps' pool is full
+            for pool in pools:  # Dagster keeps a run queued while its first steps' pool is full
                 held = [h for p, h, *span in steps if p == pool and _overlap(tuple(span), (a, b)) == b - a]
                 if len(held) >= pool_limit:
                     behind.update({f"queued for the {pool} pool: {kinds[h]}": b - a for h in held})
@@ -487,7 +489,7 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 behind[f"warehouse turn: {kind}"] += seconds
                 if kind == "build":
                     behind_builds.add(holder.group(1))
-        ended = slots[run_id][1]
+        ended = slots.get(run_id, (stopped, stopped))[1]
         out.append(
             {
                 "run": run_id,
