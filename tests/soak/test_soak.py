@@ -387,6 +387,7 @@ TURN_WAITED = re.compile(r"got the warehouse's turn after waiting (\d+) s for (.
 HOLDER_RUN = re.compile(r" of run ([0-9a-f-]{36})")
 RUN_ENDS = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED}
 STEP_ENDS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+STARTED_RUN_POOL_SECONDS = 5  # Dagster's DAGSTER_OP_CONCURRENCY_KEYS_ALLOTTED_FOR_STARTED_RUN_SECONDS
 
 
 def _at(instance: dg.DagsterInstance, run_id: str, types) -> list[dg.EventLogEntry]:
@@ -401,8 +402,9 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
     """Each refresh or sync run's waits, each with its cause, from what the instance recorded:
 
     - in the run queue (enqueued -> starting, when the daemon takes it from the queue) while the runs in progress
-      filled the run cap: behind the runs that held a slot then; else while the pool of its steps was full (Dagster
-      keeps such a run queued): behind the runs whose steps held the pool; else for the queue's next pass;
+      filled the run cap: behind the runs that held a slot then; else while the pool of its steps was full, its
+      slots held or asked for by the steps of runs in progress, or counted for a run starting (Dagster keeps such
+      a run queued, whatever its priority): behind those runs; else for the queue's next pass;
     - a step blocked for a pool (`Step blocked by limit for pool`) until it started: behind the other runs whose
       steps of that pool ran then;
     - the warehouse's turn ("got the warehouse's turn after waiting N s for <holder> of run <id>"): behind that run.
@@ -415,7 +417,7 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
     slots, pool_steps, pools_of = {}, {}, {}  # run -> (starting, ended); pool -> [(run, started, ended)]; run -> pools
     for r in records:
         run_id = r.dagster_run.run_id
-        events = _at(instance, run_id, {dg.DagsterEventType.RUN_STARTING, *RUN_ENDS})
+        events = _at(instance, run_id, {dg.DagsterEventType.RUN_STARTING, dg.DagsterEventType.RUN_START, *RUN_ENDS})
         starting = next((e.timestamp for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_STARTING), None)
         if starting is not None:  # the initial sync ran in process, before the daemon
             ended = next((e.timestamp for e in events if e.dagster_event_type in RUN_ENDS), stopped)
@@ -425,12 +427,22 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
         plan = instance.get_execution_plan_snapshot(r.dagster_run.execution_plan_snapshot_id)
         pool_of = {step.key: step.pool for step in plan.steps if step.pool}
         pools_of[run_id] = set(pool_of.values())
+        if run_id in slots:  # a run starting counts one slot per step of the pool, until it has run a few seconds
+            start = [e.timestamp for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_START]
+            started = start[0] if start else stopped
+            for pool in pool_of.values():
+                pool_steps.setdefault(pool, []).append((run_id, slots[run_id][0], started + STARTED_RUN_POOL_SECONDS))
+        # a step counts on its pool from when it asked for a slot (blocked: pending) until it ended, as Dagster's run
+        # queue counts a pool's slots (claimed and pending) before it takes a run that needs it
         begun = {}
-        for e in _at(instance, run_id, {dg.DagsterEventType.STEP_START, *STEP_ENDS}):
+        for e in _at(instance, run_id, {dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.STEP_START, *STEP_ENDS}):
             if e.step_key not in pool_of:
                 continue
-            if e.dagster_event_type == dg.DagsterEventType.STEP_START:
-                begun[e.step_key] = e.timestamp
+            if e.dagster_event_type == dg.DagsterEventType.ENGINE_EVENT:
+                if POOL_BLOCKED.search(e.message or ""):
+                    begun.setdefault(e.step_key, e.timestamp)
+            elif e.dagster_event_type == dg.DagsterEventType.STEP_START:
+                begun.setdefault(e.step_key, e.timestamp)
             elif e.step_key in begun:
                 pool_steps.setdefault(pool_of[e.step_key], []).append((run_id, begun.pop(e.step_key), e.timestamp))
         for step, since in begun.items():
@@ -459,10 +471,10 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 behind.update({f"run slot: {kinds[o]}": b - a for o in holding})
                 behind_builds |= {o for o in holding if kinds[o] == "build"}
                 continue
-            cause = "queued below the run cap (pool slots claimed by runs starting, or the queue's next pass)"
+            cause = "queued below the run cap (the queue's next pass)"
             for pool in pools:  # Dagster keeps a run queued while its first steps' pool is full
                 held = [h for p, h, *span in steps if p == pool and _overlap(tuple(span), (a, b)) == b - a]
-                if len(held) >= pool_limit:
+                if len(held) >= pool_limit:  # held, or asked for by steps waiting: a refresh's steps go first
                     behind.update({f"queued for the {pool} pool: {kinds[h]}": b - a for h in held})
                     break
             else:
