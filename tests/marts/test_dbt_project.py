@@ -1,11 +1,13 @@
-"""The generated dbt staging layer follows the entity specs."""
+"""The generated dbt staging layer follows the entity specs; a failed dbt test's rows reach its check."""
 
 import json
 import re
 
 import dagster as dg
+import duckdb
 import jinja2
 
+from centra_assets.defs.marts.dbt import _failing_rows
 from centra_assets.defs.marts.dbt_sources import DBT_DIR, money_columns, stale
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.warehouse import layout
@@ -88,3 +90,13 @@ def test_staging_has_its_own_schema_group_and_short_names():
         assert schemas[f"stg_centra__{table.name}"] == "staging"
     assert schemas["int_orders"] == "intermediate" and schemas["daily_sales"] == "main"
     assert assets.group_names_by_key[dg.AssetKey(["analytics", "daily_sales"])] == "analytics"
+
+
+def test_a_failed_tests_rows_reach_its_check_whatever_their_types(tmp_path):
+    """Failing rows with a date, a timestamp and a decimal (what daily_sales' tests return) become the check's JSON
+    metadata, instead of failing the failed build's report and hiding which test failed."""
+    database = tmp_path / "build.duckdb"
+    duckdb.connect(str(database)).close()
+    sql = "SELECT DATE '2026-11-04' AS day, TIMESTAMP '2026-11-04 10:00:00' AS at, 2336.32::DECIMAL(18, 2) AS net"
+    rows = _failing_rows(database, sql)
+    assert dg.MetadataValue.json(rows).data == [{"day": "2026-11-04", "at": "2026-11-04 10:00:00", "net": "2336.32"}]

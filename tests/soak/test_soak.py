@@ -15,7 +15,9 @@ SETTLE seconds after the last change, Dagster is stopped and the tests read:
 1. every run succeeded (no mart build failed);
 2. the marts of the last build equal a full `dbt build` from scratch on the same raw data, table by table, and
    `daily_sales` (orders, net sales, refunds per day and market) equals the simulator's ground truth;
-3. no refresh run waited (queued -> started) while more than one build ran;
+3. no refresh or sync run waited behind more than one build: for a run slot while the run cap was full, or for
+   the warehouse's turn (each wait's cause from the run's own records; waits for the centra_api pool are
+   reported, and are not a build's);
 4. every raw partition's latest materialization says its own day, that day's window, and the rows its file holds.
 
 `make test-soak` runs it (excluded from `make test`; `.ci/run` runs it after `make test-deploy`).
@@ -378,21 +380,174 @@ def test_no_run_failed(soak):
     assert not report, f"{len(report)} of {len(records)} runs did not succeed:\n" + json.dumps(report, indent=1)
 
 
+# What a run records of its waits: queued -> starting (the run queue), a step blocked for a pool (Dagster's engine
+# event) until it starts, and the warehouse's turn (centra_assets/warehouse/turns.py, the holder's run named).
+POOL_BLOCKED = re.compile(r"Step (?:still )?blocked by limit for pool (\S+)")
+TURN_WAITED = re.compile(r"got the warehouse's turn after waiting (\d+) s for (.*)")
+HOLDER_RUN = re.compile(r" of run ([0-9a-f-]{36})")
+RUN_ENDS = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED}
+STEP_ENDS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+STARTED_RUN_POOL_SECONDS = 5  # Dagster's DAGSTER_OP_CONCURRENCY_KEYS_ALLOTTED_FOR_STARTED_RUN_SECONDS
+
+
+def _at(instance: dg.DagsterInstance, run_id: str, types) -> list[dg.EventLogEntry]:
+    return [r.event_log_entry for r in instance.get_records_for_run(run_id, of_type=set(types), limit=100_000).records]
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: float) -> list[dict]:
+    """Each refresh or sync run's waits, each with its cause, from what the instance recorded:
+
+    - in the run queue (enqueued -> starting, when the daemon takes it from the queue) while the runs in progress
+      filled the run cap: behind the runs that held a slot then; else while the pool of its steps was full, its
+      slots held or asked for by the steps of runs in progress, or counted for a run starting (Dagster keeps such
+      a run queued, whatever its priority): behind those runs; else for the queue's next pass;
+    - a step blocked for a pool (`Step blocked by limit for pool`) until it started: behind the other runs whose
+      steps of that pool ran then;
+    - the warehouse's turn ("got the warehouse's turn after waiting N s for <holder> of run <id>"): behind that run.
+
+    A run waited behind a build when a build held what it waited for: a run slot while the cap was full, or the
+    warehouse's turn (no build step draws on the centra_api pool)."""
+    kinds = {r.dagster_run.run_id: _kind(r) for r in records}
+    cap = instance.run_coordinator.get_run_queue_config().max_concurrent_runs
+    pool_limit = instance.get_concurrency_config().pool_config.default_pool_limit
+    slots, pool_steps, pools_of = {}, {}, {}  # run -> (starting, ended); pool -> [(run, started, ended)]; run -> pools
+    for r in records:
+        run_id = r.dagster_run.run_id
+        events = _at(instance, run_id, {dg.DagsterEventType.RUN_STARTING, dg.DagsterEventType.RUN_START, *RUN_ENDS})
+        starting = next((e.timestamp for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_STARTING), None)
+        if starting is not None:  # the initial sync ran in process, before the daemon
+            ended = next((e.timestamp for e in events if e.dagster_event_type in RUN_ENDS), stopped)
+            slots[run_id] = (starting, ended)
+        if kinds[run_id] == "build" or not r.dagster_run.execution_plan_snapshot_id:
+            continue
+        plan = instance.get_execution_plan_snapshot(r.dagster_run.execution_plan_snapshot_id)
+        pool_of = {step.key: step.pool for step in plan.steps if step.pool}
+        pools_of[run_id] = set(pool_of.values())
+        if run_id in slots:  # a run starting counts one slot per step of the pool, until it has run a few seconds
+            start = [e.timestamp for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_START]
+            started = start[0] if start else stopped
+            for pool in pool_of.values():
+                pool_steps.setdefault(pool, []).append((run_id, slots[run_id][0], started + STARTED_RUN_POOL_SECONDS))
+        # a step counts on its pool from when it asked for a slot (blocked: pending) until it ended, as Dagster's run
+        # queue counts a pool's slots (claimed and pending) before it takes a run that needs it
+        begun = {}
+        for e in _at(instance, run_id, {dg.DagsterEventType.ENGINE_EVENT, dg.DagsterEventType.STEP_START, *STEP_ENDS}):
+            if e.step_key not in pool_of:
+                continue
+            if e.dagster_event_type == dg.DagsterEventType.ENGINE_EVENT:
+                if POOL_BLOCKED.search(e.message or ""):
+                    begun.setdefault(e.step_key, e.timestamp)
+            elif e.dagster_event_type == dg.DagsterEventType.STEP_START:
+                begun.setdefault(e.step_key, e.timestamp)
+            elif e.step_key in begun:
+                pool_steps.setdefault(pool_of[e.step_key], []).append((run_id, begun.pop(e.step_key), e.timestamp))
+        for step, since in begun.items():
+            pool_steps.setdefault(pool_of[step], []).append((run_id, since, stopped))
+
+    out = []
+    for r in records:
+        run_id = r.dagster_run.run_id
+        enqueued = _at(instance, run_id, {dg.DagsterEventType.RUN_ENQUEUED})
+        if kinds[run_id] == "build" or not enqueued:  # (the initial sync ran in process, before the daemon)
+            continue
+        left = slots.get(run_id, (stopped, stopped))[0]  # a run still queued when Dagster stopped waited until then
+        queued = (enqueued[0].timestamp, left)
+        behind_builds, behind = set(), Counter()
+        # the run queue: the stretches of the wait during which the other runs in progress filled the cap
+        others = {o: span for o, span in slots.items() if o != run_id and _overlap(span, queued) > 0}
+        pools = pools_of.get(run_id, ())
+        steps = [(pool, *step) for pool in pools for step in pool_steps.get(pool, []) if step[0] != run_id]
+        inside = [t for span in [*others.values(), *(step[2:] for step in steps)] for t in span]
+        edges = sorted({*queued, *(t for t in inside if queued[0] < t < queued[1])})
+        at_cap = 0.0
+        for a, b in zip(edges, edges[1:], strict=False):
+            holding = [o for o, span in others.items() if _overlap(span, (a, b)) == b - a]
+            if len(holding) >= cap:
+                at_cap += b - a
+                behind.update({f"run slot: {kinds[o]}": b - a for o in holding})
+                behind_builds |= {o for o in holding if kinds[o] == "build"}
+                continue
+            cause = "queued below the run cap (the queue's next pass)"
+            for pool in pools:  # Dagster keeps a run queued while its first steps' pool is full
+                held = [h for p, h, *span in steps if p == pool and _overlap(tuple(span), (a, b)) == b - a]
+                if len(held) >= pool_limit:  # held, or asked for by steps waiting: a refresh's steps go first
+                    behind.update({f"queued for the {pool} pool: {kinds[h]}": b - a for h in held})
+                    break
+            else:
+                behind[cause] += b - a
+        pool_wait, turn_wait = 0.0, 0.0
+        blocked = {}
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event and event.event_type == dg.DagsterEventType.ENGINE_EVENT and entry.step_key:
+                if match := POOL_BLOCKED.search(entry.message or ""):
+                    blocked.setdefault(entry.step_key, (match.group(1), entry.timestamp))
+            elif event and event.event_type == dg.DagsterEventType.STEP_START and entry.step_key in blocked:
+                pool, since = blocked.pop(entry.step_key)
+                span = (since, entry.timestamp)
+                pool_wait += span[1] - since
+                for holder, a, b in pool_steps.get(pool, []):
+                    if _overlap((a, b), span):
+                        of = "its own steps" if holder == run_id else kinds[holder]
+                        behind[f"{pool} pool: {of}"] += _overlap((a, b), span)
+            elif match := TURN_WAITED.search(ANSI.sub("", entry.user_message or "")):
+                seconds, holder = float(match.group(1)), HOLDER_RUN.search(match.group(2))
+                turn_wait += seconds
+                kind = kinds.get(holder.group(1), "other") if holder else "other"
+                behind[f"warehouse turn: {kind}"] += seconds
+                if kind == "build":
+                    behind_builds.add(holder.group(1))
+        ended = slots.get(run_id, (stopped, stopped))[1]
+        out.append(
+            {
+                "run": run_id,
+                "kind": kinds[run_id],
+                "by": _launcher(r),
+                "asked -> ended (s)": round(ended - r.create_timestamp.timestamp(), 1),
+                "created -> queued (s)": round(queued[0] - r.create_timestamp.timestamp(), 1),
+                "queued (s)": round(queued[1] - queued[0], 1),
+                "queued at the run cap (s)": round(at_cap, 1),
+                "waited for a pool (s)": round(pool_wait, 1),
+                "waited for the warehouse's turn (s)": round(turn_wait, 1),
+                "behind (s)": {k: round(v, 1) for k, v in behind.items()},
+                "builds": sorted(behind_builds),
+            }
+        )
+    return out
+
+
+def _percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p * (len(values) - 1)))]
+
+
 def test_refresh_runs_never_waited_behind_more_than_one_build(soak):
-    """From the run records: while a refresh run was queued (asked for -> started, or -> Dagster stopped for one that
-    never started), at most one build ran."""
-    records = soak.runs()
-    builds = [r for r in records if _kind(r) == "build" and r.start_time]
-    waits = []
-    for r in (r for r in records if _kind(r) == "refresh"):
-        asked, began = r.create_timestamp.timestamp(), r.start_time or soak.stopped
-        behind = [b.dagster_run.run_id for b in builds if b.start_time < began and (b.end_time or soak.stopped) > asked]
-        waits.append({"run": r.dagster_run.run_id, "queued (s)": round(began - asked, 1), "builds": behind})
-    assert waits, "no refresh run"
-    soak.figures["refresh queued, max (s)"] = max(w["queued (s)"] for w in waits)
-    worst = sorted((w for w in waits if len(w["builds"]) > 1), key=lambda w: -len(w["builds"]))
-    soak.figures["refreshes behind more than one build"] = worst
-    assert not worst, f"{len(worst)} of {len(waits)} refresh runs waited behind several builds:\n" + json.dumps(
+    """Refresh runs and sync runs waited behind the build in progress at most: no run waited for a run slot or the
+    warehouse's turn held by more than one build (`waits`: each wait's cause, from the runs' own records). How long
+    refreshes took, and what they waited for, land in soak.json."""
+    found = waits(soak.instance, soak.runs(), soak.stopped)
+    refreshes = [w for w in found if w["kind"] == "refresh"]
+    assert refreshes, "no refresh run"
+    for kind in ("refresh", "sync"):
+        of = [w for w in found if w["kind"] == kind]
+        took = [w["asked -> ended (s)"] for w in of]
+        soak.figures[f"{kind} runs: asked -> ended p50, p95, max (s)"] = [
+            _percentile(took, 0.5),
+            _percentile(took, 0.95),
+            max(took, default=0),
+        ]
+        behind = Counter()
+        for w in of:
+            behind.update(w["behind (s)"])
+        soak.figures[f"{kind} runs: waited behind, in all (s)"] = {k: round(v) for k, v in behind.most_common()}
+        soak.figures[f"{kind} runs: longest waits"] = sorted(of, key=lambda w: -w["asked -> ended (s)"])[:3]
+    worst = [w for w in found if len(w["builds"]) > 1]
+    soak.figures["runs behind more than one build"] = worst
+    assert not worst, f"{len(worst)} of {len(found)} runs waited behind several builds:\n" + json.dumps(
         worst[:10], indent=1
     )
 

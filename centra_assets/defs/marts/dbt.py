@@ -368,14 +368,17 @@ def _checked_model(test: Mapping[str, Any]) -> str:
 
 
 def _failing_rows(database: Path | None, sql: str | None) -> list[dict[str, Any]]:
-    """The first failing rows of a test, from the build it failed in (its compiled query run again)."""
+    """The first failing rows of a test, from the build it failed in (its compiled query run again), as JSON values:
+    a row's dates and decimals as text, so that the check's metadata can carry them (a date once made the report of
+    a failed build fail in turn, hiding which test failed: the soak test)."""
     if database is None or not sql:
         return []
     try:
         with duckdb.connect(str(database), read_only=True) as con:
             cursor = con.execute(f"SELECT * FROM ({sql}) AS failing LIMIT {FAILING_ROWS_SHOWN}")
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return json.loads(json.dumps(rows, default=str))
     except duckdb.Error as exc:
         return [{"could_not_read_failing_rows": str(exc)[:200]}]
 
