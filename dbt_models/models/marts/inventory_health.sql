@@ -22,9 +22,26 @@ latest as (
     inner join latest_day on daily.store = latest_day.store and daily.stock_day = latest_day.stock_day
 ),
 
+lines as (  -- every shipped line, with its order and the warehouse its shipment names
+    select
+        shipments.store,
+        shipments.order_number,
+        shipments.warehouse_id as shipment_warehouse_id,
+        lines.shipment_id,
+        lines.line_id,
+        lines.order_line_id,
+        lines.size_id,
+        {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day,
+        lines.quantity
+    from {{ ref('stg_centra__shipment_lines') }} as lines
+    inner join {{ ref('stg_centra__shipments') }} as shipments
+        on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
+    where shipments.shipped_at is not null
+),
+
 allocated as (  -- the warehouses whose stock an order line drew, and how many of its units each
-    select store, order_number, line_id, warehouse_id, sum(quantity) as units
-    from {{ ref('stg_centra__order_line_allocations') }}
+    select store, order_number, line_id, warehouse_id, sum(allocated_quantity) as units
+    from {{ ref('fct_allocations') }}
     group by store, order_number, line_id, warehouse_id
 ),
 
@@ -36,30 +53,26 @@ drawn as (  -- per shipped line, the warehouse its units came from (see the head
         allocated.warehouse_id,
         row_number() over (
             partition by lines.store, lines.shipment_id, lines.line_id
-            order by allocated.warehouse_id = shipments.warehouse_id desc, allocated.units desc, allocated.warehouse_id
+            order by allocated.warehouse_id = lines.shipment_warehouse_id desc, allocated.units desc,
+                allocated.warehouse_id
         ) as preference
-    from {{ ref('stg_centra__shipment_lines') }} as lines
-    inner join {{ ref('stg_centra__shipments') }} as shipments
-        on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
+    from lines
     inner join allocated
-        on lines.store = allocated.store and shipments.order_number = allocated.order_number
+        on lines.store = allocated.store and lines.order_number = allocated.order_number
         and lines.order_line_id = allocated.line_id
 ),
 
 shipped as (
     select
-        shipments.store,
-        coalesce(drawn.warehouse_id, shipments.warehouse_id) as warehouse_id,
+        lines.store,
+        coalesce(drawn.warehouse_id, lines.shipment_warehouse_id) as warehouse_id,
         lines.size_id,
-        {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day,
+        lines.shipped_day,
         lines.quantity
-    from {{ ref('stg_centra__shipment_lines') }} as lines
-    inner join {{ ref('stg_centra__shipments') }} as shipments
-        on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
+    from lines
     left join drawn
         on lines.store = drawn.store and lines.shipment_id = drawn.shipment_id and lines.line_id = drawn.line_id
         and drawn.preference = 1
-    where shipments.shipped_at is not null
 ),
 
 history as (  -- days of the window the store's synced shipments cover
