@@ -19,6 +19,7 @@ import pytest
 from centra_assets.webhooks.signature import sign
 from centra_assets.webhooks.store import SqliteEventStore
 from centra_sim.process import free_port
+from centra_sim.testing.dagster_ui import until
 
 from .test_receiver import FORM, SECRET, body_of, event
 
@@ -40,14 +41,7 @@ def receiver(tmp_path_factory):
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES)),
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, "the receiver did not start"
-                time.sleep(0.05)
+        until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=1), 30, "the receiver to start", 0.05)
         yield port, path
     finally:
         proc.terminate()
