@@ -141,22 +141,6 @@
     {{- return(none) -}}
 {%- endmacro %}
 
-{# Pre-hook of an incremental model without a day column: its rows recomputed are those whose key is among the keys
-   of the days recomputed, per kind of row. parts: [{when: condition on the model's rows, key: columns, model: the
-   upstream model holding the key's day, day: its day column, anchor}]. #}
-{% macro centra_delete_changed_keys(parts) -%}
-    {%- if centra_incremental() -%}
-        delete from {{ this }} where
-        {%- for part in parts %}
-            {% if not loop.first %}or {% endif %}({{ part.when }} and ({{ part.key }}) in (
-                select {{ part.key }} from {{ ref(part.model) }}
-                where {{ centra_in_days('store', part.day, centra_changed_days(part.anchor)) }}))
-        {%- endfor %}
-    {%- elif is_incremental() -%}
-        delete from {{ this }}
-    {%- endif -%}
-{%- endmacro %}
-
 {# Whether fct_orders recomputes only some orders (int_orders_recomputed): built incrementally, and each store's first
    order day where it was (every customer's history flag reads it). Evaluated before its pre-hook deletes anything. #}
 {% macro centra_orders_by_key() -%}
