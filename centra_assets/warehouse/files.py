@@ -76,6 +76,16 @@ def read_table(url: str) -> pa.Table | None:
         return None
 
 
+def read_schema(url: str) -> pa.Schema | None:
+    """A Parquet file's schema from its footer alone, or None if there is no file."""
+    fs, path = fs_path(url)
+    try:
+        with fs.open(path, "rb") as f:
+            return pq.read_schema(f)
+    except FileNotFoundError:
+        return None
+
+
 def connect(url: str = "") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that reads the warehouse's URLs (object storage through fsspec).
 

@@ -39,6 +39,13 @@ def partition_exists(root: str | Path, table: str, day: dt.date | str) -> bool:
     return files.exists(partition_path(root, table, day))
 
 
+def partition_is_current(root: str | Path, table: str, day: dt.date | str, schema: pa.Schema) -> bool:
+    """Whether the day's partition exists and holds every column of `schema` as that type: one written by an
+    older version, before a column was added or retyped, does not (its rows lack the column's values)."""
+    found = files.read_schema(partition_path(root, table, day))
+    return found is not None and all(f.name in found.names and found.field(f.name).type == f.type for f in schema)
+
+
 # What a column accepts, by the exact Python type of the value (JSON gives int, float, str, bool; flatten
 # gives datetime for a date it could read). This is the one place the rule is written:
 # - an integer column: int, and a float only when it is whole (3.0 is 3: nothing is lost, and JSON does not

@@ -294,3 +294,33 @@ def test_a_refresh_of_a_day_never_synced_syncs_it_whole(make_centra, tmp_path):
     assert result.success
     assert [r[0] for r in rows(settings, "orders", day, "order_number")] == expected
     assert len(expected) > 100
+
+
+@LOCAL_ONLY  # what is read back is the file's columns, the same on S3
+def test_a_refresh_of_a_day_written_before_a_column_was_added_syncs_it_whole(make_centra, tmp_path):
+    """A day synced by an older version lacks a column the spec declares now (here: the shipping tax, added to
+    `orders` in an upgrade). A webhook's refresh of one order on that day must not fail (it did: `Field
+    "shipping_tax_included" does not exist in schema`, and every later refresh of the day with it), nor leave the
+    column empty for the day's other orders: it syncs the day whole, every order with the new column."""
+    centra = make_centra(orders_per_day=60)
+    settings = settings_for(tmp_path)
+    resource = resource_for(centra, settings)
+    day = sim_day(centra, 2)
+    materialize(settings, resource, day, "event")
+    path = raw_path(settings, "orders", day)
+    older = pq.read_table(path).drop_columns(["shipping_tax_included"])  # as the version before the upgrade wrote it
+    pq.write_table(older, path)
+    expected = {o["number"]: o["shipping_tax"] for o in truth(centra, "orders", day)}
+    config = {"ops": {"centra_orders": {"config": {"refresh_keys": [str(next(iter(expected)))]}}}}
+    result = dg.materialize(
+        [a for a in assets_of(settings) if a.op.name == "centra_orders"],
+        partition_key=day,
+        resources={
+            "centra": resource,
+        },
+        run_config=config,
+        instance=new_instance(),
+    )
+    assert result.success
+    got = dict(rows(settings, "orders", day, "order_number, shipping_tax_included"))
+    assert got == pytest.approx(expected) and len(got) > 30

@@ -22,7 +22,13 @@ from centra_assets.centra.client import CentraClient
 from centra_assets.centra.pagination import fetch_pages
 from centra_assets.entities.query import QueryPlan, lacking_fields, plan_for
 from centra_assets.entities.spec import EntitySpec, Table, check_nested_limits, flatten, get, to_utc
-from centra_assets.warehouse.parquet import PartitionWriter, partition_exists, read_partition, replace_records
+from centra_assets.warehouse.parquet import (
+    PartitionWriter,
+    partition_exists,
+    partition_is_current,
+    read_partition,
+    replace_records,
+)
 from centra_assets.warehouse.publish import published_together
 from centra_assets.warehouse.turns import TurnLock
 
@@ -235,9 +241,11 @@ def refresh_records(
     results = []
     with published_together(lock):
         for day in days:
-            if not all(partition_exists(root, t.name, day) for t in spec.tables):
+            # A day never synced, or synced by a version before a column was added: a refresh of a few records
+            # would leave the rest of the day without it (or fail to merge), so the day is synced whole.
+            if not all(partition_is_current(root, t.name, day, t.schema) for t in spec.tables):
                 log.info(
-                    "%s %s was never synced whole: syncing the whole day rather than %d records",
+                    "%s %s was never synced whole with today's columns: syncing the whole day rather than %d records",
                     spec.name,
                     day,
                     len(keys),
