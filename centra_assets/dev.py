@@ -99,7 +99,8 @@ def main() -> None:
             yesterday = day_of(started, ZoneInfo(TIMEZONE)) - dt.timedelta(days=1)
             print(  # as on a real store's first production day (docs/operating.md): the sweep holds until then
                 f"History to load: Jobs → centra_events → Partitions → {start} to {yesterday} → Launch backfill. "
-                "The sweep starts once it has landed; the webhook sensor refreshes what changes meanwhile.",
+                "The sweep starts once it has landed. To see the simulator's webhooks refresh the warehouse as they "
+                "arrive, turn on centra_webhook_sensor (Automation; off by default, as on a real store).",
                 flush=True,
             )
             code = serve_dagster(port, env)
