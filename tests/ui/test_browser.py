@@ -61,6 +61,8 @@ BACKFILL_STATUS = (
 )
 SENSOR = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
   ... on Sensor { jobOriginId sensorState { selectorId } } } }"""
+TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  ... on Sensor { sensorState { ticks(limit: 5) { status skipReason } } } } }"""
 STOP_SENSOR = """mutation($o: String!, $s: String!) { stopSensor(jobOriginId: $o, jobSelectorId: $s) { __typename } }"""
 LAUNCH_RUN = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
@@ -169,6 +171,22 @@ def test_the_documented_real_store_setup_puts_the_instance_settings_in_force(dag
     assert not loaded.telemetry_enabled
     terminal = dagster_ui["terminal"].read_text()
     assert f"Dagster UI at {dagster_ui['url']}" in terminal and len(terminal.splitlines()) <= 5, terminal
+
+    # The first production day as written: the sweep is on, and its first tick comes seconds after Dagster starts,
+    # before anyone could hold it; it launches nothing the operator did not ask for before the backfill.
+    url = dagster_ui["url"]
+    sweep = {"repositoryLocationName": dagster_ui["location"], "repositoryName": "__repository__"}
+    ticks = _wait(
+        lambda: _graphql(url, TICKS, {"s": {**sweep, "sensorName": "centra_sweep_sensor"}})["sensorOrError"][
+            "sensorState"
+        ]["ticks"],
+        120,
+        "the sweep's first tick",
+    )
+    assert ticks[-1]["status"] == "SKIPPED" and "waits for its history to land" in ticks[-1]["skipReason"], ticks
+    runs = _graphql(url, RUNS)["runsOrError"]["results"]
+    unasked = [r for r in runs if not any(t["key"] == "dagster/schedule_name" for t in r["tags"])]
+    assert unasked == [], unasked  # (a daily schedule may come due while the test runs: it is documented)
 
 
 def _open(page: Page, url: str) -> None:
