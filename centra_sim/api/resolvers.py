@@ -799,4 +799,23 @@ FIELD_RESOLVERS: dict[str, Callable] = {
     "PurchaseOrder.deliveries": po_deliveries,
     "OrderConnection.totalCount": resolve_total_count,
     "MonetaryValue.formattedValue": formatted_value,
+    "MonetaryValue.valueInCents": lambda money, _a, _c: round(money["value"] * 100),
+    # Fields of Centra's partial pages (docs/centra-facts.md §12) the simulator has no data of its own for: the
+    # order's country is its shipping address's, a shipment's captured value its total once captured, a return's
+    # quantity its lines'; no admin users, no fallback taxes, nothing on hold.
+    "Order.country": lambda o, a, ctx: address_of(o, a, ctx)["country"],
+    "Shipment.currencyBaseRate": lambda s, _a, _c: s["_plan"].rate,
+    "Shipment.discountsApplied": discounts_applied,
+    "Shipment.capturedValue": lambda s, _a, ctx: (
+        grand_total(s, {"includingTax": True}, ctx) if s["isCaptured"] else None
+    ),
+    "Shipment.isOnHold": lambda _s, _a, _c: False,
+    "Shipment.isPrinted": lambda s, _a, _c: s["isShipped"],
+    "Shipment.usedFallbackTax": lambda _s, _a, _c: False,
+    "Return.currencyBaseRate": lambda r, _a, _c: r["_plan"].rate,
+    "Return.discountsApplied": discounts_applied,
+    "Return.totalQuantity": lambda r, _a, _c: sum(
+        line[2] for line in r["_plan"].lines if line[0] in r["_plan"].returned_lines
+    ),
+    "Return.usedFallbackTax": lambda _r, _a, _c: False,
 }

@@ -28,7 +28,18 @@ COMPLETE = (
     "TaxRule",
 )
 # Partial pages whose fields the simulator has (it may have more: the rest of the page was not seen).
-PARTIAL = ("AppliedVoucher",)
+PARTIAL = (
+    "AppliedVoucher",
+    "Country",
+    "DirectToConsumerOrder",
+    "DirectToConsumerReturn",
+    "DirectToConsumerShipment",
+    "MonetaryValue",
+    "Order",
+    "OrderDiscount",
+    "Price",
+    "Stock",
+)
 
 
 def _pages() -> dict[str, tuple[str, dict[str, tuple[str, ...]]]]:

@@ -101,3 +101,19 @@ def test_new_roots_and_translations_need_their_permissions(centra):
     messages = {e["message"] for e in denied["errors"]}
     assert "You need PurchaseOrder:read permission to access purchaseOrder." in messages
     assert "You need Translation:read permission to access translations." in messages
+
+
+def test_fields_of_centras_partial_pages_answer_from_the_order(centra):
+    """Fields of the partial DirectToConsumer pages (docs/centra-facts.md §12), against the simulator's truth."""
+    ret = _truth(centra, "returns")[0]
+    orders = {r["number"]: r for r in _truth(centra, "orders")}
+    got = centra.query(
+        """query($r: Int!) { return(id: $r) { totalQuantity currencyBaseRate usedFallbackTax
+        order { number country { code } shippingAddress { country { code } } grandTotal { valueInCents value } } } }""",
+        {"r": ret["id"]},
+    ).data["return"]
+    order = got["order"]
+    assert got["currencyBaseRate"] == orders[order["number"]]["conversion_rate"] and got["usedFallbackTax"] is False
+    assert got["totalQuantity"] == ret["quantity"]
+    assert order["country"] == order["shippingAddress"]["country"]
+    assert order["grandTotal"]["valueInCents"] == round(order["grandTotal"]["value"] * 100)
