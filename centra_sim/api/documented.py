@@ -44,7 +44,18 @@ def _build(cat: Catalog) -> dict:
         charts[chart_of[size["name"]]].append(size)
     size_charts = [{"id": i, "name": name.title(), "sizes": sizes} for i, (name, sizes) in enumerate(charts.items(), 1)]
     languages = [
-        {"id": i, "name": n, "languageCode": lc, "countryCode": cc, "isActive": True, "isAvailableForLocalization": a}
+        {
+            "id": i,
+            "name": n,
+            "code": lc,  # Centra's Language page: `code` is String!, languageCode (ISO-639) may be null
+            "languageCode": lc,
+            "languageName": n,
+            "countryCode": cc,
+            "isActive": True,
+            "isAvailableForLocalization": a,
+            "isAvailableForTranslation": a,
+            "countries": [c for c in cat.countries.values() if c["code"] == cc],
+        }
         for i, n, lc, cc, a in LANGUAGES
     ]
     folders, ids = [], iter(range(1, 1000))
@@ -187,6 +198,30 @@ def localized(fields: tuple[str, ...]) -> Callable:
     return resolve
 
 
+def translations(fields: tuple[str, ...]) -> Callable:
+    """Centra's ObjectWithTranslations.translations: the same stand-in texts as `localized`, one entry per
+    translation language, filtered by language code and field name, empty values skipped unless asked for."""
+    inner = localized(fields)
+
+    def resolve(obj, args, ctx):
+        where = args.get("where") or {}
+        codes, field_filter = where.get("languageCode"), where.get("fields") or {}
+        skip_empty = field_filter.get("skipEmpty", True) is not False
+        keep = where_predicate({"field": field_filter["field"]} if field_filter.get("field") else None, {})
+        return [
+            {
+                "language": entry["language"],
+                "fields": [
+                    t for t in entry["translations"] if (t["value"] or not skip_empty) and (keep is None or keep(t))
+                ],
+            }
+            for entry in inner(obj, args, ctx)
+            if codes is None or entry["language"]["code"] in codes
+        ]
+
+    return resolve
+
+
 def _text(obj: dict, field: str):
     return display_description(obj) if field == "description" else obj.get(field)
 
@@ -316,10 +351,12 @@ FIELDS: dict[str, Callable] = {
     "Product.weight": lambda p, _a, _c: product_weight(p),
     "Product.folder": lambda p, _a, ctx: product_folder(ctx.sim.catalog, p),
     "Product.localized": localized(("name",)),
+    "Product.translations": translations(("name",)),
     "ProductVariant.internalName": lambda v, _a, _c: (
         f"{v['product']['productNumber']}-{v['variantNumber']} {v['name']}"
     ),
     "ProductVariant.localized": localized(("name",)),
+    "ProductVariant.translations": translations(("name",)),
     "ProductSize.GTIN": lambda s, _a, _c: s["EAN"],
     "ProductSize.weight": lambda s, _a, _c: product_weight(s["product"]),
     "Display.description": lambda d, _a, _c: display_description(d),
@@ -336,6 +373,8 @@ FIELDS: dict[str, Callable] = {
     "Display.related": lambda _d, _a, _c: [],
     "Display.taxGroup": lambda _d, _a, _c: {"id": 1, "name": "Standard rate"},
     "Display.localized": localized(("name", "description")),
+    "Display.translations": translations(("name", "description")),
+    "Language.name": lambda lang, _a, _c: lang["name"],
     "Category.metaDescription": lambda c, _a, _c: f"Shop {c['name'].lower()} at Nordvik.",
     "PriceAlteration.prices": lambda pa, args, _c: [
         p for p in pa["_prices"] if (pred := where_predicate(args.get("where"), ref)) is None or pred(p)

@@ -60,6 +60,10 @@ TYPE_PERMISSIONS = {
     "StorePlugin": "StorePlugin:read",
     "StockChange": "StockChange:read",
     "StockChangeLine": "StockChange:read",  # UNCONFIRMED (one permission for changes and their lines)
+    # Centra's generated reference (docs/centra-facts.md §12): ObjectWithTranslations.translations and
+    # AppliedTaxRule.taxRule name these permissions.
+    "LanguageTranslation": "Translation:read",
+    "TaxRule": "TaxRule:read",
 }
 FIELD_PERMISSIONS = {
     "Order.shippingAddress": "Order.shippingAddress:read",

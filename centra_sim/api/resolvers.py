@@ -87,6 +87,17 @@ def by_id(source: Callable) -> Callable:
     return lambda _obj, args, ctx: next((r for r in source(ctx) if r["id"] == args["id"]), None)
 
 
+def one_of(list_resolver: Callable, key: str = "id") -> Callable:
+    """A single-object root (`order(id:)`, `shipment(id:)`) answered by its list root filtered on the id, so both
+    see the same records at the same clock time; null when none matches, as Centra answers an unknown id."""
+
+    def resolve(obj, args, ctx):
+        found = list_resolver(obj, {"where": {key: [args["id"]]}, "limit": 1, "page": 1}, ctx)
+        return next((r for r in found if r["id"] == args["id"]), None)
+
+    return resolve
+
+
 ref = {
     f"{k}Id": (lambda r, k=k: (r.get(k) or {}).get("id"))
     for k in (
@@ -429,13 +440,24 @@ def return_grand_total(ret, args, ctx):
 
 
 def return_totals(ret, _args, ctx):
+    """Centra's ReturnTotals: the returned lines' value before the voucher, the voucher's share as discounts, and the
+    VAT inside the refund (as an order's taxIncluded); no return fees and no tax rules in the simulator."""
     rec, o = ctx.sim.records, ret["_plan"]
     zero = rec.money(o, 0.0)
     return {
+        "quantity": sum(line[2] for line in o.lines if line[0] in o.returned_lines),
+        "lineValues": rec.money(o, rec.returned_value(o)),
         "shipping": zero,
         "handling": zero,
         "returnCost": zero,
         "discounts": rec.money(o, rec.returned_value(o) - rec.refund(o)),
+        "taxAdded": zero,
+        "taxDeducted": zero,
+        "taxIncluded": rec.money(o, rec.refund_tax(o) if not o.wholesale else 0.0),
+        "shippingTaxRules": [],
+        "handlingTaxRules": [],
+        "discountTaxRules": [],
+        "returnCostTaxRules": [],
     }
 
 
@@ -702,6 +724,16 @@ ROOT_QUERIES: dict[str, Callable] = {
     "accounts": listing(_catalog("accounts"), {"marketId": ref["marketId"]}),
     "products": listing(_visible("products"), ref),
     "product": by_id(_visible("products")),
+    "order": one_of(resolve_orders),
+    "shipment": one_of(resolve_shipments),
+    "return": one_of(resolve_returns),
+    "customer": one_of(resolve_customers),
+    "collection": by_id(_catalog("collections")),
+    "brand": by_id(_catalog("brands")),
+    "warehouse": by_id(_catalog("warehouses")),
+    "supplier": by_id(_catalog("suppliers")),
+    "purchaseOrder": by_id(_purchase_orders),
+    "purchaseOrderDelivery": by_id(_deliveries),
     "productVariants": listing(_catalog("variants"), {"productId": lambda r: r["product"]["id"]}),
     "productSizes": listing(_catalog("sizes"), ref),
     "prices": listing(_catalog("prices"), ref),
@@ -767,4 +799,23 @@ FIELD_RESOLVERS: dict[str, Callable] = {
     "PurchaseOrder.deliveries": po_deliveries,
     "OrderConnection.totalCount": resolve_total_count,
     "MonetaryValue.formattedValue": formatted_value,
+    "MonetaryValue.valueInCents": lambda money, _a, _c: round(money["value"] * 100),
+    # Fields of Centra's partial pages (docs/centra-facts.md §12) the simulator has no data of its own for: the
+    # order's country is its shipping address's, a shipment's captured value its total once captured, a return's
+    # quantity its lines'; no admin users, no fallback taxes, nothing on hold.
+    "Order.country": lambda o, a, ctx: address_of(o, a, ctx)["country"],
+    "Shipment.currencyBaseRate": lambda s, _a, _c: s["_plan"].rate,
+    "Shipment.discountsApplied": discounts_applied,
+    "Shipment.capturedValue": lambda s, _a, ctx: (
+        grand_total(s, {"includingTax": True}, ctx) if s["isCaptured"] else None
+    ),
+    "Shipment.isOnHold": lambda _s, _a, _c: False,
+    "Shipment.isPrinted": lambda s, _a, _c: s["isShipped"],
+    "Shipment.usedFallbackTax": lambda _s, _a, _c: False,
+    "Return.currencyBaseRate": lambda r, _a, _c: r["_plan"].rate,
+    "Return.discountsApplied": discounts_applied,
+    "Return.totalQuantity": lambda r, _a, _c: sum(
+        line[2] for line in r["_plan"].lines if line[0] in r["_plan"].returned_lines
+    ),
+    "Return.usedFallbackTax": lambda _r, _a, _c: False,
 }

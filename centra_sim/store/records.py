@@ -320,6 +320,8 @@ class Records:
             "number": d["number"],
             "status": "INSERTED" if inserted else "CREATED",
             "createdAt": d["created"],
+            "ETA": po["eta"],  # a delivery is expected when its purchase order is
+            "currency": currency,
             "lines": lines,
             "supplier": self.cat.suppliers[po["supplier"] - 1],
             "warehouse": self.cat.warehouses[po["warehouse"] - 1],

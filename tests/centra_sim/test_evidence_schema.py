@@ -194,8 +194,7 @@ REMOVED = [
     ("{ categories { isTopCategory } }", "isTopCategory", "Category"),
     ("{ productSizes { stockTotals { freeToAllocateQuantity } } }", "freeToAllocateQuantity", "StockTotals"),
     ("{ purchaseOrderDeliveries { insertedAt } }", "insertedAt", "PurchaseOrderDelivery"),
-    ("{ purchaseOrderDeliveries { ETA } }", "ETA", "PurchaseOrderDelivery"),
-    ("{ purchaseOrderDeliveries { currency { code } } }", "currency", "PurchaseOrderDelivery"),
+    # ETA and currency on PurchaseOrderDelivery are back: Centra's complete page (§12) has both.
     ("{ purchaseOrderDeliveries { lines { id } } }", "id", "PurchaseOrderDeliveryLine"),
     (
         "{ purchaseOrderDeliveries { lines { purchaseOrderLine { id } } } }",

@@ -13,9 +13,33 @@ from centra_sim.api.schema import default_schema
 FACTS = Path(__file__).resolve().parents[2] / "docs" / "centra-facts.md"
 # Complete pages the simulator is held to, field for field (names and arguments). The other complete pages of §12 are
 # input types of mutations the simulator does not serve, and PurchaseOrderDelivery, whose stored copy lost its names.
-COMPLETE = ("AppliedVoucherCredit", "AppliedVoucherDiscount", "Currency", "OrderTotals", "ReturnLine", "ShipmentLine")
+COMPLETE = (
+    "AppliedTaxRule",
+    "AppliedTaxRuleValue",
+    "AppliedVoucherCredit",
+    "AppliedVoucherDiscount",
+    "Currency",
+    "Language",
+    "ObjectWithTranslations",
+    "OrderTotals",
+    "ReturnLine",
+    "ReturnTotals",
+    "ShipmentLine",
+    "TaxRule",
+)
 # Partial pages whose fields the simulator has (it may have more: the rest of the page was not seen).
-PARTIAL = ("AppliedVoucher",)
+PARTIAL = (
+    "AppliedVoucher",
+    "Country",
+    "DirectToConsumerOrder",
+    "DirectToConsumerReturn",
+    "DirectToConsumerShipment",
+    "MonetaryValue",
+    "Order",
+    "OrderDiscount",
+    "Price",
+    "Stock",
+)
 
 
 def _pages() -> dict[str, tuple[str, dict[str, tuple[str, ...]]]]:
