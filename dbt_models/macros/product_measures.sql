@@ -75,3 +75,35 @@ from {{ performance }} as performance
     on performance.store = links.store and performance.product_id = links.product_id and links.{{ membership }}
 group by performance.store, {% for column in by %}performance.{{ column }}, {% endfor %}links.category_id
 {%- endmacro %}
+
+{# product_performance (or product_performance_daily) summed per attribute element and value: within one element every
+   variant counts once, under its value or under value_key null (not set). `by`: further keys of `performance` to
+   group by (the daily mart: order_day, order_week, order_month, market_id). #}
+{% macro sales_by_attribute(performance, attributes, by=[]) -%}
+with elements as (
+    select distinct store, attribute_level, attribute_type, element_key from {{ attributes }}
+)
+
+select
+    elements.store,
+    {%- for column in by %}
+    performance.{{ column }},
+    {%- endfor %}
+    elements.attribute_level,
+    elements.attribute_type,
+    elements.element_key,
+    attributes.value_key,
+    max(attributes.value_name) as value_name,
+    {{ sum_product_performance('performance') }}
+from elements
+inner join {{ performance }} as performance on elements.store = performance.store
+left join {{ attributes }} as attributes
+    on elements.store = attributes.store
+    and elements.attribute_level = attributes.attribute_level
+    and elements.attribute_type = attributes.attribute_type
+    and elements.element_key = attributes.element_key
+    and performance.product_id = attributes.product_id
+    and (elements.attribute_level = 'product' or performance.variant_id = attributes.variant_id)
+group by elements.store, {% for column in by %}performance.{{ column }}, {% endfor %}elements.attribute_level,
+    elements.attribute_type, elements.element_key, attributes.value_key
+{%- endmacro %}

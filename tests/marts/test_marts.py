@@ -72,6 +72,7 @@ MARTS = [
     "product_performance_daily",
     "sales_by_category_daily",
     "sales_by_canonical_category_daily",
+    "sales_by_attribute_daily",
 ]
 
 
@@ -1301,19 +1302,21 @@ def test_sales_by_day_sum_to_the_all_time_marts_and_a_week_by_category_to_the_gr
                            "FROM product_performance_daily")  # fmt: skip
     assert {(d.isoformat(), m, v): [s, r] for d, m, v, s, r, _ in rows} == {k: e[:2] for k, e in expected.items()}
     assert all(w.isoweekday() == 1 and 0 <= (d - w).days < 7 for d, *_, w in rows)
-    for mart in ("product_performance", "sales_by_canonical_category", "sales_by_category"):
-        key_ = "variant_id" if mart == "product_performance" else "coalesce(category_id, -1)"
+    keys = {
+        "product_performance": "variant_id",
+        "sales_by_canonical_category": "coalesce(category_id, -1)",
+        "sales_by_category": "category_id",
+        "sales_by_attribute": "concat_ws('|', attribute_level, attribute_type, element_key, value_key)",
+    }
+    for mart, key_ in keys.items():
         measures = (
             "sum(units_sold), sum(units_returned), round(sum(kept_sales_excl_tax_base), 2), "
             "round(sum(gross_margin_base), 2), round(sum(gross_margin_on_landed_cost_base), 2)"
         )
-        daily = query(
-            settings,
-            f"SELECT {key_}, {measures} FROM {mart}_daily GROUP BY 1"
-            if mart != "product_performance"
-            else f"SELECT {key_}, {measures} FROM product_performance_daily GROUP BY 1",
-        )
+        daily = query(settings, f"SELECT {key_}, {measures} FROM {mart}_daily GROUP BY 1")
         whole = dict((r[0], r[1:]) for r in query(settings, f"SELECT {key_}, {measures} FROM {mart} GROUP BY 1"))
+        unsold = set(whole) - {k for k, *_ in daily}  # only what no order ever had is missing from the days
+        assert len(daily) > 1 and all(whole[k][0] == 0 for k in unsold), mart
         for k, *figures in daily:
             assert figures[:2] == list(whole[k][:2]), (mart, k)
             assert figures[2:] == pytest.approx(list(whole[k][2:]), abs=0.01 * max(1, figures[0])), (mart, k)
