@@ -1,45 +1,12 @@
 -- One row per store and variant (a product in one colour: the level a fashion brand buys, prices and reviews), with
 -- its product, collection, brand, primary and canonical category: units sold, returned and kept; sales in the base
--- currency with and without tax; the order discounts' share; cost and gross margin from the variant's unit cost;
--- stock, incoming units and sell-through. Sales count every order in the warehouse (all markets and store types).
+-- currency with and without tax; the order discounts' share; cost and gross margin on two bases (the variant's unit
+-- cost, its deliveries' landed cost: dim_variant_costs); stock, incoming units and sell-through. By day and market:
+-- product_performance_daily. Sales count every order in the warehouse (all markets and store types).
 -- Choices: DECISIONLOG.md ("Product performance").
-with lines as (
-    select
-        lines.store,
-        lines.variant_id,
-        lines.sold_quantity,
-        lines.returned_quantity,
-        lines.sold_quantity - least(lines.returned_quantity, lines.sold_quantity) as kept_quantity,
-        lines.gross_sales,
-        lines.conversion_rate,
-        -- the share of the line's price that is not tax (1 when the order adds tax on top)
-        case
-            when coalesce(orders.tax_added, 0) <> 0 then 1.0
-            else 1.0 / (1 + coalesce(lines.tax_percent, 0) / 100.0)
-        end as excl_tax_share,
-        -- the order's discounts spread over its lines by their gross sales
-        case when orders.gross_sales > 0 then orders.order_discounts / orders.gross_sales else 0 end
-            as discount_share,
-        lines.unit_price
-    from {{ ref('int_order_lines') }} as lines
-    inner join {{ ref('int_orders') }} as orders
-        on lines.store = orders.store and lines.order_number = orders.order_number
-),
-
-sales as (
-    select
-        store,
-        variant_id,
-        sum(sold_quantity) as units_sold,
-        sum(least(returned_quantity, sold_quantity)) as units_returned,
-        sum(kept_quantity) as units_kept,
-        {{ centra_round('sum(gross_sales * conversion_rate)', 2) }} as gross_sales_base,
-        {{ centra_round('sum(gross_sales * excl_tax_share * conversion_rate)', 2) }} as gross_sales_excl_tax_base,
-        {{ centra_round('sum(gross_sales * discount_share * excl_tax_share * conversion_rate)', 2) }}
-            as discounts_excl_tax_base,
-        {{ centra_round('sum(kept_quantity * unit_price * (1 - discount_share) * excl_tax_share * conversion_rate)', 2) }}
-            as kept_sales_excl_tax_base
-    from lines
+with sales as (  -- the variant's order lines (fct_order_lines: their tax and voucher shares), every day
+    select store, variant_id, {{ sum_order_lines('lines') }}
+    from {{ ref('fct_order_lines') }} as lines
     group by store, variant_id
 ),
 
@@ -57,9 +24,7 @@ variants as (
         {{ dbt.any_value('collection') }} as collection,
         {{ dbt.any_value('primary_category') }} as primary_category,
         {{ dbt.any_value('canonical_category_id') }} as canonical_category_id,
-        {{ dbt.any_value('canonical_category') }} as canonical_category,
-        {{ dbt.any_value('unit_cost') }} as unit_cost,
-        {{ dbt.any_value('unit_cost_currency') }} as unit_cost_currency
+        {{ dbt.any_value('canonical_category') }} as canonical_category
     from {{ ref('dim_products') }}
     group by store, variant_id
 ),
@@ -97,8 +62,8 @@ joined as (
         coalesce(sales.gross_sales_excl_tax_base, 0) as gross_sales_excl_tax_base,
         coalesce(sales.discounts_excl_tax_base, 0) as discounts_excl_tax_base,
         coalesce(sales.kept_sales_excl_tax_base, 0) as kept_sales_excl_tax_base,
-        -- a unit cost in another currency has no rate to the base currency in Centra's data: no cost, no margin
-        case when variants.unit_cost_currency = base.base_currency then variants.unit_cost end as unit_cost_base,
+        costs.unit_cost_base,
+        costs.landed_unit_cost_base,
         coalesce(stock.physical, 0) as physical,
         coalesce(stock.free_to_allocate, 0) as free_to_allocate,
         coalesce(incoming.incoming_units, 0) as incoming_units
@@ -106,6 +71,8 @@ joined as (
     left join sales on variants.store = sales.store and variants.variant_id = sales.variant_id
     left join stock on variants.store = stock.store and variants.variant_id = stock.variant_id
     left join incoming on variants.store = incoming.store and variants.variant_id = incoming.variant_id
+    left join {{ ref('dim_variant_costs') }} as costs
+        on variants.store = costs.store and variants.variant_id = costs.variant_id
     left join base on variants.store = base.store
 )
 
@@ -133,10 +100,8 @@ select
     discounts_excl_tax_base,
     kept_sales_excl_tax_base,
     unit_cost_base,
-    {{ centra_round('units_kept * unit_cost_base', 2) }} as cost_of_kept_units_base,
-    {{ centra_round('kept_sales_excl_tax_base - units_kept * unit_cost_base', 2) }} as gross_margin_base,
-    {{ ratio('kept_sales_excl_tax_base - units_kept * unit_cost_base', 'kept_sales_excl_tax_base') }}
-        as gross_margin_rate,
+    landed_unit_cost_base,
+    {{ cost_and_margin() }},
     physical,
     free_to_allocate,
     incoming_units,
