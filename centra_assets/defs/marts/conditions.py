@@ -60,13 +60,15 @@ def compared_together() -> dict[dg.AssetKey, frozenset[dg.AssetKey]]:
     ends). A condition that holds one model back holds its group back: in the soak test a sync of the customers
     snapshot held fct_orders back while daily_sales was built, and the check of daily_sales compared it with the
     fct_orders of the build before (`assert_daily_sales_reconcile_with_orders`, `relationships_order_number` failed
-    on the orders of the change). From dbt's manifest, so that it cannot drift from the tests."""
+    on the orders of the change). A warning (a link to the catalogue) fails no build: it groups nothing. From dbt's
+    manifest, so that it cannot drift from the tests."""
     from .dbt import CentraDbtTranslator, dbt_manifest  # (dbt imports policy, which imports this module)
 
     nodes, translator = dbt_manifest()["nodes"], CentraDbtTranslator()
     group = {uid: {uid} for uid, node in nodes.items() if node["resource_type"] == "model"}
     for node in nodes.values():
-        models = [n for n in node["depends_on"]["nodes"] if n in group] if node["resource_type"] == "test" else []
+        fails = node["resource_type"] == "test" and str(node["config"].get("severity", "")).lower() != "warn"
+        models = [n for n in node["depends_on"]["nodes"] if n in group] if fails else []
         merged = set().union(*(group[m] for m in models)) if models else set()
         for member in merged:
             group[member] = merged
