@@ -27,15 +27,24 @@
 {%- endmacro %}
 
 {# Whether the build recomputes only the changed days of node `unique_id` (a model, or the model a test checks):
-   it was told what changed, and no snapshot the node reads changed (a snapshot changes every row). #}
+   it was told what changed, it builds int_changed_days (the days of what it was told, not of what an earlier build
+   was told: an automatic build of part of the project may leave it out), and no snapshot the node reads changed (a
+   snapshot changes every row). #}
 {% macro centra_changed_days_only(unique_id) -%}
     {%- set changed = centra_changed() -%}
-    {%- if changed is none or flags.FULL_REFRESH -%}{{- return(false) -}}{%- endif -%}
+    {%- if changed is none or flags.FULL_REFRESH or not centra_builds('int_changed_days') -%}{{- return(false) -}}{%- endif -%}
     {%- set snapshots = centra_snapshots_read(unique_id) -%}
     {%- for tables in changed.values() -%}
         {%- for table in tables if table in snapshots -%}{{- return(false) -}}{%- endfor -%}
     {%- endfor -%}
     {{- return(true) -}}
+{%- endmacro %}
+
+{# Whether this invocation builds model `name` (dbt's selected_resources). A table of what a build recomputes
+   (int_changed_days, int_orders_recomputed) is read only in the build that made it: one left by an earlier build
+   names the days of that build's changes. #}
+{% macro centra_builds(name) -%}
+    {{- return(execute and ('model.centra.' ~ name) in selected_resources) -}}
 {%- endmacro %}
 
 {# The [store, day] pairs of one anchor ('order', 'return' or 'shipment') that this build recomputes. (A model
@@ -141,10 +150,26 @@
     {{- return(none) -}}
 {%- endmacro %}
 
+{# Pre-hook of an incremental model without a day column: its rows recomputed are those whose key is among the keys
+   of the days recomputed, per kind of row. parts: [{when: condition on the model's rows, key: columns, model: the
+   upstream model holding the key's day, day: its day column, anchor}]. #}
+{% macro centra_delete_changed_keys(parts) -%}
+    {%- if centra_incremental() -%}
+        delete from {{ this }} where
+        {%- for part in parts %}
+            {% if not loop.first %}or {% endif %}({{ part.when }} and ({{ part.key }}) in (
+                select {{ part.key }} from {{ ref(part.model) }}
+                where {{ centra_in_days('store', part.day, centra_changed_days(part.anchor)) }}))
+        {%- endfor %}
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
 {# Whether fct_orders recomputes only some orders (int_orders_recomputed): built incrementally, and each store's first
    order day where it was (every customer's history flag reads it). Evaluated before its pre-hook deletes anything. #}
 {% macro centra_orders_by_key() -%}
-    {%- if not centra_incremental() -%}{{- return(false) -}}{%- endif -%}
+    {%- if not centra_incremental() or not centra_builds('int_orders_recomputed') -%}{{- return(false) -}}{%- endif -%}
     {%- set moved -%}
         select count(*) from (
             select store, min(order_day) from {{ ref('int_orders') }} group by store

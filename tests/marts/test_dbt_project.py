@@ -100,3 +100,33 @@ def test_a_failed_tests_rows_reach_its_check_whatever_their_types(tmp_path):
     sql = "SELECT DATE '2026-11-04' AS day, TIMESTAMP '2026-11-04 10:00:00' AS at, 2336.32::DECIMAL(18, 2) AS net"
     rows = _failing_rows(database, sql)
     assert dg.MetadataValue.json(rows).data == [{"day": "2026-11-04", "at": "2026-11-04 10:00:00", "net": "2336.32"}]
+
+
+def test_every_event_table_an_incremental_model_reads_is_upstream_of_the_changed_days():
+    """int_changed_days says which days a build recomputes; the automation builds it when a raw table upstream of
+    it changes. An event table an incremental model reads but int_changed_days does not (order_payments, read by
+    fct_payments) could be refreshed and ask for the model alone: it would then rebuild whole (the days of an
+    earlier build are never read: macro centra_builds). Snapshots rebuild their readers whole anyway."""
+    from centra_assets.defs.marts.project import DBT_PROJECT
+
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    nodes, sources = manifest["nodes"], manifest["sources"]
+
+    def event_tables(unique_id: str) -> set[str]:
+        found, queue, seen = set(), [unique_id], set()
+        while queue:
+            node_id = queue.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            source = sources.get(node_id, {})
+            if (source.get("config", {}).get("meta") or source.get("meta") or {}).get("partition") == "event":
+                found.add(sources[node_id]["name"])
+            queue += nodes.get(node_id, {}).get("depends_on", {}).get("nodes", [])
+        return found
+
+    changed_days = event_tables("model.centra.int_changed_days")
+    incremental = [n for n, node in nodes.items() if node["config"].get("materialized") == "incremental"]
+    assert len(incremental) >= 8
+    missing = {nodes[n]["name"]: sorted(event_tables(n) - changed_days) for n in incremental}
+    assert not {model: tables for model, tables in missing.items() if tables}

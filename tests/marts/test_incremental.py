@@ -84,17 +84,7 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     assert "warehouses" in changed[settings.stores[0].name]
     assert build(settings, instance).success  # incremental: the days the changes touch
 
-    # a full rebuild of the same raw data, into a file of its own
-    full = tmp_path / "full.duckdb"
-    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1"}
-    env.pop(CHANGED_ENV, None)
-    subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--quiet", "--select", *(f"+{m}" for m in MARTS)]
-        + ["--vars", dbt_vars(settings, str(full)), "--target-path", str(tmp_path / "full-target")],
-        cwd=DBT_DIR,
-        env=env,
-        check=True,
-    )
+    full = full_rebuild(settings, tmp_path / "full", MARTS)
 
     # the scenario reaches old days: returns in the refreshed partitions belong to orders placed days before them,
     # whose own partitions were not refreshed (from the raw files)
@@ -109,10 +99,110 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
 
     incremental, rebuilt = tables(settings.duckdb_file), tables(full)
     assert incremental == rebuilt and len(incremental) >= 10, (incremental, rebuilt)
+    assert_same_rows(settings.duckdb_file, full, incremental)
+
+
+def full_rebuild(settings, path: Path, marts) -> Path:
+    """A full rebuild of `marts` and what they read from the same raw data, by dbt alone (told nothing), into a
+    DuckDB file of its own: `path`.duckdb."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1"}
+    env.pop(CHANGED_ENV, None)
+    full = path.with_suffix(".duckdb")
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--quiet", "--select", *(f"+{m}" for m in marts)]
+        + ["--vars", dbt_vars(settings, str(full)), "--target-path", str(path.with_suffix(".target"))],
+        cwd=DBT_DIR,
+        env=env,
+        check=True,
+    )
+    return full
+
+
+def assert_same_rows(built: Path, full: Path, names) -> None:
+    """Every table of `names` holds the same rows in both files: EXCEPT ALL both ways, duplicates counted."""
     with duckdb.connect() as con:
-        con.execute(f"ATTACH '{settings.duckdb_file}' AS i (READ_ONLY)")
+        con.execute(f"ATTACH '{built}' AS i (READ_ONLY)")
         con.execute(f"ATTACH '{full}' AS f (READ_ONLY)")
-        for name in incremental:  # EXCEPT ALL both ways: every row, duplicates counted
+        for name in names:
             only_incremental = con.execute(f"SELECT * FROM i.{name} EXCEPT ALL SELECT * FROM f.{name}").fetchall()
             only_full = con.execute(f"SELECT * FROM f.{name} EXCEPT ALL SELECT * FROM i.{name}").fetchall()
             assert not only_incremental and not only_full, (name, only_incremental[:3], only_full[:3])
+
+
+def test_payments_by_day_and_builds_of_part_of_the_project_equal_a_full_rebuild(make_centra, tmp_path, monkeypatch):
+    """fct_payments, built by day: a refund entry is in both the order's payment history and its return's (the
+    simulator, like Centra, lists it in both), and belongs to the order. Two builds: one where only a return's day
+    changed (for an order with a refund entry in both histories), one where an order's day changed whose return
+    shares its day with the return of another such order, whose own day is not recomputed (the soak test stored
+    that entry twice: order 1235, payment 12354). After each, fct_payments equals a full rebuild, row for row.
+
+    Then two automatic builds of part of the project, as the soak test saw them (a model held back while a sync
+    ran, a refresh recorded table by table): one of int_changed_days alone, then one of the incremental models
+    without it, which recomputed the days the first was told of, not those of its own changes. A build that does
+    not build int_changed_days (or int_orders_recomputed) rebuilds the models reading it whole, and every mart
+    equals a full rebuild. (One warehouse for both: each sync and full build costs a minute on a busy machine.)"""
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "cautious")
+    centra = make_centra(days=DAYS + 8, orders_per_day=24)  # returns of orders of different days on one day
+    days = [sim_day(centra, back) for back in range(DAYS, -1, -1)]
+    settings = settings_for(tmp_path, start=days[0])
+    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
+    sync(settings, resource, instance, days[0], days[-1])
+    assert build(settings, instance).success  # the first build: every model whole
+
+    def read(table: str) -> str:
+        return f"read_parquet('{raw_path(settings, table)}', hive_partitioning = true)"
+
+    # orders with a refund entry in both histories, the day each was placed and the days of their returns
+    with duckdb.connect() as con:
+        both = con.execute(
+            f"""SELECT DISTINCT o.order_number, CAST(o.date AS VARCHAR), CAST(r.date AS VARCHAR)
+            FROM {read("order_payments")} AS p JOIN {read("orders")} AS o USING (order_number)
+            JOIN {read("returns")} AS r USING (order_number)
+            JOIN {read("return_refunds")} AS rr ON rr.return_id = r.return_id AND rr.payment_id = p.payment_id
+            WHERE p.entry_type = 'REFUND' ORDER BY 1"""
+        ).fetchall()
+        returns = con.execute(
+            f"""SELECT DISTINCT r.order_number, CAST(o.date AS VARCHAR), CAST(r.date AS VARCHAR)
+            FROM {read("returns")} AS r JOIN {read("orders")} AS o USING (order_number)"""
+        ).fetchall()
+    assert both, "no order with a refund entry in both histories"
+
+    # only a return's day changes
+    _, _, return_day = both[0]
+    sync(settings, resource, instance, return_day, return_day, {"centra_returns"})
+    assert build(settings, instance).success
+    assert_same_rows(
+        settings.duckdb_file, full_rebuild(settings, tmp_path / "full1", ["fct_payments"]), ["main.fct_payments"]
+    )
+
+    # an order's day changes; one of its returns shares its day with the return of an order of both histories
+    # placed on another day (not recomputed)
+    (order_day, shared) = next(
+        (day, returned)
+        for number, day, returned in returns
+        for other, other_day, other_returned in both
+        if other != number and other_returned == returned and other_day != day
+    )
+    sync(settings, resource, instance, order_day, order_day, {"centra_orders"})
+    assert build(settings, instance).success, f"orders of {order_day} changed, their returns of {shared}"
+    assert_same_rows(
+        settings.duckdb_file, full_rebuild(settings, tmp_path / "full2", ["fct_payments"]), ["main.fct_payments"]
+    )
+
+    # a build of int_changed_days alone (the days of this change), then one of the marts without it
+    (dbt_assets,) = [a for a in build_definitions(settings).assets if a.op.name == "centra_dbt"]
+    changed_days = dg.AssetKey(["analytics", "int_changed_days"])
+    recomputed = dg.AssetKey(["analytics", "int_orders_recomputed"])
+
+    def build_only(selection: dg.AssetSelection) -> None:
+        result = dg.materialize([dbt_assets], selection=selection, resources={"dbt": dbt_resource()}, instance=instance)
+        assert result.success
+
+    sync(settings, resource, instance, days[1], days[1], {"centra_orders"})
+    build_only(dg.AssetSelection.assets(changed_days).upstream())
+    centra.admin("clock", {"advance": 24 * HOURS})  # a day of new orders lands
+    sync(settings, resource, instance, days[-1], sim_day(centra, 0), {"centra_orders"})
+    marts = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in MARTS)).upstream()
+    build_only(marts - dg.AssetSelection.assets(changed_days, recomputed))
+    full = full_rebuild(settings, tmp_path / "full3", MARTS)
+    assert_same_rows(settings.duckdb_file, full, tables(full))

@@ -10,6 +10,7 @@ a model reads, directly or through other models.
 """
 
 import weakref
+from functools import cache
 
 import dagster as dg
 
@@ -52,9 +53,43 @@ async def _landed_for_every_store(context: dg.AutomationContext, table: dg.Asset
     return known[table]
 
 
+@cache
+def compared_together() -> dict[dg.AssetKey, frozenset[dg.AssetKey]]:
+    """Each dbt model's build group: itself and every model a dbt test compares it with, transitively (a test reads
+    them all: `assert_daily_sales_reconcile_with_orders` reads daily_sales and fct_orders, a relationship reads both
+    ends). A condition that holds one model back holds its group back: in the soak test a sync of the customers
+    snapshot held fct_orders back while daily_sales was built, and the check of daily_sales compared it with the
+    fct_orders of the build before (`assert_daily_sales_reconcile_with_orders`, `relationships_order_number` failed
+    on the orders of the change). A warning (a link to the catalogue) fails no build: it groups nothing. From dbt's
+    manifest, so that it cannot drift from the tests."""
+    from .dbt import CentraDbtTranslator, dbt_manifest  # (dbt imports policy, which imports this module)
+
+    nodes, translator = dbt_manifest()["nodes"], CentraDbtTranslator()
+    group = {uid: {uid} for uid, node in nodes.items() if node["resource_type"] == "model"}
+    for node in nodes.values():
+        fails = node["resource_type"] == "test" and str(node["config"].get("severity", "")).lower() != "warn"
+        models = [n for n in node["depends_on"]["nodes"] if n in group] if fails else []
+        merged = set().union(*(group[m] for m in models)) if models else set()
+        for member in merged:
+            group[member] = merged
+    return {
+        translator.get_asset_key(nodes[uid]): frozenset(translator.get_asset_key(nodes[m]) for m in members)
+        for uid, members in group.items()
+    }
+
+
+def held_roots(context: dg.AutomationContext) -> set[dg.AssetKey]:
+    """The raw tables whose state holds the asset back (EveryStoreLanded, RawSyncInFlight): those its build group
+    reads (compared_together), directly or through other models."""
+    graph = context.asset_graph
+    group = [k for k in compared_together().get(context.key, frozenset({context.key})) if graph.has(k)]
+    return set().union(*(graph.get_materializable_roots(k) for k in group or [context.key])) - set(group)
+
+
 class EveryStoreLanded(dg.AutomationCondition):
-    """True when every raw table the asset reads (its materializable roots, through any models between) has
-    landed for every store: at least one day of event data, or its snapshot."""
+    """True when every raw table the asset's build group reads (held_roots: its materializable roots, through any
+    models between, and those of the models its tests compare it with) has landed for every store: at least one day
+    of event data, or its snapshot."""
 
     @property
     def name(self) -> str:
@@ -69,8 +104,7 @@ class EveryStoreLanded(dg.AutomationCondition):
         return False
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        roots = context.asset_graph.get_materializable_roots(context.key) - {context.key}
-        for table in sorted(roots):
+        for table in sorted(held_roots(context)):
             if not await _landed_for_every_store(context, table):
                 return dg.AutomationResult(context, context.get_empty_subset())
         return dg.AutomationResult(context, context.candidate_subset)
@@ -146,8 +180,9 @@ class RawSyncInFlight(dg.AutomationCondition):
     reads. Such a run writes its data types one step after another, each publishing in its own turn of the
     warehouse: a build asked for after each step made the next step wait for that build, while holding its slot
     of the `centra_api` pool, and refresh runs waited behind the pool (the soak test: a daily snapshot run took
-    15 minutes, refreshes queued 7 to 15 minutes). The marts wait for the sync instead, and build once after it.
-    A refresh, seconds of work arriving at any moment, never holds a build back."""
+    15 minutes, refreshes queued 7 to 15 minutes). The marts wait for the sync instead, and build once after it,
+    with every mart a test compares them with (held_roots). A refresh, seconds of work arriving at any moment,
+    never holds a build back."""
 
     @property
     def name(self) -> str:
@@ -162,6 +197,5 @@ class RawSyncInFlight(dg.AutomationCondition):
         return False
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        roots = context.asset_graph.get_materializable_roots(context.key) - {context.key}
-        syncing = bool(roots & _syncing(context))
+        syncing = bool(held_roots(context) & _syncing(context))
         return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())

@@ -247,7 +247,8 @@ def unselected_tests(context: dg.AssetExecutionContext, database: Path | None) -
     staging views alone ran `assert_order_gross_equals_its_lines`, the check of `fct_orders`, before `fct_orders`
     was ever built ("Catalog Error: Table with name fct_orders does not exist"). A test runs when its check's model
     is built: what it compares that model with was built in the same run when the same change touched it
-    (MartsBuildInFlight coalesces builds), and holds still otherwise. `database`: the DuckDB file the build starts
+    (MartsBuildInFlight coalesces builds; conditions.held_roots holds a model back with every model its tests
+    compare it with), and holds still otherwise. `database`: the DuckDB file the build starts
     from (None: a shared warehouse, where what exists is not looked up)."""
     assets_def = context.assets_def
     selected = set(context.selected_asset_keys)

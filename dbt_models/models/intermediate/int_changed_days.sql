@@ -5,11 +5,13 @@
 -- order's day (the order's refunds, returned units), and a changed order re-computes the days of its returns (their
 -- rows carry the order's market and tax) and of its shipments (the order's time and market). Empty in a full build:
 -- nothing reads it then.
--- every raw table the incremental models read is upstream of it, so Dagster rebuilds it whenever one changes
+-- every event table the incremental models read is upstream of it (a new snapshot rebuilds its readers whole), so
+-- Dagster builds it whenever one changes
 -- depends_on: {{ ref('int_returns') }} {{ ref('stg_centra__orders') }} {{ ref('stg_centra__order_lines') }}
 -- depends_on: {{ ref('stg_centra__order_line_allocations') }} {{ ref('stg_centra__shipments') }} {{ ref('stg_centra__shipment_lines') }}
+-- depends_on: {{ ref('stg_centra__order_payments') }}
 {%- set changed = centra_changed() or {} %}
-{%- set order_tables = ['orders', 'order_lines', 'order_line_allocations'] %}
+{%- set order_tables = ['orders', 'order_lines', 'order_line_allocations', 'order_payments'] %}
 {%- set return_tables = ['returns', 'return_lines', 'return_refunds'] %}
 {%- set shipment_tables = ['shipments', 'shipment_lines'] %}
 {%- set order_pairs, return_pairs, shipment_pairs = [], [], [] %}
