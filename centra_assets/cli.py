@@ -224,7 +224,12 @@ def _prune(query: str, denied: list[list] | None = None, answered: dict | None =
 INSTANCE_DEFAULTS = {
     "telemetry": {"enabled": False},
     "concurrency": {
-        "pools": {"default_limit": 2},
+        # ops talking to Centra at once (the centra_api pool), across every run. The run queue leaves the pool to
+        # the steps (a buffer past any number of waiting steps): a run starts when a run slot is free, and its steps
+        # take the pool's slots by priority, a refresh's (policy.REFRESH_PRIORITY) before a sync's or a backfill's.
+        # Without it a run stays queued while any pool step waits anywhere, whatever its priority: a webhook's
+        # refresh waited behind every step of a snapshot sync (issue #27's soak).
+        "pools": {"default_limit": 2, "granularity": "op", "op_granularity_run_buffer": 100},
         # one build of the marts at a time (policy.MARTS_BUILD_TAG): one asked for by hand waits in the queue
         "runs": {"max_concurrent_runs": 4, "tag_concurrency_limits": [{"key": "centra/marts_build", "limit": 1}]},
     },

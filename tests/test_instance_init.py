@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import dagster as dg
 import pytest
 import yaml
 
-from centra_assets.cli import init_instance
+from centra_assets.cli import INSTANCE_DEFAULTS, init_instance
 from centra_assets.defs.marts.automation import marts_automation_sensor
-from centra_assets.defs.policy import MARTS_BUILD_TAG
+from centra_assets.defs.policy import MARTS_BUILD_TAG, POOL
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 
 def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path):
@@ -59,3 +64,41 @@ def test_the_projects_info_lines_reach_the_runs_event_log(tmp_path):
     result = dg.materialize([logs_a_line], instance=instance)
     messages = [e.user_message for e in instance.all_logs(result.run_id)]
     assert "waiting about 7 s for Centra's rate budget" in messages
+
+
+def _camel(config):
+    """dagster.yaml's snake_case keys as the Helm chart spells them (camelCase)."""
+    if isinstance(config, dict):
+        return {re.sub(r"_(\w)", lambda m: m[1].upper(), k): _camel(v) for k, v in config.items()}
+    return [_camel(v) for v in config] if isinstance(config, list) else config
+
+
+def test_the_deployments_say_what_init_writes():
+    """deploy/ (Docker's dagster.yaml, the Helm values) runs the pipeline with the instance settings `init` writes:
+    the run cap, one marts build at a time, the pool and how the run queue leaves it to the steps, the logs."""
+    docker = yaml.safe_load((DEPLOY / "docker" / "dagster.yaml").read_text())
+    for key in ("concurrency", "python_logs"):
+        assert docker[key] == INSTANCE_DEFAULTS[key], key
+    helm = yaml.safe_load((DEPLOY / "k8s" / "values.yaml").read_text())
+    assert {k: v for k, v in helm["concurrency"].items() if k != "enabled"} == _camel(INSTANCE_DEFAULTS["concurrency"])
+    assert helm["pythonLogs"] == _camel(INSTANCE_DEFAULTS["python_logs"])
+
+
+def test_a_refresh_is_not_held_in_the_queue_by_waiting_pool_steps(tmp_path):
+    """The run queue holds a run back while the pool's limit, less every step waiting for it, plus the buffer is
+    not above 0 (Dagster's op granularity); the steps of the runs in progress (at most the run cap, each at most
+    every Centra asset of the largest job) must never reach the buffer, or a refresh waits in the queue behind
+    them whatever its priority, where its steps would go first (issue #27: a refresh waited behind a snapshot
+    sync's steps)."""
+    from centra_assets.defs import build_definitions
+    from centra_assets.settings import Settings
+
+    instance = dg.DagsterInstance.from_config(str(init_instance(tmp_path / "home").parent))
+    pools = instance.get_concurrency_config().pool_config
+    defs = build_definitions(Settings(warehouse_dir=str(tmp_path / "w"), start_date="2026-11-01"))
+    largest = max(
+        sum(1 for node in defs.resolve_job_def(job).graph.node_defs if getattr(node, "pool", None) == POOL)
+        for job in ("centra_events", "centra_snapshots")
+    )
+    cap = instance.get_concurrency_config().run_queue_config.max_concurrent_runs
+    assert pools.op_granularity_run_buffer > cap * largest - pools.default_pool_limit, (largest, cap)

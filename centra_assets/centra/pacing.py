@@ -225,10 +225,10 @@ class PostgresBudget:
         """`shown_as`: the URL as logs and messages may show it, without its password (shared_state.redacted)."""
         self.url, self.shown_as = url, shown_as
         if url not in self._ready:
-            with self._connection() as con, con.transaction():
-                con.execute("SELECT pg_advisory_xact_lock(%s)", (self._DDL_LOCK,))
+            with self.transaction() as query:
+                query("SELECT pg_advisory_xact_lock(?)", (self._DDL_LOCK,))
                 for statement in _SCHEMA:
-                    con.execute(statement)
+                    query(statement, ())
             self._ready.add(url)
 
     def __str__(self) -> str:
@@ -236,21 +236,36 @@ class PostgresBudget:
 
     @contextlib.contextmanager
     def _connection(self):
+        """A pooled connection (else a new one) with a transaction begun on it; back to the pool once done.
+
+        BEGIN is each transaction's first round trip: where it fails on a connection the server ended while it
+        sat idle (a restart or a failover ends every session; psycopg marks it broken), every idle connection is
+        dead, and the transaction begins once more on a new one, before any of its statements ran. No ping
+        before every transaction: a round trip more on each charge of the budget, for a rare restart."""
+        import psycopg
+
         with self._pool_lock:
             idle = self._idle.setdefault(self.url, [])
             con = idle.pop() if idle else None
-        if con is not None and not _alive(con):  # the server restarted: every idle connection is dead
-            with self._pool_lock:
-                dead, self._idle[self.url] = [con, *self._idle[self.url]], []
-            for con in dead:
-                con.close()
-            con = None
+        if con is not None:
+            try:
+                con.execute("BEGIN")
+            except psycopg.OperationalError:
+                if not con.broken:
+                    con.close()
+                    raise
+                with self._pool_lock:
+                    dead, self._idle[self.url] = [con, *self._idle[self.url]], []
+                for con in dead:
+                    con.close()
+                con = None
         if con is None:
             con = self._connect()
+            con.execute("BEGIN")
         try:
             yield con
         except BaseException:
-            con.close()  # a connection in an unknown state is not handed out again
+            con.close()  # its transaction ends with it; a connection in an unknown state is not handed out again
             raise
         with self._pool_lock:
             idle = self._idle[self.url]
@@ -273,13 +288,14 @@ class PostgresBudget:
         import psycopg
 
         try:
-            with self._connection() as con, con.transaction(), con.cursor() as cur:
+            with self._connection() as con, con.cursor() as cur:
 
                 def query(sql: str, params: tuple) -> list[tuple]:
                     cur.execute(sql.replace("?", "%s"), params)
                     return cur.fetchall() if cur.description else []
 
                 yield query
+                cur.execute("COMMIT")
         except psycopg.OperationalError as exc:  # the server went away in the middle: say which, not how
             raise self._unavailable("was lost during a transaction", exc) from None
 
@@ -289,16 +305,3 @@ class PostgresBudget:
         return RateBudgetUnavailable(
             f"The shared rate budget (CENTRA_RATE_BUDGET_URL, {self.shown_as}) {what}: {detail}"
         )
-
-
-def _alive(con) -> bool:
-    """Whether a pooled connection still reaches its server: one empty query, a round trip (psycopg_pool's own
-    check). A server restart ends every session while it sits idle in the pool; handed out, it would fail the
-    run that took it with a raw `AdminShutdown`."""
-    import psycopg
-
-    try:
-        con.execute("")
-        return True
-    except psycopg.Error:
-        return False

@@ -149,18 +149,28 @@ def test_an_unreachable_budget_database_is_named_without_its_password(tmp_path):
     assert not any(PASSWORD in f"{e} {e!r}" for e in seen if e is not None)
 
 
-def test_a_long_running_process_charges_the_budget_again_after_postgresql_restarts(postgres_server):
+def test_a_long_running_process_charges_the_budget_again_after_postgresql_restarts(postgres_server, monkeypatch):
     """A restart ends every session pooled in the process (a code server, a run's executor): the next charges
-    take live connections and go on, none fails with a raw `AdminShutdown`."""
+    take live connections and go on, none fails with a raw `AdminShutdown`. Without a ping before every
+    transaction (a round trip more on each charge): the transaction's BEGIN finds the dead connection, and it
+    begins once more on a new one."""
+    import psycopg
+
     url = postgres_server.new_database()
     pacer = Pacer(PostgresBudget(url, redacted(url)), budget="https://store.example/graphql")
     limits = [{"type": "REQUEST_COUNT", "intervalSeconds": "TEN_SECONDS", "quota": 1000, "remainingQuota": 1000}]
     pacer.configure(limits)
     pacer.acquire(requests=1)
+    sent = []  # what the pool's connections send of their own, beside the transactions' statements
+    execute = psycopg.Connection.execute
+    monkeypatch.setattr(
+        psycopg.Connection, "execute", lambda con, q, *a, **k: sent.append(q) or execute(con, q, *a, **k)
+    )
     postgres_server.restart()
     for _ in range(3):  # each would have taken a dead connection from the pool
         assert pacer.acquire(requests=1) == 0.0
     pacer.configure(limits)
+    assert "" not in sent, "a ping before a transaction"
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
 from centra_assets import calendar
 from centra_assets.calendar import day_of
@@ -164,33 +165,58 @@ class WaitingForBackfill(Exception):
     """A store's first sweep waits: its history has not landed yet (the message says what is missing)."""
 
 
+# a backfill in these states may still land days: a store's first sweep waits for it
+BACKFILLING = [BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING]
+
+
+def backfills_in_progress(instance: dg.DagsterInstance) -> str | None:
+    """The backfill the instance is still running (its run storage's backfills), in words; None when none is."""
+    found = instance.get_backfills(filters=BulkActionsFilter(statuses=BACKFILLING), limit=1)
+    return f"backfill {found[0].backfill_id} ({found[0].status.value})" if found else None
+
+
 def backfill_gap(settings: Settings, store: Store, now: dt.datetime) -> str | None:
-    """What the store's warehouse still lacks of its history (every day of each data type the sweep refreshes,
-    from its start date to yesterday), in words; None once it has all landed."""
+    """What the store's warehouse still lacks of its history, in words; None once it has landed.
+
+    Its history: every day of each data type the sweep refreshes, from its start date to the newest day landed
+    (to yesterday while none has). Not to yesterday: the daily schedules land a day after it ends, so a store
+    whose backfill is done would wait for them a day (and for ever where days pass faster, as in the soak).
+    A backfill still running is the sweep's other reason to wait (`backfills_in_progress`)."""
     yesterday = day_of(now, store.tz) - dt.timedelta(days=1)
     first = dt.date.fromisoformat(str(store.start_date))
-    wanted = {(first + dt.timedelta(days=n)).isoformat() for n in range((yesterday - first).days + 1)}
     root = layout.store_root(settings.warehouse_dir, store)
     for spec in CHANGING:
         table = spec.tables[0].name
         held = {path.rsplit("date=", 1)[1][:10] for path in files.glob(layout.partition_path(root, table, "*"))}
+        last = max((dt.date.fromisoformat(d) for d in held), default=yesterday)
+        wanted = {(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)}
         missing = sorted(wanted - held)
         if missing:
             return (
                 f"the first sweep of store {store.name!r} waits for its history to land: {table} lacks "
-                f"{len(missing)} of the {len(wanted)} days from {first} to {yesterday} (the first: {missing[0]}). "
+                f"{len(missing)} of the {len(wanted)} days from {first} to {last} (the first: {missing[0]}). "
                 "Backfill them (docs/operating.md, the first production day); the sweep starts once they have landed"
             )
     return None
 
 
-def sweep_store(centra: CentraResource, settings: Settings, store: Store, before: dict, now: dt.datetime):
+def sweep_store(
+    centra: CentraResource,
+    settings: Settings,
+    store: Store,
+    before: dict,
+    now: dt.datetime,
+    backfilling: str | None = None,
+):
     """One store's refresh run (or none) for everything Centra changed since its marks (`before`: data type ->
     {since, seen}; a first sweep looks back FIRST_SWEEP from `now`); and its next marks.
 
-    A store's first sweep waits (WaitingForBackfill) until its history from the start date has landed: started
-    with an empty warehouse, it would sync whole every day its changed records belong to, in one run racing the
-    backfill the operator is about to launch (the first production day, docs/operating.md)."""
+    A store's first sweep waits (WaitingForBackfill) until its history from the start date has landed, and while
+    a backfill is still running (`backfilling` says which): started with an empty warehouse, it would sync whole
+    every day its changed records belong to, in one run racing the backfill the operator is about to launch (the
+    first production day, docs/operating.md)."""
+    if not before and backfilling:
+        raise WaitingForBackfill(f"the first sweep of store {store.name!r} waits for {backfilling} to end")
     if not before and (gap := backfill_gap(settings, store, now)):
         raise WaitingForBackfill(gap)
     client = centra.client(store)
@@ -223,10 +249,15 @@ def sweep_stores(
     stores: Sequence[Store],
     seconds: float | None = None,
     concurrency: int = 1,
+    backfilling: str | None = None,
 ) -> Swept:
-    """`stores` swept in that order, `concurrency` at a time, none started after `seconds` (None: all)."""
+    """`stores` swept in that order, `concurrency` at a time, none started after `seconds` (None: all); a store's
+    first sweep waits while `backfilling` (a backfill still running, in words) is set."""
     results = serve_stores(
-        stores, lambda s: sweep_store(centra, settings, s, marks.get(s.name, {}), now), seconds, concurrency
+        stores,
+        lambda s: sweep_store(centra, settings, s, marks.get(s.name, {}), now, backfilling),
+        seconds,
+        concurrency,
     )
     out = Swept([], {s.name: marks[s.name] for s in settings.stores if s.name in marks}, [], {}, {})
     for store in stores:
@@ -301,6 +332,8 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
             order,
             policy.TICK_SECONDS,  # read at each tick: tests and the bench change them
             policy.STORE_CONCURRENCY,
+            # only a store's first sweep asks: later sweeps never wait for a backfill
+            backfills_in_progress(context.instance) if len(cursor.marks) < len(settings.stores) else None,
         )
         for name, error in failed.items():  # its marks stay: the next sweep of the store covers its changes
             context.log.error(f"sweep of store {name!r} failed: {type(error).__name__}: {error}")
