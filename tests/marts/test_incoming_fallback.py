@@ -13,8 +13,8 @@ from ..helpers import materialize, materialize_range, pinned_clock, resource_for
 from .test_marts import PINNED, build_marts
 
 pytestmark = pytest.mark.slow
-# The purchase order's status and its lines' quantities: the names open units need. The simulator serves the rest.
-LACKING = ["PurchaseOrder.status", "PurchaseOrderLine.quantity"]
+# The purchase order's status and warehouse and its lines' quantities: names open units per size and warehouse need.
+LACKING = ["PurchaseOrder.status", "PurchaseOrder.warehouse", "PurchaseOrderLine.quantity"]
 
 
 def open_units(centra) -> dict[tuple[int, int], int]:

@@ -112,9 +112,10 @@ incoming as (
 ),
 
 -- Purchase orders' names are UNCONFIRMED (docs/centra-facts.md §12): on a store lacking the status, a line's
--- quantity or its size, open units are unknown, and incoming falls back to Centra's own stock figure.
+-- quantity or size, or the purchase order's warehouse, open units per size and warehouse are unknown, and incoming
+-- falls back to Centra's own stock figure.
 incoming_known as (
-    select store, bool_and(open_quantity is not null and size_id is not null) as known
+    select store, bool_and(open_quantity is not null and size_id is not null and warehouse_id is not null) as known
     from {{ ref('fct_incoming_deliveries') }}
     group by store
 ),
