@@ -1,9 +1,15 @@
 {{ config(meta={"dagster": {"ref": {"name": "inventory_health"}}}) }}
 -- Per store, size and warehouse, inventory_health's incoming units equal the open units of fct_incoming_deliveries
--- (none lost because the size has no stock row).
-with open_lines as (
+-- (none lost because the size has no stock row), on every store whose purchase orders tell open units (elsewhere
+-- inventory_health reads Centra's stock figure: incoming_units_source).
+with from_stock as (
+    select distinct store from {{ ref('inventory_health') }} where incoming_units_source = 'stock_snapshot'
+),
+
+open_lines as (
     select store, size_id, warehouse_id, sum(open_quantity) as open_units
     from {{ ref('fct_incoming_deliveries') }}
+    where store not in (select store from from_stock)
     group by store, size_id, warehouse_id
     having sum(open_quantity) > 0
 ),
@@ -11,7 +17,7 @@ with open_lines as (
 health as (
     select store, size_id, warehouse_id, incoming_units
     from {{ ref('inventory_health') }}
-    where incoming_units > 0
+    where incoming_units > 0 and incoming_units_source = 'purchase_orders'
 )
 
 select *

@@ -1,6 +1,7 @@
 -- One row per purchase order line: units ordered, units that arrived on the purchase order's deliveries (delivery
 -- lines of the same size), of those the units inserted into stock, and what is still to come (open = ordered -
--- arrived, never negative; 0 once the purchase order is delivered or cancelled). The expected arrival is the
+-- arrived, never negative; 0 once the purchase order is delivered or cancelled; null when the store lacks the
+-- purchase order's status or the line's quantity). The expected arrival is the
 -- purchase order's ETA (day and Monday-starting week, in the store's timezone); the lead time is from the
 -- purchase order to its first delivery's arrival.
 with lines as (
@@ -60,6 +61,8 @@ select
     greatest(coalesce(arrived.arrived_quantity, 0) - lines.delivered_quantity, 0) as on_delivery_quantity,
     case
         when purchase_orders.status in ('DELIVERED', 'CANCELLED') then 0
+        -- a store lacking an UNCONFIRMED PurchaseOrder name writes it empty: unknown, not 0 (greatest skips nulls)
+        when lines.quantity is null or purchase_orders.status is null then null
         else greatest(lines.quantity - coalesce(arrived.arrived_quantity, 0), 0)
     end as open_quantity,
     {{ ratio('lines.delivered_quantity', 'lines.quantity') }} as delivered_share,

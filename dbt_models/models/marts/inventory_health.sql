@@ -5,7 +5,7 @@
 -- draws on the warehouse Centra allocated it to (fct_allocations), so a shipped line counts for its line's
 -- allocation: the shipment's own warehouse if the line is allocated there among others, else the warehouse
 -- holding most of its units; the shipment's warehouse only for orders the warehouse does not hold (placed before
--- the start date). Days of cover = free to allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries); days out
+-- the start date). Days of cover = free to allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries), Centra's stock figure where those are unknown; days out
 -- of stock = stock days in the window with nothing free to allocate.
 {% set window_days = 28 %}
 with daily as (
@@ -111,6 +111,15 @@ incoming as (
     group by store, size_id, warehouse_id
 ),
 
+-- Purchase orders' names are UNCONFIRMED (docs/centra-facts.md §12): on a store lacking the status, a line's
+-- quantity or size, or the purchase order's warehouse, open units per size and warehouse are unknown, and incoming
+-- falls back to Centra's own stock figure.
+incoming_known as (
+    select store, bool_and(open_quantity is not null and size_id is not null and warehouse_id is not null) as known
+    from {{ ref('fct_incoming_deliveries') }}
+    group by store
+),
+
 out_of_stock as (
     select latest.store, latest.size_id, latest.warehouse_id, count(*) as days_out_of_stock
     from latest
@@ -128,7 +137,13 @@ measured as (
         latest.*,
         history.days as window_days,
         coalesce(sold.units_sold, 0) as units_sold,
-        coalesce(incoming.incoming_units, 0) as incoming_units,
+        case
+            when coalesce(incoming_known.known, true) then coalesce(incoming.incoming_units, 0)
+            else latest.incoming
+        end as incoming_units,
+        case
+            when coalesce(incoming_known.known, true) then 'purchase_orders' else 'stock_snapshot'
+        end as incoming_units_source,
         incoming.next_expected_arrival_day,
         coalesce(out_of_stock.days_out_of_stock, 0) as days_out_of_stock
     from latest
@@ -138,6 +153,7 @@ measured as (
     left join incoming
         on latest.store = incoming.store and latest.size_id = incoming.size_id
         and latest.warehouse_id = incoming.warehouse_id
+    left join incoming_known on latest.store = incoming_known.store
     left join out_of_stock
         on latest.store = out_of_stock.store and latest.size_id = out_of_stock.size_id
         and latest.warehouse_id = out_of_stock.warehouse_id
@@ -156,6 +172,7 @@ select
     incoming as centra_incoming,
     on_delivery,
     incoming_units,
+    incoming_units_source,
     next_expected_arrival_day,
     window_days,
     window_days = {{ window_days }} as is_full_window,
