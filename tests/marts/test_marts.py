@@ -801,6 +801,30 @@ def test_the_calendar_has_every_day_and_its_totals(marts):
         assert complete == (day != days[-1]), day
 
 
+def test_days_whose_returns_may_be_of_orders_before_the_start_are_marked(marts):
+    """A day's returned units and refunds equal every return Centra completed that day, whenever it was created and
+    whichever order it is of, or the day says it depends on history before the start date (the return window after
+    the first synced day); returns of orders placed before that day are exercised."""
+    centra, settings = marts
+    every = defaultdict(lambda: [0, 0.0])
+    for r in synced_truth(centra, "returns", None):
+        if r["return_status"] == "COMPLETED":
+            every[local_day(r["completed_at"])][0] += r["quantity"]
+            every[local_day(r["completed_at"])][1] += cents(r["refund"] * r["conversion_rate"])
+    rows = query(settings, "SELECT calendar_day, returned_units, refunds_base, depends_on_history_before_start "
+                           "FROM sales_calendar")  # fmt: skip
+    first = dt.date.fromisoformat(settings.start_date)
+    wrong = []
+    for day, units, refunds, depends in rows:
+        assert depends == (day < first + dt.timedelta(days=RETURN_WINDOW_DAYS)), day
+        units_true, refunds_true = every[day.isoformat()]
+        if units != units_true or refunds != pytest.approx(refunds_true, abs=0.05):
+            wrong.append(day)
+            assert depends, (day, units, units_true, refunds, refunds_true)
+    assert wrong, "returns created before the first synced day are exercised"
+    assert not all(d for *_, d in rows), "days past the return window are exercised"
+
+
 def test_a_build_reports_typed_columns_row_counts_and_every_dbt_test_as_a_check(built):
     _, settings, result = built
     materialized = {m.asset_key.path[-1]: m.metadata for m in result.get_asset_materialization_events()
