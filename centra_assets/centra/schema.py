@@ -52,8 +52,9 @@ def segments(path: str) -> list[str]:
 
 
 def _bare(segment: str) -> str:
-    """A segment without its arguments: `lines(includeFullyCancelled: true)` -> `lines`."""
-    return segment if segment.startswith("on ") else segment.split("(", 1)[0].strip()
+    """A segment's field, without its arguments or alias: `lines(includeFullyCancelled: true)` -> `lines`,
+    `exclTax: grandTotal(includingTax: false)` -> `grandTotal` (an alias lets a record select one field twice)."""
+    return segment if segment.startswith("on ") else segment.split("(", 1)[0].rsplit(":", 1)[-1].strip()
 
 
 def normalize(root: str, path: str) -> str:

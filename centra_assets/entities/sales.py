@@ -267,6 +267,9 @@ RETURNS = event(
                     "return_warehouse_id", "returnWarehouse.id"
                 ),  # where the units go back (Centra's Return pages, §12)
                 *money("refund_total", "grandTotal"),  # what is paid back (live clients: `grandTotal`)
+                # the same without its tax (Centra's Return page: grandTotal(includingTax)): the refund's tax known
+                # from the return itself, also when its order lies before the start date
+                f64("refund_total_excl_tax", "refundTotalExclTax: grandTotal(includingTax: false).value"),
                 col("comment"),
                 f64("return_cost", "totals.returnCost.value"),  # return economics (docs/centra-facts.md §11.1, §11.4)
                 f64("return_shipping", "totals.shipping.value"),

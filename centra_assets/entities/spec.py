@@ -130,8 +130,8 @@ MEDIA_URL = 'source(sizeName: "standard").url'  # a media's URL in Centra's stan
 
 
 def response_key(segment: str) -> str | None:
-    """The key a segment has in Centra's answer: a field's name; None for a type condition."""
-    return None if segment.startswith("on ") else segment.split("(", 1)[0].strip()
+    """The key a segment has in Centra's answer: its alias, else its field's name; None for a type condition."""
+    return None if segment.startswith("on ") else segment.split("(", 1)[0].split(":", 1)[0].strip()
 
 
 @dataclass(frozen=True)

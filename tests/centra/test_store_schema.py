@@ -8,8 +8,9 @@ from graphql import build_schema, introspection_from_schema, parse, validate
 from centra_assets.centra.errors import CentraSchemaError
 from centra_assets.centra.schema import SchemaCache, StoreSchema, lacking_from_errors
 from centra_assets.entities.query import lacking_fields, plan
-from centra_assets.entities.sales import ORDERS
+from centra_assets.entities.sales import ORDERS, RETURNS
 from centra_assets.entities.spec import flatten
+from centra_sim.api.schema import SDL_PATH
 
 # A store on an older Centra: `itemsSubtotal` rather than `lineValues`, `AppliedDiscount { discount }` rather than
 # `AppliedVoucher { voucher }`, no `isOnHold`, and lines without `productSize`.
@@ -190,3 +191,22 @@ def test_a_list_the_store_lacks_leaves_its_table_empty_and_the_data_type_runs_on
     assert "attributes" not in fitted.document and "allocations" in fitted.document
     assert {m.table for m in fitted.missing} == {"order_attributes"}
     assert flatten(_table("order_attributes"), [ORDER_WITH_NESTED_LISTS], fitted.paths["order_attributes"]) == []
+
+
+def test_an_aliased_field_selects_a_field_twice_and_is_read_by_its_alias():
+    """The return's refund with and without tax, `grandTotal` twice: GraphQL needs an alias for the second, the plan
+    checks the field beneath the alias, and the reader finds the value under the alias."""
+    sdl = SDL_PATH.read_text()
+    found = plan(RETURNS, introspected(sdl))
+    assert (
+        found.paths["returns"]["refund_total_excl_tax"] == "refundTotalExclTax: grandTotal(includingTax: false).value"
+    )
+    assert not validate(build_schema(sdl), parse(found.document)), "the query is valid with the field twice"
+    record = {"id": 5, "grandTotal": {"value": 120.0}, "refundTotalExclTax": {"value": 96.0}}
+    (row,) = flatten(next(t for t in RETURNS.tables if t.name == "returns"), [record], found.paths["returns"])
+    assert (row["refund_total"], row["refund_total_excl_tax"]) == (120.0, 96.0)
+    # a store whose grandTotal takes no argument: the column is left out, the rest of the query stands
+    older = sdl.replace("grandTotal(includingTax: Boolean! = true)", "grandTotal")
+    fitted = plan(RETURNS, introspected(older))
+    assert fitted.paths["returns"]["refund_total_excl_tax"] is None and fitted.paths["returns"]["refund_total"]
+    assert not validate(build_schema(older), parse(fitted.document))

@@ -41,7 +41,10 @@ def test_money_columns_convert_at_the_rate_recorded_beside_them():
     assert "tax_percent" not in money_columns(lines) and money_columns(lines)["unit_price"] == "conversion_rate"
     assert money_columns(BY_NAME["returns"].tables[0]) == {
         "refund_total": "refund_total_conversion_rate",
-        **dict.fromkeys(("return_cost", "return_shipping", "return_handling", "return_discounts"), "conversion_rate"),
+        **dict.fromkeys(
+            ("refund_total_excl_tax", "return_cost", "return_shipping", "return_handling", "return_discounts"),
+            "conversion_rate",  # grandTotal's rate, read beside it
+        ),
     }
 
 

@@ -152,8 +152,8 @@ def excl_tax(amount: float, vat: float) -> float:
 def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple[str, int | None], dict]:
     """Per day (in the store's timezone) and market, from the ground truth alone, in the base currency: orders,
     units and net sales of the orders placed that day, with the returns and refunds of those orders (order-day
-    view); and the returned units and refunds of the returns completed that day (market None where the order
-    lies before the synced range, so nothing tells its market)."""
+    view); and the returned units and refunds of the returns completed that day, with and without their order's
+    VAT (market None where the order lies before the synced range, so nothing tells its market)."""
     orders = synced_truth(centra, "orders", first, tz)
     lines = defaultdict(list)
     for line in synced_truth(centra, "order_lines", first, tz):
@@ -163,6 +163,10 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
     for r in returns:
         by_order[r["order_number"]].append(r)
     synced = {o["number"] for o in orders}
+    # every order's VAT, also of orders before the synced range: their returns' refunds are ex-tax too
+    vat_of = defaultdict(float)
+    for line in synced_truth(centra, "order_lines", None, tz):
+        vat_of[line["order_number"]] = max(vat_of[line["order_number"]], line["tax_percent"])
     keys = ("placed", "orders", "units", "order_day_returned_units", "order_day_net_base",
             "order_day_net_excl_tax_base", "net_before_refunds_base", "net_before_refunds_excl_tax_base",
             "returned_units", "refunds_base", "refunds_excl_tax_base", "pending_returns")  # fmt: skip
@@ -184,8 +188,6 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
         cell["order_day_net_excl_tax_base"] += cents(excl_tax(gross - discount - refunds, vat) * rate)
         cell["net_before_refunds_base"] += cents(cents(gross - discount) * rate)
         cell["net_before_refunds_excl_tax_base"] += cents(excl_tax(gross - discount, vat) * rate)
-        for r in by_order[o["number"]]:
-            r["vat"] = vat
     for r in returns:
         if r["return_status"] != "COMPLETED":
             continue
@@ -193,8 +195,7 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
         cell = out[(local_day(r["completed_at"], tz), r["market_id"] if known else None)]
         cell["returned_units"] += r["quantity"]
         cell["refunds_base"] += cents(r["refund"] * r["conversion_rate"])
-        if known:
-            cell["refunds_excl_tax_base"] += cents(excl_tax(r["refund"], r["vat"]) * r["conversion_rate"])
+        cell["refunds_excl_tax_base"] += cents(excl_tax(r["refund"], vat_of[r["order_number"]]) * r["conversion_rate"])
     for cell in out.values():
         cell["net_base"] = cell["net_before_refunds_base"] - cell["refunds_base"]
         cell["net_excl_tax_base"] = cell["net_before_refunds_excl_tax_base"] - cell["refunds_excl_tax_base"]
@@ -292,10 +293,9 @@ def test_net_sales_excluding_tax_match_the_ground_truth(marts):
     for key, e in expected.items():
         g = got[key]
         assert g["order_day_net_excl_tax_base"] == pytest.approx(e["order_day_net_excl_tax_base"], abs=0.011), key
-        if key[1] is None:  # the tax of a return whose order is not synced is not known
-            assert g["net_excl_tax_base"] is None, key
-        else:
-            assert g["net_excl_tax_base"] == pytest.approx(e["net_excl_tax_base"], abs=0.011), key
+        # also the market-unknown rows: a refund of an order before the synced range is ex-tax by its return
+        assert g["net_excl_tax_base"] == pytest.approx(e["net_excl_tax_base"], abs=0.011), key
+    assert any(e["refunds_excl_tax_base"] for k, e in expected.items() if k[1] is None)
     # the tax on shipping (Centra's totals.shippingTax*), which net sales excluding tax leave out with shipping
     truth = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
     shipping_tax = dict(query(settings, "SELECT order_number, shipping_tax FROM fct_orders"))
@@ -804,6 +804,30 @@ def test_the_calendar_has_every_day_and_its_totals(marts):
         e = expected[day.isoformat()]
         assert (orders, units) == (e[0], e[1]) and net == pytest.approx(e[2], abs=0.05), day
         assert complete == (day != days[-1]), day
+
+
+def test_days_whose_returns_may_be_of_orders_before_the_start_are_marked(marts):
+    """A day's returned units and refunds equal every return Centra completed that day, whenever it was created and
+    whichever order it is of, or the day says it depends on history before the start date (the return window after
+    the first synced day); returns of orders placed before that day are exercised."""
+    centra, settings = marts
+    every = defaultdict(lambda: [0, 0.0])
+    for r in synced_truth(centra, "returns", None):
+        if r["return_status"] == "COMPLETED":
+            every[local_day(r["completed_at"])][0] += r["quantity"]
+            every[local_day(r["completed_at"])][1] += cents(r["refund"] * r["conversion_rate"])
+    rows = query(settings, "SELECT calendar_day, returned_units, refunds_base, depends_on_history_before_start "
+                           "FROM sales_calendar")  # fmt: skip
+    first = dt.date.fromisoformat(settings.start_date)
+    wrong = []
+    for day, units, refunds, depends in rows:
+        assert depends == (day < first + dt.timedelta(days=RETURN_WINDOW_DAYS)), day
+        units_true, refunds_true = every[day.isoformat()]
+        if units != units_true or refunds != pytest.approx(refunds_true, abs=0.05):
+            wrong.append(day)
+            assert depends, (day, units, units_true, refunds, refunds_true)
+    assert wrong, "returns created before the first synced day are exercised"
+    assert not all(d for *_, d in rows), "days past the return window are exercised"
 
 
 def test_a_build_reports_typed_columns_row_counts_and_every_dbt_test_as_a_check(built):

@@ -2,10 +2,12 @@
 -- One row per refund booked, in the return's currency: each successful REFUND entry of a return's refund payment
 -- history (Centra's refundPaymentHistory: the money going back, on the day it went), and, for a completed return
 -- with no such entry synced (a store whose payment history is not readable, a refund made outside Centra), the
--- return's refund total on the day it completed (created, on a store without Return.completedAt). Choices:
--- DECISIONLOG.md.
+-- return's refund total on the day it completed (created, on a store without Return.completedAt); each with its
+-- value without tax, from the return's own totals. Choices: DECISIONLOG.md.
 with returns as (
-    select store, return_id, return_status, created_at, completed_at, refund_total, refund_total_conversion_rate
+    select
+        store, return_id, return_status, created_at, completed_at, refund_total, refund_total_excl_tax,
+        refund_total_conversion_rate
     from {{ ref('stg_centra__returns') }}
 ),
 
@@ -22,6 +24,8 @@ booked as (
         entries.payment_id,
         entries.created_at as refunded_at,
         entries.value as refund,
+        returns.refund_total,
+        returns.refund_total_excl_tax,
         coalesce(entries.conversion_rate, returns.refund_total_conversion_rate) as conversion_rate,
         true as is_payment_entry
     from entries
@@ -36,6 +40,8 @@ booked as (
         -- a store without Return.completedAt: the day it was created (int_returns' completed_day does the same)
         coalesce(returns.completed_at, returns.created_at) as refunded_at,
         returns.refund_total as refund,
+        returns.refund_total,
+        returns.refund_total_excl_tax,
         returns.refund_total_conversion_rate as conversion_rate,
         false as is_payment_entry
     from returns
@@ -50,6 +56,11 @@ select
     booked.refunded_at,
     {{ local_day('booked.refunded_at', 'booked.store') }} as refund_day,
     booked.refund,
+    -- without its tax, in the return's own share (Centra's grandTotal(includingTax: false) over grandTotal): known
+    -- from the return alone, so also for a return whose order lies before the start date
+    case when booked.refund = booked.refund_total then booked.refund_total_excl_tax
+        else {{ centra_round('booked.refund * booked.refund_total_excl_tax / nullif(booked.refund_total, 0)', 2) }}
+    end as refund_excl_tax,
     booked.conversion_rate,
     {{ to_base('booked.refund') }} as refund_base,
     booked.is_payment_entry

@@ -75,8 +75,9 @@ returned as (
         returns.units as returned_units,
         1 as completed_returns,
         cast(0 as double precision) as refunds_base,
-        -- null, like the refunds', when the order, and so its tax, is unknown
-        case when orders.order_number is not null then cast(0 as double precision) end as refunds_excl_tax_base
+        -- null, like the refunds', when the tax is unknown (no order, and a store whose return has no ex-tax total)
+        case when orders.order_number is not null or returns.refund_total_excl_tax is not null
+            then cast(0 as double precision) end as refunds_excl_tax_base
     from booked_returns as returns
     left join orders on returns.store = orders.store and returns.order_number = orders.order_number
     where returns.is_completed
@@ -93,10 +94,11 @@ returned as (
         0 as returned_units,
         0 as completed_returns,
         refunds.refund_base as refunds_base,
-        -- null when the order, and so its tax, is unknown (the null sums away beside a known one: the day and market
-        -- are the order's, so all of a day-market's refunds are known or none is)
+        -- by the order's tax when the warehouse holds the order, else by the return's own (its grandTotal without
+        -- tax): a refund of an order placed before the start date is ex-tax too; null only when neither is known
         {{ to_base(
-            excl_tax('refunds.refund', 'orders.included_tax_percent', 'orders.excl_tax_ratio'), 'refunds.conversion_rate'
+            'coalesce(' ~ excl_tax('refunds.refund', 'orders.included_tax_percent', 'orders.excl_tax_ratio')
+            ~ ', refunds.refund_excl_tax)', 'refunds.conversion_rate'
         ) }}
             as refunds_excl_tax_base
     from {{ ref('int_return_refunds') }} as refunds

@@ -56,15 +56,19 @@ select
     returns.refund_total_currency as currency,
     returns.refund_total_conversion_rate as conversion_rate,
     {{ to_base('returns.refund_total', 'returns.refund_total_conversion_rate') }} as refund_base,
+    -- without tax: by the order's tax, else by the return's own total without tax (an order before the start date)
     {{ to_base(
-        excl_tax('returns.refund_total', 'orders.included_tax_percent', 'orders.excl_tax_ratio'),
+        'coalesce(' ~ excl_tax('returns.refund_total', 'orders.included_tax_percent', 'orders.excl_tax_ratio')
+        ~ ', returns.refund_total_excl_tax)',
         'returns.refund_total_conversion_rate'
     ) }}
         as refund_excl_tax_base,
     returns.refunded,
     returns.refunded_base,
     {{ to_base(
-        excl_tax('returns.refunded', 'orders.included_tax_percent', 'orders.excl_tax_ratio'),
+        'coalesce(' ~ excl_tax('returns.refunded', 'orders.included_tax_percent', 'orders.excl_tax_ratio')
+        ~ ', ' ~ centra_round('returns.refunded * returns.refund_total_excl_tax / nullif(returns.refund_total, 0)', 2)
+        ~ ')',
         'returns.refund_total_conversion_rate'
     ) }}
         as refunded_excl_tax_base,

@@ -1,7 +1,8 @@
 -- One row per store and calendar day (in the store's timezone), every day from the store's first synced order day
 -- to its latest, with or without sales: the day's totals over all markets from daily_sales (base currency), and
 -- whether the day is complete: its orders were synced whole after the day had ended (on a later day, in the store's
--- timezone) and the store has orders of a later day, so no order of it is missing.
+-- timezone) and the store has orders of a later day, so no order of it is missing; and whether its returns, refunds
+-- (and shipments) may still belong to orders placed before the first synced day, which the warehouse does not hold.
 {% set measures = ['orders', 'cancelled_orders', 'units', 'returned_units', 'gross_sales_base', 'discounts_base',
                    'refunds_base', 'net_sales_base', 'net_sales_excl_tax_base'] %}
 with orders as (
@@ -56,7 +57,12 @@ select
         {{ local_day('orders.loaded_at', 'orders.store') }} > spine.calendar_day and spine.calendar_day < bounds.last_day,
         false
     ) as is_day_complete,
-    coalesce(sales.are_returns_settled, false) as are_returns_settled
+    coalesce(sales.are_returns_settled, false) as are_returns_settled,
+    -- within the return window of the first synced day, a day's returns and refunds may be of orders placed before
+    -- it: returns created before that day are not synced, and those of later days lack their order's market, so the
+    -- day's returned units, refunds and net sales are not complete (DECISIONLOG.md, "History before the start date")
+    spine.calendar_day < cast({{ dbt.dateadd('day', var('return_window_days'), 'bounds.first_day') }} as date)
+        as depends_on_history_before_start
 from spine
 left join sales on spine.store = sales.store and spine.calendar_day = sales.sales_day
 left join orders on spine.store = orders.store and spine.calendar_day = orders.order_day
