@@ -164,15 +164,20 @@ def _initial_sync(env: dict, instance: dg.DagsterInstance, first: str, last: str
 
 def _settled(instance: dg.DagsterInstance, url: str, selector: dict, not_before: float) -> bool:
     """No run in flight, the schedules' last time passed, and every sensor's latest tick began after the last run
-    was asked for or ended, and asked for nothing: each has seen everything, and nothing is left to do."""
+    that could give it work was asked for or ended, and asked for nothing: each has seen everything, and nothing
+    is left to do. A mart build gives work to the automation only: it changes no raw data, and no sensor of raw
+    data follows it (waiting for the sweep's next tick after the last build cost up to a sweep interval)."""
     if time.time() < not_before or instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1):
         return False
     recent = instance.get_run_records(limit=20)
-    last = max((max(r.create_timestamp.timestamp(), r.end_time or 0) for r in recent), default=0)
+    moment = lambda r: max(r.create_timestamp.timestamp(), r.end_time or 0)  # noqa: E731
+    last = max(map(moment, recent), default=0)
+    last_raw = max((moment(r) for r in recent if _kind(r) != "build"), default=0)
     for sensor in SENSORS:
         state = _graphql(url, TICKS, {"s": {**selector, "sensorName": sensor}})["sensorOrError"]["sensorState"]
         tick = (state["ticks"] or [None])[0]
-        if not tick or tick["status"] != "SKIPPED" or tick["timestamp"] <= last:
+        since = last if sensor == "centra_marts_automation" else last_raw
+        if not tick or tick["status"] != "SKIPPED" or tick["timestamp"] <= since:
             return False
     return True
 
