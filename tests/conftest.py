@@ -88,15 +88,20 @@ def backend(request):
 # The files that take longest (minutes each) start first, so that the two xdist workers finish together instead of
 # one running a long file alone at the end (`make test` passes --no-loadscope-reorder, which keeps this order;
 # xdist would otherwise order files by their number of tests, and these long ones have few).
+# (Order from the CI run of 2026-12-06, 18:45 wall: the UI test, the incremental builds and the marts' fixture took
+# 3-4 minutes each; test_incremental and test_backfill were missing here and started mid-run.)
 LONGEST_FIRST = (
     "tests/ui/test_browser.py",
+    "tests/marts/test_incremental.py",
     "tests/marts/test_marts.py",
-    "tests/realtime/test_weeks_of_changes.py",
     "tests/raw/test_assets_match_centra.py",
     "tests/raw/test_sync_behaviour.py",
     "tests/realtime/test_webhooks_to_warehouse.py",
     "tests/marts/test_two_stores.py",
+    "tests/realtime/test_weeks_of_changes.py",
+    "tests/raw/test_backfill.py",
     "tests/test_demo.py",
+    "tests/raw/test_shared_budget.py",
 )
 
 # Fixtures that start a server: the simulator, PostgreSQL, moto's S3, the webhook receiver, Dagster's UI (and every
