@@ -21,7 +21,7 @@ from __future__ import annotations
 from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, parse
 
 from .query import build_document
-from .spec import EntitySpec
+from .spec import INDEX, EntitySpec
 
 REFERENCE = "Centra's generated reference"
 EXAMPLES = "Centra's examples"
@@ -464,8 +464,9 @@ def evidence_of(name: str) -> str:
 
 def without(specs: tuple[EntitySpec, ...]) -> dict[str, list[str]]:
     """`Type.field` -> what the sync does on a store that lacks it (as `query.plan` decides): a table written empty
-    (the list its rows come from), a column written empty (`(alt)`: another name is tried first), or a data type that
-    cannot be synced (a table's key, the partition date); a column with another name to try reads that one."""
+    (the list its rows come from), a column written empty, or a data type that cannot be synced (a table's key, the
+    partition date); a column with another name to try reads that one where the store has it, else is written
+    empty."""
     effects: dict[str, list[str]] = {}
 
     def add(names: list[str], effect: str) -> None:
@@ -484,8 +485,10 @@ def without(specs: tuple[EntitySpec, ...]) -> dict[str, list[str]]:
                 if path is None:
                     continue
                 names = [n for n in sent_fields(build_document(spec, [path]))[1:] if n not in along]
-                if column.alternatives:
-                    add(names, f"{table.name}.{column.name} read from `{column.alternatives[0]}`")
+                if column.alternatives == (INDEX,):  # always there: the row's place in its list
+                    add(names, f"{table.name}.{column.name} read from `{INDEX}`")
+                elif column.alternatives:
+                    add(names, f"{table.name}.{column.name} read from `{column.alternatives[0]}` (else empty)")
                 elif column.name in table.key or column.path == spec.date_field:
                     add(names, f"{spec.name} cannot be synced")
                 else:

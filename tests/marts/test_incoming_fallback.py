@@ -1,20 +1,36 @@
 """Purchase orders' names are UNCONFIRMED (docs/centra-facts.md §12). On a store lacking one, the purchase-order sync
 writes the column empty, fct_incoming_deliveries says its open units are unknown (not 0), and inventory_health's
-incoming units fall back to Centra's own stock figure: equal to the simulator's open purchase order units."""
+incoming units fall back to Centra's own stock figure: equal to the simulator's open purchase order units. A purchase
+order's warehouse is then the one its deliveries arrived at."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from zoneinfo import ZoneInfo
 
+import dagster as dg
 import duckdb
 import pytest
 
-from ..helpers import materialize, materialize_range, pinned_clock, resource_for, settings_for, sim_day, today
+from ..helpers import (
+    TZ,
+    assets_of,
+    materialize,
+    materialize_range,
+    new_instance,
+    pinned_clock,
+    resource_for,
+    settings_for,
+    sim_day,
+    today,
+)
 from .test_marts import PINNED, build_marts
 
 pytestmark = pytest.mark.slow
 # The purchase order's status and warehouse and its lines' quantities: names open units per size and warehouse need.
 LACKING = ["PurchaseOrder.status", "PurchaseOrder.warehouse", "PurchaseOrderLine.quantity"]
+SUPPLY_DAYS = 40  # purchase orders synced this far back: a delivery comes some 2 to 5 weeks after its order
 
 
 def open_units(centra) -> dict[tuple[int, int], int]:
@@ -36,12 +52,37 @@ def open_units(centra) -> dict[tuple[int, int], int]:
 def test_incoming_units_fall_back_to_the_stock_figure_on_a_store_lacking_purchase_order_names(make_centra, tmp_path):
     centra = make_centra(seed=11, days=14, orders_per_day=5, now=PINNED.timestamp(), schema_variant={"hide": LACKING})
     with pinned_clock(PINNED):
-        settings = settings_for(tmp_path, start=sim_day(centra, 7))
+        settings = settings_for(tmp_path, start=sim_day(centra, SUPPLY_DAYS))
         resource = resource_for(centra, settings)
         assert materialize_range(settings, resource, sim_day(centra, 7), sim_day(centra, 0)).success
+        # purchase orders from further back, so that some have deliveries synced (they arrive weeks later)
+        supply = [a for a in assets_of(settings, "event") if any("purchase_order" in k.path[-1] for k in a.keys)]
+        assert dg.materialize(
+            supply,
+            resources={"centra": resource},
+            instance=new_instance(),
+            tags={
+                "dagster/asset_partition_range_start": sim_day(centra, SUPPLY_DAYS),
+                "dagster/asset_partition_range_end": sim_day(centra, 8),
+            },
+        ).success
         materialize(settings, resource, today(), "snapshot")
         assert build_marts(settings, upstream_of="inventory_health").success
+    now = centra.sim.clock.now()
+    first = dt.datetime.fromisoformat(sim_day(centra, SUPPLY_DAYS)).replace(tzinfo=ZoneInfo(TZ)).timestamp()
+    # the purchase order's warehouse is the one its synced deliveries arrived at (unknown before any arrived)
+    arrived_at = {
+        po["id"]: (po["warehouse"], "deliveries")
+        if any(first <= d["created"] <= now for d in po["deliveries"])
+        else (None, None)
+        for po in centra.sim.timeline.purchase_orders_until(now)
+    }
     with duckdb.connect(str(settings.duckdb_file), read_only=True) as con:
+        warehouses = con.execute(
+            "SELECT DISTINCT purchase_order_id, warehouse_id, warehouse_source FROM fct_incoming_deliveries"
+        ).fetchall()
+        assert {po: (wh, source) for po, wh, source in warehouses} == {po: arrived_at[po] for po, *_ in warehouses}
+        assert {source for *_, source in warehouses} == {"deliveries", None}  # both kinds are exercised
         lines = con.execute(
             "SELECT ordered_quantity, purchase_order_status, open_quantity FROM fct_incoming_deliveries"
         ).fetchall()

@@ -169,7 +169,8 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
         vat_of[line["order_number"]] = max(vat_of[line["order_number"]], line["tax_percent"])
     keys = ("placed", "orders", "units", "order_day_returned_units", "order_day_net_base",
             "order_day_net_excl_tax_base", "net_before_refunds_base", "net_before_refunds_excl_tax_base",
-            "returned_units", "refunds_base", "refunds_excl_tax_base", "pending_returns")  # fmt: skip
+            "returned_units", "refunds_base", "refunds_excl_tax_base", "pending_returns",
+            "shipping_excl_tax_base")  # fmt: skip
     out: dict = defaultdict(lambda: dict.fromkeys(keys, 0))
     for o in orders:
         cell = out[(local_day(o["created_at"], tz), o["market_id"])]
@@ -188,6 +189,8 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
         cell["order_day_net_excl_tax_base"] += cents(excl_tax(gross - discount - refunds, vat) * rate)
         cell["net_before_refunds_base"] += cents(cents(gross - discount) * rate)
         cell["net_before_refunds_excl_tax_base"] += cents(excl_tax(gross - discount, vat) * rate)
+        if o["status"] != "CANCELLED":  # shipping lapses with the order; without the tax inside it
+            cell["shipping_excl_tax_base"] += cents(cents(o["shipping"] - o["shipping_tax"]) * rate)
     for r in returns:
         if r["return_status"] != "COMPLETED":
             continue
@@ -199,16 +202,19 @@ def expected_daily(centra, tz: str = TZ, first: str | None = None) -> dict[tuple
     for cell in out.values():
         cell["net_base"] = cell["net_before_refunds_base"] - cell["refunds_base"]
         cell["net_excl_tax_base"] = cell["net_before_refunds_excl_tax_base"] - cell["refunds_excl_tax_base"]
+        cell["total_excl_tax_base"] = cell["net_excl_tax_base"] + cell["shipping_excl_tax_base"]
     return out
 
 
 DAILY = (
     "SELECT sales_day, market_id, sum(orders), sum(units), sum(order_day_returned_units), "
     "sum(order_day_net_sales_base), sum(returned_units), sum(refunds_base), sum(net_sales_base), "
-    "sum(order_day_net_sales_excl_tax_base), sum(net_sales_excl_tax_base) FROM daily_sales {} GROUP BY ALL"
+    "sum(order_day_net_sales_excl_tax_base), sum(net_sales_excl_tax_base), sum(shipping_excl_tax_base), "
+    "sum(total_sales_excl_tax_base) FROM daily_sales {} GROUP BY ALL"
 )
 DAILY_KEYS = ("orders", "units", "order_day_returned_units", "order_day_net_base", "returned_units", "refunds_base",
-              "net_base", "order_day_net_excl_tax_base", "net_excl_tax_base")  # fmt: skip
+              "net_base", "order_day_net_excl_tax_base", "net_excl_tax_base", "shipping_excl_tax_base",
+              "total_excl_tax_base")  # fmt: skip
 
 
 def daily_sales(settings, where: str = "") -> dict[tuple[str, int | None], dict]:
@@ -295,13 +301,21 @@ def test_net_sales_excluding_tax_match_the_ground_truth(marts):
         assert g["order_day_net_excl_tax_base"] == pytest.approx(e["order_day_net_excl_tax_base"], abs=0.011), key
         # also the market-unknown rows: a refund of an order before the synced range is ex-tax by its return
         assert g["net_excl_tax_base"] == pytest.approx(e["net_excl_tax_base"], abs=0.011), key
+        # shipping without its tax (Centra's totals.shippingTaxIncluded) beside net sales, and both together
+        assert g["shipping_excl_tax_base"] == pytest.approx(e["shipping_excl_tax_base"], abs=0.011), key
+        assert g["total_excl_tax_base"] == pytest.approx(e["total_excl_tax_base"], abs=0.021), key
     assert any(e["refunds_excl_tax_base"] for k, e in expected.items() if k[1] is None)
+    assert any(e["shipping_excl_tax_base"] for e in expected.values())
     # the tax on shipping (Centra's totals.shippingTax*), which net sales excluding tax leave out with shipping
     truth = {o["number"]: o for o in synced_truth(centra, "orders", settings.start_date)}
-    shipping_tax = dict(query(settings, "SELECT order_number, shipping_tax FROM fct_orders"))
-    assert shipping_tax.keys() == truth.keys() and any(shipping_tax.values())
+    shipping = {
+        n: (t, x) for n, t, x in query(settings, "SELECT order_number, shipping_tax, shipping_excl_tax FROM fct_orders")
+    }
+    assert shipping.keys() == truth.keys() and any(t for t, _ in shipping.values())
     for number, o in truth.items():
-        assert shipping_tax[number] == (0 if o["status"] == "CANCELLED" else o["shipping_tax"]), number
+        lapsed = o["status"] == "CANCELLED"
+        assert shipping[number][0] == (0 if lapsed else o["shipping_tax"]), number
+        assert shipping[number][1] == pytest.approx(0 if lapsed else o["shipping"] - o["shipping_tax"], abs=0.001)
     (base,) = {b for (b,) in query(settings, "SELECT DISTINCT base_currency FROM daily_sales")}
     assert base == "SEK"  # the simulator's base currency: the one its orders convert at rate 1
 
@@ -626,6 +640,23 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
         want = round(max(s["free_to_allocate"], 0) / (units / window), 1) if units else None
         assert cover[key_] == (pytest.approx(want, abs=0.051) if units else None), key_
     assert len({w for (_, w), units in sold.items() if units}) > 1  # units drawn from more than one warehouse
+    # returned units that went back into stock in the window, in the return's warehouse (Centra's returnWarehouse),
+    # and the units sold net of them
+    restocked = defaultdict(int)
+    for r in synced_truth(centra, "returns", settings.start_date):
+        day = r["completed_at"] and dt.date.fromisoformat(local_day(r["completed_at"]))
+        if r["returned_to_stock"] and stock_day - dt.timedelta(days=28) < day <= stock_day:
+            for line in orders_lines[r["order_number"]]:
+                restocked[(line["size_id"], r["return_warehouse_id"])] += line["returned_quantity"]
+    assert sum(restocked.values()) > 0
+    health = query(
+        settings,
+        "SELECT size_id, warehouse_id, units_returned_to_stock_in_window, net_units_sold_in_window "
+        "FROM inventory_health WHERE units_returned_to_stock_in_window > 0",
+    )
+    assert {(size, wh): (back, net) for size, wh, back, net in health} == {
+        key_: (units, sold[key_] - units) for key_, units in restocked.items() if units
+    }
 
 
 def variant_truth(centra, first: str) -> dict[int, dict]:
@@ -790,19 +821,21 @@ def test_the_calendar_has_every_day_and_its_totals(marts):
     """Every day from the first synced order day to the last, with daily totals over all markets from the ground
     truth; every day complete but the last (the simulator's today, still running)."""
     centra, settings = marts
-    expected = defaultdict(lambda: [0, 0, 0.0])
+    expected = defaultdict(lambda: [0, 0, 0.0, 0.0])
     for (day, _), e in expected_daily(centra, first=settings.start_date).items():
         expected[day][0] += e["orders"]
         expected[day][1] += e["units"]
         expected[day][2] += e["net_base"]
-    rows = query(settings, "SELECT calendar_day, orders, units, net_sales_base, is_day_complete FROM sales_calendar "
-                           "ORDER BY calendar_day")  # fmt: skip
+        expected[day][3] += e["total_excl_tax_base"]
+    rows = query(settings, "SELECT calendar_day, orders, units, net_sales_base, total_sales_excl_tax_base, "
+                           "is_day_complete FROM sales_calendar ORDER BY calendar_day")  # fmt: skip
     days = [r[0] for r in rows]
     assert days == [days[0] + dt.timedelta(days=i) for i in range(len(days))]
     assert days[0].isoformat() == settings.start_date and days[-1].isoformat() == sim_day(centra, 0)
-    for day, orders, units, net, complete in rows:
+    for day, orders, units, net, total_excl_tax, complete in rows:
         e = expected[day.isoformat()]
         assert (orders, units) == (e[0], e[1]) and net == pytest.approx(e[2], abs=0.05), day
+        assert total_excl_tax == pytest.approx(e[3], abs=0.05), day
         assert complete == (day != days[-1]), day
 
 

@@ -125,8 +125,10 @@ def sync_partition(
     result.note(plan)
     loaded_at = calendar.now()
     writers = {t.name: PartitionWriter(root, t.name, day, t.schema, t.key) for t in spec.tables}
-    first = spec.tables[0]
-    key_path = first.record_path(plan.paths[first.name][first.key[0]])
+    # A record is known by its own table's key (the table read from the record itself, not from a list in it): the
+    # first table may be a list's, written empty on a store that lacks the list (inventory without ProductSize.stock)
+    own = next((t for t in spec.tables if t.rows_at is None), spec.tables[0])
+    key_path = own.record_path(plan.paths[own.name][own.key[0]])
     seen: set = set()  # the records written, by key
     records = 0
 

@@ -69,6 +69,16 @@ measured as (
         case when orders.status = 'CANCELLED' then 0 else orders.discounts end as order_discounts,
         case when orders.status = 'CANCELLED' then 0 else orders.shipping + orders.handling end as order_shipping,
         case when orders.status = 'CANCELLED' then 0 else orders.tax_included + orders.tax_added end as tax,
+        -- the part of tax on shipping (Centra's OrderTotals.shippingTax*), and shipping without the tax inside it
+        -- (shippingTaxIncluded; tax added on top is not in the shipping price); handling's tax is not split out
+        case
+            when orders.status = 'CANCELLED' then 0
+            else coalesce(orders.shipping_tax_included, 0) + coalesce(orders.shipping_tax_added, 0)
+        end as order_shipping_tax,
+        case
+            when orders.status = 'CANCELLED' then 0
+            else {{ centra_round('orders.shipping + orders.handling - coalesce(orders.shipping_tax_included, 0)', 2) }}
+        end as order_shipping_excl_tax,
         coalesce(lines.returned_value, 0) as returned_value,
         coalesce(refunds.returns, 0) as returns,
         coalesce(refunds.refunds, 0) as refunds,
@@ -99,6 +109,7 @@ select
     {{ to_base('markdown') }} as markdown_base,
     {{ to_base('order_discounts') }} as order_discounts_base,  -- (not staging's discounts_base: these lapse)
     {{ to_base('order_shipping') }} as order_shipping_base,
+    {{ to_base('order_shipping_excl_tax') }} as order_shipping_excl_tax_base,
     {{ to_base('tax') }} as tax_base,
     {{ to_base('refunds') }} as refunds_base,
     {{ excl_tax('gross_sales - order_discounts - refunds') }} as net_sales_excl_tax,

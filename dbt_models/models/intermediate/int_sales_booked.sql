@@ -13,7 +13,8 @@ with orders as materialized (
     select
         store, order_number, order_day, market_id, market_name, store_type, is_cancelled, units, returned_units,
         gross_sales, order_discounts, excl_tax_ratio, included_tax_percent, conversion_rate, currency, gross_sales_base,
-        order_discounts_base, net_sales_before_refunds_excl_tax_base, refunds_base, net_sales_base,
+        order_discounts_base, order_shipping_base, order_shipping_excl_tax_base,
+        net_sales_before_refunds_excl_tax_base, refunds_base, net_sales_base,
         net_sales_excl_tax_base, pending_returns
     from {{ ref('int_orders') }}
 ),
@@ -46,6 +47,8 @@ sales as (
         units,
         gross_sales_base,
         order_discounts_base,
+        order_shipping_base as shipping_base,
+        order_shipping_excl_tax_base as shipping_excl_tax_base,
         {{ to_base(centra_round('gross_sales - order_discounts', 2)) }} as net_sales_before_refunds_base,
         net_sales_before_refunds_excl_tax_base,
         cast(0 as {{ dbt.type_bigint() }}) as returned_units,
@@ -119,6 +122,8 @@ refunded as (
         0 as units,
         0 as gross_sales_base,
         0 as order_discounts_base,
+        0 as shipping_base,
+        0 as shipping_excl_tax_base,
         0 as net_sales_before_refunds_base,
         0 as net_sales_before_refunds_excl_tax_base,
         returned_units,

@@ -1,7 +1,9 @@
 -- Day (in its store's timezone) by store by market by store type, in the base currency. Sales count on the day the
 -- order was placed; returned units on the day the return was completed, refunds on the day they were paid back (the
 -- return's refund payment entries; as finance books them, dbt_shopify >= 1.6). The order-day view of returns (the
--- returns of that day's orders, however late they come) is beside it as `order_day_*`. Choices: DECISIONLOG.md.
+-- returns of that day's orders, however late they come) is beside it as `order_day_*`. Shipping is beside net sales,
+-- not in it (as Shopify reports it), with and without its tax; total sales excluding tax add the two. Choices:
+-- DECISIONLOG.md.
 -- The rows it adds up are int_sales_booked's (one per order, completed return and refund), which a build recomputes
 -- only for the days that changed; the sums over them are cheap.
 with booked as (
@@ -27,6 +29,8 @@ days as (
         {{ centra_round('sum(net_sales_before_refunds_base) - sum(refunds_base)', 2) }} as net_sales_base,
         {{ centra_round('sum(net_sales_before_refunds_excl_tax_base) - sum(refunds_excl_tax_base)', 2) }}
             as net_sales_excl_tax_base,
+        {{ centra_round('sum(shipping_base)', 2) }} as shipping_base,
+        {{ centra_round('sum(shipping_excl_tax_base)', 2) }} as shipping_excl_tax_base,
         sum(order_day_returned_units) as order_day_returned_units,
         {{ centra_round('sum(order_day_refunds_base)', 2) }} as order_day_refunds_base,
         {{ centra_round('sum(order_day_net_sales_base)', 2) }} as order_day_net_sales_base,
@@ -66,6 +70,10 @@ select
     days.refunds_excl_tax_base,
     days.net_sales_base,
     days.net_sales_excl_tax_base,
+    days.shipping_base,
+    days.shipping_excl_tax_base,
+    -- what the day's sales brought in without tax, shipping included (net sales leave shipping out)
+    {{ centra_round('days.net_sales_excl_tax_base + days.shipping_excl_tax_base', 2) }} as total_sales_excl_tax_base,
     {{ ratio('days.gross_sales_base - days.discounts_base', 'days.orders', 2) }} as average_order_value_base,
     days.order_day_returned_units,
     days.order_day_refunds_base,

@@ -3,7 +3,8 @@
 -- arrived, never negative; 0 once the purchase order is delivered or cancelled; null when the store lacks the
 -- purchase order's status or the line's quantity). The expected arrival is the
 -- purchase order's ETA (day and Monday-starting week, in the store's timezone); the lead time is from the
--- purchase order to its first delivery's arrival.
+-- purchase order to its first delivery's arrival. The warehouse is the purchase order's, else (a store lacking that
+-- name) the one its deliveries arrived at; `warehouse_source` says which.
 with lines as (
     select * from {{ ref('stg_centra__purchase_order_lines') }}
 ),
@@ -30,7 +31,14 @@ arrived as (
 ),
 
 first_arrival as (
-    select store, purchase_order_id, min(created_at) as first_arrival_at, count(*) as deliveries
+    select
+        store,
+        purchase_order_id,
+        min(created_at) as first_arrival_at,
+        count(*) as deliveries,
+        -- the warehouse its deliveries arrived at, when one: the purchase order's where a store lacks that name
+        -- (PurchaseOrder.warehouse is UNCONFIRMED, PurchaseOrderDelivery.warehouse is read by live clients)
+        case when min(warehouse_id) = max(warehouse_id) then min(warehouse_id) end as delivery_warehouse_id
     from deliveries
     group by store, purchase_order_id
 )
@@ -42,7 +50,11 @@ select
     purchase_orders.status as purchase_order_status,
     purchase_orders.supplier_id,
     purchase_orders.supplier_name,
-    purchase_orders.warehouse_id,
+    coalesce(purchase_orders.warehouse_id, first_arrival.delivery_warehouse_id) as warehouse_id,
+    case
+        when purchase_orders.warehouse_id is not null then 'purchase_order'
+        when first_arrival.delivery_warehouse_id is not null then 'deliveries'
+    end as warehouse_source,
     purchase_orders.created_at as ordered_at,
     purchase_orders.eta,
     {{ local_day('purchase_orders.eta', 'purchase_orders.store') }} as expected_arrival_day,

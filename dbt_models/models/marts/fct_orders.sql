@@ -116,9 +116,8 @@ select
     order_discounts as discounts,
     order_shipping as shipping,
     tax,
-    -- the part of tax on shipping (Centra's OrderTotals.shippingTax*), lapsing with the order like tax
-    case when is_cancelled then 0 else coalesce(shipping_tax_included, 0) + coalesce(shipping_tax_added, 0) end
-        as shipping_tax,
+    order_shipping_tax as shipping_tax,
+    order_shipping_excl_tax as shipping_excl_tax,
     returned_value,
     returns,
     refunds,
@@ -136,6 +135,7 @@ select
     markdown_base,
     order_discounts_base as discounts_base,
     order_shipping_base as shipping_base,
+    order_shipping_excl_tax_base as shipping_excl_tax_base,
     tax_base,
     refunds_base,
     net_sales_base,

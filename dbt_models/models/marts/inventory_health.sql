@@ -6,7 +6,9 @@
 -- allocation: the shipment's own warehouse if the line is allocated there among others, else the warehouse
 -- holding most of its units; the shipment's warehouse only for orders the warehouse does not hold (placed before
 -- the start date). Days of cover = free to allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries), Centra's stock figure where those are unknown; days out
--- of stock = stock days in the window with nothing free to allocate.
+-- of stock = stock days in the window with nothing free to allocate. Returned units that went back into stock in the
+-- window count for the return's warehouse (Centra's returnWarehouse) beside them; units sold less those are the
+-- net units sold.
 {% set window_days = 28 %}
 with daily as (
     select * from {{ ref('fct_inventory_daily') }}
@@ -99,6 +101,34 @@ sold as (
     group by latest.store, latest.size_id, latest.warehouse_id
 ),
 
+-- returned units that went back into stock in the window: completed returns Centra restocked, each line's size
+-- into the return's warehouse (Return.returnWarehouse), on the day the return completed; null for a store whose
+-- Centra version does not say whether a return was restocked (Return.returnedToStock)
+restocked_lines as (
+    select returns.store, returns.return_warehouse_id as warehouse_id, lines.size_id, returns.completed_day,
+        returns.returned_to_stock, lines.quantity
+    from {{ ref('int_returns') }} as returns
+    inner join {{ ref('stg_centra__return_lines') }} as lines
+        on returns.store = lines.store and returns.return_id = lines.return_id
+    where returns.is_completed and coalesce(returns.returned_to_stock, true)
+),
+
+restocked as (
+    select latest.store, latest.size_id, latest.warehouse_id, sum(lines.quantity) as units_returned_to_stock
+    from latest
+    inner join restocked_lines as lines
+        on lines.store = latest.store
+        and lines.size_id = latest.size_id
+        and lines.warehouse_id = latest.warehouse_id
+        and lines.completed_day > {{ dbt.dateadd('day', -window_days, 'latest.stock_day') }}
+        and lines.completed_day <= latest.stock_day
+    group by latest.store, latest.size_id, latest.warehouse_id
+),
+
+restock_known as (
+    select store, bool_and(returned_to_stock is not null) as known from restocked_lines group by store
+),
+
 incoming as (
     select
         store,
@@ -137,6 +167,8 @@ measured as (
         latest.*,
         history.days as window_days,
         coalesce(sold.units_sold, 0) as units_sold,
+        case when coalesce(restock_known.known, true) then coalesce(restocked.units_returned_to_stock, 0) end
+            as units_returned_to_stock,
         case
             when coalesce(incoming_known.known, true) then coalesce(incoming.incoming_units, 0)
             else latest.incoming
@@ -154,6 +186,10 @@ measured as (
         on latest.store = incoming.store and latest.size_id = incoming.size_id
         and latest.warehouse_id = incoming.warehouse_id
     left join incoming_known on latest.store = incoming_known.store
+    left join restocked
+        on latest.store = restocked.store and latest.size_id = restocked.size_id
+        and latest.warehouse_id = restocked.warehouse_id
+    left join restock_known on latest.store = restock_known.store
     left join out_of_stock
         on latest.store = out_of_stock.store and latest.size_id = out_of_stock.size_id
         and latest.warehouse_id = out_of_stock.warehouse_id
@@ -177,6 +213,8 @@ select
     window_days,
     window_days = {{ window_days }} as is_full_window,
     units_sold as units_sold_in_window,
+    units_returned_to_stock as units_returned_to_stock_in_window,
+    units_sold - units_returned_to_stock as net_units_sold_in_window,
     {{ ratio('units_sold', 'window_days') }} as average_daily_units_sold,
     case
         when units_sold > 0

@@ -4,7 +4,8 @@
 -- timezone) and the store has orders of a later day, so no order of it is missing; and whether its returns, refunds
 -- (and shipments) may still belong to orders placed before the first synced day, which the warehouse does not hold.
 {% set measures = ['orders', 'cancelled_orders', 'units', 'returned_units', 'gross_sales_base', 'discounts_base',
-                   'refunds_base', 'net_sales_base', 'net_sales_excl_tax_base'] %}
+                   'refunds_base', 'net_sales_base', 'net_sales_excl_tax_base', 'shipping_excl_tax_base',
+                   'total_sales_excl_tax_base'] %}
 with orders as (
     select
         store,
