@@ -24,6 +24,8 @@ from functools import cache
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.data_version import CODE_VERSION_TAG
+from dagster_dbt.asset_utils import default_code_version_fn
 
 from centra_assets.entities import ALL
 from centra_assets.settings import Settings
@@ -37,14 +39,48 @@ Changed = dict[str, dict[str, list[str]]]  # store -> raw table -> days (YYYY-MM
 
 
 @cache
+def _models() -> dict[str, dict]:
+    """dbt's models by unique id, from the manifest."""
+    nodes = json.loads(Path(DBT_PROJECT.manifest_path).read_text())["nodes"]
+    return {uid: n for uid, n in nodes.items() if n["resource_type"] == "model"}
+
+
+@cache
 def incremental_models() -> tuple[dg.AssetKey, ...]:
     """The dbt models built incrementally, as Dagster names them (dbt.CentraDbtTranslator: analytics/<model>)."""
-    nodes = json.loads(Path(DBT_PROJECT.manifest_path).read_text())["nodes"].values()
     return tuple(
         dg.AssetKey(["analytics", n["name"]])
-        for n in nodes
-        if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+        for n in _models().values()
+        if n["config"].get("materialized") == "incremental"
     )
+
+
+@cache
+def _incremental_code() -> dict[dg.AssetKey, str | None]:
+    """The code version (dagster-dbt's: a hash of the model's SQL) of every incremental model and every model it
+    reads, directly or not."""
+    models, todo, seen = (
+        _models(),
+        [u for u, n in _models().items() if n["config"].get("materialized") == "incremental"],
+        set(),
+    )
+    while todo:
+        uid = todo.pop()
+        if uid not in seen:
+            seen.add(uid)
+            todo += [d for d in models[uid]["depends_on"]["nodes"] if d in models]
+    return {dg.AssetKey(["analytics", models[u]["name"]]): default_code_version_fn(models[u]) for u in seen}
+
+
+def _code_changed(instance: dg.DagsterInstance) -> bool:
+    """Whether the SQL of an incremental model, or of a model it reads, differs from the SQL its last build ran (an
+    upgrade): its stored rows were computed by the old SQL, and a new column would be left out of the existing table,
+    so the build must be whole."""
+    for model, version in _incremental_code().items():
+        event = instance.get_latest_materialization_event(model)
+        if event is None or event.asset_materialization.tags.get(CODE_VERSION_TAG) != version:
+            return True
+    return False
 
 
 def _last_build_began(instance: dg.DagsterInstance) -> float | None:
@@ -62,10 +98,10 @@ def _last_build_began(instance: dg.DagsterInstance) -> float | None:
 
 def changed_partitions(instance: dg.DagsterInstance, settings: Settings) -> Changed | None:
     """The raw partitions materialized since the incremental models' last build began, by store and raw table (a
-    snapshot: the day it was stored under); None (build everything whole) for a first build or a partition key
-    that names no store day."""
+    snapshot: the day it was stored under); None (build everything whole) for a first build, a build after the
+    models' SQL changed, or a partition key that names no store day."""
     since = _last_build_began(instance)
-    if since is None:
+    if since is None or _code_changed(instance):
         return None
     changed: Changed = {}
     for spec in ALL:
