@@ -284,6 +284,30 @@ def test_refunds_and_returned_units_count_on_the_day_the_return_completes(marts)
         assert (completed and completed.isoformat()) == (r["completed_at"] and local_day(r["completed_at"]))
 
 
+def test_shipment_lead_times_equal_the_ground_truth_or_say_their_order_is_not_held(marts):
+    """Hours from the order to the shipment, per shipment, from the ground truth; a shipment of an order placed
+    before the start date has no order in the warehouse: `is_order_synced` says so and its hours are null, so an
+    average over the others is named as such, not shown as complete (both kinds occur)."""
+    centra, settings = marts
+    placed = {o["number"]: o["created_at"] for o in truth(centra, "orders")}  # every order, whenever placed
+    synced = {o["number"] for o in synced_truth(centra, "orders", settings.start_date)}
+    shipments = {s["id"]: s for s in synced_truth(centra, "shipments", settings.start_date)}
+    rows = query(
+        settings, "SELECT shipment_id, order_number, is_order_synced, hours_order_to_shipment FROM fct_shipments"
+    )
+    assert {r[0] for r in rows} == shipments.keys()
+    for shipment, number, held, hours in rows:
+        assert held == (number in synced), shipment
+        if held:
+            created, ordered = (
+                dt.datetime.fromisoformat(v) for v in (shipments[shipment]["created_at"], placed[number])
+            )
+            assert hours == pytest.approx((created - ordered).total_seconds() / 3600, abs=0.001), shipment
+        else:
+            assert hours is None, shipment
+    assert {held for _, _, held, _ in rows} == {True, False}
+
+
 def test_net_sales_excluding_tax_match_the_ground_truth(marts):
     """Net sales without the VAT inside D2C prices (wholesale and US prices carry none), per order and per day, in
     the base currency."""
