@@ -16,7 +16,7 @@ PURCHASE_ORDERS = event(
     event_object="PurchaseOrder",
     sweep_field="updatedAt",  # deliveries weeks later change status and delivered quantities
     # purchase orders placed before the start date are still open on it: the units they bring are the synced days'
-    # incoming stock. A season's buying ahead; an older one still open is marked (fct_incoming_deliveries)
+    # incoming stock. A season's buying ahead: one placed earlier and still open is not synced (README, known limits)
     reach_before_start=REACH_BEFORE_START,
     tables=(
         Table(
