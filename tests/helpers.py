@@ -208,3 +208,12 @@ def truth(centra, entity: str, day: str | None = None) -> list[dict]:
         window = {"from": start.isoformat(), "to": (start + dt.timedelta(days=1)).isoformat()}
         query = "?" + urllib.parse.urlencode(window)
     return centra.admin(f"ground-truth/{entity}{query}")["rows"]
+
+
+def synced_from(entity: str, start: str) -> str:
+    """The first creation day of the ground truth's `entity` (a table name) that a sync from the start date `start`
+    holds: the start date, less its data type's reach before it (open purchase orders placed earlier)."""
+    from centra_assets.entities import ALL
+
+    reach = next((s.reach_before_start for s in ALL for t in s.tables if t.name == entity), 0)
+    return (dt.date.fromisoformat(start) - dt.timedelta(days=reach)).isoformat()

@@ -1,5 +1,7 @@
 """The code location loads: workspace.yaml and `dagster` can import the one Definitions object."""
 
+import datetime as dt
+
 from dagster import Definitions
 
 from centra_assets.definitions import defs
@@ -130,16 +132,24 @@ def test_every_stores_today_is_a_partition_all_year_even_when_daylight_saving_sw
                 assert now.astimezone(store.tz).date().isoformat() <= last, (zones, store.name, now)
 
 
-def test_a_refresh_leaves_out_records_of_days_before_the_start_date():
-    """A purchase order placed before CENTRA_START_DATE may be delivered now: its day has no partition to refresh."""
+def test_a_refresh_files_records_of_the_reach_before_the_start_date_under_it_and_leaves_out_older_ones():
+    """A purchase order placed before CENTRA_START_DATE, within its data type's reach, lives in the start date's
+    partition (the start's sync reads it): its delivery now refreshes that partition. An older record, or an order
+    (no reach) from before the start date, has no partition to refresh."""
     from centra_assets.defs.realtime.locate import plan_refresh
+    from centra_assets.entities.supply import REACH_BEFORE_START
     from centra_assets.settings import Settings
 
     settings = Settings(timezone="Europe/Stockholm", start_date="2026-03-01")
-    located = {"purchase_orders": {"2026-02-20": {7}, "2026-03-02": {8}}, "orders": {"2026-02-27": {1001}}}
+    older = (dt.date(2026, 3, 1) - dt.timedelta(days=REACH_BEFORE_START + 1)).isoformat()
+    located = {
+        "purchase_orders": {"2026-02-20": {7}, "2026-03-02": {8}, older: {6}},
+        "purchase_order_deliveries": {"2026-02-28": {70}},
+        "orders": {"2026-02-27": {1001}},
+    }
     (planned,) = plan_refresh(located, settings, settings.stores[0], "sweep")
-    assert planned.keys == {"purchase_orders": [8]} and planned.days == ["2026-03-02"]
-    assert planned.request.partition_key == "2026-03-02"
+    assert planned.keys == {"purchase_order_deliveries": [70], "purchase_orders": [7, 8]}
+    assert planned.days == ["2026-03-01", "2026-03-02"]
     assert plan_refresh({"orders": {"2026-02-27": {1001}}}, settings, settings.stores[0], "sweep") == []
 
 

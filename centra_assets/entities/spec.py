@@ -196,6 +196,11 @@ class EntitySpec:
     # final values) says they may still change.
     sweep_field: str | None = None
     settled: tuple[str, tuple[str, ...]] | None = None
+    # Records created up to this many days before the store's start date that the start date's partition holds too:
+    # they may still be open or still change after it (a purchase order not yet delivered), and the synced days'
+    # figures depend on them. A window of creation days, not a status filter: a record that closes later stays in
+    # the window, so a re-sync of the start date keeps what a refresh of it keeps (docs/architecture.md).
+    reach_before_start: int = 0
     sort: str = "id_ASC"  # a stable order, so pages never overlap
     page_size: int = 200
     concurrency: int | None = None  # pages in flight; None: the resource's default. 1 for budget-heavy queries

@@ -1,7 +1,8 @@
 """Purchase orders' names are UNCONFIRMED (docs/centra-facts.md §12). On a store lacking one, the purchase-order sync
 writes the column empty, fct_incoming_deliveries says its open units are unknown (not 0), and inventory_health's
 incoming units fall back to Centra's own stock figure: equal to the simulator's open purchase order units. A purchase
-order's warehouse is then the one its deliveries arrived at."""
+order's warehouse is then the one its deliveries arrived at. On a store that has them, the open units of a short
+history equal the same truth, purchase orders placed before the start date included."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ from ..helpers import (
     resource_for,
     settings_for,
     sim_day,
+    synced_from,
     today,
 )
-from .test_marts import PINNED, build_marts
+from .test_marts import PINNED, build_marts, purchase_order_truth
 
 pytestmark = pytest.mark.slow
 # The purchase order's status and warehouse and its lines' quantities: names open units per size and warehouse need.
@@ -69,7 +71,8 @@ def test_incoming_units_fall_back_to_the_stock_figure_on_a_store_lacking_purchas
         materialize(settings, resource, today(), "snapshot")
         assert build_marts(settings, upstream_of="inventory_health").success
     now = centra.sim.clock.now()
-    first = dt.datetime.fromisoformat(sim_day(centra, SUPPLY_DAYS)).replace(tzinfo=ZoneInfo(TZ)).timestamp()
+    synced = synced_from("purchase_order_deliveries", settings.start_date)  # the start date's reach included
+    first = dt.datetime.fromisoformat(synced).replace(tzinfo=ZoneInfo(TZ)).timestamp()
     # the purchase order's warehouse is the one its synced deliveries arrived at (unknown before any arrived)
     arrived_at = {
         po["id"]: (po["warehouse"], "deliveries")
@@ -92,3 +95,29 @@ def test_incoming_units_fall_back_to_the_stock_figure_on_a_store_lacking_purchas
         sources = con.execute("SELECT DISTINCT incoming_units_source FROM inventory_health").fetchall()
     assert sources == [("stock_snapshot",)]
     assert lines and all(row == (None, None, None) for row in lines), "unknown, not 0"
+
+
+def test_open_units_of_a_short_history_include_the_purchase_orders_placed_before_the_start_date(make_centra, tmp_path):
+    """A week synced: purchase orders placed before the start date and still open bring units too (the start date's
+    partition holds them, with their deliveries); per size and warehouse, fct_incoming_deliveries' open units equal
+    the simulator's, every open purchase order counted (issue 25: 540 open units where the stock said 12,444)."""
+    centra = make_centra(seed=11, days=14, orders_per_day=5, now=PINNED.timestamp())
+    with pinned_clock(PINNED):
+        first, last = sim_day(centra, 7), sim_day(centra, 0)
+        settings = settings_for(tmp_path, start=first)
+        supply = ("centra_purchase_orders", "centra_purchase_order_deliveries")
+        assert dg.materialize(  # the supply data types only, as a backfill's ranged run
+            [a for a in assets_of(settings, "event") if a.op.name in supply],
+            resources={"centra": resource_for(centra, settings)},
+            instance=new_instance(),
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        ).success
+        assert build_marts(settings, upstream_of="fct_incoming_deliveries").success
+    with duckdb.connect(str(settings.duckdb_file), read_only=True) as con:
+        got = con.execute(
+            "SELECT size_id, warehouse_id, sum(open_quantity) FROM fct_incoming_deliveries GROUP BY ALL "
+            "HAVING sum(open_quantity) > 0"
+        ).fetchall()
+    truth_po = purchase_order_truth(centra, settings)  # the marts suite's: open until Centra marks it delivered
+    assert sum(truth_po["open_before_start"].values()), "purchase orders placed before the start date are still open"
+    assert {(s, w): units for s, w, units in got} == {k: units for k, units in truth_po["open"].items() if units}

@@ -19,7 +19,7 @@ from centra_assets.defs.realtime.sweep import marks_since
 from centra_sim.testing.runs import run
 from centra_sim.testing.simulator import NOW
 
-from ..helpers import TZ, Local, assets_of, materialize_range, resource_for, rows, sim_day
+from ..helpers import TZ, Local, assets_of, materialize_range, resource_for, rows, sim_day, synced_from
 
 DAYS = 10
 DOWN = (4.5, 6.0)  # the daemon is down from day 4, 12:15 to day 6, 00:15: no schedule, no sensor tick
@@ -56,7 +56,7 @@ def _warehouse(settings) -> dict[str, list]:
 
 
 def _expected(centra, first: str) -> dict[str, list]:
-    t = lambda entity: _truth(centra, entity, first)  # noqa: E731
+    t = lambda entity: _truth(centra, entity, synced_from(entity, first))  # noqa: E731
     return {
         "orders": sorted((o["number"], o["status"], _utc(o["updated_at"])) for o in t("orders")),
         "shipments": sorted((s["id"], s["is_shipped"], _utc(s["shipped_at"])) for s in t("shipments")),
@@ -69,7 +69,8 @@ def _expected(centra, first: str) -> dict[str, list]:
 def test_weeks_of_later_changes_reach_every_partition_through_schedule_and_sweep(make_centra, tmp_path):
     start = NOW - DAYS * 86400
     centra = make_centra(days=70, orders_per_day=8, now=start)
-    first = sim_day(centra, 42)  # six weeks of history: purchase orders placed then are delivered in these weeks
+    # four weeks of history: purchase orders placed then, and some placed before it, are delivered in these weeks
+    first = sim_day(centra, 28)
     settings = Local().settings(tmp_path, first)
     resource = resource_for(centra, settings, backoff_base=0.01)
     instance = dg.DagsterInstance.ephemeral()
@@ -123,5 +124,13 @@ def test_weeks_of_later_changes_reach_every_partition_through_schedule_and_sweep
     for table in ("orders", "shipments", "returns", "purchase_orders"):
         assert set(at_backfill[table]) - set(got[table]), f"no {table} record changed after the backfill"
     assert set(got["purchase_order_deliveries"]) - set(at_backfill["purchase_order_deliveries"])
+    # purchase orders placed before the start date, held in its partition, are kept current too
+    placed_before = {
+        p["id"]
+        for p in _truth(centra, "purchase_orders", synced_from("purchase_orders", first))
+        if dt.datetime.fromisoformat(p["created_at"]).astimezone(ZoneInfo(TZ)).date().isoformat() < first
+    }
+    changed = set(got["purchase_orders"]) - set(at_backfill["purchase_orders"])
+    assert {p for p, *_ in changed if p in placed_before}, "no purchase order placed before the start date changed"
     sweep_ticks = 2 * DAYS - 1 - 3 + 1
     assert 0 < runs["sweep"] <= sweep_ticks  # at most one refresh run per store and tick

@@ -38,7 +38,12 @@ def money_columns(table: Table) -> dict[str, str]:
 
 def _partition_rule(spec: EntitySpec) -> str:
     if spec.partition == "event":
-        return f"one partition per day the record was created (`{spec.date_field}`), latest version kept"
+        reach = (
+            f" (those created in the {spec.reach_before_start} days before CENTRA_START_DATE: the start date's)"
+            if spec.reach_before_start
+            else ""
+        )
+        return f"one partition per day the record was created (`{spec.date_field}`){reach}, latest version kept"
     return "one partition per day the snapshot was taken; every snapshot kept (`snapshot_date`)"
 
 

@@ -158,6 +158,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         centra.concurrency,
                         progress.within,
                         lock=turns.turn_lock(settings),  # builds and publishes take turns
+                        start=dt.date.fromisoformat(store.start_date),
                     )
                     for result in refreshed:
                         context.log.info(progress.finished(result))
@@ -175,6 +176,7 @@ def build_sync_asset(spec: EntitySpec, settings: Settings) -> dg.AssetsDefinitio
                         progress=progress.within(day),
                         today=None if event else day,
                         lock=turns.turn_lock(settings),
+                        start=dt.date.fromisoformat(store.start_date),
                     )
                     context.log.info(progress.finished(result))
                     results.append(result)

@@ -91,10 +91,12 @@ def sync_partition(
     progress=None,
     today: dt.date | None = None,
     lock: TurnLock | None = None,
+    start: dt.date | None = None,
 ) -> SyncResult:
     """Replace one day's partition of every table of `spec` with what Centra holds now: every table's partition
     published together, in a turn of `lock` (publish.published_together). `today`: the snapshot day the caller's
-    run takes (its start's day; by default now's), so a step that passes midnight still stores it."""
+    run takes (its start's day; by default now's), so a step that passes midnight still stores it. `start`: the
+    store's start date, whose partition also holds the records of the spec's reach before it (`filed_day`)."""
     result = SyncResult(spec.name, day.isoformat(), root=root, store=audit["_store"])
     if spec.partition == "snapshot":
         today = today or day_of(calendar.now(), tz)
@@ -110,6 +112,8 @@ def sync_partition(
         where = None
     else:
         result.window = day_window(day, tz)
+        if day == start and spec.reach_before_start:
+            result.window = (day_window(day - dt.timedelta(days=spec.reach_before_start), tz)[0], result.window[1])
         where = {spec.date_field: {"from": result.window[0], "to": result.window[1]}}
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
@@ -180,9 +184,17 @@ def _may_grow(window: tuple[str, str] | None) -> bool:
     return window is not None and dt.datetime.fromisoformat(window[1]) > calendar.now() - dt.timedelta(hours=1)
 
 
-def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo) -> dt.date | None:
+def filed_day(spec: EntitySpec, created: dt.date, start: dt.date | None) -> dt.date:
+    """The partition a record created on the store day `created` lives in: that day, or the start date's for a
+    record created within the spec's reach before the start date (the start's sync reads those too). The one rule
+    for the sync, a refresh and the sensors that locate a record."""
+    reach = dt.timedelta(days=spec.reach_before_start)
+    return start if start is not None and reach and start - reach <= created < start else created
+
+
+def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo, start: dt.date | None = None) -> dt.date | None:
     value = get(record, spec.date_field)
-    return day_of(to_utc(value, tz), tz) if value else None
+    return filed_day(spec, day_of(to_utc(value, tz), tz), start) if value else None
 
 
 def refresh_records(
@@ -196,6 +208,7 @@ def refresh_records(
     concurrency: int = 4,
     progress_for: Callable[[dt.date], Callable] | None = None,
     lock: TurnLock | None = None,
+    start: dt.date | None = None,
 ) -> list[SyncResult]:
     """Re-fetch the given records (order numbers, ids) once, and merge each into its partition among `days`.
 
@@ -228,7 +241,7 @@ def refresh_records(
             records += page
     by_day: dict[dt.date | None, list[dict]] = defaultdict(list)
     for record in records:
-        by_day[record_day(spec, record, tz)].append(record)
+        by_day[record_day(spec, record, tz, start)].append(record)
     elsewhere = sum(len(rs) for day, rs in by_day.items() if day not in days)
     if elsewhere:
         log.warning(
@@ -253,7 +266,9 @@ def refresh_records(
                     len(keys),
                 )
                 progress = progress_for(day) if progress_for else None
-                results.append(sync_partition(client, spec, root, day, tz, audit, concurrency, progress, lock=lock))
+                results.append(
+                    sync_partition(client, spec, root, day, tz, audit, concurrency, progress, lock=lock, start=start)
+                )
                 continue
             result = SyncResult(
                 spec.name,

@@ -27,6 +27,7 @@ from centra_assets.warehouse.parquet import table_files
 
 from ..policy import REFRESH_PRIORITY
 from ..raw.partitions import key
+from ..raw.sync import filed_day
 
 CHANGING = tuple(s for s in ALL if s.partition == "event" and s.refresh_field)  # data types refreshed by key
 TAG = "centra/refresh"  # a refresh run's tag: its run key, by which the sensor that asked for it follows it up
@@ -152,10 +153,17 @@ def plan_refresh(
     located: dict[str, dict[str, set[int]]], settings: Settings, store: Store, reason: str
 ) -> list[Planned]:
     """One refresh run per store for the located keys (data type -> day -> keys), over the days they span.
-    Records of days before the store's CENTRA_START_DATE are not in the warehouse and are left out."""
-    located = {
-        name: {d: ks for d, ks in by_day.items() if d >= str(store.start_date)} for name, by_day in located.items()
-    }
+    A record created within its data type's reach before the store's CENTRA_START_DATE lives in the start date's
+    partition (`filed_day`); records of days before that are not in the warehouse and are left out."""
+    start = dt.date.fromisoformat(store.start_date)
+    filed: dict[str, dict[str, set[int]]] = {}
+    for name, by_day in located.items():
+        filed[name] = defaultdict(set)
+        for d, ks in by_day.items():
+            day = filed_day(BY_NAME[name], dt.date.fromisoformat(d), start)
+            if day >= start:
+                filed[name][day.isoformat()] |= ks
+    located = filed
     keys = {name: sorted({k for ks in by_day.values() for k in ks}) for name, by_day in located.items()}
     keys = {name: k for name, k in keys.items() if k}
     days = sorted({d for name, by_day in located.items() for d, ks in by_day.items() if ks})

@@ -37,6 +37,9 @@ select
     shipments.carrier_name,
     shipments.service_name,
     shipments.tracking_number,
+    -- the order is in the warehouse: false for an order placed before CENTRA_START_DATE, whose time, market and
+    -- store type are then unknown (null), so an average of the lead times from the order covers the others only
+    orders.order_number is not null as is_order_synced,
     orders.market_id,
     orders.store_type,
     orders.order_created_at,
