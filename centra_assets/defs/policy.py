@@ -94,8 +94,9 @@ EVERY_INPUT_LANDED = (
 # Nor does a refresh run in progress hold a build back (eager's `~any_deps_in_progress`): raw data holds still while a
 # build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the build started
 # asks for the next one. A build starts within one automation tick of its first input landing.
-# Builds coalesce: while one is queued or running, no model is asked for; the changes stay pending and the first tick
-# after it asks for every model they touched, in one build (marts/conditions.py MartsBuildInFlight). One build runs
+# Builds coalesce: while one is queued or running, and on the tick that first sees its last models updated, no model
+# is asked for; the changes stay pending and the tick after asks for every model they touched, in one build
+# (marts/conditions.py MartsBuildInFlight). One build runs
 # at a time and none waits behind it, so refresh runs wait for one build at most, and a test comparing two marts
 # compares two marts of one build.
 # A sync run writing the raw data a model reads (the daily schedules, a backfill) holds the model back until it ends:

@@ -76,13 +76,23 @@ def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[R
 
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> tuple[str, set[dg.AssetKey]]:
     """One tick of the marts' automation sensor, as the daemon ticks it; the models it asks for are taken as built
-    (the dbt build itself is tested in test_marts.py). Returns the next cursor and the models asked for."""
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
-    result = defs.get_sensor_def("centra_marts_automation").evaluate_tick(context)
-    requested = {k for r in result.run_requests for k in r.asset_selection}
-    for model in requested:
-        instance.report_runless_asset_event(dg.AssetMaterialization(model))
-    return result.cursor, requested
+    (the dbt build itself is tested in test_marts.py), and then seen by the sensor's next tick, which asks for
+    nothing (a change pending meanwhile waits for the tick after: conditions.py MartsBuildInFlight). Returns the
+    next cursor and the models asked for."""
+    sensor = defs.get_sensor_def("centra_marts_automation")
+
+    def evaluate(cursor: str | None) -> tuple[str, set[dg.AssetKey]]:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
+        result = sensor.evaluate_tick(context)
+        return result.cursor, {k for r in result.run_requests for k in r.asset_selection}
+
+    cursor, requested = evaluate(cursor)
+    if requested:
+        for model in requested:
+            instance.report_runless_asset_event(dg.AssetMaterialization(model))
+        cursor, seeing = evaluate(cursor)
+        assert not seeing, f"the tick that sees a build asked for {sorted(k.to_user_string() for k in seeing)}"
+    return cursor, requested
 
 
 def test_no_model_is_asked_for_until_every_raw_table_it_reads_has_landed(make_centra, tmp_path):
@@ -225,6 +235,18 @@ def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_i
     instance.report_run_canceled(run)
     asked = next_tick()
     assert compared <= asked, sorted(k.to_user_string() for k in compared - asked)
+
+    # Orders land while a build runs, and its last model is updated after the sensor's previous tick: the change is
+    # built in one build, with the mart the build just updated, not level by level in one build after another (the
+    # soak test: five builds after the last change, each of the models the one before had left behind).
+    next_tick()
+    running = instance.create_run_for_job(job, asset_selection={daily_sales}, status=dg.DagsterRunStatus.STARTED)
+    land(orders, key(settings, store, day))
+    assert not next_tick()
+    instance.report_runless_asset_event(dg.AssetMaterialization(daily_sales))
+    instance.report_run_canceled(running)  # the build ends
+    builds = [b for b in (next_tick() for _ in range(3)) if b]
+    assert len(builds) == 1 and fed_by_orders <= builds[0], [sorted(k.path[-1] for k in b) for b in builds]
 
 
 def graph_roots(defs: dg.Definitions, model: dg.AssetKey) -> set[dg.AssetKey]:

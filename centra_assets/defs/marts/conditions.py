@@ -110,30 +110,44 @@ class EveryStoreLanded(dg.AutomationCondition):
         return dg.AutomationResult(context, context.candidate_subset)
 
 
-# per evaluation: whether any dbt model is in a run that is queued or running
+# per evaluation: whether any dbt model is in a run that is queued or running, or was updated since the last tick
 _IN_FLIGHT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def _marts_build_in_flight(context: dg.AutomationContext) -> bool:
-    view = context.asset_graph_view
+    view, since = context.asset_graph_view, context.previous_temporal_context
     if view not in _IN_FLIGHT:
         models = [k for k in context.asset_graph.get_all_asset_keys() if k.path[0] == "analytics"]
         _IN_FLIGHT[view] = False
         for model in models:
-            if not (
-                await view.compute_run_in_progress_subset(key=model, from_subset=view.get_full_subset(key=model))
-            ).is_empty:
+            everything = view.get_full_subset(key=model)
+            unseen = (
+                since is not None
+                and not (
+                    await view.compute_updated_since_temporal_context_subset(key=model, temporal_context=since)
+                ).is_empty
+            )
+            if unseen or not (await view.compute_run_in_progress_subset(key=model, from_subset=everything)).is_empty:
                 _IN_FLIGHT[view] = True
                 break
     return _IN_FLIGHT[view]
 
 
 class MartsBuildInFlight(dg.AutomationCondition):
-    """True while any dbt model is in a run that is queued or running: builds coalesce. Eager's own
-    `~in_progress()` holds back only the models of the build in progress, so a change landing during a build asked
-    for a second build of the other models at once, which then waited for the first, and its tests compared marts
-    of two different builds. Held back instead, every change stays pending (eager's `since_last_handled`) and the
-    next tick after the build asks for everything it touched in one build. At most one build runs; none waits."""
+    """True while any dbt model is in a run that is queued or running, and on the tick that first sees a build's last
+    models updated: builds coalesce. Eager's own `~in_progress()` holds back only the models of the build in
+    progress, so a change landing during a build asked for a second build of the other models at once, which then
+    waited for the first, and its tests compared marts of two different builds. Held back instead, every change
+    stays pending (eager's `since_last_handled`) and the next tick after the build asks for everything it touched in
+    one build. At most one build runs; none waits.
+
+    The tick that sees the build's last models updated is held too: on it, a model's own update (`handled`) wins
+    over an upstream model asked for on the same tick (`will_be_requested`, which carries no time to compare), so a
+    change pending since the build asked for its staging and intermediate models without the marts the build had
+    just updated; those followed in a build of their own, whose marts' updates left the models after them behind
+    again, level by level (the soak test: five builds, 40 s each, after the last change; the last still running
+    five minutes later). One tick later the build's updates are handled, and the change asks for every model it
+    touches, in one build."""
 
     @property
     def name(self) -> str:
@@ -141,7 +155,7 @@ class MartsBuildInFlight(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return "A build of the marts is queued or running"
+        return "A build of the marts is queued or running, or its updates are not yet seen"
 
     @property
     def requires_cursor(self) -> bool:
