@@ -32,7 +32,7 @@ def sync(settings, resource, instance, first: str, last: str, ops: set[str] | No
 
 
 # the incremental models are upstream of these
-MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments")
+MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments", "dim_customers")
 
 
 def build(settings, instance) -> dg.ExecuteInJobResult:
