@@ -34,16 +34,17 @@ SUITES = {
 def main(argv: list[str]) -> None:
     chosen = argv or list(SUITES)
     out = Path(__file__).with_name("results.json")
-    # a run of some suites replaces their rows in the last full run's results, and keeps the others
+    rows = []
+    for name in chosen:
+        print(f"running {name} ...", flush=True)
+        rows += [{**row, "bench": name} for row in SUITES[name]()]
+    # a run of some suites replaces their rows in the last results, and keeps the others (read when done: another
+    # suite's run may have written them meanwhile)
     kept = (
         [r for r in json.loads(out.read_text())["results"] if r.get("bench") not in chosen]
         if argv and out.exists()
         else []
     )
-    rows = []
-    for name in chosen:
-        print(f"running {name} ...", flush=True)
-        rows += [{**row, "bench": name} for row in SUITES[name]()]
     rows = sorted(kept + rows, key=lambda r: list(SUITES).index(r["bench"]) if r.get("bench") in SUITES else -1)
     width = max(len(r["metric"]) for r in rows)
     print(f"\n{'metric':<{width}}  {'value':>9}  {'baseline':>9}  {'ratio':>6}  target / note")

@@ -42,7 +42,8 @@ TOKEN = "bench-token"
 TZ = "Europe/Stockholm"
 DAYS, PER_DAY, COPIES = 10, 3_700, 30  # 34k orders synced (today is partial), 1M analysed
 ROUNDS = 5
-IDS = ("order_number", "shipment_id", "return_id", "purchase_order_id", "delivery_id")
+IDS = ("order_number", "shipment_id", "return_id", "purchase_order_id", "delivery_id", "customer_id")
+CUSTOMERS = ("customers", "customer_attributes")  # snapshots of the copies' customers (a copy has its own customers)
 
 # What an analyst would write by hand for every figure of daily_sales, from the raw data's meaning (DECISIONLOG.md), at
 # the same grain: store x day x market x store type (order numbers repeat across stores, so the store is in every key).
@@ -226,9 +227,19 @@ def _sync(root: Path) -> Settings:
 
 
 def _copy(raw: Path, span: int, copies: int = COPIES) -> None:
-    """copies - 1 more copies of every event table: keys offset, timestamps and partitions moved by k * span days."""
+    """copies - 1 more copies of every event table: keys offset, timestamps and partitions moved by k * span days.
+    Each copy has its own customers (in the customers' snapshots too): a customer keeps her number of orders, so a
+    changed order recomputes as many orders of her (fct_orders) on 1M orders as on 34,000."""
     con = duckdb.connect()
     con.execute("SET threads = 1")  # one file per partition
+    for table in CUSTOMERS:
+        for path in (raw / table).glob("date=*/data.parquet"):
+            copied = ", ".join(f"customer_id + {k * 10**8}" for k in range(copies))
+            con.execute(
+                f"COPY (SELECT * REPLACE (unnest([{copied}]) AS customer_id) "
+                f"FROM read_parquet('{path}', hive_partitioning = false)) TO '{path}.copy' (FORMAT parquet)"
+            )
+            os.replace(f"{path}.copy", path)
     for spec in ALL:
         if spec.partition != "event":
             continue
@@ -237,7 +248,7 @@ def _copy(raw: Path, span: int, copies: int = COPIES) -> None:
             originals = sorted(str(f) for f in (raw / table.name).glob("date=*/data.parquet"))  # not the copies
             for k in range(1, copies):
                 replace = [f"{c} + {k * 10**8} AS {c}" for c in IDS if c in {x.name for x in table.columns}]
-                replace += [f"{c} + INTERVAL {k * span} DAY AS {c}" for c in stamps]
+                replace += [f"{c} + INTERVAL ({k * span}) DAY AS {c}" for c in stamps]
                 if "order_id" in {x.name for x in table.columns}:
                     replace.append(f"order_id || '-{k}' AS order_id")
                 out = raw / f".copy{k}" / table.name
@@ -252,6 +263,28 @@ def _copy(raw: Path, span: int, copies: int = COPIES) -> None:
                     (written,) = part.glob("*.parquet")  # one file per partition (one thread)
                     (raw / table.name / part.name).mkdir()
                     written.rename(raw / table.name / part.name / "data.parquet")
+
+
+def history(raw: Path, root: Path, copies: int = COPIES) -> int:
+    """About copies x 34,000 orders of history under `raw` (a store's raw folder), all before the last 50 days: the
+    synced days (in `root`) copied into the past, without the synced days themselves (another simulator's numbers).
+    The orders added. BENCH_SYNCED names a warehouse an earlier run synced (`_sync`) to copy instead of syncing."""
+    if os.environ.get("BENCH_SYNCED"):
+        shutil.copytree(os.environ["BENCH_SYNCED"], root / "warehouse")
+        settings = Settings(warehouse_dir=str(root / "warehouse"), timezone=TZ)
+    else:
+        settings = _sync(root)
+    synced = Path(layout.raw_root(layout.store_root(settings.warehouse_dir, settings.stores[0])))
+    tables = [t.name for spec in ALL if spec.partition == "event" for t in spec.tables]
+    own = {t: {p.name for p in (synced / t).glob("date=*")} for t in tables}
+    _copy(synced, span=-(DAYS + 40), copies=copies + 1)
+    for table in tables:
+        (raw / table).mkdir(parents=True, exist_ok=True)
+        for part in (synced / table).glob("date=*"):
+            if part.name not in own[table]:
+                part.rename(raw / table / part.name)
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT count(*) FROM read_parquet('{raw}/orders/date=*/data.parquet')").fetchone()[0]
 
 
 def _dbt(settings: Settings, build: Path, *args: str, changed: dict | None = None) -> float:

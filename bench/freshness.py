@@ -26,12 +26,15 @@ from zoneinfo import ZoneInfo
 import duckdb
 import httpx
 
+from centra_assets.warehouse import layout
 from centra_sim.testing.dagster_ui import loaded_location, start_sensor, until
+
+from . import analytics
 
 TOKEN = "bench-token"
 SECRET = "bench-webhook-secret-0123"
 TIMEZONE = "Europe/Stockholm"
-TARGET = 120.0  # s: the raw refresh within a minute (the mission), then one dbt build of what changed
+TARGET = 60.0  # s at p95 (half at p50), on a million orders: the raw refresh, then one dbt build of what changed
 WEBHOOK_SENSOR, AUTOMATION = "centra_webhook_sensor", "centra_marts_automation"
 TAIL = 300  # s to wait after the last change
 IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
@@ -84,9 +87,10 @@ def _sync_everything(defs, instance, first: str, last: str, log) -> None:
             raise RuntimeError(f"{job} failed; see {log.name}")
 
 
-def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]:
+def webhook_to_daily_sales(samples: int = 20, every: float = 15.0, copies: int = analytics.COPIES) -> list[dict]:
     """p50 and p95 of webhook -> order counted in `daily_sales`, against webhook -> order in Parquet (same changes,
-    same run)."""
+    same run), on a warehouse holding `copies` x 34,000 orders of history before the simulator's days (copied as
+    bench/analytics.py does: the marts' build after a change must not grow with the history)."""
     import dagster as dg
 
     from centra_assets.cli import init_instance, stop_session
@@ -136,6 +140,8 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
                 }
                 settings = settings_from_env(env)
                 instance = dg.DagsterInstance.from_config(str(home))
+                raw = Path(layout.raw_root(layout.store_root(str(warehouse), settings.stores[0])))
+                history = analytics.history(raw, Path(tmp) / "history", copies) if copies else 0
                 synced = time.monotonic()
                 with mock.patch.dict(os.environ, env):  # the resources read their settings from the environment
                     from centra_assets.definitions import defs  # the code location `make dev` loads
@@ -211,7 +217,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
     return [
         {
             "suite": "freshness",
-            "metric": "webhook to the order in daily_sales, p95 (s)",
+            "metric": f"webhook to the order in daily_sales, {base:,} orders, p95 (s)",
             "value": round(p95, 1),
             "baseline": round(base95, 1),
             "ratio": round(p95 / base95, 2),
@@ -222,13 +228,13 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0) -> list[dict]
         },
         {
             "suite": "freshness",
-            "metric": "webhook to the order in daily_sales, p50 (s)",
+            "metric": f"webhook to the order in daily_sales, {base:,} orders, p50 (s)",
             "value": round(p50, 1),
             "baseline": round(base50, 1),
             "ratio": round(p50 / base50, 2),
             "target": f"value <= {TARGET / 2:.0f} s",
-            "note": f"baseline: webhook to the order in Parquet (p50); first sync of 2 days and the marts took "
-            f"{synced:.0f} s",
+            "note": f"baseline: webhook to the order in Parquet (p50); {history:,} orders of history copied before the "
+            f"simulator's days; first sync of 2 days and the marts took {synced:.0f} s",
         },
     ]
 

@@ -188,3 +188,21 @@
         delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
+
+{# Pre-hook of dim_customers (by customer): its rows of the customers of the orders int_orders_recomputed names go, as
+   the last build or this one sees them (all of a store's when its first order day moved: it names every order
+   then); all of them when it recomputes every customer into the table. #}
+{% macro centra_delete_changed_customers() -%}
+    {%- if centra_customers_by_key() -%}
+        delete from {{ this }} where (store, customer_id) in (
+            select store, customer_id from {{ ref('int_orders_recomputed') }} where customer_id is not null)
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Whether dim_customers recomputes only the customers int_orders_recomputed names: built incrementally (no customers
+   snapshot taken since), in a build that builds int_orders_recomputed. #}
+{% macro centra_customers_by_key() -%}
+    {{- return(centra_incremental() and centra_builds('int_orders_recomputed')) -}}
+{%- endmacro %}

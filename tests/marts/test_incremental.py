@@ -32,7 +32,7 @@ def sync(settings, resource, instance, first: str, last: str, ops: set[str] | No
 
 
 # the incremental models are upstream of these
-MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments")
+MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments", "dim_customers")
 
 
 def build(settings, instance) -> dg.ExecuteInJobResult:
@@ -66,6 +66,9 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     settings = settings_for(tmp_path, start=days[0])
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
     sync(settings, resource, instance, days[0], days[-1])
+    # the customers' snapshot, once: dim_customers (by customer) has rows whose orders change below
+    customers = [a for a in assets_of(settings, "snapshot") if a.op.name == "centra_customers"]
+    assert dg.materialize(customers, resources={"centra": resource}, instance=instance).success
     assert build(settings, instance).success  # the first build: every model whole
 
     # two days pass: returns come in for orders of days before, complete and are refunded; orders ship. Only the
@@ -99,6 +102,8 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
 
     incremental, rebuilt = tables(settings.duckdb_file), tables(full)
     assert incremental == rebuilt and len(incremental) >= 10, (incremental, rebuilt)
+    with duckdb.connect(str(full), read_only=True) as con:  # customers whose orders changed are compared
+        assert con.execute("SELECT count(*) FROM dim_customers WHERE lifetime_orders > 0").fetchone()[0] > 0
     assert_same_rows(settings.duckdb_file, full, incremental)
 
 

@@ -3,6 +3,8 @@
 -- recomputed and those with shipments of the `shipment` days (int_changed_days), then every order of their customers,
 -- as the last build and this one see them (an order's place in its customer's sequence, and the customer's counts,
 -- read all of them). Read before fct_orders is rebuilt: its last build is still in place. Empty in a full build.
+-- Each row carries its customer as this build or the last one sees it: dim_customers recomputes those customers.
+-- When a store's first order day moved (every customer's history flag reads it), every order of the store.
 -- depends_on: {{ ref('int_changed_days') }}
 {%- set node = graph.nodes['model.centra.fct_orders'] %}
 {%- set previous = adapter.get_relation(node.database, node.schema, node.alias) if execute else none %}
@@ -25,6 +27,13 @@ with touched as (
     from {{ previous }} as previous
     inner join {{ ref('int_changed_days') }} as days
         on days.anchor = 'order' and previous.store = days.store and previous.order_day = days.day
+    union all  -- a store whose first order day moved: all of it
+    select orders.store, orders.order_number, orders.customer_id
+    from {{ ref('int_orders') }} as orders
+    inner join (
+        select store, min(order_day) as first_day from {{ ref('int_orders') }} group by store
+        except select store, min(order_day) from {{ previous }} group by store
+    ) as moved on orders.store = moved.store
     {%- endif %}
 ),
 
@@ -32,14 +41,14 @@ customers as (
     select distinct store, customer_id from touched where customer_id is not null
 )
 
-select store, order_number from touched
+select store, order_number, customer_id from touched
 union
-select orders.store, orders.order_number
+select orders.store, orders.order_number, orders.customer_id
 from {{ ref('int_orders') }} as orders
 inner join customers on orders.store = customers.store and orders.customer_id = customers.customer_id
 {%- if previous %}
 union
-select previous.store, previous.order_number
+select previous.store, previous.order_number, previous.customer_id
 from {{ previous }} as previous
 inner join customers on previous.store = customers.store and previous.customer_id = customers.customer_id
 {%- endif %}

@@ -2,8 +2,19 @@
 -- orders are not purchases. The cohort is the month of the first purchase, where the warehouse holds the first ever
 -- (their first order in it is 'new' in fct_orders); null for a customer who bought before the synced range or of
 -- whom that is unknown (bought_before_synced_range says which).
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ centra_delete_changed_customers() }}"
+) }}
+-- Incremental (macros/incremental.sql): the customers of the orders int_orders_recomputed names; whole when a
+-- customers snapshot was taken since the last build.
+-- depends_on: {{ ref('int_orders_recomputed') }}
+{%- set recomputed = 'select store, customer_id from ' ~ ref('int_orders_recomputed') if centra_customers_by_key() else none %}
 with customers as (
     select * from {{ ref('stg_centra__customers') }} where is_latest_snapshot
+    {%- if recomputed %}
+    and (store, customer_id) in ({{ recomputed }})
+    {%- endif %}
 ),
 
 history as (
@@ -19,6 +30,9 @@ history as (
         {{ centra_round('sum(net_sales_base)', 2) }} as lifetime_net_sales_base
     from {{ ref('fct_orders') }}
     where customer_id is not null and not is_cancelled
+    {%- if recomputed %}
+    and (store, customer_id) in ({{ recomputed }})
+    {%- endif %}
     group by store, customer_id
 )
 
