@@ -78,7 +78,8 @@ def _code_changed(instance: dg.DagsterInstance) -> bool:
     so the build must be whole."""
     for model, version in _incremental_code().items():
         event = instance.get_latest_materialization_event(model)
-        if event is None or event.asset_materialization.tags.get(CODE_VERSION_TAG) != version:
+        # a model never built through Dagster (new, or left out of every build so far) holds no rows of old SQL
+        if event is not None and event.asset_materialization.tags.get(CODE_VERSION_TAG) != version:
             return True
     return False
 

@@ -10,34 +10,6 @@
 -- window count for the return's warehouse (Centra's returnWarehouse) beside them; units sold less those are the
 -- net units sold.
 {% set window_days = 28 %}
-{#- The raw partitions whose shipped lines it reads (fct_shipments: a table, one row per shipment, its day): those of
-    the shipments shipped in a store's window, and of its first shipped shipments with lines (`history` reads how far
-    back they go); not every shipment's file, which made it cost with the years of history. #}
-{%- set partitions -%}
-    with latest_day as (
-        select store, max(stock_day) as stock_day from {{ ref('fct_inventory_daily') }} group by store
-    ),
-
-    shipped as (
-        select shipments.store, shipments.shipment_day, {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day
-        from {{ ref('fct_shipments') }} as shipments
-        where shipments.shipped_at is not null and shipments.units > 0
-    ),
-
-    first_day as (
-        select store, min(shipped_day) as shipped_day from shipped group by store
-    )
-
-    select distinct shipped.store, cast(shipped.shipment_day as varchar)
-    from shipped
-    inner join latest_day on shipped.store = latest_day.store
-    inner join first_day on shipped.store = first_day.store
-    where shipped.shipped_day = first_day.shipped_day
-        or (shipped.shipped_day > {{ dbt.dateadd('day', -window_days, 'latest_day.stock_day') }}
-            and shipped.shipped_day <= latest_day.stock_day)
-    order by 1, 2
-{%- endset -%}
-{%- set partitions = run_query(partitions).rows | map('list') | list if execute else [] %}
 with daily as (
     select * from {{ ref('fct_inventory_daily') }}
 ),
@@ -63,8 +35,8 @@ lines as (  -- every shipped line, with its order and the warehouse its shipment
         lines.size_id,
         {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day,
         lines.quantity
-    from {{ centra_staged('shipment_lines', partitions) }} as lines
-    inner join {{ centra_staged('shipments', partitions) }} as shipments
+    from {{ ref('stg_centra__shipment_lines') }} as lines
+    inner join {{ ref('stg_centra__shipments') }} as shipments
         on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
     where shipments.shipped_at is not null
 ),
