@@ -14,7 +14,7 @@ import dagster as dg
 from centra_assets.calendar import longest_day
 from centra_assets.settings import Settings
 
-from .marts.conditions import EveryStoreLanded, MartsBuildInFlight, RawSyncInFlight
+from .marts.conditions import EveryStoreLanded, MartsBuildInFlight, RawSyncInFlight, RawUpdatedAfterBuild
 
 
 def owners(settings: Settings) -> list[str]:
@@ -102,8 +102,12 @@ EVERY_INPUT_LANDED = (
 # A sync run writing the raw data a model reads (the daily schedules, a backfill) holds the model back until it ends:
 # one build after the sync, not one after each of its data types (marts/conditions.py RawSyncInFlight). A refresh
 # does not: it is seconds of work, arriving at any moment.
+# A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw
+# update saw the model's own update as well (a refresh published right after a build): eager alone let the model's
+# update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild).
 REFRESH_WHEN_UPSTREAM_CHANGES = (
     dg.AutomationCondition.eager()
+    .replace("any_deps_updated", dg.AutomationCondition.any_deps_updated() | RawUpdatedAfterBuild())
     .without(~dg.AutomationCondition.any_deps_missing())
     .without(~dg.AutomationCondition.any_deps_in_progress())
     & EVERY_INPUT_LANDED

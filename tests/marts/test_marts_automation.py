@@ -248,6 +248,22 @@ def test_builds_coalesce_no_model_is_asked_for_while_a_build_runs_and_then_all_i
     builds = [b for b in (next_tick() for _ in range(3)) if b]
     assert len(builds) == 1 and fed_by_orders <= builds[0], [sorted(k.path[-1] for k in b) for b in builds]
 
+    # A refresh waiting for the build's turn publishes orders right after the build, before the sensor's next tick:
+    # the tick sees the raw update and the models' own updates at once, and eager's `handled` (the models updated)
+    # wins over the raw update (`any_deps_updated`): the change was dropped, the marts stale until the next one.
+    running = instance.create_run_for_job(
+        defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=everything),
+        asset_selection=everything,
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    assert not next_tick()
+    for model in everything:  # the build's models are recorded while it holds the warehouse's turn ...
+        instance.report_runless_asset_event(dg.AssetMaterialization(model))
+    land(orders, key(settings, store, day))  # ... and the refresh publishes after it
+    instance.report_run_canceled(running)
+    builds = [b for b in (next_tick() for _ in range(3)) if b]
+    assert len(builds) == 1 and fed_by_orders <= builds[0], [sorted(k.path[-1] for k in b) for b in builds]
+
 
 def graph_roots(defs: dg.Definitions, model: dg.AssetKey) -> set[dg.AssetKey]:
     graph = defs.resolve_asset_graph()

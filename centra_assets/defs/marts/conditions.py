@@ -213,3 +213,48 @@ class RawSyncInFlight(dg.AutomationCondition):
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         syncing = bool(held_roots(context) & _syncing(context))
         return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())
+
+
+# per evaluation: an asset's latest materialization, and the latest run planning it, by storage id
+_HANDLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _last_event(context: dg.AutomationContext, key: dg.AssetKey, planned: bool) -> int:
+    """The storage id of the asset's latest materialization, or (planned) of the latest run planning it if later.
+    Event ids grow with every event the instance records: they order a raw table's update and a model's across
+    runs. A raw table's planned materialization is not an update: its data lands later."""
+    instance, known = context.asset_graph_view.instance, _HANDLED.setdefault(context.asset_graph_view, {})
+    if (key, planned) not in known:
+        records = instance.get_asset_records([key])
+        ids = [records[0].asset_entry.last_materialization_storage_id if records else None]
+        if planned and (info := instance.get_latest_planned_materialization_info(key)):
+            ids.append(info.storage_id)
+        known[key, planned] = max((i for i in ids if i is not None), default=0)
+    return known[key, planned]
+
+
+class RawUpdatedAfterBuild(dg.AutomationCondition):
+    """True while a raw table the model reads was updated after the model was last built or asked for. Eager's
+    `any_deps_updated` tells only that the raw table was updated since the previous tick, and a tick that also sees
+    the model updated lets the model's update win (`since_last_handled`): a refresh waiting for a build's turn
+    publishes right after the build (marts/dbt.py), often before the next tick, and its change was dropped, the
+    marts stale until the next change. Event ids order the two, as ticks cannot; a build asked for again, or failed,
+    ends it (a failing model is not asked for again and again)."""
+
+    @property
+    def name(self) -> str:
+        return "raw_updated_after_build"
+
+    @property
+    def description(self) -> str:
+        return "A raw table read was updated after the model was last built or asked for"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        raw = [k for k in context.asset_graph.get(context.key).parent_keys if k.path[0] == "centra"]
+        built = _last_event(context, context.key, planned=True) if raw else 0
+        newer = any(_last_event(context, table, planned=False) > built for table in raw)
+        return dg.AutomationResult(context, context.candidate_subset if newer else context.get_empty_subset())
