@@ -59,11 +59,8 @@ def incremental_models() -> tuple[dg.AssetKey, ...]:
 def _incremental_code() -> dict[dg.AssetKey, str | None]:
     """The code version (dagster-dbt's: a hash of the model's SQL) of every incremental model and every model it
     reads, directly or not."""
-    models, todo, seen = (
-        _models(),
-        [u for u, n in _models().items() if n["config"].get("materialized") == "incremental"],
-        set(),
-    )
+    models, seen = _models(), set()
+    todo = [uid for uid, n in models.items() if n["config"].get("materialized") == "incremental"]
     while todo:
         uid = todo.pop()
         if uid not in seen:
