@@ -6,10 +6,9 @@ import time
 
 import dagster as dg
 
-from centra_assets.defs import build_definitions
 from centra_sim.testing.runs import run
 
-from ..helpers import assets_of
+from ..helpers import assets_of, definitions
 
 
 def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
@@ -17,7 +16,7 @@ def execute(settings, resource, instance, request: dg.RunRequest) -> bool:
 
 
 def tick(settings, resource, instance, cursor):
-    sensor = build_definitions(settings).get_sensor_def("centra_webhook_sensor")
+    sensor = definitions(settings).get_sensor_def("centra_webhook_sensor")
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"centra": resource})
     result = sensor(context)
     requests = result.run_requests if isinstance(result, dg.SensorResult) else []

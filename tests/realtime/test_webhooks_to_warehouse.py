@@ -8,14 +8,23 @@ import json
 import dagster as dg
 import pytest
 
-from centra_assets.defs import build_definitions
 from centra_assets.defs.realtime.sweep import marks_since, sweep
 from centra_assets.defs.realtime.webhooks import event_store
 from centra_assets.webhooks.app import build_app
 from centra_sim.events import Change
 from centra_sim.process import BackgroundServer
 
-from ..helpers import LOCAL_ONLY, materialize, new_instance, resource_for, rows, settings_for, sim_day, truth
+from ..helpers import (
+    LOCAL_ONLY,
+    definitions,
+    materialize,
+    new_instance,
+    resource_for,
+    rows,
+    settings_for,
+    sim_day,
+    truth,
+)
 from .helpers import execute, tick, wait_for_webhooks
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -110,7 +119,7 @@ def test_re_evaluating_a_tick_asks_for_the_same_runs(live):
 
 
 def queue_tick(settings, resource, instance, cursor):
-    sensor = build_definitions(settings).get_sensor_def("centra_event_queue_sensor")
+    sensor = definitions(settings).get_sensor_def("centra_event_queue_sensor")
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"centra": resource})
     result = sensor(context)
     return (result.run_requests if isinstance(result, dg.SensorResult) else []), context.cursor
