@@ -18,6 +18,7 @@ from ..helpers import (
     LOCAL_ONLY,
     definitions,
     materialize,
+    materialize_range,
     new_instance,
     resource_for,
     rows,
@@ -53,8 +54,7 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
     # are recorded in Dagster's PostgreSQL storage, and the refreshed partitions are located in and published to S3.
     centra, settings, resource, instance = live
     days = [sim_day(centra, n) for n in (2, 1, 0)]
-    for day in days:
-        materialize(settings, resource, day, "event")
+    assert materialize_range(settings, resource, days[0], days[-1]).success  # the days before, in one ranged run
     before = centra.sim.clock.now()
     centra.admin("faults", {"webhook_drop_rate": 0.3})  # Centra does not guarantee delivery
     cursor, runs = None, 0
@@ -131,8 +131,7 @@ def test_the_event_queue_keeps_the_warehouse_in_step_and_is_confirmed_after_refr
     settings = settings_for(tmp_path)
     resource, instance = resource_for(centra, settings, backoff_base=0.01), new_instance()
     days = [sim_day(centra, n) for n in (1, 0)]
-    for day in days:
-        materialize(settings, resource, day, "event")
+    assert materialize_range(settings, resource, days[0], days[-1]).success
     requests, cursor = queue_tick(settings, resource, instance, None)  # registers the listeners
     assert requests == [] and centra.sim.events.listeners["centra-assets"].keys() == {
         "Order",
