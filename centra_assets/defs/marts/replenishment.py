@@ -119,7 +119,8 @@ def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
         kinds={"python", "pandas", "parquet"},
         automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
         description=(__doc__ or "").strip()
-        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns).",
+        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns: the"
+        " next build of the marts makes it a view `replenishment_suggestions` there, dbt macro python_asset_views).",
     )
     def replenishment_suggestions(warehouse: DuckDBResource, config: ReplenishmentPolicy):
         with warehouse.get_connection() as con:
