@@ -133,3 +133,16 @@ def test_every_event_table_an_incremental_model_reads_is_upstream_of_the_changed
     assert len(incremental) >= 8
     missing = {nodes[n]["name"]: sorted(event_tables(n) - changed_days) for n in incremental}
     assert not {model: tables for model, tables in missing.items() if tables}
+
+
+def test_the_replenishment_view_describes_every_column_the_asset_writes():
+    """dbt makes the Python asset's Parquet a view beside the marts, with the columns its source lists (by name:
+    a column the asset adds would be left out of the view, and one it drops would fail every build)."""
+    from centra_assets.defs.marts.project import DBT_PROJECT
+    from centra_assets.defs.marts.replenishment import COLUMNS
+
+    sources = json.loads(DBT_PROJECT.manifest_path.read_text())["sources"]
+    table = sources["source.centra.analytics.replenishment_suggestions"]
+    assert tuple(table["columns"]) == COLUMNS
+    assert all(column["description"].strip() for column in table["columns"].values())
+    assert "key" in table["description"]

@@ -2,7 +2,8 @@
 writes the column empty, fct_incoming_deliveries says its open units are unknown (not 0), and inventory_health's
 incoming units fall back to Centra's own stock figure: equal to the simulator's open purchase order units. A purchase
 order's warehouse is then the one its deliveries arrived at. On a store that has them, the open units of a short
-history equal the same truth, purchase orders placed before the start date included."""
+history equal the same truth, purchase orders placed before the start date included. On a short history, a size's
+demand per warehouse equals the truth or is marked."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from ..helpers import (
     synced_from,
     today,
 )
-from .test_marts import PINNED, build_marts, purchase_order_truth
+from .test_marts import PINNED, build_marts, purchase_order_truth, units_sold_in_window
 
 pytestmark = pytest.mark.slow
 # The purchase order's status and warehouse and its lines' quantities: names open units per size and warehouse need.
@@ -51,7 +52,8 @@ def open_units(centra) -> dict[tuple[int, int], int]:
 
 
 def test_incoming_units_fall_back_to_the_stock_figure_on_a_store_lacking_purchase_order_names(make_centra, tmp_path):
-    centra = make_centra(seed=11, days=14, orders_per_day=5, now=PINNED.timestamp(), schema_variant={"hide": LACKING})
+    # 20 orders a day: enough shipments of orders placed before the start date for some to draw from another warehouse
+    centra = make_centra(seed=11, days=14, orders_per_day=20, now=PINNED.timestamp(), schema_variant={"hide": LACKING})
     with pinned_clock(PINNED):
         # the start date's partition holds the purchase orders and deliveries of its reach before it: some of those
         # purchase orders have deliveries synced (they arrive weeks after the order), the newest have none yet
@@ -83,8 +85,18 @@ def test_incoming_units_fall_back_to_the_stock_figure_on_a_store_lacking_purchas
         expected = open_units(centra)
         assert expected and {(s, w): units for s, w, units in health if units} == expected
         sources = con.execute("SELECT DISTINCT incoming_units_source FROM inventory_health").fetchall()
+        demand = con.execute(
+            "SELECT size_id, warehouse_id, units_sold_in_window, depends_on_history_before_start FROM inventory_health"
+        ).fetchall()
     assert sources == [("stock_snapshot",)]
     assert lines and all(row == (None, None, None) for row in lines), "unknown, not 0"
+    # a week's history: units shipped for orders placed before the start date have no allocation in the warehouse,
+    # so a size's demand per warehouse (days of cover, replenishment) equals the truth or says it may not (issue 25)
+    sold, _ = units_sold_in_window(centra, settings)
+    wrong = {(s, w) for s, w, units, _ in demand if units != sold[(s, w)]}
+    assert wrong, "units drawn from another warehouse than the shipment's are exercised"
+    assert wrong <= {(s, w) for s, w, _, marked in demand if marked}
+    assert any(units and not marked for *_, units, marked in demand), "unmarked sizes that sold are exercised"
 
 
 def test_open_units_of_a_short_history_include_the_purchase_orders_placed_before_the_start_date(make_centra, tmp_path):

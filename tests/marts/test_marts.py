@@ -22,7 +22,7 @@ import pytest
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.dbt import dbt_manifest, dbt_resource, dbt_vars
-from centra_assets.defs.marts.project import DBT_DIR
+from centra_assets.defs.marts.project import DBT_DIR, DBT_PROJECT
 
 from ..helpers import (
     TZ,
@@ -602,6 +602,25 @@ def test_incoming_units_are_purchase_order_lines_less_what_arrived(marts):
         assert times[po] == pytest.approx(days, abs=0.011), po
 
 
+def units_sold_in_window(centra, settings) -> tuple[dict[tuple[int, int], int], int]:
+    """Ground truth of inventory_health's demand: per size and warehouse, the units shipped in the 28 days up to the
+    stock day (fewer while the synced shipments are younger: the window's days, returned beside), each drawn from
+    the stock of its order line's own warehouse, whether or not the warehouse holds the order."""
+    stock_day = dt.date.fromisoformat(snapshot_day(settings))
+    orders_lines = defaultdict(list)
+    for line in truth(centra, "order_lines"):
+        orders_lines[line["order_number"]].append(line)
+    shipped = [s for s in synced_truth(centra, "shipments", settings.start_date) if s["shipped_at"]]
+    first_shipped = min(dt.date.fromisoformat(local_day(s["shipped_at"])) for s in shipped)
+    sold = defaultdict(int)
+    for s in shipped:
+        day = dt.date.fromisoformat(local_day(s["shipped_at"]))
+        if stock_day - dt.timedelta(days=28) < day <= stock_day:
+            for line in orders_lines[s["order_number"]]:
+                sold[(line["size_id"], line["warehouse_id"])] += line["quantity"]
+    return sold, min(28, (stock_day - first_shipped).days + 1)
+
+
 def test_replenishment_suggestions_per_size_and_warehouse(marts):
     """The pandas asset, run by Dagster over the published warehouse (read-only, through DuckDBResource), against
     the same policy computed here from the simulator's stock, shipments and purchase orders."""
@@ -630,22 +649,29 @@ def test_replenishment_suggestions_per_size_and_warehouse(marts):
         run_config={"ops": {"analytics__replenishment_suggestions": {"config": dataclasses.asdict(policy)}}},
     )
     assert result.success
-    got = pd.read_parquet(replenishment_path(settings)).set_index(["size_id", "warehouse_id"])
+    written = pd.read_parquet(replenishment_path(settings))
+    got = written.set_index(["size_id", "warehouse_id"])
+    # where analysts look: the next build of the marts (any) makes the Parquet a view beside them, each column described
+    assert build_marts(settings, upstream_of="dim_categories").success
+    sources = json.loads(DBT_PROJECT.manifest_path.read_text())["sources"]
+    source = sources["source.centra.analytics.replenishment_suggestions"]
+    with duckdb.connect(str(settings.duckdb_file), read_only=True) as con:
+        pd.testing.assert_frame_equal(con.execute("FROM replenishment_suggestions").df(), written, check_dtype=False)
+        described = con.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'replenishment_suggestions'"
+        ).fetchall()
+        (view,) = con.execute(
+            "SELECT comment FROM duckdb_views() WHERE view_name = 'replenishment_suggestions'"
+        ).fetchone()
+    assert described == [(c, d["description"]) for c, d in source["columns"].items()]
+    assert view == source["description"]
 
     # the same figures from the ground truth
     stock_day = dt.date.fromisoformat(snapshot_day(settings))
     orders_lines = defaultdict(list)
     for line in truth(centra, "order_lines"):
         orders_lines[line["order_number"]].append(line)
-    shipped = [s for s in synced_truth(centra, "shipments", settings.start_date) if s["shipped_at"]]
-    first_shipped = min(dt.date.fromisoformat(local_day(s["shipped_at"])) for s in shipped)
-    window = min(28, (stock_day - first_shipped).days + 1)
-    sold = defaultdict(int)
-    for s in shipped:
-        day = dt.date.fromisoformat(local_day(s["shipped_at"]))
-        if stock_day - dt.timedelta(days=28) < day <= stock_day:
-            for line in orders_lines[s["order_number"]]:  # drawn from the stock of the line's own warehouse
-                sold[(line["size_id"], line["warehouse_id"])] += line["quantity"]
+    sold, window = units_sold_in_window(centra, settings)
     supply = purchase_order_truth(centra, settings)
     leads = defaultdict(list)
     for po, days in supply["lead"].items():
@@ -944,15 +970,15 @@ def test_dbt_unit_tests_pass_here_not_in_every_build_of_the_marts(built, tmp_pat
         text=True,
     )
     assert unit.returncode == 0, unit.stdout[-5000:]
-    units = len(dbt_manifest()["unit_tests"])
-    assert units >= 9 and f"PASS={units} " in unit.stdout
+    manifest = dbt_manifest()
+    units = len(manifest["unit_tests"])
+    hooks = sum(node["resource_type"] == "operation" for node in manifest["nodes"].values())  # on-run-end's pass too
+    assert units >= 9 and f"PASS={units + hooks} " in unit.stdout
 
 
 def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(marts):
     """The columns the build made (not only those the YAML lists) against dbt's manifest: each has a description,
     money in the base currency says so; each mart states its grain and key. DECISIONLOG.md is the docs' front page."""
-    from centra_assets.defs.marts.project import DBT_PROJECT
-
     _, settings = marts
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
@@ -960,7 +986,10 @@ def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(ma
     for table, column, kind in query(settings, "SELECT table_name, column_name, data_type FROM "
                                                "information_schema.columns WHERE table_schema = 'main'"):  # fmt: skip
         built[table][column] = kind
-    assert set(built) == set(MARTS)
+    # and the Python assets' views, once a build followed their first run (test_replenishment_suggestions...)
+    views = {n["name"]: n for n in manifest["sources"].values() if n["source_name"] == "analytics"}
+    assert set(built) - set(views) == set(MARTS)
+    models |= {name: view for name, view in views.items() if name in built}
     # a figure that is not a count names its unit: a currency (which one), a rate or share, days, ...
     unit = re.compile(r"currency|\brates?\b|ratio|share|fraction|percent|days|hours|\bper\b|kg|\bgrams?\b", re.I)
     undocumented, unitless, vat_unsaid = [], [], []
@@ -982,7 +1011,7 @@ def test_every_mart_column_is_documented_with_its_unit_and_every_mart_its_key(ma
         (t, c): models[t]["columns"][c]["description"] for t in built for c in built[t]
     }
     tables = dict(query(settings, f"SELECT table_name, comment FROM duckdb_tables() {mine}"))
-    assert tables == {t: models[t]["description"] for t in built}
+    assert tables == {t: models[t]["description"] for t in MARTS}
     assert unitless == [], unitless
     assert vat_unsaid == [], vat_unsaid
     assert "## Which day" in manifest["docs"]["doc.centra.__overview__"]["block_contents"]

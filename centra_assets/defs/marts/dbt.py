@@ -25,7 +25,8 @@ from .project import DBT_PROJECT
 
 
 class CentraDbtTranslator(DagsterDbtTranslator):
-    """dbt source `centra.<table>` is the Centra asset `centra/<table>`; models are `analytics/<model>`, staging ones
+    """dbt source `centra.<table>` is the Centra asset `centra/<table>`, source `analytics.<table>` the Python asset
+    `analytics/<table>` (models/marts/_analytics__sources.yml); models are `analytics/<model>`, staging ones
     shortened to `analytics/stg_<table>` (the graph cuts `stg_centra__purchase_order_lines` to a few letters).
     Groups follow the layers: `analytics` (marts), `analytics_intermediate`, `analytics_staging`."""
 
@@ -40,7 +41,7 @@ class CentraDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["centra", dbt_resource_props["name"]])
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return dg.AssetKey(["analytics", dbt_resource_props["name"].replace("stg_centra__", "stg_")])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:

@@ -8,7 +8,9 @@ For each size and warehouse on the latest stock day (inventory_health):
   `default_lead_time_days`;
 - cover target = lead time + review period (the days until the next weekly order) + safety days;
 - suggested units = demand x cover target - (free to allocate + incoming units), rounded up, never negative.
-Sizes that do not sell (dead stock) or are out of stock with no sales get no suggestion (0 units).
+Sizes that do not sell (dead stock) or are out of stock with no sales get no suggestion (0 units). A size whose demand
+counts units of orders the warehouse does not hold carries inventory_health's `depends_on_history_before_start`: its
+warehouse's demand may be off, and so may the suggestion.
 """
 
 import dataclasses
@@ -25,8 +27,8 @@ from ..policy import REFRESH_WHEN_UPSTREAM_CHANGES, owners
 
 HEALTH = """
 SELECT store, stock_day, size_id, warehouse_id, sku, variant_id, product_id, free_to_allocate, incoming_units,
-    next_expected_arrival_day, window_days, is_full_window, units_sold_in_window, average_daily_units_sold,
-    stock_status
+    next_expected_arrival_day, window_days, is_full_window, depends_on_history_before_start, units_sold_in_window,
+    average_daily_units_sold, stock_status
 FROM inventory_health
 """
 PURCHASES = """
@@ -36,6 +38,7 @@ FROM fct_incoming_deliveries
 COLUMNS = (
     "store", "stock_day", "size_id", "warehouse_id", "sku", "variant_id", "product_id", "free_to_allocate",
     "incoming_units", "next_expected_arrival_day", "average_daily_units_sold", "window_days", "is_full_window",
+    "depends_on_history_before_start",
     "supplier_id", "lead_time_days", "lead_time_source", "cover_target_days", "target_units", "days_until_stockout",
     "suggested_units",
 )  # fmt: skip
@@ -116,7 +119,8 @@ def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
         kinds={"python", "pandas", "parquet"},
         automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
         description=(__doc__ or "").strip()
-        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns).",
+        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns: the"
+        " next build of the marts makes it a view `replenishment_suggestions` there, dbt macro python_asset_views).",
     )
     def replenishment_suggestions(warehouse: DuckDBResource, config: ReplenishmentPolicy):
         with warehouse.get_connection() as con:

@@ -8,7 +8,8 @@
 -- the start date). Days of cover = free to allocate / average daily units sold; incoming = open purchase order units (fct_incoming_deliveries), Centra's stock figure where those are unknown; days out
 -- of stock = stock days in the window with nothing free to allocate. Returned units that went back into stock in the
 -- window count for the return's warehouse (Centra's returnWarehouse) beside them; units sold less those are the
--- net units sold.
+-- net units sold. A size whose window has units of orders the warehouse does not hold is marked
+-- (depends_on_history_before_start): their warehouse is a guess.
 {% set window_days = 28 %}
 with daily as (
     select * from {{ ref('fct_inventory_daily') }}
@@ -34,10 +35,13 @@ lines as (  -- every shipped line, with its order and the warehouse its shipment
         lines.order_line_id,
         lines.size_id,
         {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day,
-        lines.quantity
+        lines.quantity,
+        held.order_number is not null as is_order_synced
     from {{ ref('stg_centra__shipment_lines') }} as lines
     inner join {{ ref('stg_centra__shipments') }} as shipments
         on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
+    left join (select distinct store, order_number from {{ ref('int_orders') }}) as held
+        on shipments.store = held.store and shipments.order_number = held.order_number
     where shipments.shipped_at is not null
 ),
 
@@ -70,7 +74,8 @@ shipped as (
         coalesce(drawn.warehouse_id, lines.shipment_warehouse_id) as warehouse_id,
         lines.size_id,
         lines.shipped_day,
-        lines.quantity
+        lines.quantity,
+        lines.is_order_synced
     from lines
     left join drawn
         on lines.store = drawn.store and lines.shipment_id = drawn.shipment_id and lines.line_id = drawn.line_id
@@ -99,6 +104,20 @@ sold as (
         and shipped.shipped_day > {{ dbt.dateadd('day', -window_days, 'latest.stock_day') }}
         and shipped.shipped_day <= latest.stock_day
     group by latest.store, latest.size_id, latest.warehouse_id
+),
+
+-- sizes with units shipped in the window for orders the warehouse does not hold (placed before the start date):
+-- without the order's allocations those units count for the shipment's warehouse, which may not be the one whose
+-- stock they drew, so every warehouse's units sold of the size (and its cover) may be off
+guessed as (
+    select latest_day.store, shipped.size_id
+    from latest_day
+    inner join shipped
+        on shipped.store = latest_day.store
+        and shipped.shipped_day > {{ dbt.dateadd('day', -window_days, 'latest_day.stock_day') }}
+        and shipped.shipped_day <= latest_day.stock_day
+    where not shipped.is_order_synced
+    group by latest_day.store, shipped.size_id
 ),
 
 -- returned units that went back into stock in the window: completed returns Centra restocked, each line's size
@@ -177,7 +196,8 @@ measured as (
             when coalesce(incoming_known.known, true) then 'purchase_orders' else 'stock_snapshot'
         end as incoming_units_source,
         incoming.next_expected_arrival_day,
-        coalesce(out_of_stock.days_out_of_stock, 0) as days_out_of_stock
+        coalesce(out_of_stock.days_out_of_stock, 0) as days_out_of_stock,
+        guessed.size_id is not null as depends_on_history_before_start
     from latest
     inner join history on latest.store = history.store
     left join sold
@@ -193,6 +213,7 @@ measured as (
     left join out_of_stock
         on latest.store = out_of_stock.store and latest.size_id = out_of_stock.size_id
         and latest.warehouse_id = out_of_stock.warehouse_id
+    left join guessed on latest.store = guessed.store and latest.size_id = guessed.size_id
 )
 
 select
@@ -212,6 +233,7 @@ select
     next_expected_arrival_day,
     window_days,
     window_days = {{ window_days }} as is_full_window,
+    depends_on_history_before_start,
     units_sold as units_sold_in_window,
     units_returned_to_stock as units_returned_to_stock_in_window,
     units_sold - units_returned_to_stock as net_units_sold_in_window,
