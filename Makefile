@@ -60,9 +60,9 @@ test-fast: prepare
 
 # The soak test (tests/soak): several simulated days of continuous operation through the Dagster daemon (`dagster dev`:
 # webhooks, the event queue, the sweep, the daily schedules and the marts' automation), then the instance's runs and
-# metadata, and the marts against a full rebuild and the ground truth. Not part of `make test` nor, until it passes,
-# `.ci/run`. Its figures land in test-artifacts/soak.json. Time: main's run took 11.5 minutes, 5 of them waiting in vain for
-# builds asking for builds (fixed); 23 minutes under load 14-16 on 2 cores, 12 of them the initial sync.
+# metadata, and the marts against a full rebuild and the ground truth. Not part of `make test`; `.ci/run` runs it
+# after test-deploy. Its figures land in test-artifacts/soak.json. Time: 16-17 minutes under load 5-12 on 2 cores
+# (a week synced first, 4 minutes of it; then 3 simulated days, the runs they cause settling, a full rebuild).
 test-soak: prepare
 	@status=0; $(RUN) pytest -m soak -n 0 -p no:cacheprovider tests/soak || status=$$?; \
 		cat $${CENTRA_TEST_ARTIFACTS:-test-artifacts}/soak.json 2>/dev/null; exit $$status

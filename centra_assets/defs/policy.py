@@ -99,9 +99,10 @@ EVERY_INPUT_LANDED = (
 # (marts/conditions.py MartsBuildInFlight). One build runs
 # at a time and none waits behind it, so refresh runs wait for one build at most, and a test comparing two marts
 # compares two marts of one build.
-# A sync run writing the raw data a model reads (the daily schedules, a backfill) holds the model back until it ends:
-# one build after the sync, not one after each of its data types (marts/conditions.py RawSyncInFlight). A refresh
-# does not: it is seconds of work, arriving at any moment.
+# A sync run of the deployment's raw data (the daily schedules, a backfill), queued or running, holds every model
+# back until it ends: one build after the last sync, not one after each of its data types, nor one of the models
+# that read other data types (marts/conditions.py RawSyncInFlight). A long backfill holds the marts until it ends.
+# A refresh does not: it is seconds of work, arriving at any moment.
 # A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw
 # update saw the model's own update as well (a refresh published right after a build): eager alone let the model's
 # update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild).

@@ -27,7 +27,7 @@ from centra_assets.defs.realtime.locate import refresh_announced
 from centra_sim.testing.runs import run
 from centra_sim.testing.simulator import serve
 
-from ..helpers import TZ, assets_of, resource_for, settings_for, sim_day, truth
+from ..helpers import TZ, assets_of, resource_for, settings_for, sim_day, synced_from, truth
 
 ORDERS = dg.AssetKey(["centra", "orders"])
 
@@ -214,3 +214,28 @@ def test_a_run_logs_its_progress_over_its_days_records_so_far_percent_rate_and_t
     asked = [len(refreshed.asked[day]) for day in refreshed.days]
     assert [int(x["so_far"]) for x in refresh] == [sum(asked[:n]) for n in range(1, 5)]
     assert [x["share"] for x in refresh] == ["25", "50", "75", "100"]
+
+
+def test_a_refresh_of_the_start_dates_purchase_orders_records_the_window_its_partition_holds(make_centra, tmp_path):
+    """The start date's partition of purchase orders also holds those placed within their reach before it
+    (entities/spec.py reach_before_start): a refresh of one of them records that window, as the sync does, not the
+    start day's alone (the soak test: 2 of 223 latest materializations untrue)."""
+    centra = make_centra(days=60, orders_per_day=2)
+    start = sim_day(centra, 3)
+    settings = settings_for(tmp_path, start=start)
+    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
+    supply = [a for a in assets_of(settings, "event") if a.op.name == "centra_purchase_orders"]
+    assert dg.materialize(supply, partition_key=start, resources={"centra": resource}, instance=instance).success
+    earlier = {p["id"]: p for p in truth(centra, "purchase_orders") if p["created_at"][:10] < start}
+    centra.admin("clock", {"advance": 7 * 24 * 3600})
+    moved = {p["id"] for p in truth(centra, "purchase_orders") if p["id"] in earlier and p != earlier[p["id"]]}
+    assert moved, "no purchase order placed before the start date changed"
+    planned = refresh_announced({"purchase_orders": moved}, settings, settings.stores[0], None, "webhook")
+    assert [p.days for p in planned] == [[start]]
+    assert run(assets_of(settings), planned[0].request, resource, instance, raise_on_error=True)
+    latest = _latest(instance, start, dg.AssetKey(["centra", "purchase_orders"]))
+    (refresh,) = instance.get_runs(dg.RunsFilter(tags={"centra/reason": "webhook"}))
+    assert latest.run_id == refresh.run_id  # the refresh's materialization, not the sync's
+    reach = dt.date.fromisoformat(synced_from("purchase_orders", start))
+    window = f"{day_window(reach, ZoneInfo(TZ))[0]} .. {day_window(dt.date.fromisoformat(start), ZoneInfo(TZ))[1]}"
+    assert latest.asset_materialization.metadata["window"].value == window

@@ -1,6 +1,6 @@
 """The marts' automation conditions Dagster has no building block for: has every store's data landed
 (`EveryStoreLanded`), is a build of the marts already queued or running (`MartsBuildInFlight`), and is a sync of
-the raw data still writing (`RawSyncInFlight`).
+the raw data still asked for or writing (`RawSyncInFlight`).
 
 Dagster maps a partitioned raw table onto an unpartitioned dbt model through all of its partitions, so
 `all_deps_match(~missing())` reads "any partition landed": with several stores, any store's. And it looks at a
@@ -166,37 +166,69 @@ class MartsBuildInFlight(dg.AutomationCondition):
         return dg.AutomationResult(context, context.candidate_subset if in_flight else context.get_empty_subset())
 
 
-# per evaluation: the raw tables a sync run (not a refresh) is writing
+# per evaluation: whether a sync run (not a refresh) of this deployment's raw data is asked for or running
 _SYNCING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+# a sync queued counts: a build started before it would be followed by another after it (the daily schedules' runs
+# and a backfill's wait in the queue for a run slot or the centra_api pool)
+_SYNC_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
-def _syncing(context: dg.AutomationContext) -> set[dg.AssetKey]:
-    """The raw tables that running sync runs (not refreshes) plan to write, from their planned materializations."""
+def _planned_stores(planned, graph) -> set[str | None]:
+    """The stores of this deployment whose raw data a run plans to write, from the data of one of its
+    ASSET_MATERIALIZATION_PLANNED events (None: the one store of a deployment of one store). A raw table of another
+    deployment sharing the instance, or a store not in this one's stores file, is none of its own."""
+    key = planned.asset_key
+    if key.path[0] != "centra" or not graph.has(key):
+        return set()
+    partitions_def = graph.get(key).partitions_def
+    if partitions_def is None:
+        return {None}
+    if planned.partition is not None:
+        keys = [planned.partition]
+    elif planned.partitions_subset is not None:
+        keys = list(planned.partitions_subset.get_partition_keys())
+    else:  # a run over every partition
+        return set(_stores(partitions_def))
+    return {_store(partitions_def, k) for k in keys} & set(_stores(partitions_def))
+
+
+def _sync_in_flight(context: dg.AutomationContext) -> bool:
+    """Whether a run that is not a refresh is queued or running to write raw data of this deployment's stores (from
+    its planned materializations)."""
     from ..realtime.locate import TAG as REFRESH_TAG  # (locate imports policy, which imports this module)
 
     view = context.asset_graph_view
     if view not in _SYNCING:
-        instance, tables = view.instance, set()
-        for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING)):
+        instance, _SYNCING[view] = view.instance, False
+        for run in instance.get_runs(dg.RunsFilter(statuses=_SYNC_IN_FLIGHT)):
             if REFRESH_TAG in run.tags:
                 continue
             planned = instance.get_records_for_run(
                 run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000
             ).records
-            tables |= {r.asset_key for r in planned if r.asset_key and r.asset_key.path[0] == "centra"}
-        _SYNCING[view] = tables
+            data = [r.event_log_entry.dagster_event.event_specific_data for r in planned]
+            if any(_planned_stores(d, context.asset_graph) for d in data):
+                _SYNCING[view] = True
+                break
     return _SYNCING[view]
 
 
 class RawSyncInFlight(dg.AutomationCondition):
-    """True while a sync run (the daily schedules, a backfill; not a refresh) is writing a raw table the asset
-    reads. Such a run writes its data types one step after another, each publishing in its own turn of the
-    warehouse: a build asked for after each step made the next step wait for that build, while holding its slot
-    of the `centra_api` pool, and refresh runs waited behind the pool (the soak test: a daily snapshot run took
-    15 minutes, refreshes queued 7 to 15 minutes). The marts wait for the sync instead, and build once after it,
-    with every mart a test compares them with (held_roots). A refresh, seconds of work arriving at any moment,
-    never holds a build back."""
+    """True for every model that reads raw data while a sync run (the daily schedules, a backfill; not a refresh)
+    of this deployment's raw data is queued or running: one build after the last sync. Such a run writes its data
+    types one step after another, each publishing in its own turn of the warehouse. A build asked for meanwhile
+    builds on half the change and is followed by another anyway: holding only the models that read the tables
+    being synced (and those their tests compare them with) still built the other models mid-sync (the soak test:
+    five staging views of purchase orders and stock during a snapshot sync, then everything again after it). All
+    the stores' marts are one dbt build over one warehouse, so a sync of any of the deployment's stores holds them
+    all; a run of another deployment sharing the instance holds none. A long backfill holds the marts until it
+    ends. A refresh, seconds of work arriving at any moment, never holds a build back: a stream of refreshes
+    cannot starve the marts."""
 
     @property
     def name(self) -> str:
@@ -204,14 +236,17 @@ class RawSyncInFlight(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return "A sync (not a refresh) of a raw table read is running"
+        return (
+            "A sync of raw data (a schedule's or a backfill's, not a refresh) is queued or running: the marts "
+            "build once after it ends (a long backfill holds them until it ends)"
+        )
 
     @property
     def requires_cursor(self) -> bool:
         return False
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        syncing = bool(held_roots(context) & _syncing(context))
+        syncing = bool(held_roots(context)) and _sync_in_flight(context)
         return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())
 
 

@@ -111,9 +111,7 @@ def sync_partition(
             )
         where = None
     else:
-        result.window = day_window(day, tz)
-        if day == start and spec.reach_before_start:
-            result.window = (day_window(day - dt.timedelta(days=spec.reach_before_start), tz)[0], result.window[1])
+        result.window = partition_window(spec, day, tz, start)
         where = {spec.date_field: {"from": result.window[0], "to": result.window[1]}}
     before = (client.stats.requests, client.stats.complexity)
     started = time.monotonic()
@@ -190,6 +188,16 @@ def filed_day(spec: EntitySpec, created: dt.date, start: dt.date | None) -> dt.d
     for the sync, a refresh and the sensors that locate a record."""
     reach = dt.timedelta(days=spec.reach_before_start)
     return start if start is not None and reach and start - reach <= created < start else created
+
+
+def partition_window(spec: EntitySpec, day: dt.date, tz: ZoneInfo, start: dt.date | None) -> tuple[str, str]:
+    """The creation window an event partition holds (`filed_day`): its store day, reaching back the spec's reach on
+    the start date. A sync asks Centra for it; a refresh of a few of its records records it too (the soak test: a
+    refresh of the start date's purchase orders said the start day alone, though the file holds 120 days)."""
+    window = day_window(day, tz)
+    if day == start and spec.reach_before_start:
+        window = (day_window(day - dt.timedelta(days=spec.reach_before_start), tz)[0], window[1])
+    return window
 
 
 def record_day(spec: EntitySpec, record: dict, tz: ZoneInfo, start: dt.date | None = None) -> dt.date | None:
@@ -275,7 +283,7 @@ def refresh_records(
                 day.isoformat(),
                 root=root,
                 store=audit["_store"],
-                window=day_window(day, tz),
+                window=partition_window(spec, day, tz, start),
                 refreshed=len(by_day[day]),
                 changed={t.name: [] for t in spec.tables},
             )
