@@ -112,17 +112,21 @@
 
 {# The rows a generic test (unique, not_null, relationships, ...) checks: dbt's `where` config as usual; in a build
    that recomputes only the changed days, the rows of those days alone, as a full build tested the rest and nothing
-   else changed them. An incremental model names its day column and anchor in its meta (changed_days); a staging
-   view of event data is tested on its changed raw partitions only (read like centra_staged, not through the view,
-   which would read every partition). A singular test filters itself (centra_test_days). #}
+   else changed them. An incremental model names its day column and anchor in its meta (changed_days), or, built by
+   key, the keys it recomputes (changed_keys, centra_test_keys); a staging view of event data is tested on its
+   changed raw partitions only (read like centra_staged, not through the view, which would read every partition). A
+   singular test filters itself (centra_test_days). #}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- set checked = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
     {%- set days = centra_test_days(checked) if checked is not none else none -%}
+    {%- set keys = centra_test_keys(checked) if checked is not none and days is none else none -%}
     {%- if days is not none and days.staged is not none -%}
         {%- set relation = '(' ~ centra_staging(days.staged, days.pairs) ~ ')' -%}
     {%- elif days is not none -%}
         {%- set where = centra_in_days('store', days.column, days.pairs) ~ (' and (' ~ where ~ ')' if where else '') -%}
+    {%- elif keys is not none -%}
+        {%- set where = keys ~ (' and (' ~ where ~ ')' if where else '') -%}
     {%- endif -%}
     {%- if where -%}
         {{- return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -}}
@@ -148,6 +152,28 @@
         {{- return({'staged': table, 'column': 'partition_date', 'pairs': pairs}) -}}
     {%- endif -%}
     {{- return(none) -}}
+{%- endmacro %}
+
+{# For a model built by key (meta changed_keys: {key: columns, sets: [{model, key?, day?, anchor?}]}): none when its
+   tests check every row; else a condition on its rows: `key` is among the keys of the sets (a set's own `key`, else
+   `key`, over the rows of `model` on the `anchor` days recomputed; over all of them without `day`: a table of what
+   one build recomputes, int_orders_recomputed, read only in the build that makes it, centra_builds, as the model
+   was rebuilt whole otherwise). Every row the build appended has such a key, and so has a row kept whose key it
+   repeats: a duplicate the incremental step makes is checked. #}
+{% macro centra_test_keys(node) -%}
+    {%- set by_key = node.config.meta.get('changed_keys') if node.resource_type == 'model' else none -%}
+    {%- if not by_key or node.config.materialized != 'incremental' or not centra_changed_days_only(node.unique_id) -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set sets = [] -%}
+    {%- for part in by_key.sets -%}
+        {%- if not part.day and not centra_builds(part.model) -%}{{- return(none) -}}{%- endif -%}
+        {%- set upstream = graph.nodes['model.centra.' ~ part.model] -%}
+        {%- set relation = api.Relation.create(database=upstream.database, schema=upstream.schema, identifier=upstream.alias) -%}
+        {%- set rows = ' where ' ~ centra_in_days('store', part.day, centra_changed_days(part.anchor)) if part.day else '' -%}
+        {%- do sets.append('select ' ~ part.get('key', by_key.key) ~ ' from ' ~ relation ~ rows) -%}
+    {%- endfor -%}
+    {{- return('(' ~ by_key.key ~ ') in (' ~ sets | join(' union ') ~ ')') -}}
 {%- endmacro %}
 
 {# Pre-hook of an incremental model without a day column: its rows recomputed are those whose key is among the keys

@@ -5,7 +5,9 @@ row."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ import duckdb
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.changes import CHANGED_ENV, changed_partitions
-from centra_assets.defs.marts.dbt import dbt_resource, dbt_vars
+from centra_assets.defs.marts.dbt import NO_UNIT_TESTS, dbt_resource, dbt_target_path, dbt_vars
 from centra_assets.defs.marts.project import DBT_DIR
 
 from ..helpers import assets_of, raw_path, resource_for, settings_for, sim_day
@@ -215,3 +217,39 @@ def test_payments_by_day_and_builds_of_part_of_the_project_equal_a_full_rebuild(
     build_only(marts - dg.AssetSelection.assets(changed_days, recomputed))
     full = full_rebuild(settings, tmp_path / "full", MARTS)
     assert_same_rows(settings.duckdb_file, full, tables(full))
+
+    # In a build by day, fct_payments' tests check only the orders it recomputed (macro centra_test_keys), and still
+    # see a duplicate the incremental step makes. In a copy of the warehouse, an order entry of an order of each of
+    # two days is planted again as a kept entry of a return no build recomputes (return_id -1): the build of one day
+    # appends its order's entry anew beside the planted one (a duplicate it made), and leaves the other day's alone
+    # (a full build's test sees both).
+    recomputed, kept = days[2], days[3]
+    copy = settings.duckdb_file.with_name(f".{settings.duckdb_file.name}.building")  # as the Dagster asset builds
+    shutil.copyfile(settings.duckdb_file, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            """INSERT INTO fct_payments SELECT * REPLACE (-1 AS return_id) FROM (
+                SELECT p.* FROM fct_payments AS p JOIN intermediate.int_orders AS o USING (store, order_number)
+                WHERE p.return_id IS NULL AND o.order_day IN (?, ?)
+                QUALIFY row_number() OVER (PARTITION BY o.order_day ORDER BY p.order_number, p.payment_id) = 1)""",
+            [recomputed, kept],
+        )
+        assert con.execute("SELECT count(*) FROM fct_payments WHERE return_id = -1").fetchone()[0] == 2
+    assert dbt_unique_failures(settings, copy, {settings.stores[0].name: {"order_payments": [recomputed]}}) == 1
+
+
+def dbt_unique_failures(settings, database: Path, changed: dict) -> int:
+    """The failing keys of fct_payments' unique test in a build of fct_payments into `database` told `changed` (with
+    the Dagster asset's --vars and target path, so dbt re-uses its parse)."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "DO_NOT_TRACK": "1", CHANGED_ENV: json.dumps(changed)}
+    target = dbt_target_path(settings)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build", "--quiet", "--select", "int_changed_days fct_payments"]
+        + [*NO_UNIT_TESTS, "--vars", dbt_vars(settings, str(database)), "--target-path", str(target)],
+        cwd=DBT_DIR,
+        env=env,
+        check=False,  # the test fails the build
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    (unique,) = [r for r in results if r["unique_id"].startswith("test.centra.unique_fct_payments")]
+    return unique["failures"]

@@ -4,6 +4,7 @@
 -- whom that is unknown (bought_before_synced_range says which).
 {{ config(
     materialized='incremental', incremental_strategy='append',
+    meta={'changed_keys': {'key': 'store, customer_id', 'sets': [{'model': 'int_orders_recomputed'}]}},
     pre_hook="{{ centra_delete_changed_customers() }}"
 ) }}
 -- Incremental (macros/incremental.sql): the customers of the orders int_orders_recomputed names; whole when a

@@ -1,5 +1,6 @@
 {{ config(
     materialized='incremental', incremental_strategy='append',
+    meta={'changed_keys': {'key': 'store, order_number', 'sets': [{'model': 'int_orders_recomputed'}]}},
     pre_hook="{{ centra_delete_changed_orders() }}"
 ) }}
 -- One row per order (and store): what was sold, discounted, taxed, shipped and refunded, in the order's currency and the base

@@ -1,5 +1,8 @@
 {{ config(
     materialized='incremental', incremental_strategy='append',
+    meta={'changed_keys': {'key': 'store, order_number', 'sets': [
+        {'model': 'int_orders', 'day': 'order_day', 'anchor': 'order'},
+        {'model': 'int_returns', 'day': 'partition_date', 'anchor': 'return'}]}},
     pre_hook="{{ centra_delete_changed_keys([
         {'when': 'return_id is null', 'key': 'store, order_number', 'model': 'int_orders', 'day': 'order_day',
          'anchor': 'order'},
