@@ -61,7 +61,7 @@ test-fast: prepare
 # The soak test (tests/soak): several simulated days of continuous operation through the Dagster daemon (`dagster dev`:
 # webhooks, the event queue, the sweep, the daily schedules and the marts' automation), then the instance's runs and
 # metadata, and the marts against a full rebuild and the ground truth. Not part of `make test`; `.ci/run` runs it
-# after test-deploy. Its figures land in test-artifacts/soak.json. Time: 16-17 minutes under load 5-12 on 2 cores
+# after test-deploy. Its figures land in test-artifacts/soak.json. Time: 9 minutes at load 3-5, 16-17 under load 5-12 on 2 cores
 # (a week synced first, 4 minutes of it; then 3 simulated days, the runs they cause settling, a full rebuild).
 test-soak: prepare
 	@status=0; $(RUN) pytest -m soak -n 0 -p no:cacheprovider tests/soak || status=$$?; \

@@ -18,10 +18,12 @@ import math
 
 import dagster as dg
 import pandas as pd
+from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from centra_assets.settings import Settings
 from centra_assets.warehouse import files, publish
+from centra_assets.warehouse.publish import building
 
 from ..policy import REFRESH_WHEN_UPSTREAM_CHANGES, owners
 
@@ -98,6 +100,20 @@ def _lead_times(purchases: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 
 # The asset: the suggestions above, computed by Dagster over the published warehouse.
+VIEW_EXISTS = "SELECT count(*) FROM duckdb_views() WHERE view_name = 'replenishment_suggestions'"
+
+
+def make_views(settings: Settings, dbt: DbtCliResource) -> None:
+    """The views over the Python assets' Parquet (dbt macro python_asset_views), made in a copy of the DuckDB file
+    and published as a build publishes it (one writer: builds and this take turns on the file's lock)."""
+    from .dbt import dbt_target_path, dbt_vars  # (dbt imports the project's manifest)
+    from .project import DBT_PROJECT
+
+    with building(settings.duckdb_file) as database:
+        args = ["run-operation", "python_asset_views", "--vars", dbt_vars(settings, str(database))]
+        dbt.cli(args, manifest=DBT_PROJECT.manifest_path, target_path=dbt_target_path(settings)).wait()
+
+
 def replenishment_path(settings: Settings) -> str:
     return files.join(settings.warehouse_url, "analytics", "replenishment_suggestions", "data.parquet")
 
@@ -119,18 +135,22 @@ def build_replenishment_asset(settings: Settings) -> dg.AssetsDefinition:
         kinds={"python", "pandas", "parquet"},
         automation_condition=REFRESH_WHEN_UPSTREAM_CHANGES,
         description=(__doc__ or "").strip()
-        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}` (never into the DuckDB file dbt owns: the"
-        " next build of the marts makes it a view `replenishment_suggestions` there, dbt macro python_asset_views).",
+        + f"\n\nWritten as Parquet to `{replenishment_path(settings)}`, read by the view `replenishment_suggestions`"
+        " in the DuckDB file (dbt macro python_asset_views: each build of the marts makes it again; the asset's first"
+        " run makes it at once, in a copy of the file published as a build is).",
     )
-    def replenishment_suggestions(warehouse: DuckDBResource, config: ReplenishmentPolicy):
+    def replenishment_suggestions(warehouse: DuckDBResource, dbt: DbtCliResource, config: ReplenishmentPolicy):
         with warehouse.get_connection() as con:
             health = con.execute(HEALTH).df()
             purchases = con.execute(PURCHASES).df()
+            has_view = con.execute(VIEW_EXISTS).fetchone()[0] > 0
         suggestions = suggest(health, purchases, Policy(**config.model_dump()))
         target = replenishment_path(settings)
         staged = publish.staging_file(target)
         suggestions.to_parquet(staged, index=False)
         publish.publish(staged, target)
+        if not has_view:  # an analyst finds it now, not after the next build of the marts
+            make_views(settings, dbt)
         ordering = suggestions[suggestions["suggested_units"] > 0]
         return dg.MaterializeResult(
             metadata={
