@@ -151,12 +151,19 @@ def materialize(
     )
 
 
-def materialize_range(settings: Settings, resource: CentraResource, first: str, last: str, partition: str = "event"):
-    """Several days in one run, as a backfill's ranged run does."""
+def materialize_range(
+    settings: Settings,
+    resource: CentraResource,
+    first: str,
+    last: str,
+    partition: str = "event",
+    instance: dg.DagsterInstance | None = None,
+):
+    """Several partitions in one run, as a backfill's ranged run does (in a new instance unless one is given)."""
     return dg.materialize(
         assets_of(settings, partition),
         resources={"centra": resource},
-        instance=new_instance(),
+        instance=instance or new_instance(),
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
     )
 

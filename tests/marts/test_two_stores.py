@@ -19,7 +19,7 @@ from centra_assets.webhooks.store import open_event_store
 from centra_sim.process import BackgroundServer
 from centra_sim.testing.simulator import TOKEN, serve
 
-from ..helpers import assets_of, pin_clock, rows, truth
+from ..helpers import assets_of, materialize_range, pin_clock, rows, truth
 from ..realtime.helpers import execute, tick, wait_for_webhooks
 from .test_marts import build_marts, daily_sales, expected_daily, query
 
@@ -91,12 +91,7 @@ def two_stores(tmp_path_factory):
             # per day cost a minute more and proved nothing more: each day is still its own "date|store" partition)
             days = sim_days(centras[store.name], store.timezone)
             first, last = str(key(settings, store, days[0])), str(key(settings, store, days[-1]))
-            assert dg.materialize(
-                assets_of(settings, "event"),
-                tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
-                resources={"centra": resource},
-                instance=instance,
-            ).success
+            assert materialize_range(settings, resource, first, last, instance=instance).success
             assert dg.materialize(
                 assets_of(settings, "snapshot"),
                 partition_key=snapshot_key(settings, store),  # today's, in the store's timezone

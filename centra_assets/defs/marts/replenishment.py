@@ -23,9 +23,10 @@ from dagster_duckdb import DuckDBResource
 
 from centra_assets.settings import Settings
 from centra_assets.warehouse import files, publish
-from centra_assets.warehouse.publish import building
 
 from ..policy import REFRESH_WHEN_UPSTREAM_CHANGES, owners
+from .dbt import dbt_target_path, dbt_vars
+from .project import DBT_PROJECT
 
 HEALTH = """
 SELECT store, stock_day, size_id, warehouse_id, sku, variant_id, product_id, free_to_allocate, incoming_units,
@@ -106,10 +107,7 @@ VIEW_EXISTS = "SELECT count(*) FROM duckdb_views() WHERE view_name = 'replenishm
 def make_views(settings: Settings, dbt: DbtCliResource) -> None:
     """The views over the Python assets' Parquet (dbt macro python_asset_views), made in a copy of the DuckDB file
     and published as a build publishes it (one writer: builds and this take turns on the file's lock)."""
-    from .dbt import dbt_target_path, dbt_vars  # (dbt imports the project's manifest)
-    from .project import DBT_PROJECT
-
-    with building(settings.duckdb_file) as database:
+    with publish.building(settings.duckdb_file) as database:
         args = ["run-operation", "python_asset_views", "--vars", dbt_vars(settings, str(database))]
         dbt.cli(args, manifest=DBT_PROJECT.manifest_path, target_path=dbt_target_path(settings)).wait()
 
