@@ -903,9 +903,10 @@ def test_the_calendar_has_every_day_and_its_totals(marts):
 
 
 def test_days_whose_returns_may_be_of_orders_before_the_start_are_marked(marts):
-    """A day's returned units and refunds equal every return Centra completed that day, whenever it was created and
-    whichever order it is of, or the day says it depends on history before the start date (the return window after
-    the first synced day); returns of orders placed before that day are exercised."""
+    """A day's returned units and refunds (sales_calendar's, and daily_sales' over its markets) equal every return
+    Centra completed that day, whenever it was created and whichever order it is of, or the day (each of its
+    daily_sales rows) says it depends on history before the start date (the return window after the first synced
+    day); returns of orders placed before that day are exercised."""
     centra, settings = marts
     every = defaultdict(lambda: [0, 0.0])
     for r in synced_truth(centra, "returns", None):
@@ -924,6 +925,14 @@ def test_days_whose_returns_may_be_of_orders_before_the_start_are_marked(marts):
             assert depends, (day, units, units_true, refunds, refunds_true)
     assert wrong, "returns created before the first synced day are exercised"
     assert not all(d for *_, d in rows), "days past the return window are exercised"
+    # and on every daily_sales row, where an analyst sums refunds by market: a day whose figures are off is marked
+    rows = query(settings, "SELECT sales_day, sum(returned_units), sum(refunds_base), "
+                           "bool_and(depends_on_history_before_start), bool_or(depends_on_history_before_start) "
+                           "FROM daily_sales GROUP BY ALL")  # fmt: skip
+    for day, units, refunds, every_row, any_row in rows:
+        assert every_row == any_row == (day < first + dt.timedelta(days=RETURN_WINDOW_DAYS)), day
+        units_true, refunds_true = every[day.isoformat()]
+        assert every_row or (units, refunds) == (units_true, pytest.approx(refunds_true, abs=0.05)), day
 
 
 def test_a_build_reports_typed_columns_row_counts_and_every_dbt_test_as_a_check(built):

@@ -40,11 +40,12 @@ days as (
     group by store, sales_day, market_id, store_type
 ),
 
--- per store: the latest day with orders (how far the data reaches) and the base currency, the one Centra
--- converts at rate 1
+-- per store: the first and the latest day with orders (where the synced history starts, how far it reaches) and the
+-- base currency, the one Centra converts at rate 1
 stores as (
     select
         store,
+        min(order_day) as first_day,
         max(order_day) as as_of_day,
         max(case when conversion_rate = 1 then currency end) as base_currency
     from {{ ref('int_orders') }}
@@ -84,6 +85,9 @@ select
     -- the day's orders can bring no more returns: none pending, and the return window since the day has passed
     days.pending_returns = 0
         and days.sales_day <= cast({{ dbt.dateadd('day', -var('return_window_days'), 'stores.as_of_day') }} as date)
-        as are_returns_settled
+        as are_returns_settled,
+    -- the day's returned units, refunds and net sales may miss returns of orders placed before the first synced day
+    -- (sales_calendar marks its days by the same rule): on the day's row, where an analyst sums them
+    {{ depends_on_history_before_start('days.sales_day', 'stores.first_day') }} as depends_on_history_before_start
 from days
 left join stores on days.store = stores.store

@@ -62,8 +62,7 @@ select
     -- within the return window of the first synced day, a day's returns and refunds may be of orders placed before
     -- it: returns created before that day are not synced, and those of later days lack their order's market, so the
     -- day's returned units, refunds and net sales are not complete (DECISIONLOG.md, "History before the start date")
-    spine.calendar_day < cast({{ dbt.dateadd('day', var('return_window_days'), 'bounds.first_day') }} as date)
-        as depends_on_history_before_start
+    {{ depends_on_history_before_start('spine.calendar_day', 'bounds.first_day') }} as depends_on_history_before_start
 from spine
 left join sales on spine.store = sales.store and spine.calendar_day = sales.sales_day
 left join orders on spine.store = orders.store and spine.calendar_day = orders.order_day
