@@ -64,7 +64,10 @@ CREATE TABLE daily_sales AS
 WITH orders AS (
     SELECT _store AS store, order_number, CAST(date AS DATE) AS order_day, market_id, market_name, store_type,
            status = 'CANCELLED' AS is_cancelled, currency, conversion_rate AS rate,
-           CASE WHEN status = 'CANCELLED' THEN 0 ELSE discounts END AS discounts, tax_added
+           CASE WHEN status = 'CANCELLED' THEN 0 ELSE discounts END AS discounts, tax_added,
+           CASE WHEN status = 'CANCELLED' THEN 0 ELSE shipping + handling END AS shipping,
+           CASE WHEN status = 'CANCELLED' THEN 0
+                ELSE round(shipping + handling - coalesce(shipping_tax_included, 0), 2) END AS shipping_excl_tax
     FROM read_parquet('{raw}/orders/date=*/data.parquet', hive_partitioning = true)
     QUALIFY row_number() OVER (PARTITION BY _store, order_number ORDER BY _loaded_at DESC, date DESC) = 1
 ),
@@ -85,7 +88,7 @@ lines AS (
 ),
 returns AS (
     SELECT _store AS store, return_id, order_number, return_status = 'COMPLETED' AS is_completed, created_at,
-           completed_at, refund_total, refund_total_conversion_rate,
+           completed_at, refund_total, refund_total_excl_tax, refund_total_conversion_rate,
            CASE WHEN return_type LIKE 'Wholesale%' THEN 'WHOLESALE'
                 WHEN return_type LIKE 'DirectToConsumer%' THEN 'DIRECT_TO_CONSUMER' END AS return_store_type
     FROM read_parquet('{raw}/returns/date=*/data.parquet', hive_partitioning = true)
@@ -110,10 +113,14 @@ paid AS (
 ),
 refunds AS (
     SELECT store, return_id, paid.created_at AS refunded_at, value AS refund,
-           coalesce(conversion_rate, refund_total_conversion_rate) AS rate
+           coalesce(conversion_rate, refund_total_conversion_rate) AS rate,
+           -- the return's own refund without tax, for a refund of an order not held (its share when paid in parts)
+           CASE WHEN value = refund_total THEN refund_total_excl_tax
+                ELSE round(value * refund_total_excl_tax / nullif(refund_total, 0), 2) END AS refund_excl_tax
     FROM paid JOIN returns USING (store, return_id)
     UNION ALL
-    SELECT store, return_id, coalesce(completed_at, created_at), refund_total, refund_total_conversion_rate
+    SELECT store, return_id, coalesce(completed_at, created_at), refund_total, refund_total_conversion_rate,
+           refund_total_excl_tax
     FROM returns ANTI JOIN paid USING (store, return_id)
     WHERE is_completed
 ),
@@ -143,22 +150,25 @@ booked AS (
            0 AS returned_units, 0 AS completed, 0.0 AS refunds, 0.0 AS refunds_excl_tax,
            returned_units AS od_returned_units, round(refunds * rate, 2) AS od_refunds,
            round(round(gross - discounts - refunds, 2) * rate, 2) AS od_net,
-           round(excl(gross - discounts - refunds, vat, excl_tax) * rate, 2) AS od_net_excl_tax, pending
+           round(excl(gross - discounts - refunds, vat, excl_tax) * rate, 2) AS od_net_excl_tax, pending,
+           round(shipping * rate, 2) AS shipping, round(shipping_excl_tax * rate, 2) AS shipping_excl_tax
     FROM per_order
     UNION ALL
     SELECT r.store, CAST(coalesce(r.completed_at, r.last_refunded_at, r.created_at) AT TIME ZONE '{tz}' AS DATE),
            o.market_id, o.market_name, coalesce(o.store_type, r.return_store_type), 0, 0, 0, 0, 0, 0, 0,
-           r.units, 1, 0, CASE WHEN o.order_number IS NOT NULL THEN 0.0 END, 0, 0, 0, 0, 0
+           r.units, 1, 0, CASE WHEN o.order_number IS NOT NULL OR r.refund_total_excl_tax IS NOT NULL THEN 0.0 END,
+           0, 0, 0, 0, 0, 0, 0
     FROM per_return AS r LEFT JOIN per_order AS o USING (store, order_number)
     WHERE r.is_completed
     UNION ALL
     SELECT f.store, CAST(f.refunded_at AT TIME ZONE '{tz}' AS DATE), o.market_id, o.market_name,
            coalesce(o.store_type, r.return_store_type), 0, 0, 0, 0, 0, 0, 0, 0, 0, round(f.refund * f.rate, 2),
-           round(excl(f.refund, o.vat, o.excl_tax) * f.rate, 2), 0, 0, 0, 0, 0
+           round(coalesce(excl(f.refund, o.vat, o.excl_tax), f.refund_excl_tax) * f.rate, 2), 0, 0, 0, 0, 0, 0, 0
     FROM refunds AS f JOIN returns AS r USING (store, return_id) LEFT JOIN per_order AS o USING (store, order_number)
 ),
 stores AS (
-    SELECT store, max(order_day) AS as_of_day, max(currency) FILTER (WHERE rate = 1) AS base_currency
+    SELECT store, min(order_day) AS first_day, max(order_day) AS as_of_day,
+           max(currency) FILTER (WHERE rate = 1) AS base_currency
     FROM orders GROUP BY ALL
 ),
 days AS (
@@ -171,16 +181,19 @@ days AS (
            round(sum(before_refunds_excl_tax) - sum(refunds_excl_tax), 2) AS net_sales_excl_tax_base,
            sum(od_returned_units) AS order_day_returned_units, round(sum(od_refunds), 2) AS order_day_refunds_base,
            round(sum(od_net), 2) AS order_day_net_sales_base,
-           round(sum(od_net_excl_tax), 2) AS order_day_net_sales_excl_tax_base, sum(pending) AS pending_returns
+           round(sum(od_net_excl_tax), 2) AS order_day_net_sales_excl_tax_base, sum(pending) AS pending_returns,
+           round(sum(shipping), 2) AS shipping_base, round(sum(shipping_excl_tax), 2) AS shipping_excl_tax_base
     FROM booked GROUP BY store, day, market_id, store_type
 )
 SELECT d.store, sales_day, market_id, market_name, market_id IS NOT NULL AS is_market_known, store_type,
        base_currency, orders, cancelled_orders, units, returned_units, completed_returns, gross_sales_base,
-       discounts_base, refunds_base, refunds_excl_tax_base, net_sales_base, net_sales_excl_tax_base,
+       discounts_base, refunds_base, refunds_excl_tax_base, net_sales_base, net_sales_excl_tax_base, shipping_base,
+       shipping_excl_tax_base, round(net_sales_excl_tax_base + shipping_excl_tax_base, 2) AS total_sales_excl_tax_base,
        round((gross_sales_base - discounts_base) / nullif(orders, 0), 2) AS average_order_value_base,
        order_day_returned_units, order_day_refunds_base, order_day_net_sales_base, order_day_net_sales_excl_tax_base,
        round(order_day_returned_units / nullif(units, 0), 4) AS order_day_return_rate, pending_returns,
-       pending_returns = 0 AND sales_day <= as_of_day - {window} AS are_returns_settled
+       pending_returns = 0 AND sales_day <= as_of_day - {window} AS are_returns_settled,
+       sales_day < first_day + {window} AS depends_on_history_before_start
 FROM days AS d LEFT JOIN stores USING (store)
 """
 
