@@ -35,6 +35,11 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 SECRET = "whsec-e2e-0123456789"
 HOUR = 3600
+# Half hours of webhooks in the first test. On S3 and PostgreSQL half as many: each tick there still reads its
+# events from PostgreSQL, records its refresh runs in Dagster's PostgreSQL storage and publishes to S3, as every tick
+# of the local day does; the longer day (the cursor carried over many ticks, refreshes of partitions refreshed
+# before) is proved on the local disk, at a third of the cost. About every other tick brings a run (5 of 8 seen).
+TICKS = {"local": 16, "s3-postgres": 8}
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def live(make_centra, tmp_path):
     store.close()
 
 
-def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(live):
+def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(live, backend):
     # Both backends: the webhook events are stored in PostgreSQL, the sensor reads them from there, the refresh runs
     # are recorded in Dagster's PostgreSQL storage, and the refreshed partitions are located in and published to S3.
     centra, settings, resource, instance = live
@@ -58,7 +63,8 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
     before = centra.sim.clock.now()
     centra.admin("faults", {"webhook_drop_rate": 0.3})  # Centra does not guarantee delivery
     cursor, runs = None, 0
-    for _ in range(16):  # half an hour at a time: orders arrive, ship, get returned; each step is one webhook call
+    ticks = TICKS[backend.name]
+    for _ in range(ticks):  # half an hour at a time: orders arrive, ship, get returned (a webhook each)
         centra.admin("clock", {"advance": HOUR / 2})
         wait_for_webhooks(centra)
         requests, cursor = tick(settings, resource, instance, cursor)
@@ -66,7 +72,7 @@ def test_webhooks_refresh_the_warehouse_and_the_sweep_catches_the_dropped_ones(l
         assert all(int(r.tags["dagster/priority"]) > 0 for r in requests)
         assert all(execute(settings, resource, instance, r) for r in requests)
         runs += len(requests)
-    assert runs > 4, "announced changes became refresh runs (one per tick that brought any)"
+    assert runs > ticks // 4, "announced changes became refresh runs (one per tick that brought any)"
     hooks = centra.admin("webhooks")["stats"]
     assert hooks["dropped_events"] > 0 and hooks["delivered_events"] > 0
     assert json.loads(cursor)["after"]["default"] == event_store(settings, settings.stores[0]).count()
