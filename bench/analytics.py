@@ -447,6 +447,15 @@ def incremental_build() -> list[dict]:
     return rows
 
 
+def _slowest_models(shown: int = 6) -> str:
+    """The last dbt invocation's slowest models, by dbt's own timings (run_results.json): where a build's time goes."""
+    results = json.loads((DBT_DIR / "target" / "run_results.json").read_text())["results"]
+    models = sorted(
+        (r for r in results if r["unique_id"].startswith("model.")), key=lambda r: r["execution_time"], reverse=True
+    )
+    return ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in models[:shown])
+
+
 def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) -> dict:
     """Full and refresh build times (seconds) for every model and for the order marts' chain."""
     orders_files = f"{raw}/orders/date=*/data.parquet"
@@ -483,12 +492,13 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
             *NO_UNIT_TESTS,
             changed={store: {t.name: [day] for t in tables}},
         )
+        slowest = _slowest_models()
         startup = _dbt(settings, build, "run", "--select", "tag:no-such-tag")
         os.replace(root / "original.parquet", path)
         out[scope] = (full - startup, refresh - startup, startup)
         print(
             f"  {orders:,} orders, {scope}: full build {full:.1f} s, refresh build {refresh:.1f} s, "
-            f"dbt start-up {startup:.1f} s",
+            f"dbt start-up {startup:.1f} s; the refresh's slowest models: {slowest}",
             flush=True,
         )
     return out

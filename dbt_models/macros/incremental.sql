@@ -232,3 +232,22 @@
 {% macro centra_customers_by_key() -%}
     {{- return(centra_incremental() and centra_builds('int_orders_recomputed')) -}}
 {%- endmacro %}
+
+{# Whether this model recomputes only the rows whose key is listed in model `listing` (a table of what one build
+   recomputes, int_performance_days, read only in the build that makes it, centra_builds): built incrementally, in
+   a build that builds the listing. #}
+{% macro centra_listed_only(listing) -%}
+    {{- return(centra_incremental() and centra_builds(listing)) -}}
+{%- endmacro %}
+
+{# Pre-hook of a model built by a listing (centra_listed_only): its rows whose `key` the listing holds (in its rows
+   where `condition` holds, if given) go (all of them when it recomputes every row into the table), and the model's
+   select appends them anew. #}
+{% macro centra_delete_listed(listing, key, condition=none) -%}
+    {%- if centra_listed_only(listing) -%}
+        delete from {{ this }} where ({{ key }}) in (
+            select {{ key }} from {{ ref(listing) }}{% if condition %} where {{ condition }}{% endif %})
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}

@@ -32,3 +32,16 @@ def test_a_build_after_the_sql_of_an_incremental_model_or_what_it_reads_changed_
 
         _build(instance, current)
         assert changes.changed_partitions(instance, settings) == {}
+
+
+def test_a_build_of_part_of_the_marts_is_told_the_changes_since_its_own_models_were_built(tmp_path):
+    """A build selecting some incremental models recomputes by day as soon as those were built, though another was
+    never built (the build that selects that one is whole, and is told everything since its last build after)."""
+    settings = Settings(warehouse_dir=str(tmp_path), timezone="Europe/Stockholm", start_date="2026-11-01")
+    current = changes._incremental_code()
+    never, *built = changes.incremental_models()
+    with dg.DagsterInstance.ephemeral() as instance:
+        _build(instance, {key: version for key, version in current.items() if key != never})
+        assert changes.changed_partitions(instance, settings, built) == {}
+        assert changes.changed_partitions(instance, settings, [never, *built]) is None
+        assert changes.changed_partitions(instance, settings) is None

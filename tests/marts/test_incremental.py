@@ -34,18 +34,32 @@ def sync(settings, resource, instance, first: str, last: str, ops: set[str] | No
 
 
 # the incremental models are upstream of these
-MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments", "dim_customers")
+ORDER_MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments", "dim_customers")
+MARTS = (*ORDER_MARTS, "product_performance_daily", "sales_by_attribute_daily")
+# A return window short enough that some of the synced days are settled and others not, and that the changes below
+# move days between the two (a return created for an order of a settled day): product_performance_daily's expected
+# returns read the settled history
+RETURN_WINDOW_DAYS = 4
 
 
-def build(settings, instance) -> dg.ExecuteInJobResult:
+def short_window_vars(settings, duckdb_path: str) -> str:
+    """dbt's --vars as the Dagster asset passes them (dbt.dbt_vars), with RETURN_WINDOW_DAYS."""
+    return json.dumps({**json.loads(dbt_vars(settings, duckdb_path)), "return_window_days": RETURN_WINDOW_DAYS})
+
+
+def build(settings, instance, marts=MARTS) -> dg.ExecuteInJobResult:
     """The order marts and every model they read, with their tests, through Dagster (which tells dbt what changed
     since the last build)."""
     (dbt_assets,) = [a for a in build_definitions(settings).assets if a.op.name == "centra_dbt"]
-    selection = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in MARTS)).upstream()
+    selection = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in marts)).upstream()
     return dg.materialize([dbt_assets], selection=selection, resources={"dbt": dbt_resource()}, instance=instance)
 
 
-BOOKKEEPING = ("int_changed_days", "int_orders_recomputed")  # what an incremental build recomputed
+BOOKKEEPING = (
+    "int_changed_days",
+    "int_orders_recomputed",
+    "int_performance_days",
+)  # what an incremental build recomputed
 
 
 def tables(path: Path) -> list[str]:
@@ -63,6 +77,7 @@ def tables(path: Path) -> list[str]:
 def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(make_centra, tmp_path, monkeypatch):
     # a third of the project is built: dbt runs only the tests whose every model it builds
     monkeypatch.setenv("DBT_INDIRECT_SELECTION", "cautious")
+    monkeypatch.setattr("centra_assets.defs.marts.dbt.dbt_vars", short_window_vars)
     centra = make_centra(days=DAYS + 8, orders_per_day=8)
     days = [sim_day(centra, back) for back in range(DAYS, -1, -1)]
     settings = settings_for(tmp_path, start=days[0])
@@ -72,6 +87,7 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     customers = [a for a in assets_of(settings, "snapshot") if a.op.name == "centra_customers"]
     assert dg.materialize(customers, resources={"centra": resource}, instance=instance).success
     assert build(settings, instance).success  # the first build: every model whole
+    settled_before = settled_days(settings.duckdb_file)
 
     # two days pass: returns come in for orders of days before, complete and are refunded; orders ship. Only the
     # partitions a sensor would refresh are synced again: the returns and shipments created lately (their orders'
@@ -89,7 +105,7 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     assert "warehouses" in changed[settings.stores[0].name]
     assert build(settings, instance).success  # incremental: the days the changes touch
 
-    full = full_rebuild(settings, tmp_path / "full", MARTS)
+    full = full_rebuild(settings, tmp_path / "full", MARTS, short_window_vars)
 
     # the scenario reaches old days: returns in the refreshed partitions belong to orders placed days before them,
     # whose own partitions were not refreshed (from the raw files)
@@ -107,9 +123,29 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     with duckdb.connect(str(full), read_only=True) as con:  # customers whose orders changed are compared
         assert con.execute("SELECT count(*) FROM dim_customers WHERE lifetime_orders > 0").fetchone()[0] > 0
     assert_same_rows(settings.duckdb_file, full, incremental)
+    # product_performance_daily: days of unsettled returns settled meanwhile (expected returns become booked), and
+    # the build recomputed some of its days, not all; sales_by_attribute_daily fewer still (their sales changed)
+    assert settled_days(full) - settled_before, settled_before
+    with duckdb.connect(str(settings.duckdb_file), read_only=True) as con:
+        sales, recomputed, every = con.execute(
+            "SELECT count(*) FILTER (WHERE is_sales_changed), count(*), "
+            "(SELECT count(DISTINCT order_day) FROM product_performance_daily) FROM intermediate.int_performance_days"
+        ).fetchone()
+    assert 0 < sales < recomputed < every, (sales, recomputed, every)
 
 
-def full_rebuild(settings, path: Path, marts) -> Path:
+def settled_days(path: Path) -> set:
+    """The order days of product_performance_daily's settled rows."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            d
+            for (d,) in con.execute(
+                "SELECT DISTINCT order_day FROM product_performance_daily WHERE are_returns_settled"
+            ).fetchall()
+        }
+
+
+def full_rebuild(settings, path: Path, marts, marts_vars=dbt_vars) -> Path:
     """A full rebuild of `marts` and what they read from the same raw data, by dbt alone (told nothing), into a
     DuckDB file of its own: `path`.duckdb, made anew (an earlier rebuild's file is removed first: its incremental
     models would otherwise only be updated). Rebuilds into the same `path` pass dbt the same --vars and target path,
@@ -121,7 +157,7 @@ def full_rebuild(settings, path: Path, marts) -> Path:
     full.with_suffix(".duckdb.wal").unlink(missing_ok=True)
     subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "run", "--quiet", "--select", *(f"+{m}" for m in marts)]
-        + ["--vars", dbt_vars(settings, str(full)), "--target-path", str(path.with_suffix(".target"))],
+        + ["--vars", marts_vars(settings, str(full)), "--target-path", str(path.with_suffix(".target"))],
         cwd=DBT_DIR,
         env=env,
         check=True,
@@ -158,7 +194,7 @@ def test_payments_by_day_and_builds_of_part_of_the_project_equal_a_full_rebuild(
     settings = settings_for(tmp_path, start=days[0])
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
     sync(settings, resource, instance, days[0], days[-1])
-    assert build(settings, instance).success  # the first build: every model whole
+    assert build(settings, instance, ORDER_MARTS).success  # the first build: every model whole
 
     def read(table: str) -> str:
         return f"read_parquet('{raw_path(settings, table)}', hive_partitioning = true)"
@@ -181,7 +217,7 @@ def test_payments_by_day_and_builds_of_part_of_the_project_equal_a_full_rebuild(
     # only a return's day changes
     _, _, return_day = both[0]
     sync(settings, resource, instance, return_day, return_day, {"centra_returns"})
-    assert build(settings, instance).success
+    assert build(settings, instance, ORDER_MARTS).success
     assert_same_rows(
         settings.duckdb_file, full_rebuild(settings, tmp_path / "full", ["fct_payments"]), ["main.fct_payments"]
     )
@@ -195,7 +231,7 @@ def test_payments_by_day_and_builds_of_part_of_the_project_equal_a_full_rebuild(
         if other != number and other_returned == returned and other_day != day
     )
     sync(settings, resource, instance, order_day, order_day, {"centra_orders"})
-    assert build(settings, instance).success, f"orders of {order_day} changed, their returns of {shared}"
+    assert build(settings, instance, ORDER_MARTS).success, f"orders of {order_day} changed, their returns of {shared}"
     assert_same_rows(
         settings.duckdb_file, full_rebuild(settings, tmp_path / "full", ["fct_payments"]), ["main.fct_payments"]
     )
@@ -213,9 +249,9 @@ def test_payments_by_day_and_builds_of_part_of_the_project_equal_a_full_rebuild(
     build_only(dg.AssetSelection.assets(changed_days).upstream())
     centra.admin("clock", {"advance": 24 * HOURS})  # a day of new orders lands
     sync(settings, resource, instance, days[-1], sim_day(centra, 0), {"centra_orders"})
-    marts = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in MARTS)).upstream()
+    marts = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in ORDER_MARTS)).upstream()
     build_only(marts - dg.AssetSelection.assets(changed_days, recomputed))
-    full = full_rebuild(settings, tmp_path / "full", MARTS)
+    full = full_rebuild(settings, tmp_path / "full", ORDER_MARTS)
     assert_same_rows(settings.duckdb_file, full, tables(full))
 
     # In a build by day, fct_payments' tests check only the orders it recomputed (macro centra_test_keys), and still

@@ -3,8 +3,10 @@
 The order-grain models are dbt incremental models (dbt_models/macros/incremental.sql): told which raw partitions
 changed, a build recomputes only the days those touch; told nothing, it rebuilds them whole. Dagster knows what
 changed: every raw partition a refresh or backfill rewrote is a materialization of its `centra/<table>` asset. So
-the changed partitions are those materialized since the oldest of the incremental models' last builds began (a
-build started before a refresh may or may not have read it: counted again, which only recomputes a day twice).
+the changed partitions are those materialized since the oldest of the last builds of the incremental models the
+build selects began (a build started before a refresh may or may not have read it: counted again, which only
+recomputes a day twice). A model left out of a build keeps its older last build, so the build that selects it again
+is told everything since.
 
 A snapshot (customers, markets, stock, ...) is taken whole: a model that reads one rebuilds whole when it was taken
 again since that build (macros/incremental.sql finds which snapshots a model reads in dbt's graph). The snapshot's
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -81,11 +83,13 @@ def _code_changed(instance: dg.DagsterInstance) -> bool:
     return False
 
 
-def _last_build_began(instance: dg.DagsterInstance) -> float | None:
-    """When the oldest of the incremental models' last builds began (its run's start), or None if one was never
-    built (or its run is unknown): then every model is built whole."""
+def _last_build_began(instance: dg.DagsterInstance, selected: Collection[dg.AssetKey] | None) -> float | None:
+    """When the oldest of the last builds of the incremental models `selected` (all of them: None) began (its run's
+    start), or None if one was never built (or its run is unknown): then every model is built whole."""
     began = []
     for model in incremental_models():
+        if selected is not None and model not in selected:
+            continue
         event = instance.get_latest_materialization_event(model)
         record = instance.get_run_record_by_id(event.run_id) if event else None
         if record is None:
@@ -94,11 +98,13 @@ def _last_build_began(instance: dg.DagsterInstance) -> float | None:
     return min(began) if began else None
 
 
-def changed_partitions(instance: dg.DagsterInstance, settings: Settings) -> Changed | None:
-    """The raw partitions materialized since the incremental models' last build began, by store and raw table (a
-    snapshot: the day it was stored under); None (build everything whole) for a first build, a build after the
-    models' SQL changed, or a partition key that names no store day."""
-    since = _last_build_began(instance)
+def changed_partitions(
+    instance: dg.DagsterInstance, settings: Settings, selected: Collection[dg.AssetKey] | None = None
+) -> Changed | None:
+    """The raw partitions materialized since the last build of the incremental models `selected` (every one: None)
+    began, by store and raw table (a snapshot: the day it was stored under); None (build everything whole) for a first
+    build, a build after the models' SQL changed, or a partition key that names no store day."""
+    since = _last_build_began(instance, selected)
     if since is None or _code_changed(instance):
         return None
     changed: Changed = {}

@@ -189,7 +189,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
             else:
                 failed = None
                 try:
-                    changed = told_to_dbt(changed_partitions(context.instance, settings))
+                    changed = told_to_dbt(changed_partitions(context.instance, settings, context.selected_asset_keys))
                     with building(settings.duckdb_file) as database, changed:
                         invocation = dbt.cli(
                             [

@@ -10,6 +10,8 @@
 -- depends_on: {{ ref('int_returns') }} {{ ref('stg_centra__orders') }} {{ ref('stg_centra__order_lines') }}
 -- depends_on: {{ ref('stg_centra__order_line_allocations') }} {{ ref('stg_centra__shipments') }} {{ ref('stg_centra__shipment_lines') }}
 -- depends_on: {{ ref('stg_centra__order_payments') }}
+-- (the deliveries' lines: their landed costs are product_performance_daily's, int_performance_days)
+-- depends_on: {{ ref('stg_centra__purchase_order_delivery_lines') }}
 {%- set changed = centra_changed() or {} %}
 {%- set order_tables = ['orders', 'order_lines', 'order_line_allocations', 'order_payments'] %}
 {%- set return_tables = ['returns', 'return_lines', 'return_refunds'] %}

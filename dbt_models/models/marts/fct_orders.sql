@@ -51,6 +51,11 @@ customers as (
     inner join first_day on customers.store = first_day.store
     left join orders on customers.store = orders.store and customers.customer_id = orders.customer_id
     where customers.is_latest_snapshot
+    {%- if recomputed %}
+        -- only the customers of the orders recomputed (their current customer is among those listed)
+        and (customers.store, customers.customer_id) in (
+            select store, customer_id from {{ ref('int_orders_recomputed') }} where customer_id is not null)
+    {%- endif %}
     group by customers.store, customers.customer_id, customers.created_at, customers.total_orders,
         customers.loaded_at, first_day.first_order_day
 ),

@@ -1,3 +1,8 @@
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    meta={'changed_keys': {'key': 'store, order_day', 'sets': [{'model': 'int_performance_days'}]}},
+    pre_hook="{{ centra_delete_listed('int_performance_days', 'store, order_day') }}"
+) }}
 -- One row per store, order day, market and variant sold that day: product_performance's sales, cost and margin at
 -- the grain "margin by category last week" or "sell-through since launch" need (sum the rows of the days wanted;
 -- order_week and order_month group them), with the returns still expected. Stock is not by day: product_performance
@@ -10,17 +15,21 @@
 -- expected_returns_min_units times there), else the market's over every product; the share by age is the store's,
 -- from when the returns of days older than the return window were created. Without settled history in the
 -- market there is no estimate (null).
-with days as (
-    select
-        lines.store,
-        lines.order_day,
-        lines.market_id,
-        lines.variant_id,
-        {{ dbt.any_value('lines.store_type') }} as store_type,
-        {{ dbt.any_value('lines.product_id') }} as product_id,
-        {{ sum_order_lines('lines') }}
-    from {{ ref('fct_order_lines') }} as lines
-    group by lines.store, lines.order_day, lines.market_id, lines.variant_id
+--
+-- Incremental (macros/incremental.sql): the days int_performance_days lists (those whose sales changed, those not
+-- settled, those of a variant whose cost changed), from int_variant_days; the settled history the rates come from
+-- is int_variant_days whole, a sum per day and variant rather than every order line.
+-- depends_on: {{ ref('int_performance_days') }}
+{%- set listed = centra_listed_only('int_performance_days') %}
+with all_days as (
+    select * from {{ ref('int_variant_days') }}
+),
+
+days as (  -- the days this build writes
+    select * from all_days
+    {%- if listed %}
+    where (store, order_day) in (select store, order_day from {{ ref('int_performance_days') }})
+    {%- endif %}
 ),
 
 settled as (  -- the order days and markets whose returns are settled (every store type of the market)
@@ -38,11 +47,14 @@ marked as (
         on days.store = settled.store and days.order_day = settled.sales_day and days.market_id = settled.market_id
 ),
 
-product_rates as (
-    select store, product_id, market_id, sum(units_sold) as units_sold, sum(units_returned) as units_returned
-    from marked
-    where are_returns_settled
-    group by store, product_id, market_id
+product_rates as (  -- over every settled day, written by this build or not
+    select all_days.store, all_days.product_id, all_days.market_id, sum(all_days.units_sold) as units_sold,
+        sum(all_days.units_returned) as units_returned
+    from all_days
+    inner join settled
+        on all_days.store = settled.store and all_days.order_day = settled.sales_day
+        and all_days.market_id = settled.market_id
+    group by all_days.store, all_days.product_id, all_days.market_id
 ),
 
 market_rates as (
@@ -52,7 +64,7 @@ market_rates as (
 ),
 
 stores as (
-    select store, max(order_day) as as_of_day from days group by store
+    select store, max(order_day) as as_of_day from all_days group by store
 ),
 
 return_lags as (  -- returned units of orders older than the return window, by days from the order to the return
