@@ -9,7 +9,8 @@ centra-assets queries   print the query of each data type (as a store with the d
                         (centra_assets/entities/evidence.py) and, for an UNCONFIRMED one, what the sync does without it
 centra-assets init      write the Dagster instance's settings to $DAGSTER_HOME/dagster.yaml (default ./.dagster_home):
                         run history kept there, the centra_api pool (at most 2 ops talk to Centra at once), a cap of
-                        4 concurrent runs, telemetry off; settings already in the file are kept
+                        4 concurrent runs, a thread per sensor, telemetry off; settings already in the file are
+                        kept
 centra-assets dev       the Dagster UI and daemon on 127.0.0.1 with that instance (init first if needed); the
                         engine's log goes to $DAGSTER_HOME/dagster-dev.log
 """
@@ -235,6 +236,11 @@ INSTANCE_DEFAULTS = {
     },
     # the project's own log lines (a run waiting for the warehouse's turn, and who holds it) in the run's event log
     "python_logs": {"managed_python_loggers": ["centra_assets"]},
+    # the sensor daemon evaluates each sensor in a thread of its own: by default it evaluates them one after the
+    # other, so a sweep tick of up to a minute (policy.TICK_SECONDS) or an automation tick held the webhook
+    # sensor's next tick back by as much (issue #27). One thread per sensor of the code location (webhooks, event
+    # queue, sweep, marts' automation); their work runs in the code server, the threads mostly wait.
+    "sensors": {"use_threads": True, "num_workers": 4},
 }
 
 
