@@ -31,6 +31,8 @@ def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path)
     assert marts_automation_sensor().run_tags == {MARTS_BUILD_TAG: "automatic"}
     assert "centra_assets" in instance.managed_python_loggers
     assert not instance.telemetry_enabled
+    assert instance.run_coordinator.dequeue_interval_seconds == 1  # a change waits in the queue twice (refresh, build)
+    assert init_instance(home).read_text() == path.read_text()  # init again: nothing to add, nothing refused
 
     # a file with settings of its own: they stay, the missing ones are added, and the result loads
     path.write_text(
@@ -49,6 +51,10 @@ def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path)
     with pytest.raises(SystemExit, match="older way. Move its max_concurrent_runs"):
         init_instance(home)
     assert yaml.safe_load(path.read_text()) == older
+    older = {"run_queue": {"max_concurrent_runs": 3, "dequeue_interval_seconds": 2}}
+    path.write_text(yaml.safe_dump(older))
+    with pytest.raises(SystemExit, match="under run_queue, the older way"):
+        init_instance(home)
 
 
 def test_the_projects_info_lines_reach_the_runs_event_log(tmp_path):
@@ -83,6 +89,7 @@ def test_the_deployments_say_what_init_writes():
     docker = yaml.safe_load((DEPLOY / "docker" / "dagster.yaml").read_text())
     for key in ("concurrency", "python_logs", "sensors"):
         assert docker[key] == INSTANCE_DEFAULTS[key], key
+    assert docker["run_coordinator"]["config"] == INSTANCE_DEFAULTS["run_queue"]
     helm = yaml.safe_load((DEPLOY / "k8s" / "values.yaml").read_text())
     assert helm["dagsterDaemon"]["sensors"] == _camel(INSTANCE_DEFAULTS["sensors"])
     assert {k: v for k, v in helm["concurrency"].items() if k != "enabled"} == _camel(INSTANCE_DEFAULTS["concurrency"])
