@@ -392,10 +392,10 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
 def _ticks(instance, since: float) -> str:
     """How the sensor daemon served each sensor while measuring: its ticks, their mean and longest evaluation, and the
     mean and longest gap from one tick's start to the next (its interval, plus whatever held the daemon's loop)."""
-    import dagster as dg
+    from dagster._core.scheduler.instigation import InstigatorType
 
     out = []
-    for state in instance.all_instigator_state(instigator_type=dg.InstigatorType.SENSOR):
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
         found = instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since)
         ticks = sorted((t for t in found if t.end_timestamp), key=lambda t: t.timestamp)
         if not ticks:
