@@ -345,7 +345,12 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
 
     stages: dict[str, list[float]] = {}
     for step in (s for s in steps if "daily_sales" in s and "parquet" in s):
-        run = next((r for r in refresh if set(step["numbers"]) <= keys(r) and r.end_time), None)
+        # the first refresh of its orders (an order announced again, by its shipment's webhook, is refreshed again)
+        run = min(
+            (r for r in refresh if set(step["numbers"]) <= keys(r) and r.end_time),
+            key=lambda r: r.create_timestamp,
+            default=None,
+        )
         # the build that published it: it ends (its run) a little after daily_sales shows it
         build = next((r for r in builds if r.end_time >= step["daily_sales"] - 1), None)
         if run is None or build is None:
