@@ -49,11 +49,7 @@ def raw_freshness(settings: Settings) -> dg.FreshnessPolicy:
 
 
 # --- Realtime: the webhook and event queue sensors, and the sweep ---------------------------------------------------
-SENSOR_INTERVAL = 30  # seconds between the event queue's ticks (each polls Centra): refreshed well within a minute
-# The webhook sensor reads only the receiver's own event store, so its tick is cheap: every 10 s, a webhook waits 5 s
-# on average for its refresh to be asked for (issue #27: webhook to `daily_sales` within a minute). The daemon
-# passes over its sensors every 5 s (Dagster's loop), so a shorter interval would gain nothing.
-WEBHOOK_SENSOR_INTERVAL = 10
+SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
 SWEEP_INTERVAL = 15 * 60
 # Bounded work per tick, whatever the number of stores: stores are served `STORE_CONCURRENCY` at a time (each on
 # its own rate budget), longest-waiting first, and no store is started after `TICK_SECONDS` (Dagster gives a tick

@@ -17,7 +17,7 @@ import dagster as dg
 from centra_assets.settings import Settings, Store
 from centra_assets.webhooks.store import EventStore, open_event_store
 
-from ..policy import MAX_EVENTS_PER_TICK, STORE_CONCURRENCY, TICK_SECONDS, WEBHOOK_SENSOR_INTERVAL
+from ..policy import MAX_EVENTS_PER_TICK, SENSOR_INTERVAL, STORE_CONCURRENCY, TICK_SECONDS
 from ..resources import CentraResource
 from .cursor import RefreshCursor, sensor_result
 from .fanout import serve_tick
@@ -52,7 +52,7 @@ def build_webhook_sensor(settings: Settings, assets: list) -> dg.SensorDefinitio
 
     @dg.sensor(
         name="centra_webhook_sensor",
-        minimum_interval_seconds=WEBHOOK_SENSOR_INTERVAL,
+        minimum_interval_seconds=SENSOR_INTERVAL,
         asset_selection=targets,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Turns webhook events stored by `centra-webhooks serve` into targeted refreshes of the "
