@@ -345,7 +345,12 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
 
     stages: dict[str, list[float]] = {}
     for step in (s for s in steps if "daily_sales" in s and "parquet" in s):
-        run = next((r for r in refresh if set(step["numbers"]) <= keys(r) and r.end_time), None)
+        # the first refresh of its orders (an order announced again, by its shipment's webhook, is refreshed again)
+        run = min(
+            (r for r in refresh if set(step["numbers"]) <= keys(r) and r.end_time),
+            key=lambda r: r.create_timestamp,
+            default=None,
+        )
         # the build that published it: it ends (its run) a little after daily_sales shows it
         build = next((r for r in builds if r.end_time >= step["daily_sales"] - 1), None)
         if run is None or build is None:
@@ -385,5 +390,25 @@ def _runs(instance, since: float, steps: list[dict]) -> str:
     causes = f" ({'; '.join(f'{n}x {w}' for w, n in why.items())})" if why else ""
     return (
         f"{len(refresh)} refresh runs (mean {mean(refresh)} asked to done), {len(builds)} dbt builds "
-        f"(mean {mean(builds)}), {len(failed)} failed{causes}; stages (mean s): {where}"
+        f"(mean {mean(builds)}), {len(failed)} failed{causes}; stages (mean s): {where}; {_ticks(instance, since)}"
     )
+
+
+def _ticks(instance, since: float) -> str:
+    """How the sensor daemon served each sensor while measuring: its ticks, their mean and longest evaluation, and the
+    mean and longest gap from one tick's start to the next (its interval, plus whatever held the daemon's loop)."""
+    from dagster._core.scheduler.instigation import InstigatorType
+
+    out = []
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        found = instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since)
+        ticks = sorted((t for t in found if t.end_timestamp), key=lambda t: t.timestamp)
+        if not ticks:
+            continue
+        took = [t.end_timestamp - t.timestamp for t in ticks]
+        gaps = [b.timestamp - a.timestamp for a, b in zip(ticks, ticks[1:], strict=False)] or [0.0]
+        out.append(
+            f"{state.instigator_name.removeprefix('centra_')} {len(ticks)} ticks, took {statistics.mean(took):.1f}/"
+            f"{max(took):.1f}, apart {statistics.mean(gaps):.0f}/{max(gaps):.0f}"
+        )
+    return "sensor ticks (mean/max s): " + ("; ".join(out) or "none")

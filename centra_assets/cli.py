@@ -9,7 +9,8 @@ centra-assets queries   print the query of each data type (as a store with the d
                         (centra_assets/entities/evidence.py) and, for an UNCONFIRMED one, what the sync does without it
 centra-assets init      write the Dagster instance's settings to $DAGSTER_HOME/dagster.yaml (default ./.dagster_home):
                         run history kept there, the centra_api pool (at most 2 ops talk to Centra at once), a cap of
-                        4 concurrent runs, telemetry off; settings already in the file are kept
+                        4 concurrent runs, a thread per sensor, telemetry off; settings already in the file are
+                        kept
 centra-assets dev       the Dagster UI and daemon on 127.0.0.1 with that instance (init first if needed); the
                         engine's log goes to $DAGSTER_HOME/dagster-dev.log
 """
@@ -235,7 +236,18 @@ INSTANCE_DEFAULTS = {
     },
     # the project's own log lines (a run waiting for the warehouse's turn, and who holds it) in the run's event log
     "python_logs": {"managed_python_loggers": ["centra_assets"]},
+    # the run queue starts a queued run within a second (Dagster's default: 5 s), and a change waits in it twice,
+    # its refresh and then the marts' build (issue #27: webhook to `daily_sales` within a minute)
+    "run_queue": {"dequeue_interval_seconds": 1},
+    # the sensor daemon evaluates each sensor in a thread of its own: by default it evaluates them one after the
+    # other, so a sweep tick of up to a minute (policy.TICK_SECONDS) or an automation tick held the webhook
+    # sensor's next tick back by as much (issue #27). One thread per sensor of the code location (webhooks, event
+    # queue, sweep, marts' automation); their work runs in the code server, the threads mostly wait.
+    "sensors": {"use_threads": True, "num_workers": 4},
 }
+
+
+RUN_LIMITS = {"max_concurrent_runs", "tag_concurrency_limits", "block_op_concurrency_limited_runs"}
 
 
 def dagster_home(env=None) -> Path:
@@ -260,8 +272,11 @@ def init_instance(home: Path) -> Path:
     current = yaml.safe_load(path.read_text()) if path.exists() else None
     if current is not None and not isinstance(current, dict):
         raise SystemExit(f"{path} is not a YAML mapping; fix or remove it, then run `centra-assets init` again")
-    older = {"run_coordinator", "run_queue"} & set(current or {})
-    if older:  # Dagster refuses these beside a `concurrency:` block, which holds the pool's limit
+    # Dagster refuses the run limits there beside a `concurrency:` block, which holds the pool's limit (the dequeue
+    # interval it takes from `run_queue:`)
+    queue = (current or {}).get("run_queue") or {}
+    older = ({"run_coordinator"} & set(current or {})) | ({"run_queue"} if set(queue) & RUN_LIMITS else set())
+    if older:
         raise SystemExit(
             f"{path} configures the run queue under {', '.join(sorted(older))}, the older way. Move its "
             "max_concurrent_runs to `concurrency: runs: max_concurrent_runs: N` and remove that block (Dagster "

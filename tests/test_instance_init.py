@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -28,6 +31,8 @@ def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path)
     assert marts_automation_sensor().run_tags == {MARTS_BUILD_TAG: "automatic"}
     assert "centra_assets" in instance.managed_python_loggers
     assert not instance.telemetry_enabled
+    assert instance.run_coordinator.dequeue_interval_seconds == 1  # a change waits in the queue twice (refresh, build)
+    assert init_instance(home).read_text() == path.read_text()  # init again: nothing to add, nothing refused
 
     # a file with settings of its own: they stay, the missing ones are added, and the result loads
     path.write_text(
@@ -46,6 +51,10 @@ def test_init_writes_the_settings_and_keeps_what_the_file_already_says(tmp_path)
     with pytest.raises(SystemExit, match="older way. Move its max_concurrent_runs"):
         init_instance(home)
     assert yaml.safe_load(path.read_text()) == older
+    older = {"run_queue": {"max_concurrent_runs": 3, "dequeue_interval_seconds": 2}}
+    path.write_text(yaml.safe_dump(older))
+    with pytest.raises(SystemExit, match="under run_queue, the older way"):
+        init_instance(home)
 
 
 def test_the_projects_info_lines_reach_the_runs_event_log(tmp_path):
@@ -75,11 +84,14 @@ def _camel(config):
 
 def test_the_deployments_say_what_init_writes():
     """deploy/ (Docker's dagster.yaml, the Helm values) runs the pipeline with the instance settings `init` writes:
-    the run cap, one marts build at a time, the pool and how the run queue leaves it to the steps, the logs."""
+    the run cap, one marts build at a time, the pool and how the run queue leaves it to the steps, the logs, a
+    thread per sensor."""
     docker = yaml.safe_load((DEPLOY / "docker" / "dagster.yaml").read_text())
-    for key in ("concurrency", "python_logs"):
+    for key in ("concurrency", "python_logs", "sensors"):
         assert docker[key] == INSTANCE_DEFAULTS[key], key
+    assert docker["run_coordinator"]["config"] == INSTANCE_DEFAULTS["run_queue"]
     helm = yaml.safe_load((DEPLOY / "k8s" / "values.yaml").read_text())
+    assert helm["dagsterDaemon"]["sensors"] == _camel(INSTANCE_DEFAULTS["sensors"])
     assert {k: v for k, v in helm["concurrency"].items() if k != "enabled"} == _camel(INSTANCE_DEFAULTS["concurrency"])
     assert helm["pythonLogs"] == _camel(INSTANCE_DEFAULTS["python_logs"])
 
@@ -102,3 +114,62 @@ def test_a_refresh_is_not_held_in_the_queue_by_waiting_pool_steps(tmp_path):
     )
     cap = instance.get_concurrency_config().run_queue_config.max_concurrent_runs
     assert pools.op_granularity_run_buffer > cap * largest - pools.default_pool_limit, (largest, cap)
+
+
+def _signal(name: str) -> Path:
+    return Path(os.environ["CENTRA_TEST_SIGNALS"]) / name
+
+
+@dg.sensor(minimum_interval_seconds=1, default_status=dg.DefaultSensorStatus.RUNNING)
+def slow_sweep():
+    """A sweep tick that takes long (the real one may take up to policy.TICK_SECONDS): it waits for the webhook
+    sensor to tick while it runs, for at most 30 s."""
+    _signal("sweep-started").touch()
+    for _ in range(300):
+        if _signal("webhook-ticked").exists():
+            return dg.SkipReason("the webhook sensor ticked meanwhile")
+        time.sleep(0.1)
+    return dg.SkipReason("the webhook sensor was held back")
+
+
+@dg.sensor(minimum_interval_seconds=1, default_status=dg.DefaultSensorStatus.RUNNING)
+def quick_webhooks():
+    if _signal("sweep-started").exists():
+        _signal("webhook-ticked").touch()
+    return dg.SkipReason("no new webhook events")
+
+
+SENSORS = dg.Definitions(sensors=[slow_sweep, quick_webhooks])
+
+
+@pytest.mark.slow  # the sensor daemon's own loop: a few seconds between its passes
+def test_a_slow_sweep_tick_does_not_hold_the_webhook_sensor_back(tmp_path, monkeypatch):
+    """The sensor daemon of an instance `init` set up ticks each sensor in a thread of its own: while a sweep tick
+    runs, the webhook sensor still ticks (by default the daemon evaluates sensors one after the other, and a
+    webhook's refresh waited for the sweep's tick: issue #27, ~50 s beyond the sensor's interval)."""
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+    from dagster._daemon.daemon import SensorDaemon
+
+    monkeypatch.setenv("CENTRA_TEST_SIGNALS", str(tmp_path))
+    instance = dg.DagsterInstance.from_config(str(init_instance(tmp_path / "home").parent))
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(python_file=__file__, attribute="SENSORS", working_directory=str(DEPLOY.parent)),
+        location_name="sensors",
+    )
+    with (
+        create_test_daemon_workspace_context(InProcessWorkspaceLoadTarget(origin), instance) as workspace,
+        SensorDaemon(instance.get_sensor_settings()) as daemon,
+    ):
+        state = next(
+            s for s in workspace.create_request_context().get_code_location("sensors").get_repositories().values()
+        ).get_sensor("slow_sweep")
+        loop = daemon.core_loop(workspace, threading.Event())
+        ticks: list = []
+        while not ticks:  # the daemon's loop until the sweep's first tick has ended
+            next(loop)
+            ticks = [t for t in instance.get_ticks(state.get_remote_origin_id(), state.selector_id) if t.end_timestamp]
+        loop.close()
+    assert ticks[-1].skip_reason == "the webhook sensor ticked meanwhile"

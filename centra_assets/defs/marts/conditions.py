@@ -250,22 +250,32 @@ class RawSyncInFlight(dg.AutomationCondition):
         return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())
 
 
-# per evaluation: an asset's latest materialization, and the latest run planning it, by storage id
-_HANDLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# per evaluation: every asset's latest materialization (one query for all), and a model's latest planned run
+_MATERIALIZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PLANNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _last_event(context: dg.AutomationContext, key: dg.AssetKey, planned: bool) -> int:
-    """The storage id of the asset's latest materialization, or (planned) of the latest run planning it if later.
-    Event ids grow with every event the instance records: they order a raw table's update and a model's across
-    runs. A raw table's planned materialization is not an update: its data lands later."""
-    instance, known = context.asset_graph_view.instance, _HANDLED.setdefault(context.asset_graph_view, {})
-    if (key, planned) not in known:
-        records = instance.get_asset_records([key])
-        ids = [records[0].asset_entry.last_materialization_storage_id if records else None]
-        if planned and (info := instance.get_latest_planned_materialization_info(key)):
-            ids.append(info.storage_id)
-        known[key, planned] = max((i for i in ids if i is not None), default=0)
-    return known[key, planned]
+def _materialized(context: dg.AutomationContext) -> dict[dg.AssetKey, int]:
+    """The storage id of each asset's latest materialization (0: never), read in one query per tick: a query per
+    model (~140 of them, each a round trip to the event log) made most of the tick's time, 15 of its 25 s on a busy
+    machine, and the daemon's other sensors waited behind it (issue #27)."""
+    view = context.asset_graph_view
+    if view not in _MATERIALIZED:
+        records = view.instance.get_asset_records(list(context.asset_graph.get_all_asset_keys()))
+        _MATERIALIZED[view] = {
+            r.asset_entry.asset_key: r.asset_entry.last_materialization_storage_id or 0 for r in records
+        }
+    return _MATERIALIZED[view]
+
+
+def _planned(context: dg.AutomationContext, key: dg.AssetKey) -> int:
+    """The storage id of the latest run planning the asset (0: none): asked only of a model whose raw table is newer
+    than its latest build, so a quiet tick asks nothing."""
+    known = _PLANNED.setdefault(context.asset_graph_view, {})
+    if key not in known:
+        info = context.asset_graph_view.instance.get_latest_planned_materialization_info(key)
+        known[key] = info.storage_id if info else 0
+    return known[key]
 
 
 class RawUpdatedAfterBuild(dg.AutomationCondition):
@@ -290,6 +300,9 @@ class RawUpdatedAfterBuild(dg.AutomationCondition):
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         raw = [k for k in context.asset_graph.get(context.key).parent_keys if k.path[0] == "centra"]
-        built = _last_event(context, context.key, planned=True) if raw else 0
-        newer = any(_last_event(context, table, planned=False) > built for table in raw)
+        materialized = _materialized(context) if raw else {}
+        # the raw table's latest update against the model's latest build, or its latest run planning it if later (a
+        # raw table's planned materialization is not an update: its data lands later)
+        newest = max((materialized.get(table, 0) for table in raw), default=0)
+        newer = newest > materialized.get(context.key, 0) and newest > _planned(context, context.key)
         return dg.AutomationResult(context, context.candidate_subset if newer else context.get_empty_subset())
