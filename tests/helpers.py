@@ -234,3 +234,7 @@ def synced_from(entity: str, start: str) -> str:
 
     reach = next((s.reach_before_start for s in ALL for t in s.tables if t.name == entity), 0)
     return (dt.date.fromisoformat(start) - dt.timedelta(days=reach)).isoformat()
+
+
+# tables an incremental build writes to record what it recomputed: they differ from a full rebuild's by design
+BUILD_BOOKKEEPING = ("int_changed_days", "int_orders_recomputed", "int_performance_days")

@@ -20,7 +20,7 @@ from centra_assets.defs.marts.changes import CHANGED_ENV, changed_partitions
 from centra_assets.defs.marts.dbt import NO_UNIT_TESTS, dbt_resource, dbt_target_path, dbt_vars
 from centra_assets.defs.marts.project import DBT_DIR
 
-from ..helpers import assets_of, raw_path, resource_for, settings_for, sim_day
+from ..helpers import BUILD_BOOKKEEPING, assets_of, raw_path, resource_for, settings_for, sim_day
 
 DAYS = 16  # synced: returns come 3-25 days after an order ships, so recent returns belong to older synced orders
 HOURS = 3600
@@ -55,21 +55,14 @@ def build(settings, instance, marts=MARTS) -> dg.ExecuteInJobResult:
     return dg.materialize([dbt_assets], selection=selection, resources={"dbt": dbt_resource()}, instance=instance)
 
 
-BOOKKEEPING = (
-    "int_changed_days",
-    "int_orders_recomputed",
-    "int_performance_days",
-)  # what an incremental build recomputed
-
-
 def tables(path: Path) -> list[str]:
-    """The tables a build wrote (but its BOOKKEEPING)."""
+    """The tables a build wrote (but its BUILD_BOOKKEEPING)."""
     with duckdb.connect(str(path), read_only=True) as con:
         return [
             n
             for (n,) in con.execute(
                 "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                f"WHERE table_type = 'BASE TABLE' AND table_name NOT IN {BOOKKEEPING} ORDER BY 1"
+                f"WHERE table_type = 'BASE TABLE' AND table_name NOT IN {BUILD_BOOKKEEPING} ORDER BY 1"
             ).fetchall()
         ]
 

@@ -62,6 +62,7 @@ from centra_sim.testing.dagster_ui import loaded_location, start_sensor
 from centra_sim.testing.dagster_ui import until as _until
 from centra_sim.testing.simulator import TOKEN, serve
 
+from ..helpers import BUILD_BOOKKEEPING
 from ..marts.test_marts import daily_sales, expected_daily
 
 pytestmark = [pytest.mark.slow, pytest.mark.soak]
@@ -727,9 +728,6 @@ def rebuilt(soak) -> Path:
 
 # What an incremental build recomputed (the days its changed partitions touch): a record of the last build, not a
 # mart, so by design not what a full rebuild holds
-BUILD_BOOKKEEPING = {"int_changed_days", "int_orders_recomputed"}
-
-
 def test_the_last_build_equals_a_full_rebuild(soak, rebuilt):
     """Every table of the published warehouse holds exactly the rows of the full rebuild, and the other way round."""
     with duckdb.connect() as con:
