@@ -245,9 +245,14 @@
    select appends them anew. #}
 {% macro centra_delete_listed(listing, key, condition=none) -%}
     {%- if centra_listed_only(listing) -%}
-        delete from {{ this }} where ({{ key }}) in (
-            select {{ key }} from {{ ref(listing) }}{% if condition %} where {{ condition }}{% endif %})
+        delete from {{ this }} where {{ centra_listed(listing, key, condition) }}
     {%- elif is_incremental() -%}
         delete from {{ this }}
     {%- endif -%}
+{%- endmacro %}
+
+{# The predicate "the row's `key` is listed in model `listing`" (in its rows where `condition` holds, if given): what a
+   model built by a listing deletes and recomputes (centra_delete_listed, and the model's own select). #}
+{% macro centra_listed(listing, key, condition=none) -%}
+    ({{ key }}) in (select {{ key }} from {{ ref(listing) }}{% if condition %} where {{ condition }}{% endif %})
 {%- endmacro %}

@@ -28,7 +28,7 @@ with all_days as (
 days as (  -- the days this build writes
     select * from all_days
     {%- if listed %}
-    where (store, order_day) in (select store, order_day from {{ ref('int_performance_days') }})
+    where {{ centra_listed('int_performance_days', 'store, order_day') }}
     {%- endif %}
 ),
 

@@ -11,8 +11,8 @@
 -- depends_on: {{ ref('int_performance_days') }}
 {%- set performance = ref('product_performance_daily') %}
 {%- if centra_listed_only('int_performance_days') %}
-    {%- set performance = '(select * from ' ~ performance ~ ' where (store, order_day) in (select store, order_day from '
-        ~ ref('int_performance_days') ~ ' where is_sales_changed))' %}
+    {%- set performance = '(select * from ' ~ performance ~ ' where '
+        ~ centra_listed('int_performance_days', 'store, order_day', 'is_sales_changed') ~ ')' %}
 {%- endif %}
 {{ sales_by_attribute(performance, ref('dim_product_attributes'),
                       by=['order_day', 'order_week', 'order_month', 'market_id']) }}
