@@ -49,7 +49,11 @@ def raw_freshness(settings: Settings) -> dg.FreshnessPolicy:
 
 
 # --- Realtime: the webhook and event queue sensors, and the sweep ---------------------------------------------------
-SENSOR_INTERVAL = 30  # seconds between ticks: a change is refreshed well within a minute
+SENSOR_INTERVAL = 30  # seconds between the event queue's ticks (each polls Centra): a change refreshed within a minute
+# The webhook sensor reads the receiver's own event store, not Centra: a tick costs nothing without events. It ticks
+# as often as the sensor daemon looks (every 5 s at most), and coalesces its refreshes (one waiting to start per
+# store: realtime/webhooks.py), so a short interval asks for no more runs than a long one under a burst of webhooks.
+WEBHOOK_SENSOR_INTERVAL = 5
 SWEEP_INTERVAL = 15 * 60
 # Bounded work per tick, whatever the number of stores: stores are served `STORE_CONCURRENCY` at a time (each on
 # its own rate budget), longest-waiting first, and no store is started after `TICK_SECONDS` (Dagster gives a tick

@@ -7,6 +7,7 @@ import json
 
 import dagster as dg
 import pytest
+from dagster._core.utils import make_new_run_id
 
 from centra_assets.defs.realtime.sweep import marks_since, sweep
 from centra_assets.defs.realtime.webhooks import event_store
@@ -122,6 +123,35 @@ def test_re_evaluating_a_tick_asks_for_the_same_runs(live):
     first, _ = tick(settings, resource, instance, None)
     second, _ = tick(settings, resource, instance, None)
     assert first and [r.run_key for r in first] == [r.run_key for r in second]
+
+
+@LOCAL_ONLY  # sensor logic (what a queued run holds back): the backends are covered by the first test
+def test_a_store_whose_refresh_is_still_queued_gets_no_second_run_and_loses_no_event(live):
+    centra, settings, resource, instance = live
+    start = sim_day(centra, 0)
+    materialize(settings, resource, start, "event")
+    centra.admin("clock", {"advance": HOUR})
+    wait_for_webhooks(centra)
+    first, cursor = tick(settings, resource, instance, None)
+    assert len(first) == 1
+    # the daemon created its run, not started yet (a run waiting in the queue is QUEUED: the same to the sensor)
+    queued = dg.DagsterRun(job_name="__ASSET_JOB", run_id=make_new_run_id(), status=dg.DagsterRunStatus.NOT_STARTED)
+    instance.add_run(queued._replace(tags=first[0].tags))
+    centra.admin("clock", {"advance": HOUR})  # more changes while it waits
+    wait_for_webhooks(centra)
+    held, held_cursor = tick(settings, resource, instance, cursor)
+    assert held == [], "no second run for the store while its first waits to start"
+    assert json.loads(held_cursor)["after"] == json.loads(cursor)["after"], "its new events stay after the cursor"
+
+    instance.delete_run(queued.run_id)  # it leaves the queue and runs
+    assert execute(settings, resource, instance, first[0])
+    second, cursor = tick(settings, resource, instance, held_cursor)
+    assert len(second) == 1 and all(execute(settings, resource, instance, r) for r in second)
+    assert json.loads(cursor)["after"]["default"] == event_store(settings, settings.stores[0]).count()
+    for day in sorted({start, sim_day(centra, 0)}):  # every change of the two hours is in the warehouse
+        expected = sorted((o["number"], o["status"], o["updated_at"]) for o in truth(centra, "orders", day))
+        got = [(n, s, u.isoformat()) for n, s, u in rows(settings, "orders", day, "order_number, status, updated_at")]
+        assert got == [(n, s, dt.datetime.fromisoformat(u).isoformat()) for n, s, u in expected], day
 
 
 def queue_tick(settings, resource, instance, cursor):

@@ -17,16 +17,22 @@ from centra_assets.settings import Settings
 
 from .locate import TAG, Planned, refresh_request
 
+# a run asked for that has not started: still in the run queue (behind the cap of runs, or the pool), or not launched
+WAITING_TO_START = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
+
 
 @dataclass
 class RefreshCursor:
     # run key -> {keys, store, days, reason, attempt, events}: the refresh runs asked for and not yet succeeded
     pending: dict[str, dict] = field(default_factory=dict)
     served: dict[str, float] = field(default_factory=dict)  # store -> when last served (epoch seconds)
+    # stores with a refresh run of this sensor still waiting to start (queued in the run queue, or not yet launched),
+    # found by follow_up at each tick; not kept in the cursor
+    waiting_to_start: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def follow_up(self, context, settings: Settings) -> tuple[list[dg.RunRequest], list[dict]]:
         """Drop requests whose run succeeded (returned as done); ask again for failed ones (returned as run
-        requests); keep the rest waiting."""
+        requests); keep the rest waiting, and note the stores whose run has not started yet (`waiting_to_start`)."""
         again, still, done = [], {}, []
         statuses: dict[str, dg.DagsterRunStatus] = {}  # one query for every pending run, newest first
         pending = self.pending
@@ -45,6 +51,8 @@ class RefreshCursor:
                 still[retry.run_key] = {**req, "attempt": req["attempt"] + 1}
             else:
                 still[run_key] = req
+                if status in WAITING_TO_START:
+                    self.waiting_to_start.add(req.get("store") or settings.stores[0].name)
         self.pending = still
         return again, done
 
