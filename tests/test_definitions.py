@@ -164,11 +164,11 @@ def test_multiprocess_runs_fork_their_steps_from_a_forkserver_that_loaded_the_co
     )
     job = recon.get_definition()
 
-    def executor_for(run_config: dict):
+    def executor_for(run_config: dict, run_job=recon):
         config = dg.validate_run_config(job, run_config)["execution"][job.executor_def.name]
         with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
             context = dg.InitExecutorContext(
-                job=recon, executor_def=job.executor_def, executor_config=config, instance=instance
+                job=run_job, executor_def=job.executor_def, executor_config=config, instance=instance
             )
             return job.executor_def.executor_creation_fn(context)
 
@@ -183,6 +183,13 @@ def test_multiprocess_runs_fork_their_steps_from_a_forkserver_that_loaded_the_co
         {"execution": {"config": {"multiprocess": {"start_method": {"spawn": {}}, "max_concurrent": 3}}}}
     )
     assert spawn._start_method == "spawn" and spawn._max_concurrent == 3
+
+    # a build of the marts alone (the automation's) runs in the run's own process: nothing to run side by side
+    marts = ReconstructableRepository.for_module("centra_assets.definitions", "defs").get_reconstructable_job(
+        "__ASSET_JOB"
+    )
+    marts = marts.get_subset(asset_selection={dg.AssetKey(["analytics", n]) for n in ("daily_sales", "fct_orders")})
+    assert type(executor_for({}, marts)).__name__ == "InProcessExecutor"
 
 
 def test_every_raw_column_is_described_every_raw_asset_versions_its_spec_and_the_deployment_names_the_owner():

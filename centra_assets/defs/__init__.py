@@ -29,6 +29,12 @@ if not logging.getLogger("centra_assets").level:
     logging.getLogger("centra_assets").setLevel(logging.INFO)
 
 
+def _marts_only(job) -> bool:
+    """Whether the run selects only the marts (the models and the Python assets over them: the automation's builds)."""
+    selected = getattr(job, "asset_selection", None)  # a reconstructable job subset to the run's selection
+    return bool(selected) and all(key.path[0] == "analytics" for key in selected)
+
+
 def _forkserver_by_default(init_context: dg.InitExecutorContext) -> dg.Executor:
     """Dagster's default executor, its multiprocess mode starting steps with `forkserver` unless the run config
     picks a start method: the code location's module is imported once per run in the forkserver and every step
@@ -37,7 +43,16 @@ def _forkserver_by_default(init_context: dg.InitExecutorContext) -> dg.Executor:
     and the pacer's SQLite/PostgreSQL connections are all made inside the step)."""
     config = init_context.executor_config
     multiprocess = config.get("multiprocess")
-    if isinstance(multiprocess, dict) and not multiprocess.get("start_method"):
+    if isinstance(multiprocess, dict) and not multiprocess.get("start_method") and _marts_only(init_context.job):
+        # a build of the marts is dbt (which runs its models side by side itself) and the Python assets after it:
+        # nothing for a forkserver to run side by side, and starting one imports the code location again, seconds
+        # between the run's start and its dbt build (issue #27: webhook to `daily_sales` within a minute)
+        retries = {
+            "retries": multiprocess["retries"],
+            "step_dependency_config": multiprocess.get("step_dependency_config"),
+        }
+        config = {"in_process": retries}
+    elif isinstance(multiprocess, dict) and not multiprocess.get("start_method"):
         # named explicitly: Dagster 1.13 reads a missing preload_modules as [] and would preload only itself
         get_module = getattr(init_context.job, "get_module", None)  # a reconstructable job: where it was loaded from
         module = get_module() if get_module else None
@@ -56,7 +71,8 @@ executor = dg.ExecutorDefinition(
     requirements=dg.multi_or_in_process_executor.get_requirements,
     executor_creation_fn=_forkserver_by_default,
     description="Each step in a process forked from a forkserver that imported the code location once "
-    "(multiprocess, the default), or every step in the run's own process (in_process)",
+    "(multiprocess, the default; a build of the marts alone runs in the run's process), or every step in the run's "
+    "own process (in_process)",
 )
 
 
