@@ -79,7 +79,10 @@ MARTS_BUILD_TAG = "centra/marts_build"
 # Refresh runs go first in the run queue: a webhook's refresh is seconds of work that a queue of backfill weeks
 # would otherwise hold up (Dagster starts the highest `dagster/priority` first).
 REFRESH_PRIORITY = 10
-MARTS_AUTOMATION_INTERVAL = 15  # seconds: landed raw data starts its dbt build within 15 s (make bench)
+# Seconds between the marts' automation ticks: landed raw data asks for its dbt build within 5 s, the sensor daemon's
+# own loop (it looks no more often). A quiet tick reads the instance in a few queries (marts/conditions.py), and
+# builds coalesce whatever the interval (MartsBuildInFlight): ticking more often asks for no more builds.
+MARTS_AUTOMATION_INTERVAL = 5
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
