@@ -15,9 +15,9 @@ warehouse's demand may be off, and so may the suggestion.
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
@@ -27,6 +27,9 @@ from centra_assets.warehouse import files, publish
 from ..policy import REFRESH_WHEN_UPSTREAM_CHANGES, owners
 from .dbt import dbt_target_path, dbt_vars
 from .project import DBT_PROJECT
+
+if TYPE_CHECKING:  # imported where used: every run's process loads the definitions, few of them run this asset
+    import pandas as pd
 
 HEALTH = """
 SELECT store, stock_day, size_id, warehouse_id, sku, variant_id, product_id, free_to_allocate, incoming_units,
@@ -54,8 +57,10 @@ class Policy:
     default_lead_time_days: float = 35.0  # no purchase order has arrived yet
 
 
-def suggest(health: pd.DataFrame, purchases: pd.DataFrame, policy: Policy = Policy()) -> pd.DataFrame:
+def suggest(health: "pd.DataFrame", purchases: "pd.DataFrame", policy: Policy = Policy()) -> "pd.DataFrame":
     """One row per size and warehouse of `health` (inventory_health), with the units to order now."""
+    import pandas as pd
+
     lead = _lead_times(purchases, policy)
     out = health.merge(lead, on=["store", "size_id", "warehouse_id"], how="left")
     by_store = (
@@ -83,7 +88,7 @@ def suggest(health: pd.DataFrame, purchases: pd.DataFrame, policy: Policy = Poli
     return out[list(COLUMNS)].sort_values(["store", "warehouse_id", "size_id"]).reset_index(drop=True)
 
 
-def _lead_times(purchases: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def _lead_times(purchases: "pd.DataFrame", policy: Policy) -> "pd.DataFrame":
     """Per store, size and warehouse: the latest supplier of the size there, and the median lead time of that
     supplier's purchase orders to that warehouse."""
     latest = (
