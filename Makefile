@@ -24,8 +24,11 @@ install: bootstrap
 # dbt's manifest must exist before Dagster imports the dbt assets. A full parse (4 s more than a partial one): after a
 # macro changes, dbt's partial parse drops the singular tests' descriptions from the manifest, so their asset checks
 # would go without one.
+# The project's own modules byte-compiled too (uv compiles only what it installs, and PYTHONDONTWRITEBYTECODE=1 on
+# these machines keeps Python from caching them): every Dagster process (each run, its code server) imports them.
 prepare: install
 	cd dbt_models && DBT_PROFILES_DIR=. $(abspath $(VENV))/bin/dbt parse --quiet --no-partial-parse
+	$(VENV)/bin/python -m compileall -q centra_assets
 
 # The dbt sources and staging models are generated from the entity specs; run after changing a spec.
 dbt-sources: install
