@@ -94,7 +94,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0, copies: int =
     import dagster as dg
 
     from centra_assets.cli import init_instance, stop_session
-    from centra_assets.defs.policy import SENSOR_INTERVAL
+    from centra_assets.defs.policy import WEBHOOK_SENSOR_INTERVAL
     from centra_assets.defs.realtime.webhooks import event_store
     from centra_assets.settings import settings_from_env
     from centra_sim.process import SimulatorProcess, free_port
@@ -223,7 +223,7 @@ def webhook_to_daily_sales(samples: int = 20, every: float = 15.0, copies: int =
             "ratio": round(p95 / base95, 2),
             "target": f"value <= {TARGET:.0f} s",
             "note": f"baseline: webhook to the order in Parquet (p95); {len(steps)} new orders, one every {every:.0f} "
-            f"s; dagster dev (daemon), webhook sensor every {SENSOR_INTERVAL} s, marts' automation every "
+            f"s; dagster dev (daemon), webhook sensor every {WEBHOOK_SENSOR_INTERVAL} s, marts' automation every "
             f"{automation} s; {runs}{late}",
         },
         {
