@@ -134,6 +134,38 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     every_day = [mart for mart in DAILY_SUMS if "int_performance_days" not in sql[mart]]
     every_day += ["discounts_by_voucher"] if "stg_centra__order_discounts" in sql["discounts_by_voucher"] else []
     assert not every_day, every_day
+    # tables only appended to keep their column comments: the build did not write them again (macros/persist_docs.sql)
+    commented = models_commented(settings)
+    assert commented, "the build re-created some relations: they got their comments"
+    assert not commented & set(sql), commented & set(sql)
+    assert column_comments(settings.duckdb_file) == column_comments(full)
+
+
+def models_commented(settings) -> set[str]:
+    """The models whose column comments the last build through Dagster wrote, from the SQL in dbt's debug log
+    (dagster-dbt has it written beside run_results.json, as JSON lines; dbt rolls it over to dbt.log.1 at 10 MB)."""
+    target = dbt_target_path(settings)
+    text = "".join((target / n).read_text() for n in ("dbt.log.1", "dbt.log") if (target / n).exists())
+    events = [json.loads(line) for line in text.rsplit("Running with dbt=", 1)[-1].splitlines()[1:] if line]
+    return {
+        e["data"]["conn_name"].rsplit(".", 1)[-1]
+        for e in events
+        if "comment on column" in str(e["data"].get("sql", "")) and e["data"].get("conn_name")
+    }
+
+
+def column_comments(path: Path) -> list[tuple]:
+    """Every comment on a relation or column of the file's tables and views (what an analyst's client shows)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND NOT list_contains(?, table_name) "
+            "UNION ALL SELECT schema_name, table_name, NULL, comment FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND NOT list_contains(?, table_name) "
+            "UNION ALL SELECT schema_name, view_name, NULL, comment FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY ALL",
+            [list(BUILD_BOOKKEEPING), list(BUILD_BOOKKEEPING)],
+        ).fetchall()
 
 
 def compiled(settings, models) -> dict[str, str]:
