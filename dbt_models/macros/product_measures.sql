@@ -107,3 +107,16 @@ left join {{ attributes }} as attributes
 group by elements.store, {% for column in by %}performance.{{ column }}, {% endfor %}elements.attribute_level,
     elements.attribute_type, elements.element_key, attributes.value_key
 {%- endmacro %}
+
+{# product_performance_daily's rows of the days whose sales this build recomputes (int_performance_days'
+   is_sales_changed: the daily marts summed from it carry no expected returns, so a day listed only for those keeps
+   its rows), or all of them when it recomputes every day (centra_listed_only): what sales_by_attribute_daily,
+   sales_by_category_daily and sales_by_canonical_category_daily sum. #}
+{% macro performance_of_changed_sales() -%}
+    {%- set performance = ref('product_performance_daily') -%}
+    {%- if centra_listed_only('int_performance_days') -%}
+        {{- return('(select * from ' ~ performance ~ ' where '
+            ~ centra_listed('int_performance_days', 'store, order_day', 'is_sales_changed') ~ ')') -}}
+    {%- endif -%}
+    {{- return(performance) -}}
+{%- endmacro %}

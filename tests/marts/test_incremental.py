@@ -35,7 +35,9 @@ def sync(settings, resource, instance, first: str, last: str, ops: set[str] | No
 
 # the incremental models are upstream of these
 ORDER_MARTS = ("daily_sales", "fct_order_lines", "fct_orders", "fct_allocations", "fct_payments", "dim_customers")
-MARTS = (*ORDER_MARTS, "product_performance_daily", "sales_by_attribute_daily")
+# the daily marts summed from product_performance_daily: rebuilt whole, they grew with the history (issue #27)
+DAILY_SUMS = ("sales_by_attribute_daily", "sales_by_category_daily", "sales_by_canonical_category_daily")
+MARTS = (*ORDER_MARTS, "product_performance_daily", *DAILY_SUMS, "discounts_by_voucher")
 # A return window short enough that some of the synced days are settled and others not, and that the changes below
 # move days between the two (a return created for an order of a settled day): product_performance_daily's expected
 # returns read the settled history
@@ -115,6 +117,7 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     assert incremental == rebuilt and len(incremental) >= 10, (incremental, rebuilt)
     with duckdb.connect(str(full), read_only=True) as con:  # customers whose orders changed are compared
         assert con.execute("SELECT count(*) FROM dim_customers WHERE lifetime_orders > 0").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM discounts_by_voucher").fetchone()[0] > 0
     assert_same_rows(settings.duckdb_file, full, incremental)
     # product_performance_daily: days of unsettled returns settled meanwhile (expected returns become booked), and
     # the build recomputed some of its days, not all; sales_by_attribute_daily fewer still (their sales changed)
@@ -125,6 +128,51 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
             "(SELECT count(DISTINCT order_day) FROM product_performance_daily) FROM intermediate.int_performance_days"
         ).fetchone()
     assert 0 < sales < recomputed < every, (sales, recomputed, every)
+    # and the marts that were rebuilt whole read only the days recomputed (dbt's compiled SQL of that build): the daily
+    # sums those of product_performance_daily, discounts_by_voucher its days' raw discounts, not the staging view
+    sql = compiled(settings, (*DAILY_SUMS, "discounts_by_voucher"))
+    every_day = [mart for mart in DAILY_SUMS if "int_performance_days" not in sql[mart]]
+    every_day += ["discounts_by_voucher"] if "stg_centra__order_discounts" in sql["discounts_by_voucher"] else []
+    assert not every_day, every_day
+    # tables only appended to keep their column comments: the build did not write them again (macros/persist_docs.sql)
+    commented = models_commented(settings)
+    assert commented, "the build re-created some relations: they got their comments"
+    assert not commented & set(sql), commented & set(sql)
+    assert column_comments(settings.duckdb_file) == column_comments(full)
+
+
+def models_commented(settings) -> set[str]:
+    """The models whose column comments the last build through Dagster wrote, from the SQL in dbt's debug log
+    (dagster-dbt has it written beside run_results.json, as JSON lines; dbt rolls it over to dbt.log.1 at 10 MB)."""
+    target = dbt_target_path(settings)
+    text = "".join((target / n).read_text() for n in ("dbt.log.1", "dbt.log") if (target / n).exists())
+    events = [json.loads(line) for line in text.rsplit("Running with dbt=", 1)[-1].splitlines()[1:] if line]
+    return {
+        e["data"]["conn_name"].rsplit(".", 1)[-1]
+        for e in events
+        if "comment on column" in str(e["data"].get("sql", "")) and e["data"].get("conn_name")
+    }
+
+
+def column_comments(path: Path) -> list[tuple]:
+    """Every comment on a relation or column of the file's tables and views (what an analyst's client shows)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND NOT list_contains(?, table_name) "
+            "UNION ALL SELECT schema_name, table_name, NULL, comment FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND NOT list_contains(?, table_name) "
+            "UNION ALL SELECT schema_name, view_name, NULL, comment FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY ALL",
+            [list(BUILD_BOOKKEEPING), list(BUILD_BOOKKEEPING)],
+        ).fetchall()
+
+
+def compiled(settings, models) -> dict[str, str]:
+    """The SQL the last build through Dagster ran for `models` (its run_results.json)."""
+    results = json.loads((dbt_target_path(settings) / "run_results.json").read_text())["results"]
+    found = {r["unique_id"].rsplit(".", 1)[-1]: r["compiled_code"] for r in results}
+    return {m: found[m] for m in models}
 
 
 def settled_days(path: Path) -> set:

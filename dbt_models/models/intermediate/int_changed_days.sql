@@ -9,11 +9,11 @@
 -- Dagster builds it whenever one changes
 -- depends_on: {{ ref('int_returns') }} {{ ref('stg_centra__orders') }} {{ ref('stg_centra__order_lines') }}
 -- depends_on: {{ ref('stg_centra__order_line_allocations') }} {{ ref('stg_centra__shipments') }} {{ ref('stg_centra__shipment_lines') }}
--- depends_on: {{ ref('stg_centra__order_payments') }}
+-- depends_on: {{ ref('stg_centra__order_payments') }} {{ ref('stg_centra__order_discounts') }}
 -- (the deliveries' lines: their landed costs are product_performance_daily's, int_performance_days)
 -- depends_on: {{ ref('stg_centra__purchase_order_delivery_lines') }}
 {%- set changed = centra_changed() or {} %}
-{%- set order_tables = ['orders', 'order_lines', 'order_line_allocations', 'order_payments'] %}
+{%- set order_tables = ['orders', 'order_lines', 'order_line_allocations', 'order_payments', 'order_discounts'] %}
 {%- set return_tables = ['returns', 'return_lines', 'return_refunds'] %}
 {%- set shipment_tables = ['shipments', 'shipment_lines'] %}
 {%- set order_pairs, return_pairs, shipment_pairs = [], [], [] %}

@@ -1,11 +1,12 @@
 {{ config(materialized='table') }}
 -- The store days whose product_performance_daily rows an incremental build recomputes (macros/incremental.sql,
--- centra_listed_only), and of those, the days whose sales_by_attribute_daily rows it recomputes (is_sales_changed). A
+-- centra_listed_only), and of those, the days whose rows the daily sums of it (sales_by_attribute_daily, sales_by_category_daily,
+-- sales_by_canonical_category_daily) recompute (is_sales_changed). A
 -- day's sales, costs and margins change when its order lines do (the `order` days of int_changed_days), when a variant
 -- sold that day costs something else (dim_variant_costs: deliveries change landed costs), or when the store's base
 -- currency changed. A day's expected returns change with the settled history, the return curve and the store's
 -- latest day, which almost any change moves: every day not settled, in this build or the last, is recomputed too
--- (sales_by_attribute_daily has no expected returns). Read before those marts are rebuilt: their last build is still
+-- (the daily sums have no expected returns). Read before those marts are rebuilt: their last build is still
 -- in place. Empty in a full build.
 -- depends_on: {{ ref('int_changed_days') }} {{ ref('daily_sales') }} {{ ref('dim_variant_costs') }} {{ ref('int_orders') }}
 {%- set node = graph.nodes['model.centra.product_performance_daily'] %}

@@ -9,10 +9,5 @@
 -- (int_performance_days.is_sales_changed), each summed from that day's rows alone; a day recomputed only for its
 -- expected returns keeps its rows. The attributes are a snapshot: taken again, every day is summed anew.
 -- depends_on: {{ ref('int_performance_days') }}
-{%- set performance = ref('product_performance_daily') %}
-{%- if centra_listed_only('int_performance_days') %}
-    {%- set performance = '(select * from ' ~ performance ~ ' where '
-        ~ centra_listed('int_performance_days', 'store, order_day', 'is_sales_changed') ~ ')' %}
-{%- endif %}
-{{ sales_by_attribute(performance, ref('dim_product_attributes'),
+{{ sales_by_attribute(performance_of_changed_sales(), ref('dim_product_attributes'),
                       by=['order_day', 'order_week', 'order_month', 'market_id']) }}
