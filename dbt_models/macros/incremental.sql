@@ -5,8 +5,8 @@
   ({store: {table: [day, ...]}}, centra_assets/defs/marts/changes.py); without it (by hand, the first build,
   --full-refresh, anything Dagster cannot vouch for) every model is rebuilt whole. int_changed_days turns the
   changed partitions into the days to recompute, by anchor: `order` days (the orders placed that day: their
-  rows in int_order_lines, int_orders, fct_order_lines and their sales in int_sales_booked) and `return` days (the
-  returns created that day: their units and refunds in int_sales_booked). An incremental model deletes its rows
+  rows in int_order_lines, int_orders, fct_order_lines) and `return` days (the returns created that day: their
+  refund entries in fct_payments). An incremental model deletes its rows
   of those days (pre-hook centra_delete_changed) and appends them again, computed from those days' raw files
   only (centra_staged). Choices: DECISIONLOG.md ("Incremental builds").
 #}
@@ -24,6 +24,19 @@
    none there). #}
 {% macro centra_incremental() -%}
     {{- return(this is not none and is_incremental() and centra_changed_days_only(model.unique_id)) -}}
+{%- endmacro %}
+
+{# dbt's own should_full_refresh (which every materialization and is_incremental() ask), overridden for this
+   project's incremental models: one that does not recompute only the changed days (centra_changed_days_only) would
+   delete every row and append them all again, through a temporary table of every row (dbt-duckdb's incremental
+   step): two writes of the whole table and a delete. It is built as a table is instead, in one CREATE TABLE AS
+   swapped in by rename (make bench: the repeated full builds of daily_sales). A model's full_refresh config and
+   --full-refresh keep their meaning. #}
+{% macro should_full_refresh() -%}
+    {%- set configured = config.get('full_refresh') -%}
+    {%- if configured is not none -%}{{- return(configured) -}}{%- endif -%}
+    {%- if flags.FULL_REFRESH -%}{{- return(true) -}}{%- endif -%}
+    {{- return(execute and model.config.materialized == 'incremental' and not centra_changed_days_only(model.unique_id)) -}}
 {%- endmacro %}
 
 {# Whether the build recomputes only the changed days of node `unique_id` (a model, or the model a test checks):
@@ -74,14 +87,9 @@
 {%- endmacro %}
 
 {# Pre-hook of an incremental model: its rows of the days it recomputes go (all of them when it recomputes every
-   day into the existing table), and the model's select appends them anew. A model holding rows of both anchors
-   names the column telling which (anchor_column). #}
-{% macro centra_delete_changed(anchor, store, day, anchor_column=none) -%}
-    {%- if centra_incremental() and anchor_column -%}
-        delete from {{ this }} where
-            ({{ anchor_column }} = 'order' and {{ centra_in_days(store, day, centra_changed_days('order')) }})
-            or ({{ anchor_column }} = 'return' and {{ centra_in_days(store, day, centra_changed_days('return')) }})
-    {%- elif centra_incremental() -%}
+   day into the existing table), and the model's select appends them anew. #}
+{% macro centra_delete_changed(anchor, store, day) -%}
+    {%- if centra_incremental() -%}
         delete from {{ this }} where {{ centra_in_days(store, day, centra_changed_days(anchor)) }}
     {%- elif is_incremental() -%}
         delete from {{ this }}
