@@ -97,6 +97,11 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     assert changed is not None and set(changed[settings.stores[0].name]["returns"]) == set(recent)
     assert "warehouses" in changed[settings.stores[0].name]
     assert build(settings, instance).success  # incremental: the days the changes touch
+    # what dbt ran for each model (its main statement): int_orders appended the days recomputed; fct_allocations,
+    # which reads the warehouses' snapshot, was rebuilt whole in one CREATE TABLE AS, not by deleting every row and
+    # appending them all again through a temporary copy (macros/incremental.sql should_full_refresh; make bench)
+    assert main_statement(settings, "intermediate/int_orders").startswith("insert into")
+    assert main_statement(settings, "marts/fct_allocations").startswith("create table")
 
     full = full_rebuild(settings, tmp_path / "full", MARTS, short_window_vars)
 
@@ -125,6 +130,12 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
             "(SELECT count(DISTINCT order_day) FROM product_performance_daily) FROM intermediate.int_performance_days"
         ).fetchone()
     assert 0 < sales < recomputed < every, (sales, recomputed, every)
+
+
+def main_statement(settings, model: str) -> str:
+    """The main statement the last build ran for `model` (dbt's run artifacts), its words single-spaced."""
+    sql = (dbt_target_path(settings) / "run" / "centra" / "models" / f"{model}.sql").read_text()
+    return " ".join(sql.split()).lower()
 
 
 def settled_days(path: Path) -> set:
