@@ -10,8 +10,8 @@
 {%- set days = centra_changed_days('order') if centra_incremental() else none %}
 {#- The order's own columns that the models reading int_orders use, not every column staged (addresses, payment and
     shipping options, comments, the tax and handling columns no mart reads): a full build writes every column of every
-    order here, and staging's latest-version step carries each column it is asked for (make bench: a third of
-    daily_sales' build went to the rest). A mart that needs another adds it here. #}
+    order here, and staging's latest-version step carries each column it is asked for (make bench: the rest cost
+    about a fifth of daily_sales' build). A mart that needs another adds it here. #}
 {%- set columns = [
     'store', 'order_number', 'order_id', 'order_type', 'status', 'created_at', 'updated_at', 'store_id', 'store_type',
     'market_id', 'market_name', 'pricelist_id', 'customer_id', 'account_id', 'shipping_country', 'currency',

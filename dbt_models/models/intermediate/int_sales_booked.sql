@@ -1,8 +1,8 @@
 {{ config(materialized='view') }}
 -- What daily_sales adds up, one row per order (its sales, on the day it was placed) and per completed return and
 -- refund (returned units on the day the return completed, refunds on the day they were paid back). A view: daily_sales
--- reads it once, whole, in every build, and what it reads is already per order (int_orders, incremental), so a table
--- of it rewrote a row per order in every full build and saved a refresh nothing (make bench, DECISIONLOG.md).
+-- reads it once and whole in every build, and its rows are projections of int_orders (incremental) and the returns
+-- (small tables); a table of it wrote a row per order in every full build for that one read (DECISIONLOG.md).
 with orders as materialized (
     select
         store, order_number, order_day, market_id, market_name, store_type, is_cancelled, units, returned_units,
