@@ -5,8 +5,8 @@
   ({store: {table: [day, ...]}}, centra_assets/defs/marts/changes.py); without it (by hand, the first build,
   --full-refresh, anything Dagster cannot vouch for) every model is rebuilt whole. int_changed_days turns the
   changed partitions into the days to recompute, by anchor: `order` days (the orders placed that day: their
-  rows in int_order_lines, int_orders, fct_order_lines) and `return` days (the returns created that day: their
-  refund entries in fct_payments). An incremental model deletes its rows
+  rows in int_order_lines, int_orders, fct_order_lines and their sales in int_sales_booked) and `return` days (the
+  returns created that day: their units and refunds in int_sales_booked). An incremental model deletes its rows
   of those days (pre-hook centra_delete_changed) and appends them again, computed from those days' raw files
   only (centra_staged). Choices: DECISIONLOG.md ("Incremental builds").
 #}
@@ -87,9 +87,14 @@
 {%- endmacro %}
 
 {# Pre-hook of an incremental model: its rows of the days it recomputes go (all of them when it recomputes every
-   day into the existing table), and the model's select appends them anew. #}
-{% macro centra_delete_changed(anchor, store, day) -%}
-    {%- if centra_incremental() -%}
+   day into the existing table), and the model's select appends them anew. A model holding rows of both anchors
+   names the column telling which (anchor_column). #}
+{% macro centra_delete_changed(anchor, store, day, anchor_column=none) -%}
+    {%- if centra_incremental() and anchor_column -%}
+        delete from {{ this }} where
+            ({{ anchor_column }} = 'order' and {{ centra_in_days(store, day, centra_changed_days('order')) }})
+            or ({{ anchor_column }} = 'return' and {{ centra_in_days(store, day, centra_changed_days('return')) }})
+    {%- elif centra_incremental() -%}
         delete from {{ this }} where {{ centra_in_days(store, day, centra_changed_days(anchor)) }}
     {%- elif is_incremental() -%}
         delete from {{ this }}

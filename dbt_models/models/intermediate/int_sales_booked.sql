@@ -1,8 +1,14 @@
-{{ config(materialized='view') }}
+{{ config(
+    materialized='incremental', incremental_strategy='append',
+    pre_hook="{{ centra_delete_changed('order', 'store', 'anchor_day', anchor_column='anchor') }}"
+) }}
 -- What daily_sales adds up, one row per order (its sales, on the day it was placed) and per completed return and
--- refund (returned units on the day the return completed, refunds on the day they were paid back). A view: daily_sales
--- reads it once and whole in every build, and its rows are projections of int_orders (incremental) and the returns
--- (small tables); a table of it wrote a row per order in every full build for that one read (DECISIONLOG.md).
+-- refund (returned units on the day the return completed, refunds on the day they were paid back), each anchored to
+-- the day that holds its raw data: the order's day, or the return's (anchor, anchor_day). Incremental by that day
+-- (macros/incremental.sql): a late return or refund is booked again from its own partition, whatever day it counts on.
+-- depends_on: {{ ref('int_changed_days') }}
+{%- set days = {'order': centra_changed_days('order'), 'return': centra_changed_days('return')}
+    if centra_incremental() else none %}
 with orders as materialized (
     select
         store, order_number, order_day, market_id, market_name, store_type, is_cancelled, units, returned_units,
@@ -13,8 +19,20 @@ with orders as materialized (
     from {{ ref('int_orders') }}
 ),
 
-returns as (
+-- the orders whose sales this build books: every order, or those of the days it recomputes
+booked_orders as (
+    select * from orders
+    {%- if days is not none %}
+    where {{ centra_in_days('store', 'order_day', days['order']) }}
+    {%- endif %}
+),
+
+-- the returns whose units and refunds this build books: every return, or those created on the days it recomputes
+booked_returns as (
     select * from {{ ref('int_returns') }}
+    {%- if days is not none %}
+    where {{ centra_in_days('store', 'partition_date', days['return']) }}
+    {%- endif %}
 ),
 
 sales as (
@@ -41,8 +59,10 @@ sales as (
         refunds_base as order_day_refunds_base,
         net_sales_base as order_day_net_sales_base,
         net_sales_excl_tax_base as order_day_net_sales_excl_tax_base,
-        pending_returns
-    from orders
+        pending_returns,
+        'order' as anchor,
+        order_day as anchor_day
+    from booked_orders
 ),
 
 -- completed returns' units, on the day they completed, and refunds, on the day they were paid back; a return whose
@@ -54,13 +74,14 @@ returned as (
         orders.market_id,
         orders.market_name,
         coalesce(orders.store_type, returns.return_store_type) as store_type,
+        returns.partition_date as anchor_day,
         returns.units as returned_units,
         1 as completed_returns,
         cast(0 as double precision) as refunds_base,
         -- null, like the refunds', when the tax is unknown (no order, and a store whose return has no ex-tax total)
         case when orders.order_number is not null or returns.refund_total_excl_tax is not null
             then cast(0 as double precision) end as refunds_excl_tax_base
-    from returns
+    from booked_returns as returns
     left join orders on returns.store = orders.store and returns.order_number = orders.order_number
     where returns.is_completed
 
@@ -72,6 +93,7 @@ returned as (
         orders.market_id,
         orders.market_name,
         coalesce(orders.store_type, returns.return_store_type) as store_type,
+        returns.partition_date as anchor_day,
         0 as returned_units,
         0 as completed_returns,
         refunds.refund_base as refunds_base,
@@ -83,7 +105,7 @@ returned as (
         ) }}
             as refunds_excl_tax_base
     from {{ ref('int_return_refunds') }} as refunds
-    inner join returns
+    inner join booked_returns as returns
         on refunds.store = returns.store and refunds.return_id = returns.return_id
     left join orders on returns.store = orders.store and returns.order_number = orders.order_number
 ),
@@ -112,7 +134,9 @@ refunded as (
         0 as order_day_refunds_base,
         0 as order_day_net_sales_base,
         0 as order_day_net_sales_excl_tax_base,
-        0 as pending_returns
+        0 as pending_returns,
+        'return' as anchor,
+        anchor_day
     from returned
 )
 

@@ -4,8 +4,8 @@
 -- returns of that day's orders, however late they come) is beside it as `order_day_*`. Shipping is beside net sales,
 -- not in it (as Shopify reports it), with and without its tax; total sales excluding tax add the two. Choices:
 -- DECISIONLOG.md.
--- The rows it adds up are int_sales_booked's (one per order, completed return and refund), a view over the orders'
--- measures (int_orders, which a build recomputes only for the days that changed); the sums over them are cheap.
+-- The rows it adds up are int_sales_booked's (one per order, completed return and refund), which a build recomputes
+-- only for the days that changed; the sums over them are cheap.
 with booked as (
     select * from {{ ref('int_sales_booked') }}
 ),
