@@ -282,11 +282,7 @@ def history(raw: Path, root: Path, copies: int = COPIES) -> int:
     """About copies x 34,000 orders of history under `raw` (a store's raw folder), all before the last 50 days: the
     synced days (in `root`) copied into the past, without the synced days themselves (another simulator's numbers).
     The orders added. BENCH_SYNCED names a warehouse an earlier run synced (`_sync`) to copy instead of syncing."""
-    if os.environ.get("BENCH_SYNCED"):
-        shutil.copytree(os.environ["BENCH_SYNCED"], root / "warehouse")
-        settings = Settings(warehouse_dir=str(root / "warehouse"), timezone=TZ)
-    else:
-        settings = _sync(root)
+    settings = _synced(root)
     synced = Path(layout.raw_root(layout.store_root(settings.warehouse_dir, settings.stores[0])))
     tables = [t.name for spec in ALL if spec.partition == "event" for t in spec.tables]
     own = {t: {p.name for p in (synced / t).glob("date=*")} for t in tables}
@@ -315,9 +311,18 @@ def _dbt(settings: Settings, build: Path, *args: str, changed: dict | None = Non
     return time.perf_counter() - started
 
 
+def _synced(root: Path) -> Settings:
+    """A synced warehouse under `root`: a copy of BENCH_SYNCED (a warehouse an earlier run synced, `_sync`: read
+    only), else one synced now."""
+    if os.environ.get("BENCH_SYNCED"):
+        shutil.copytree(os.environ["BENCH_SYNCED"], root / "warehouse")
+        return Settings(warehouse_dir=str(root / "warehouse"), timezone=TZ)
+    return _sync(root)
+
+
 def daily_sales_build() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _sync(Path(tmp))
+        settings = _synced(Path(tmp))
         _copy(Path(layout.raw_root(layout.store_root(settings.warehouse_dir, settings.stores[0]))), span=DAYS + 40)
         return measure(settings, Path(tmp))
 

@@ -26,6 +26,19 @@
     {{- return(this is not none and is_incremental() and centra_changed_days_only(model.unique_id)) -}}
 {%- endmacro %}
 
+{# dbt's own should_full_refresh (which every materialization and is_incremental() ask), overridden for this
+   project's incremental models: one that does not recompute only the changed days (centra_changed_days_only) would
+   delete every row and append them all again, through a temporary table of every row (dbt-duckdb's incremental
+   step): two writes of the whole table and a delete. It is built as a table is instead, in one CREATE TABLE AS
+   swapped in by rename (make bench: the repeated full builds of daily_sales). A model's full_refresh config and
+   --full-refresh keep their meaning. #}
+{% macro should_full_refresh() -%}
+    {%- set configured = config.get('full_refresh') -%}
+    {%- if configured is not none -%}{{- return(configured) -}}{%- endif -%}
+    {%- if flags.FULL_REFRESH -%}{{- return(true) -}}{%- endif -%}
+    {{- return(execute and model.config.materialized == 'incremental' and not centra_changed_days_only(model.unique_id)) -}}
+{%- endmacro %}
+
 {# Whether the build recomputes only the changed days of node `unique_id` (a model, or the model a test checks):
    it was told what changed, it builds int_changed_days (the days of what it was told, not of what an earlier build
    was told: an automatic build of part of the project may leave it out), and no snapshot the node reads changed (a

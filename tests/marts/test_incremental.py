@@ -99,6 +99,11 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     assert changed is not None and set(changed[settings.stores[0].name]["returns"]) == set(recent)
     assert "warehouses" in changed[settings.stores[0].name]
     assert build(settings, instance).success  # incremental: the days the changes touch
+    # what dbt ran for each model (its main statement): int_orders appended the days recomputed; fct_allocations,
+    # which reads the warehouses' snapshot, was rebuilt whole in one CREATE TABLE AS, not by deleting every row and
+    # appending them all again through a temporary copy (macros/incremental.sql should_full_refresh; make bench)
+    assert main_statement(settings, "intermediate/int_orders").startswith("insert into")
+    assert main_statement(settings, "marts/fct_allocations").startswith("create table")
 
     full = full_rebuild(settings, tmp_path / "full", MARTS, short_window_vars)
 
@@ -173,6 +178,12 @@ def compiled(settings, models) -> dict[str, str]:
     results = json.loads((dbt_target_path(settings) / "run_results.json").read_text())["results"]
     found = {r["unique_id"].rsplit(".", 1)[-1]: r["compiled_code"] for r in results}
     return {m: found[m] for m in models}
+
+
+def main_statement(settings, model: str) -> str:
+    """The main statement the last build ran for `model` (dbt's run artifacts), its words single-spaced."""
+    sql = (dbt_target_path(settings) / "run" / "centra" / "models" / f"{model}.sql").read_text()
+    return " ".join(sql.split()).lower()
 
 
 def settled_days(path: Path) -> set:
