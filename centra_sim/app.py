@@ -81,6 +81,8 @@ def build_app(sim: Simulator) -> Starlette:
         except ValueError:
             return _json({"errors": [{"message": "Request body is not valid JSON"}]}, 400)
         status, out, headers = await run_in_threadpool(sim.graphql, token, body)
+        if (not faults.hold_root or faults.hold_root in (out.get("data") or {})) and faults.draw("hold_rate"):
+            await asyncio.sleep(faults.hold_seconds)
         if status == 200 and out.get("data") and faults.draw("internal_error_rate"):
             out = internal_error(out)
         if faults.money_literal and status == 200:

@@ -28,6 +28,9 @@ FAULT_FLAGS = {
     "reset_rate": float,
     "slow_rate": float,
     "slow_seconds": float,
+    "hold_rate": float,
+    "hold_seconds": float,
+    "hold_root": str,
     "html_error_rate": float,
     "webhook_drop_rate": float,
 }

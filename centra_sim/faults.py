@@ -17,6 +17,11 @@ class Faults:
     reset_rate: float = 0.0  # share whose connection is cut mid-response
     slow_rate: float = 0.0  # share held for slow_seconds before answering (beyond a client's timeout)
     slow_seconds: float = 30.0
+    # share answered hold_seconds late: computed when asked, then held (a slow network), so the answer shows Centra
+    # as it was before whatever changed meanwhile (two syncs of one day read Centra in one order, finish in another)
+    hold_rate: float = 0.0
+    hold_seconds: float = 5.0
+    hold_root: str = ""  # only answers to queries of this root field (orders): "" holds any
     html_error_rate: float = 0.0  # share answered 502 with an HTML page, as a proxy in front of Centra would
     internal_error_rate: float = 0.0  # share answered 200 with partial data and an internal error (internal_error)
     webhook_drop_rate: float = 0.0  # share of webhook calls never sent

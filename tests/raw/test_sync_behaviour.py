@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from centra_assets.warehouse import files, layout, publish
+from centra_assets.warehouse import files, layout, publish, turns
 
 from ..helpers import (
     LOCAL_ONLY,
@@ -75,6 +78,49 @@ def test_targeted_refresh_equals_full_rematerialization(make_centra, tmp_path):
     )
     materialize(full, resource_for(centra, full), day, "event")
     assert snapshot_of(refreshed, day) == snapshot_of(full, day)
+
+
+def test_two_refreshes_of_one_day_side_by_side_keep_the_later_read(make_centra, tmp_path, monkeypatch, caplog):
+    # Both backends: the day's writers take turns through a lock file on a local disk, through PostgreSQL on S3.
+    # Two refresh runs of one day (two webhooks a few seconds apart, the event queue and the sweep) run side by side.
+    # The first reads Centra, its answer comes late; meanwhile orders change and the second reads and publishes them.
+    # Publishing its older read last, the first would undo the change, and nothing would ask for the orders again.
+    centra = make_centra(orders_per_day=150)
+    refreshed, full = settings_for(tmp_path / "refreshed"), settings_for(tmp_path / "full")
+    day = sim_day(centra, 1)  # yesterday: its orders keep changing (confirmed, shipped), none is added
+    materialize(refreshed, resource_for(centra, refreshed), day, "event")
+    keys = [str(o["number"]) for o in truth(centra, "orders", day)]
+
+    def refresh() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [a for a in assets_of(refreshed) if a.op.name == "centra_orders"],
+            partition_key=day,
+            resources={"centra": resource_for(centra, refreshed)},
+            run_config={"ops": {"centra_orders": {"config": {"refresh_keys": keys}}}},
+            instance=new_instance(),
+        )
+
+    monkeypatch.setattr(turns, "WAIT_NOTICE_AFTER", 1.0)
+    centra.admin("faults", {"hold_rate": 1.0, "hold_seconds": 4.0, "hold_root": "orders"})
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(refresh)  # its orders are answered as Centra holds them when asked, 4 s late
+        deadline = time.monotonic() + 60
+        while not centra.admin("info")["faults_fired"].get("hold_rate") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        centra.admin("faults", {"hold_rate": 0.0})
+        before = centra.sim.clock.now()
+        centra.admin("clock", {"advance": 12 * 3600})
+        changed = [
+            o for o in truth(centra, "orders", day) if dt.datetime.fromisoformat(o["updated_at"]).timestamp() > before
+        ]
+        assert changed, "orders of the day changed after the first refresh read them"
+        with caplog.at_level(logging.WARNING, logger="centra_assets.warehouse"):
+            assert refresh().success  # reads the orders as they are now
+        assert first.result().success
+    materialize(full, resource_for(centra, full), day, "event")
+    assert snapshot_of(refreshed, day) == snapshot_of(full, day)
+    # the second run said it waited, and for whom (its run's event log shows it: `centra-assets init`)
+    assert f"waiting for the turn to write orders {day} (held by a refresh of run " in caplog.text
 
 
 @LOCAL_ONLY  # Centra's faults and the client's retries happen before anything is written

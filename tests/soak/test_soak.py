@@ -462,9 +462,10 @@ def test_no_run_failed(soak):
 
 
 # What a run records of its waits: queued -> starting (the run queue), a step blocked for a pool (Dagster's engine
-# event) until it starts, and the warehouse's turn (centra_assets/warehouse/turns.py, the holder's run named).
+# event) until it starts, the warehouse's turn and a raw partition's write turn (centra_assets/warehouse/turns.py, the
+# holder's run named).
 POOL_BLOCKED = re.compile(r"Step (?:still )?blocked by limit for pool (\S+)")
-TURN_WAITED = re.compile(r"got the warehouse's turn after waiting (\d+) s for (.*)")
+TURN_WAITED = re.compile(r"got the (?:(warehouse)'s turn|turn to (write) .*?) after waiting (\d+) s for (.*)")
 HOLDER_RUN = re.compile(r" of run ([0-9a-f-]{36})")
 RUN_ENDS = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED}
 STEP_ENDS = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
@@ -488,7 +489,8 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
       a run queued, whatever its priority): behind those runs; else for the queue's next pass;
     - a step blocked for a pool (`Step blocked by limit for pool`) until it started: behind the other runs whose
       steps of that pool ran then;
-    - the warehouse's turn ("got the warehouse's turn after waiting N s for <holder> of run <id>"): behind that run.
+    - the warehouse's turn ("got the warehouse's turn after waiting N s for <holder> of run <id>"), or a raw
+      partition's write turn ("got the turn to write <data type> <days> after waiting ..."): behind that run.
 
     A run waited behind a build when a build held what it waited for: a run slot while the cap was full, or the
     warehouse's turn (no build step draws on the centra_api pool)."""
@@ -576,10 +578,11 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                         of = "its own steps" if holder == run_id else kinds[holder]
                         behind[f"{pool} pool: {of}"] += _overlap((a, b), span)
             elif match := TURN_WAITED.search(ANSI.sub("", entry.user_message or "")):
-                seconds, holder = float(match.group(1)), HOLDER_RUN.search(match.group(2))
+                turn, seconds, holder = match.group(1) or match.group(2), float(match.group(3)), match.group(4)
+                holder = HOLDER_RUN.search(holder)
                 turn_wait += seconds
                 kind = kinds.get(holder.group(1), "other") if holder else "other"
-                behind[f"warehouse turn: {kind}"] += seconds
+                behind[f"{turn} turn: {kind}"] += seconds
                 if kind == "build":
                     behind_builds.add(holder.group(1))
         ended = slots.get(run_id, (stopped, stopped))[1]
@@ -593,7 +596,7 @@ def waits(instance: dg.DagsterInstance, records: list[dg.RunRecord], stopped: fl
                 "queued (s)": round(queued[1] - queued[0], 1),
                 "queued at the run cap (s)": round(at_cap, 1),
                 "waited for a pool (s)": round(pool_wait, 1),
-                "waited for the warehouse's turn (s)": round(turn_wait, 1),
+                "waited for a turn (s)": round(turn_wait, 1),
                 "behind (s)": {k: round(v, 1) for k, v in behind.items()},
                 "builds": sorted(behind_builds),
             }
