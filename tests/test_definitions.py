@@ -234,3 +234,18 @@ def test_every_raw_column_is_described_every_raw_asset_versions_its_spec_and_the
     with pytest.raises(ValueError, match="CENTRA_ASSET_OWNER 'data' is not an asset owner"):
         settings_from_env({"CENTRA_ASSET_OWNER": "data"})
     assert settings_from_env({"CENTRA_ASSET_OWNER": "ops@example.com"}).asset_owner == "ops@example.com"
+
+
+def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs_without_asking_it_each_build():
+    import re
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+
+    from centra_assets.defs.marts.dbt import dbt_resource
+
+    resource = dbt_resource()
+    told = subprocess.run([resource.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
+    assert str(resource._cli_version) == re.search(r"installed: (\d+\.\d+\.\d+)", told).group(1)
+    asked = DbtCliResource(project_dir=resource.project_dir, dbt_executable=resource.dbt_executable)
+    assert resource._cli_version == asked._cli_version

@@ -2,18 +2,20 @@
 with a short name and a description, typed column schemas and row counts on every build, marts that refresh
 themselves when the raw data they read changes, and one atomic publish per build."""
 
+import importlib.metadata
 import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from functools import cache
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from packaging import version
 
 from centra_assets.settings import Settings
 from centra_assets.warehouse import layout, turns
@@ -412,7 +414,26 @@ def with_table_metadata(events: Iterable[Any], database: Path) -> list[Any]:
     return out
 
 
+class CentraDbtCli(DbtCliResource):
+    """dagster-dbt's resource without two costs it pays before every dbt command of a build of the local warehouse
+    (in a webhook's way to the marts: `make bench freshness-daily-sales`): it ran `dbt --version` (a process
+    importing dbt, 2-5 s) to learn the version of the dbt beside this Python, which is the dbt-core installed here;
+    and it opened a dbt adapter in the run's own process (profile, project and macros loaded: 1-3 s), which only its
+    row-count and column fetchers use. The build of a shared warehouse (`--target`, deploy/) uses them and keeps the
+    adapter; the local build reads its tables' row counts and columns itself (`with_table_metadata`)."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable) != BESIDE_PYTHON:  # another dbt: ask it
+            return super()._cli_version
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]):
+        return super()._initialize_dbt_core_adapter(args) if "--target" in args else None
+
+
+BESIDE_PYTHON = Path(sys.executable).with_name("dbt")  # the virtualenv's dbt, also when it is not on PATH
+
+
 def dbt_resource() -> DbtCliResource:
-    beside_python = Path(sys.executable).with_name("dbt")  # the virtualenv's dbt, also when it is not on PATH
-    executable = str(beside_python) if beside_python.exists() else "dbt"
-    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=executable)
+    return CentraDbtCli(project_dir=DBT_PROJECT, dbt_executable=str(BESIDE_PYTHON) if BESIDE_PYTHON.exists() else "dbt")
