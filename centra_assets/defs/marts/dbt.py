@@ -416,11 +416,12 @@ def with_table_metadata(events: Iterable[Any], database: Path) -> list[Any]:
 
 class CentraDbtCli(DbtCliResource):
     """dagster-dbt's resource without two costs it pays before every dbt command of a build of the local warehouse
-    (in a webhook's way to the marts: `make bench freshness-daily-sales`): it ran `dbt --version` (a process
-    importing dbt, 2-5 s) to learn the version of the dbt beside this Python, which is the dbt-core installed here;
-    and it opened a dbt adapter in the run's own process (profile, project and macros loaded: 1-3 s), which only its
-    row-count and column fetchers use. The build of a shared warehouse (`--target`, deploy/) uses them and keeps the
-    adapter; the local build reads its tables' row counts and columns itself (`with_table_metadata`)."""
+    (in a webhook's way to the marts: `make bench freshness-daily-sales`). It ran `dbt --version` to learn the
+    version of the dbt beside this Python, which is the dbt-core installed here: a process importing dbt and asking
+    PyPI for the latest version (2-5 s, and off loopback). And it opened a dbt adapter in the run's own process
+    (profile, project and macros loaded: 1-3 s), which only its row-count and column fetchers use: the build of a
+    shared warehouse (`--target`, deploy/) uses them and keeps the adapter; the local build reads its tables' row
+    counts and columns itself (`with_table_metadata`)."""
 
     @cached_property
     def _cli_version(self) -> version.Version:
