@@ -36,7 +36,7 @@ from centra_assets.defs.marts.dbt import (
     dbt_vars,
     kept_fqns,
     kept_views,
-    view_definition,
+    view_definitions,
 )
 from centra_assets.defs.marts.dbt_sources import DBT_DIR
 from centra_assets.defs.raw.assets import sync_assets
@@ -502,9 +502,9 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
         os.replace(root / "changed-copy.parquet", path)  # the refresh publishes the day (atomically)
         with duckdb.connect(str(build), read_only=True) as db:
             existing = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        definitions = {u: view_definition(settings, nodes[u]) for u in views}
+        definitions = view_definitions(settings, views)
         kept = {
-            CentraDbtTranslator().get_asset_key(nodes[u]) for u in kept_views(settings, views, existing, definitions)
+            CentraDbtTranslator().get_asset_key(nodes[u]) for u in kept_views(views, existing, definitions, definitions)
         }
         refresh = _dbt(
             settings,

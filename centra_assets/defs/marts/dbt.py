@@ -193,7 +193,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                     changed = told_to_dbt(changed_partitions(context.instance, settings, context.selected_asset_keys))
                     with building(settings.duckdb_file) as database, changed:
                         existing = _relations(database)
-                        kept = kept_view_keys(context, settings, existing)
+                        kept, definitions = kept_view_keys(context, settings, existing)
                         invocation = dbt.cli(
                             [
                                 "build",
@@ -212,7 +212,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                         # dagster-dbt's fetch_row_counts() would open the file while dbt still writes it (DuckDB:
                         # one writer, no readers beside it), so the build's tables are read once dbt is done, before
                         # publishing
-                        events = with_table_metadata(with_views(context, settings, events, kept), database)
+                        events = with_table_metadata(with_views(context, events, kept, definitions), database)
                     context.log.info(f"published {settings.duckdb_file}")
                 except BuildFailed as exc:
                     failed = exc
@@ -248,41 +248,47 @@ TORN_SHOWN = 20
 DEFINITION = "centra/definition"
 
 
-def view_definition(settings: Settings, node: Mapping[str, Any]) -> str:
-    """What a view's stored query is made of, hashed: its SQL, the SQL of every macro it calls, directly or not (a
-    staging view is the macro centra_staging), the raw tables it reads as dbt's sources describe them (columns,
-    meta) and whether any of their files exist yet (centra_staging stands an empty, typed select in for a table
-    never synced: its first files change the view), and the build's vars but the file it builds into (the raw
-    Parquet's location, the stores' timezones). dagster-dbt's code version hashes the model's SQL alone."""
-    manifest, seen = dbt_manifest(), set()
-    parts = [node.get("raw_code", ""), dbt_vars(settings, "")]
-    for uid in node["depends_on"]["nodes"]:
-        source = manifest["sources"].get(uid)
-        if source is not None:
-            synced = bool(files.glob(layout.raw_files(settings.warehouse_url, source["name"])))
-            parts.append(json.dumps([source["columns"], source["meta"], source["config"], synced], sort_keys=True))
-    todo = list(node["depends_on"]["macros"])
-    while todo:
-        macro = todo.pop()
-        if macro in seen or macro not in manifest["macros"]:
-            continue
-        seen.add(macro)
-        parts.append(manifest["macros"][macro]["macro_sql"])
-        todo += manifest["macros"][macro]["depends_on"]["macros"]
-    return hashlib.sha1("\n".join(sorted(parts)).encode()).hexdigest()
+def view_definitions(settings: Settings, views: Iterable[str]) -> dict[str, str]:
+    """What each view's stored query is made of (`views`: dbt unique ids), hashed: its SQL, the SQL of every macro it
+    calls, directly or not (a staging view is the macro centra_staging), the raw tables it reads as dbt's sources
+    describe them (columns, meta) and whether any of their files exist yet (centra_staging stands an empty, typed
+    select in for a table never synced: its first files change the view), and the build's vars but the file it
+    builds into (the raw Parquet's location, the stores' timezones). dagster-dbt's code version hashes the model's
+    SQL alone. The raw files are listed once (on object storage, a listing per table would list the warehouse)."""
+    manifest = dbt_manifest()
+    synced = {Path(f).parent.parent.name for f in files.glob(layout.raw_files(settings.warehouse_url))}
+    out = {}
+    for uid in views:
+        node, seen = manifest["nodes"][uid], set()
+        parts = [node.get("raw_code", ""), dbt_vars(settings, "")]
+        for parent in node["depends_on"]["nodes"]:
+            source = manifest["sources"].get(parent)
+            if source is not None:
+                described = [source["columns"], source["meta"], source["config"], source["name"] in synced]
+                parts.append(json.dumps(described, sort_keys=True))
+        todo = list(node["depends_on"]["macros"])
+        while todo:
+            macro = todo.pop()
+            if macro in seen or macro not in manifest["macros"]:
+                continue
+            seen.add(macro)
+            parts.append(manifest["macros"][macro]["macro_sql"])
+            todo += manifest["macros"][macro]["depends_on"]["macros"]
+        out[uid] = hashlib.sha1("\n".join(sorted(parts)).encode()).hexdigest()
+    return out
 
 
 def kept_views(
-    settings: Settings, selected: Iterable[str], existing: set[str] | None, recorded: Mapping[str, str | None]
+    selected: Iterable[str], existing: set[str] | None, recorded: Mapping[str, str | None], current: Mapping[str, str]
 ) -> set[str]:
     """The views among the dbt models `selected` (unique ids) that a build need not create again: one in the warehouse
     it starts from (`existing`), created with the definition it has now (`recorded`: each view's, from its last
-    materialization). A view stores no rows: it reads the raw Parquet whenever it is queried, so new raw data
-    changes what it shows without a build, and the models that read it are built by what reads the raw tables
-    (make bench: re-creating the 7 staging views of the order tables and running their tests was ... of a 1M-order
-    refresh). A view missing from the warehouse, or whose SQL, macros or vars changed, is created again. Only views
-    reading raw tables alone (the staging views): reported before the build's events (with_views), each comes
-    before what reads it, as Dagster wants a build's assets reported in the graph's order."""
+    materialization; `current`: view_definitions). A view stores no rows: it reads the raw Parquet whenever it is
+    queried, so new raw data changes what it shows without a build (make bench: re-creating the 7 staging views of
+    the order tables and running their 8 tests took 3.4-8.6 s of dbt's threads in a 1M-order refresh, 16 of its 115
+    nodes). A view missing from the warehouse, or whose definition changed, is created again. Only views reading raw
+    tables alone (the staging views): reported before the build's events (with_views), each comes before what reads
+    it, as Dagster wants a build's assets reported in the graph's order."""
     nodes = dbt_manifest()["nodes"]
     return {
         uid
@@ -291,14 +297,16 @@ def kept_views(
         and all(parent.startswith("source.") for parent in nodes[uid]["depends_on"]["nodes"])
         and existing is not None
         and nodes[uid].get("alias", nodes[uid]["name"]) in existing
-        and recorded.get(uid) == view_definition(settings, nodes[uid])
+        and recorded.get(uid) is not None
+        and recorded.get(uid) == current.get(uid)
     }
 
 
 def kept_view_keys(
     context: dg.AssetExecutionContext, settings: Settings, existing: set[str] | None
-) -> set[dg.AssetKey]:
-    """The views among the build's selected models that it does not create again (kept_views), as asset keys."""
+) -> tuple[set[dg.AssetKey], dict[str, str]]:
+    """The views among the build's selected models that it does not create again (kept_views), as asset keys, and
+    the definitions of the selected views (view_definitions)."""
     translator, selected = CentraDbtTranslator(), set(context.selected_asset_keys)
     views = {
         uid: key
@@ -312,13 +320,14 @@ def kept_view_keys(
         event = context.instance.get_latest_materialization_event(key)
         value = event.asset_materialization.metadata.get(DEFINITION) if event else None
         recorded[uid] = str(value.value) if value is not None else None
-    return {views[uid] for uid in kept_views(settings, views, existing, recorded)}
+    current = view_definitions(settings, views)
+    return {views[uid] for uid in kept_views(views, existing, recorded, current)}, current
 
 
 def with_views(
-    context: dg.AssetExecutionContext, settings: Settings, events: list[Any], kept: Collection[dg.AssetKey]
+    context: dg.AssetExecutionContext, events: list[Any], kept: Collection[dg.AssetKey], definitions: Mapping[str, str]
 ) -> list[Any]:
-    """The build's events with each view's definition (view_definition) on its materialization, and a
+    """The build's events with each view's definition (`definitions`: view_definitions) on its materialization, and a
     materialization of each view kept (status `reused`, dagster-dbt's word for a node dbt did not build again): it
     shows the raw data the build read, and its freshness follows the raw tables like every model's."""
     nodes, translator, out = dbt_manifest()["nodes"], CentraDbtTranslator(), []
@@ -329,13 +338,13 @@ def with_views(
                 dg.Output(
                     None,
                     output_name=context.assets_def.get_output_name_for_asset_key(key),
-                    metadata={"unique_id": uid, "status": "reused", DEFINITION: view_definition(settings, node)},
+                    metadata={"unique_id": uid, "status": "reused", DEFINITION: definitions[uid]},
                 )
             )
     for event in events:
         uid = str(event.metadata["unique_id"].value) if isinstance(event, dg.Output) else ""
-        if nodes.get(uid, {}).get("config", {}).get("materialized") == "view":
-            event = event.with_metadata({**event.metadata, DEFINITION: view_definition(settings, nodes[uid])})
+        if uid in definitions:
+            event = event.with_metadata({**event.metadata, DEFINITION: definitions[uid]})
         out.append(event)
     return out
 
