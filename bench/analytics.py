@@ -29,7 +29,15 @@ import yaml
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.marts.changes import CHANGED_ENV
-from centra_assets.defs.marts.dbt import NO_UNIT_TESTS, dbt_vars
+from centra_assets.defs.marts.dbt import (
+    NO_UNIT_TESTS,
+    CentraDbtTranslator,
+    dbt_manifest,
+    dbt_vars,
+    kept_fqns,
+    kept_views,
+    view_definitions,
+)
 from centra_assets.defs.marts.dbt_sources import DBT_DIR
 from centra_assets.defs.raw.assets import sync_assets
 from centra_assets.defs.resources import CentraResource
@@ -481,6 +489,9 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
     # them (REFRESH_WHEN_UPSTREAM_CHANGES), without dbt's unit tests (defs/marts/dbt.py NO_UNIT_TESTS)
     tables = next(s.tables for s in ALL if "orders" in {t.name for t in s.tables})
     downstream = tuple(f"source:centra.{t.name}+" for t in tables)
+    # and the asset leaves out the views it need not create again (the full build created them as they are now)
+    nodes = dbt_manifest()["nodes"]
+    views = [u for u, n in nodes.items() if n["resource_type"] == "model" and n["config"]["materialized"] == "view"]
     for scope, select in (("every model", ()), ("+daily_sales +fct_order_lines", ("+daily_sales", "+fct_order_lines"))):
         # a third of the project: only the tests whose every model it builds
         args = ("--select", *select, "--indirect-selection", "cautious") if select else ()
@@ -489,11 +500,18 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
         full = _dbt(settings, build, "build", *args, *NO_UNIT_TESTS)  # the first build: everything whole
         shutil.copy(changed, root / "changed-copy.parquet")
         os.replace(root / "changed-copy.parquet", path)  # the refresh publishes the day (atomically)
+        with duckdb.connect(str(build), read_only=True) as db:
+            existing = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        definitions = view_definitions(settings, views)
+        kept = {
+            CentraDbtTranslator().get_asset_key(nodes[u]) for u in kept_views(views, existing, definitions, definitions)
+        }
         refresh = _dbt(
             settings,
             build,
             "build",
             *(args or ("--select", *downstream)),
+            *(("--exclude", *kept_fqns(kept)) if kept else ()),
             *NO_UNIT_TESTS,
             changed={store: {t.name: [day] for t in tables}},
         )
