@@ -47,10 +47,8 @@ lines as (
         end as tax_percent,
         cast(sum(cast(markdown as decimal(38, 2))) as double precision) as markdown,
         cast(sum(cast(returned_value as decimal(38, 2))) as double precision) as returned_value
-    from {{ ref('int_order_lines') }}
-    {%- if days is not none %}
-    where {{ centra_in_days('store', 'partition_date', days) }}
-    {%- endif %}
+    -- the staged lines, as int_order_lines computes them (macros/order_lines.sql), not its table of every line
+    from ({{ order_lines_measured(days) }}) as order_lines
     group by store, order_number
 ),
 
