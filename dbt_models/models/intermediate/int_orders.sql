@@ -9,17 +9,17 @@
 -- depends_on: {{ ref('int_changed_days') }}
 {%- set days = centra_changed_days('order') if centra_incremental() else none %}
 {#- The order's own columns that the models reading int_orders use, not every column staged (addresses, payment and
-    shipping options, comments, the tax and handling columns no mart reads): a full build writes every column of every
-    order here, and staging's latest-version step carries each column it is asked for (make bench: the rest cost
-    about a fifth of daily_sales' build). A mart that needs another adds it here. #}
+    shipping options, comments, the columns no mart reads): a full build writes every column of every order here, and
+    staging's latest-version step carries each column it is asked for (make bench: the rest cost about a fifth of
+    daily_sales' build). A mart that needs another adds it here. The amounts the measures below are computed from
+    (`inputs`: they lapse with a cancelled order, or are parts of its tax) are read, not written. #}
 {%- set columns = [
     'store', 'order_number', 'order_id', 'order_type', 'status', 'created_at', 'updated_at', 'store_id', 'store_type',
     'market_id', 'market_name', 'pricelist_id', 'customer_id', 'account_id', 'shipping_country', 'currency',
-    'conversion_rate', 'grand_total', 'items_subtotal', 'discounts', 'shipping', 'handling', 'tax_added',
-    'tax_included', 'shipping_tax_added', 'shipping_tax_included', 'grand_total_base', 'discounts_base',
-    'shipping_base', 'partition_date', 'loaded_at'] %}
+    'conversion_rate', 'grand_total', 'tax_added', 'grand_total_base', 'partition_date', 'loaded_at'] %}
+{%- set inputs = ['discounts', 'shipping', 'handling', 'tax_included', 'shipping_tax_added', 'shipping_tax_included'] %}
 with orders as (
-    select {{ columns | join(', ') }}
+    select {{ (columns + inputs) | join(', ') }}
     {%- if days is not none %}
     from {{ centra_staged('orders', days) }} as orders
     {%- else %}
@@ -47,10 +47,8 @@ lines as (
         end as tax_percent,
         cast(sum(cast(markdown as decimal(38, 2))) as double precision) as markdown,
         cast(sum(cast(returned_value as decimal(38, 2))) as double precision) as returned_value
-    from {{ ref('int_order_lines') }}
-    {%- if days is not none %}
-    where {{ centra_in_days('store', 'partition_date', days) }}
-    {%- endif %}
+    -- the staged lines, as int_order_lines computes them (macros/order_lines.sql), not its table of every line
+    from ({{ order_lines_measured(days) }}) as order_lines
     group by store, order_number
 ),
 
@@ -68,7 +66,9 @@ refunds as (
 
 measured as (
     select
-        orders.*,
+        {%- for column in columns %}
+        orders.{{ column }},
+        {%- endfor %}
         -- the raw partition: the day the order was placed, in its store's timezone
         orders.partition_date as order_day,
         orders.status = 'CANCELLED' as is_cancelled,
