@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from dagster import Definitions
 
 from centra_assets.definitions import defs
@@ -236,6 +237,7 @@ def test_every_raw_column_is_described_every_raw_asset_versions_its_spec_and_the
     assert settings_from_env({"CENTRA_ASSET_OWNER": "ops@example.com"}).asset_owner == "ops@example.com"
 
 
+@pytest.mark.slow  # a process importing dbt (1-3 s)
 def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs_without_asking_it_each_build():
     # the dbt executable's own interpreter says which dbt-core it runs (`dbt --version` would ask PyPI too)
     import subprocess
