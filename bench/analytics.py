@@ -36,6 +36,7 @@ from centra_assets.defs.marts.dbt import (
     dbt_vars,
     kept_fqns,
     kept_views,
+    relations,
     view_definitions,
 )
 from centra_assets.defs.marts.dbt_sources import DBT_DIR
@@ -500,8 +501,7 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
         full = _dbt(settings, build, "build", *args, *NO_UNIT_TESTS)  # the first build: everything whole
         shutil.copy(changed, root / "changed-copy.parquet")
         os.replace(root / "changed-copy.parquet", path)  # the refresh publishes the day (atomically)
-        with duckdb.connect(str(build), read_only=True) as db:
-            existing = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        existing = relations(build)
         definitions = view_definitions(settings, views)
         kept = {
             CentraDbtTranslator().get_asset_key(nodes[u]) for u in kept_views(views, existing, definitions, definitions)

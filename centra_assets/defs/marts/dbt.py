@@ -194,7 +194,7 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
                 try:
                     changed = told_to_dbt(changed_partitions(context.instance, settings, context.selected_asset_keys))
                     with building(settings.duckdb_file) as database, changed:
-                        existing = _relations(database)
+                        existing = relations(database)
                         kept, definitions = kept_view_keys(context, settings, existing)
                         invocation = dbt.cli(
                             [
@@ -317,9 +317,10 @@ def kept_view_keys(
         and node["config"].get("materialized") == "view"
         and (key := translator.get_asset_key(node)) in selected
     }
+    latest = context.instance.get_latest_materialization_events(views.values())  # one query for them all
     recorded: dict[str, str | None] = {}
     for uid, key in views.items():
-        event = context.instance.get_latest_materialization_event(key)
+        event = latest.get(key)
         value = event.asset_materialization.metadata.get(DEFINITION) if event else None
         recorded[uid] = str(value.value) if value is not None else None
     current = view_definitions(settings, views)
@@ -392,12 +393,11 @@ def unselected_tests(
         )
         if spec.asset_key not in selected or absent:
             tests.append(".".join(test["fqn"]))
-    return (
-        ["--exclude", " ".join(sorted(set(tests)))] if tests else []
-    )  # dagster-dbt's form: one value, names by spaces
+    # dagster-dbt's form: one value, names by spaces
+    return ["--exclude", " ".join(sorted(set(tests)))] if tests else []
 
 
-def _relations(database: Path | None) -> set[str] | None:
+def relations(database: Path | None) -> set[str] | None:
     """The tables and views in the DuckDB file a build starts from (None when not looked up)."""
     if database is None:
         return None
