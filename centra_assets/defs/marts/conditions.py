@@ -15,6 +15,7 @@ from functools import cache
 import dagster as dg
 
 from ..raw.partitions import STORE
+from .changes import planned_keys
 
 # per evaluation (one AssetGraphView a tick): a raw table is read by many models, its partitions counted once
 _LANDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -188,11 +189,8 @@ def _planned_stores(planned, graph) -> set[str | None]:
     partitions_def = graph.get(key).partitions_def
     if partitions_def is None:
         return {None}
-    if planned.partition is not None:
-        keys = [planned.partition]
-    elif planned.partitions_subset is not None:
-        keys = list(planned.partitions_subset.get_partition_keys())
-    else:  # a run over every partition
+    keys = planned_keys(planned)
+    if keys is None:  # a run over every partition
         return set(_stores(partitions_def))
     return {_store(partitions_def, k) for k in keys} & set(_stores(partitions_def))
 
