@@ -11,6 +11,8 @@ fail at once with a message naming the fix.
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import json
 import logging
 import random
 import re
@@ -162,8 +164,8 @@ class CentraClient:
         self.stats = Stats()
         self._local = threading.local()
         self._documents: dict[str, tuple[GraphQLRequest, int]] = {}
-        self._complexity_seen: dict[tuple, int] = {}
-        self._probes: dict[tuple, threading.Lock] = {}
+        self._complexity_seen: dict[str, float] = {}  # by kind of request: its query and page size, hashed
+        self._probes: dict[str, threading.Lock] = {}
         self._configure_lock = threading.Lock()
         self._clients: list[Client] = []  # one per thread that has sent a request
         self._clients_lock = threading.Lock()
@@ -256,18 +258,23 @@ class CentraClient:
         return found
 
     def _execute(self, query: str, variables: dict, paced: bool) -> Response:
-        cost_key = (query, tuple(sorted((k, str(v)) for k, v in variables.items() if k in ("limit", "first"))))
+        page = sorted((k, str(v)) for k, v in variables.items() if k in ("limit", "first"))
+        cost_key = hashlib.sha1(json.dumps([query, page]).encode()).hexdigest()
         if paced and cost_key not in self._complexity_seen:
-            # A query's complexity is charged before it is sent, from what it cost last time. Until the first
-            # answer says what that is, one request of its kind goes at a time, so pages in flight together
-            # are never all charged nothing.
+            # A query's complexity is charged before it is sent, from what it cost last time, in this process or
+            # another sharing the budget (each run is a process of its own). A kind never sent is charged the
+            # pacer's unknown_cost, and one request of it goes at a time until the first answer says what it
+            # costs, so pages in flight together are never all charged a guess.
             with self._probes.setdefault(cost_key, threading.Lock()):
                 if cost_key not in self._complexity_seen:
-                    return self._send(query, variables, paced, cost_key)
+                    learnt = self.pacer.learnt(cost_key)
+                    if learnt is None:
+                        return self._send(query, variables, paced, cost_key, self.pacer.unknown_cost)
+                    self._complexity_seen[cost_key] = learnt
         return self._send(query, variables, paced, cost_key)
 
-    def _send(self, query: str, variables: dict, paced: bool, cost_key: tuple) -> Response:
-        estimate = self._complexity_seen.get(cost_key, 0)
+    def _send(self, query: str, variables: dict, paced: bool, cost_key: str, guess: float = 0) -> Response:
+        estimate = self._complexity_seen.get(cost_key, guess)
         parsed, mutations = self._parsed(query)
         attempt, rate_limited_for = 0, 0.0
         while True:
@@ -283,6 +290,8 @@ class CentraClient:
                 self.app_version = response.extensions.get("appVersion") or self.app_version
                 if paced:
                     self.pacer.settle(response.complexity - estimate)
+                    if self._complexity_seen.get(cost_key) != response.complexity:
+                        self.pacer.learn(cost_key, response.complexity)
                 self._complexity_seen[cost_key] = response.complexity
                 self.stats.add(complexity=response.complexity)
                 return response

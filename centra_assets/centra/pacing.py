@@ -3,8 +3,8 @@
 Centra meters each environment with six token buckets (requests, complexity and mutations, over 10 s and 1 h)
 that every integration of the store shares. The pacer mirrors them on our side: it learns the quotas from the
 ``rateLimits`` query, keeps a reserve for the store's other integrations (``share``), charges each request before
-sending it (complexity estimated from the last time the same query ran, then corrected from
-``extensions.complexity``), and waits when a bucket is empty, so Centra rarely has to say 429.
+sending it (complexity estimated from the last time the same query ran, in any process sharing the budget, then
+corrected from ``extensions.complexity``), and waits when a bucket is empty, so Centra rarely has to say 429.
 
 The buckets (and the pause a 429 imposes) live in a database, so parallel runs draw on one budget instead of
 each believing it has all of it: a small SQLite file shared by every process of one machine, or PostgreSQL
@@ -43,6 +43,9 @@ _SCHEMA = (
        interval TEXT NOT NULL, capacity DOUBLE PRECISION, rate DOUBLE PRECISION, tokens DOUBLE PRECISION,
        updated DOUBLE PRECISION, PRIMARY KEY (budget, kind, interval))""",
     """CREATE TABLE IF NOT EXISTS centra_rate_pause (budget TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL)""",
+    # what each kind of query cost when it last ran (Pacer.learn): a new process charges its first request of a kind
+    """CREATE TABLE IF NOT EXISTS centra_query_cost (budget TEXT NOT NULL, query TEXT NOT NULL,
+       complexity DOUBLE PRECISION NOT NULL, PRIMARY KEY (budget, query))""",
 )
 
 Query = Callable[[str, tuple], list[tuple]]  # run one statement in the locked transaction, return its rows
@@ -76,6 +79,7 @@ class Pacer:
             pass
         self.configured = False
         self.waited_seconds = 0.0
+        self.unknown_cost = 0.0  # what a request of a kind no process has learnt is charged (configure)
 
     def __repr__(self) -> str:
         return f"Pacer({self._backend}, budget={self.budget!r})"
@@ -98,6 +102,11 @@ class Pacer:
                 usable = max(0.0, float(b["remainingQuota"]) - (1 - self.share) * quota)
                 row = held.get((b["type"], b["intervalSeconds"]))
                 tokens = min(usable, row[1]) if row and row[0] == capacity else min(usable, capacity)
+                if b["type"] == "QUERY_COMPLEXITY" and b["intervalSeconds"] == "TEN_SECONDS":
+                    # Until its first answer, a query's complexity is unknown: it is charged the reserve left for
+                    # the store's other integrations, so that a few processes starting together, each with a
+                    # request in flight, do not overspend the window (Centra rarely charges a page more).
+                    self.unknown_cost = (1 - self.share) * quota
                 query(
                     "INSERT INTO centra_rate_bucket VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (budget, kind, interval) "
                     "DO UPDATE SET capacity = excluded.capacity, rate = excluded.rate, tokens = excluded.tokens, "
@@ -160,6 +169,21 @@ class Pacer:
                         "WHERE budget = ? AND kind = 'QUERY_COMPLEXITY' AND interval = ?",
                         (tokens, now, self.budget, interval),
                     )
+
+    def learnt(self, kind: str) -> float | None:
+        """What a request of this kind (its query and page size, hashed) cost when a process last sent it."""
+        with self._locked() as (query, _paused):
+            rows = query("SELECT complexity FROM centra_query_cost WHERE budget = ? AND query = ?", (self.budget, kind))
+        return rows[0][0] if rows else None
+
+    def learn(self, kind: str, complexity: float) -> None:
+        """Keep what a request of this kind cost, for the next process that sends one (learnt)."""
+        with self._locked() as (query, _paused):
+            query(
+                "INSERT INTO centra_query_cost VALUES (?, ?, ?) ON CONFLICT (budget, query) "
+                "DO UPDATE SET complexity = excluded.complexity",
+                (self.budget, kind, complexity),
+            )
 
     def pause_until(self, until: float) -> None:
         """Centra said 429: every process sharing the budget holds off until `until` (epoch seconds)."""

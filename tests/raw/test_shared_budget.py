@@ -203,3 +203,32 @@ def test_a_sync_spending_the_whole_budget_draws_no_429_from_centra(make_centra, 
         client.close()
     assert client.stats.waited_seconds > 0  # the budget was the limit: the pacer waited for it
     assert centra.sim.stats["rate_limited"] <= 1  # Centra hardly ever had to refuse a request
+
+
+def test_a_new_run_charges_its_first_request_what_an_earlier_run_learned(make_centra, tmp_path):
+    """Every run is a process of its own whose client has learnt no query's complexity: its first request of a kind
+    was charged nothing until the answer said what it cost. Runs starting together (a backfill's, refreshes) each
+    spent a page the shared budget never counted, beyond the reserve kept for the store's other integrations (the
+    PostgreSQL test above met a 429 that way now and then). Learnt costs are kept with the budget, and a new run's
+    first request is charged what an earlier run learnt. Share 1.0: no reserve to hide an uncounted page in."""
+    from centra_assets.entities import BY_NAME
+    from centra_assets.entities.query import default_query
+
+    centra = make_centra(orders_per_day=400, rate_limits=True, plan="growth", time_scale=HAMMER_SCALE)
+    query = default_query(BY_NAME["orders"])
+
+    def run() -> CentraClient:  # a run's client, sharing the budget's file
+        pacer = Pacer(tmp_path / "budget.sqlite", share=1.0, window_scale=HAMMER_SCALE, budget=centra.graphql_url)
+        return CentraClient(centra.graphql_url, "test-token-full", pacer=pacer, backoff_base=0.01)
+
+    first, second = run(), run()
+    try:
+        for page in range(1, 12):  # more than a window's complexity: the last pages wait for the budget
+            first.execute(query, {"where": {}, "limit": 200, "page": page})
+        assert first.stats.waited_seconds > 0
+        second.execute(query, {"where": {}, "limit": 200, "page": 12})  # its first page, the budget spent
+    finally:
+        first.close()
+        second.close()
+    assert centra.sim.stats["rate_limited"] == 0
+    assert second.stats.waited_seconds > 0  # charged before it was sent, it waited for the budget
