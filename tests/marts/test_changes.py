@@ -45,3 +45,24 @@ def test_a_build_of_part_of_the_marts_is_told_the_changes_since_its_own_models_w
         assert changes.changed_partitions(instance, settings, built) == {}
         assert changes.changed_partitions(instance, settings, [never, *built]) is None
         assert changes.changed_partitions(instance, settings) is None
+
+
+def test_a_change_to_a_macro_an_incremental_model_calls_changes_its_code_version(monkeypatch):
+    """int_orders' SQL is mostly macros' (order_lines_measured, centra_delete_changed, ...): an upgrade changing one
+    left dagster-dbt's code version (a hash of the model's own SQL) as it was, and the next build recomputed only
+    the changed days with the new macro, beside rows the old one wrote. The version recorded on each build, and
+    compared before the next (changes._code_changed), hashes the macros the model calls, directly or not."""
+    import copy
+
+    from centra_assets.defs.marts import dbt
+
+    manifest = dbt.dbt_manifest()
+    node = manifest["nodes"]["model.centra.int_orders"]
+    translator = dbt.CentraDbtTranslator()
+    before = translator.get_code_version(node)
+    assert changes._incremental_code()[dg.AssetKey(["analytics", "int_orders"])] == before
+    for macro in ("macro.centra.order_lines_measured", "macro.centra.centra_staged"):  # called, and called by a call
+        edited = copy.deepcopy(manifest)
+        edited["macros"][macro]["macro_sql"] += "\n{# an upgrade #}"
+        monkeypatch.setattr(dbt, "dbt_manifest", lambda edited=edited: edited)
+        assert translator.get_code_version(node) != before, macro

@@ -23,7 +23,7 @@ from centra_assets.warehouse import files, layout, turns
 from centra_assets.warehouse.publish import building, interrupted
 
 from ..policy import BUILD_RETRY, REFRESH_WHEN_UPSTREAM_CHANGES, owners, raw_freshness
-from .changes import changed_partitions, told_to_dbt
+from .changes import changed_partitions, code_version, macros_called, told_to_dbt
 from .project import DBT_PROJECT
 
 
@@ -57,6 +57,11 @@ class CentraDbtTranslator(DagsterDbtTranslator):
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return REFRESH_WHEN_UPSTREAM_CHANGES
+
+    def get_code_version(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] != "model":
+            return super().get_code_version(dbt_resource_props)
+        return code_version(dbt_manifest(), dbt_resource_props)  # with the macros it calls (changes.py)
 
 
 # A generic dbt test's name runs to 146 characters (`accepted_values_fct_orders_status__PENDING__CONFIRMED...`), which
@@ -261,21 +266,14 @@ def view_definitions(settings: Settings, views: Iterable[str]) -> dict[str, str]
     synced = {Path(f).parent.parent.name for f in files.glob(layout.raw_files(settings.warehouse_url))}
     out = {}
     for uid in views:
-        node, seen = manifest["nodes"][uid], set()
+        node = manifest["nodes"][uid]
         parts = [node.get("raw_code", ""), dbt_vars(settings, "")]
         for parent in node["depends_on"]["nodes"]:
             source = manifest["sources"].get(parent)
             if source is not None:
                 described = [source["columns"], source["meta"], source["config"], source["name"] in synced]
                 parts.append(json.dumps(described, sort_keys=True))
-        todo = list(node["depends_on"]["macros"])
-        while todo:
-            macro = todo.pop()
-            if macro in seen or macro not in manifest["macros"]:
-                continue
-            seen.add(macro)
-            parts.append(manifest["macros"][macro]["macro_sql"])
-            todo += manifest["macros"][macro]["depends_on"]["macros"]
+        parts += macros_called(manifest, node)
         out[uid] = hashlib.sha1("\n".join(sorted(parts)).encode()).hexdigest()
     return out
 
