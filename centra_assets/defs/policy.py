@@ -113,9 +113,17 @@ EVERY_INPUT_LANDED = (
 # A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw
 # update saw the model's own update as well (a refresh published right after a build): eager alone let the model's
 # update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild).
+# An upgrade changing a model's code (its SQL or a macro it calls: marts/changes.py code_version) asks for the model,
+# and so for what reads it: eager asks on updates alone, and the marts stayed as the old code built them until their
+# raw data changed again. (A model added by an upgrade is missing: eager asks for it.)
 REFRESH_WHEN_UPSTREAM_CHANGES = (
     dg.AutomationCondition.eager()
-    .replace("any_deps_updated", dg.AutomationCondition.any_deps_updated() | RawUpdatedAfterBuild())
+    .replace(
+        "any_deps_updated",
+        dg.AutomationCondition.any_deps_updated()
+        | RawUpdatedAfterBuild()
+        | dg.AutomationCondition.code_version_changed(),
+    )
     .without(~dg.AutomationCondition.any_deps_missing())
     .without(~dg.AutomationCondition.any_deps_in_progress())
     & EVERY_INPUT_LANDED

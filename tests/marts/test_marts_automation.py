@@ -317,3 +317,39 @@ def test_a_tick_reads_the_builds_and_raw_updates_of_every_model_in_one_query(tmp
     # few models reading orders (each evaluated in a few branches of its condition), not of every model
     assert queries["get_asset_records"] <= 3, queries
     assert queries["get_latest_planned_materialization_info"] < len(models) / 3, (queries, len(models))
+
+
+def test_an_upgrade_changing_a_models_code_asks_for_it_and_what_reads_it(make_centra, tmp_path, monkeypatch):
+    """An upgrade changing a model's SQL (or a macro it calls: changes.code_version) left the marts as the old code
+    built them until the raw data they read changed again: eager asks on updates alone. On the first tick of the new
+    code, the automation asks for the model and for what reads it, not for what it reads."""
+    from centra_assets.defs.marts.dbt import CentraDbtTranslator
+
+    centra = make_centra(days=2, orders_per_day=10)
+    day = sim_day(centra, 1)
+    settings = settings_for(tmp_path, start=day)
+    store = settings.stores[0]
+    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
+    defs = build_definitions(settings)
+    cursor, _ = tick(defs, instance, None)
+    for kind, partition in (("event", key(settings, store, day)), ("snapshot", snapshot_key(settings, store))):
+        dg.materialize(
+            sync_assets(defs.assets, kind), partition_key=partition, resources={"centra": resource}, instance=instance
+        )
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested  # every model built over the landed day
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested  # quiet: nothing changed since
+
+    int_orders = dg.AssetKey(["analytics", "int_orders"])
+    version = CentraDbtTranslator.get_code_version
+    monkeypatch.setattr(
+        CentraDbtTranslator,
+        "get_code_version",
+        lambda self, props: "upgraded" if props["name"] == "int_orders" else version(self, props),
+    )
+    upgraded = build_definitions(settings)
+    assert upgraded.resolve_asset_graph().get(int_orders).code_version == "upgraded"
+    cursor, requested = tick(upgraded, instance, cursor)
+    assert {int_orders, DAILY_SALES} <= requested, sorted(k.to_user_string() for k in requested)
+    assert dg.AssetKey(["analytics", "stg_orders"]) not in requested
