@@ -121,11 +121,9 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
     land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
 
 
-def test_a_refresh_asks_for_the_models_again_when_it_changed_a_day_and_only_then(make_centra, tmp_path):
-    """A refresh run records a materialization only for the days whose records changed (raw/assets.py): the marts
-    must still see it as an update of the raw tables, and a refresh that changed nothing asks for no build."""
-    centra = make_centra(days=3, orders_per_day=20)
-    day = sim_day(centra, 1)
+def landed_and_built(centra, tmp_path, day: str):
+    """A store whose first day (`day`) landed, and every model built over it as the marts' automation asks: its
+    settings, resource, instance, definitions, and the sensor's cursor after the tick that saw the build."""
     settings = settings_for(tmp_path, start=day)
     store = settings.stores[0]
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
@@ -138,6 +136,16 @@ def test_a_refresh_asks_for_the_models_again_when_it_changed_a_day_and_only_then
     cursor, requested = tick(defs, instance, cursor)
     assert DAILY_SALES in requested  # every model built over the landed day
     cursor, _ = tick(defs, instance, cursor)  # the next tick sees the build's own materializations
+    return settings, resource, instance, defs, cursor
+
+
+def test_a_refresh_asks_for_the_models_again_when_it_changed_a_day_and_only_then(make_centra, tmp_path):
+    """A refresh run records a materialization only for the days whose records changed (raw/assets.py): the marts
+    must still see it as an update of the raw tables, and a refresh that changed nothing asks for no build."""
+    centra = make_centra(days=3, orders_per_day=20)
+    day = sim_day(centra, 1)
+    settings, resource, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
+    store = settings.stores[0]
     since = centra.sim.clock.now()
     centra.admin("clock", {"advance": 24 * 3600})
     orders = {
@@ -326,18 +334,7 @@ def test_an_upgrade_changing_a_models_code_asks_for_it_and_what_reads_it(make_ce
     from centra_assets.defs.marts.dbt import CentraDbtTranslator
 
     centra = make_centra(days=2, orders_per_day=10)
-    day = sim_day(centra, 1)
-    settings = settings_for(tmp_path, start=day)
-    store = settings.stores[0]
-    resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
-    defs = build_definitions(settings)
-    cursor, _ = tick(defs, instance, None)
-    for kind, partition in (("event", key(settings, store, day)), ("snapshot", snapshot_key(settings, store))):
-        dg.materialize(
-            sync_assets(defs.assets, kind), partition_key=partition, resources={"centra": resource}, instance=instance
-        )
-    cursor, requested = tick(defs, instance, cursor)
-    assert DAILY_SALES in requested  # every model built over the landed day
+    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, sim_day(centra, 1))
     cursor, requested = tick(defs, instance, cursor)
     assert not requested  # quiet: nothing changed since
 
