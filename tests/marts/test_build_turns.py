@@ -132,7 +132,7 @@ def test_a_refresh_published_during_a_dbt_build_waits_for_it_and_the_marts_see_o
     assert (in_orders, in_lines, counted) in [(0, False, placed), (1, True, placed + 1)]
 
 
-def test_a_refresh_published_but_not_yet_recorded_when_a_build_begins_is_built_whole(make_centra, tmp_path, monkeypatch):
+def test_a_refresh_published_but_not_yet_recorded_when_a_build_begins_is_built(make_centra, tmp_path, monkeypatch):
     """A refresh run publishes its files in a turn of the warehouse and records their materializations after it: a
     build that takes the turn in between reads the new rows, and finds no record of the day they changed. Told only
     the recorded changes, its incremental models kept that day as it was while the models rebuilt whole read it anew
