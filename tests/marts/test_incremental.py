@@ -95,8 +95,20 @@ def test_an_incremental_build_after_old_records_change_equals_a_full_rebuild(mak
     # and the warehouses' first snapshot: every allocation, of any day, gains its warehouse's name
     warehouses = [a for a in assets_of(settings, "snapshot") if a.op.name == "centra_warehouses"]
     assert dg.materialize(warehouses, resources={"centra": resource}, instance=instance).success
+    # The automation may first ask for what reads the orders (a refresh's steps are recorded one after the other, and
+    # its tick came between): int_sales_booked, fct_returns, not int_returns. That build recomputes the returns' days
+    # from the int_returns of the build before, so the next one, rebuilding int_returns, must be told them again (the
+    # soak test: a return's completion stayed out of daily_sales). It is told the changes since the oldest last build
+    # of the incremental models it selects and of every table they read (changes._last_build_began).
+    (dbt_assets,) = [a for a in build_definitions(settings).assets if a.op.name == "centra_dbt"]
+    graph = dg.Definitions(assets=[dbt_assets], resources={"dbt": dbt_resource()}).resolve_asset_graph()
+    order_views = [k for k in graph.get_all_asset_keys() if k.path[-1].startswith("stg_order")]
+    marts = dg.AssetSelection.assets(*(dg.AssetKey(["analytics", m]) for m in MARTS)).upstream()
+    reading_orders = dg.AssetSelection.assets(*order_views).downstream() & marts
+    assert dg.AssetKey(["analytics", "int_returns"]) not in reading_orders.resolve(graph)
+    assert dg.materialize([dbt_assets], selection=reading_orders, resources={"dbt": dbt_resource()}, instance=instance)
     changed = changed_partitions(instance, settings)
-    assert changed is not None and set(changed[settings.stores[0].name]["returns"]) == set(recent)
+    assert changed is not None and set(changed.get(settings.stores[0].name, {}).get("returns", [])) == set(recent)
     assert "warehouses" in changed[settings.stores[0].name]
     assert build(settings, instance).success  # incremental: the days the changes touch
     # what dbt ran for each model (its main statement): int_orders appended the days recomputed; fct_allocations,

@@ -107,19 +107,46 @@ def _code_changed(instance: dg.DagsterInstance) -> bool:
     return False
 
 
-def _last_build_began(instance: dg.DagsterInstance, selected: Collection[dg.AssetKey] | None) -> float | None:
-    """When the oldest of the last builds of the incremental models `selected` (all of them: None) began (its run's
-    start), or None if one was never built (or its run is unknown): then every model is built whole."""
-    began = []
-    for model in incremental_models():
-        if selected is not None and model not in selected:
+@cache
+def _tables_read() -> dict[dg.AssetKey, frozenset[dg.AssetKey]]:
+    """Each incremental model with the models it reads, directly or not, that store rows (not views: a view reads the
+    raw Parquet whenever it is queried), as Dagster names them."""
+    models = _models()
+
+    def key(uid: str) -> dg.AssetKey:
+        return dg.AssetKey(["analytics", models[uid]["name"].replace("stg_centra__", "stg_")])
+
+    out = {}
+    for uid, node in models.items():
+        if node["config"].get("materialized") != "incremental":
             continue
-        event = instance.get_latest_materialization_event(model)
-        record = instance.get_run_record_by_id(event.run_id) if event else None
-        if record is None:
-            return None
-        began.append(record.start_time or record.create_timestamp.timestamp())
-    return min(began) if began else None
+        seen, todo = set(), list(node["depends_on"]["nodes"])
+        while todo:
+            parent = todo.pop()
+            if parent in models and parent not in seen:
+                seen.add(parent)
+                todo += models[parent]["depends_on"]["nodes"]
+        out[key(uid)] = frozenset(key(u) for u in seen if models[u]["config"].get("materialized") != "view")
+    return out
+
+
+def _last_build_began(instance: dg.DagsterInstance, selected: Collection[dg.AssetKey] | None) -> float | None:
+    """When the oldest of the last builds of the incremental models `selected` (all of them: None), and of every table
+    they read, began (its run's start), or None if one was never built (or its run is unknown): then every model is
+    built whole. A table they read that a build left out (the automation asked for what reads the orders, before the
+    returns' materializations of the same refresh were recorded) kept its rows of before the change: the days an
+    incremental model recomputed from it were recomputed from the old rows, and the next build, rebuilding the table,
+    must be told that change again (the soak test: a return's completion stayed out of daily_sales)."""
+    models = [m for m in incremental_models() if selected is None or m in selected]
+    read = set(models).union(*(_tables_read()[m] for m in models))
+    latest = instance.get_latest_materialization_events(read)  # one query for them all
+    if not read or any(latest.get(key) is None for key in read):
+        return None
+    runs = {event.run_id for event in latest.values()}
+    records = instance.get_run_records(dg.RunsFilter(run_ids=list(runs)))
+    if len(records) < len(runs):
+        return None
+    return min(r.start_time or r.create_timestamp.timestamp() for r in records)
 
 
 def changed_partitions(
