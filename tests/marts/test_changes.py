@@ -69,3 +69,32 @@ def test_a_change_to_a_macro_an_incremental_model_calls_changes_its_code_version
         edited["macros"][macro]["macro_sql"] += "\n{# an upgrade #}"
         monkeypatch.setattr(dbt, "dbt_manifest", lambda edited=edited: edited)
         assert translator.get_code_version(node) != before, macro
+
+
+def test_a_stale_table_a_build_left_out_moves_since_back_and_only_a_stale_one(tmp_path):
+    """A build that leaves out a table its incremental models read (int_returns, for a build of what reads the orders)
+    recomputes their days from that table's rows. While the table's raw data is newer than its last build, every build
+    is told the changes since that build, so the one rebuilding it recomputes them again; a table up to date with its
+    raw data moves nothing back (the builds of a stream of order refreshes stay small)."""
+    settings = Settings(warehouse_dir=str(tmp_path), timezone="Europe/Stockholm", start_date="2026-11-01")
+    store = settings.stores[0].name
+    int_returns = dg.AssetKey(["analytics", "int_returns"])
+    current = changes._incremental_code()
+
+    def landed(table: str, day: str) -> None:
+        instance.report_runless_asset_event(dg.AssetMaterialization(["centra", table], partition=day))
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        _build(instance, current)
+        landed("orders", "2026-11-05")
+        _build(instance, {key: version for key, version in current.items() if key != int_returns})
+        assert changes.changed_partitions(instance, settings) == {}  # int_returns is up to date: nothing back
+
+        landed("returns", "2026-11-06")
+        _build(instance, {key: version for key, version in current.items() if key != int_returns})
+        # int_returns is stale: every build is told the changes since its last build, the orders' day too
+        assert changes.changed_partitions(instance, settings) == {
+            store: {"orders": ["2026-11-05"], "returns": ["2026-11-06"]}
+        }
+        _build(instance, current)
+        assert changes.changed_partitions(instance, settings) == {}

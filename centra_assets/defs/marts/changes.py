@@ -107,46 +107,74 @@ def _code_changed(instance: dg.DagsterInstance) -> bool:
     return False
 
 
+def _key(node: dict) -> dg.AssetKey:
+    """A dbt node as Dagster names it (dbt.CentraDbtTranslator): analytics/<model>, a source <source>/<table>."""
+    if node["resource_type"] == "source":
+        return dg.AssetKey([node["source_name"], node["name"]])
+    return dg.AssetKey(["analytics", node["name"].replace("stg_centra__", "stg_")])
+
+
 @cache
-def _tables_read() -> dict[dg.AssetKey, frozenset[dg.AssetKey]]:
+def _tables_read() -> dict[dg.AssetKey, dict[dg.AssetKey, frozenset[dg.AssetKey]]]:
     """Each incremental model with the models it reads, directly or not, that store rows (not views: a view reads the
-    raw Parquet whenever it is queried), as Dagster names them."""
-    models = _models()
+    raw Parquet whenever it is queried), each with the raw tables it reads, directly or not."""
+    manifest, models = _manifest(), _models()
 
-    def key(uid: str) -> dg.AssetKey:
-        return dg.AssetKey(["analytics", models[uid]["name"].replace("stg_centra__", "stg_")])
-
-    out = {}
-    for uid, node in models.items():
-        if node["config"].get("materialized") != "incremental":
-            continue
-        seen, todo = set(), list(node["depends_on"]["nodes"])
+    def upstream(uid: str) -> set[str]:
+        seen, todo = set(), list(manifest["nodes"].get(uid, {}).get("depends_on", {}).get("nodes", []))
         while todo:
             parent = todo.pop()
-            if parent in models and parent not in seen:
+            if parent not in seen:
                 seen.add(parent)
-                todo += models[parent]["depends_on"]["nodes"]
-        out[key(uid)] = frozenset(key(u) for u in seen if models[u]["config"].get("materialized") != "view")
-    return out
+                todo += models[parent]["depends_on"]["nodes"] if parent in models else []
+        return seen
+
+    def raw(uid: str) -> frozenset[dg.AssetKey]:
+        return frozenset(_key(manifest["sources"][u]) for u in upstream(uid) if u in manifest["sources"])
+
+    return {
+        _key(node): {
+            _key(models[u]): raw(u)
+            for u in upstream(uid)
+            if u in models and models[u]["config"].get("materialized") != "view"
+        }
+        for uid, node in models.items()
+        if node["config"].get("materialized") == "incremental"
+    }
 
 
 def _last_build_began(instance: dg.DagsterInstance, selected: Collection[dg.AssetKey] | None) -> float | None:
     """When the oldest of the last builds of the incremental models `selected` (all of them: None), and of every table
-    they read, began (its run's start), or None if one was never built (or its run is unknown): then every model is
-    built whole. A table they read that a build left out (the automation asked for what reads the orders, before the
-    returns' materializations of the same refresh were recorded) kept its rows of before the change: the days an
-    incremental model recomputed from it were recomputed from the old rows, and the next build, rebuilding the table,
-    must be told that change again (the soak test: a return's completion stayed out of daily_sales)."""
+    they read that is stale, began (its run's start), or None if one was never built (or its run is unknown): then
+    every model is built whole. A stale table (a raw table it reads was updated after its last build began) that a
+    build leaves out keeps its rows of before the change: the automation asked for what reads the orders without
+    int_returns (a refresh's returns recorded just after its tick), and the days an incremental model recomputed from
+    it were recomputed from its old rows. The build that rebuilds it must be told that change again (the soak test: a
+    return's completion stayed out of daily_sales). A table up to date with its raw data moves nothing back."""
     models = [m for m in incremental_models() if selected is None or m in selected]
-    read = set(models).union(*(_tables_read()[m] for m in models))
-    latest = instance.get_latest_materialization_events(read)  # one query for them all
-    if not read or any(latest.get(key) is None for key in read):
+    tables: dict[dg.AssetKey, frozenset[dg.AssetKey]] = {}
+    for model in models:
+        tables |= _tables_read()[model]
+    keys = set(models) | set(tables)
+    latest = instance.get_latest_materialization_events(keys)  # one query for them all
+    if not keys or any(latest.get(key) is None for key in keys):
         return None
-    runs = {event.run_id for event in latest.values()}
-    records = instance.get_run_records(dg.RunsFilter(run_ids=list(runs)))
-    if len(records) < len(runs):
+    ids = list({event.run_id for event in latest.values()})
+    runs = {
+        r.dagster_run.run_id: r.start_time or r.create_timestamp.timestamp()
+        for r in instance.get_run_records(dg.RunsFilter(run_ids=ids))
+    }
+    if any(latest[key].run_id not in runs for key in keys):
         return None
-    return min(r.start_time or r.create_timestamp.timestamp() for r in records)
+    began = {key: runs[latest[key].run_id] for key in keys}
+    read = list(set().union(*tables.values()))  # the raw tables under them, their latest updates in one query
+    raw = {r.asset_entry.asset_key: r.asset_entry.last_materialization for r in instance.get_asset_records(read)}
+    stale = [
+        table
+        for table, reads in tables.items()
+        if any(raw.get(t) is not None and raw[t].timestamp > began[table] for t in reads)
+    ]
+    return min(began[key] for key in [*models, *stale])
 
 
 def changed_partitions(
