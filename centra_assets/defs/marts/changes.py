@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -47,19 +46,40 @@ def _manifest() -> dict:
     return json.loads(Path(DBT_PROJECT.manifest_path).read_text())
 
 
+@cache
 def _models() -> dict[str, dict]:
     """dbt's models by unique id, from the manifest."""
     return {uid: n for uid, n in _manifest()["nodes"].items() if n["resource_type"] == "model"}
 
 
 @cache
+def _upstream(uid: str) -> frozenset[str]:
+    """Every model and source the dbt model reads, directly or not (unique ids)."""
+    models, seen = _models(), set()
+    todo = list(models[uid]["depends_on"]["nodes"])
+    while todo:
+        parent = todo.pop()
+        if parent not in seen:
+            seen.add(parent)
+            todo += models[parent]["depends_on"]["nodes"] if parent in models else []
+    return frozenset(seen)
+
+
+def _incremental_uids() -> list[str]:
+    return [uid for uid, n in _models().items() if n["config"].get("materialized") == "incremental"]
+
+
+def _key(node: dict) -> dg.AssetKey:
+    """A dbt node as Dagster names it (dbt.CentraDbtTranslator): analytics/<model>, a source <source>/<table>."""
+    if node["resource_type"] == "source":
+        return dg.AssetKey([node["source_name"], node["name"]])
+    return dg.AssetKey(["analytics", node["name"].replace("stg_centra__", "stg_")])
+
+
+@cache
 def incremental_models() -> tuple[dg.AssetKey, ...]:
     """The dbt models built incrementally, as Dagster names them (dbt.CentraDbtTranslator: analytics/<model>)."""
-    return tuple(
-        dg.AssetKey(["analytics", n["name"]])
-        for n in _models().values()
-        if n["config"].get("materialized") == "incremental"
-    )
+    return tuple(_key(_models()[uid]) for uid in _incremental_uids())
 
 
 def macros_called(manifest: dict, node: dict) -> list[str]:
@@ -85,14 +105,9 @@ def code_version(manifest: dict, node: dict) -> str:
 @cache
 def _incremental_code() -> dict[dg.AssetKey, str | None]:
     """The code version (code_version) of every incremental model and every model it reads, directly or not."""
-    models, seen = _models(), set()
-    todo = [uid for uid, n in models.items() if n["config"].get("materialized") == "incremental"]
-    while todo:
-        uid = todo.pop()
-        if uid not in seen:
-            seen.add(uid)
-            todo += [d for d in models[uid]["depends_on"]["nodes"] if d in models]
-    return {dg.AssetKey(["analytics", models[u]["name"]]): code_version(_manifest(), models[u]) for u in seen}
+    models, manifest = _models(), _manifest()
+    uids = set(_incremental_uids()).union(*(_upstream(uid) for uid in _incremental_uids())) & set(models)
+    return {dg.AssetKey(["analytics", models[u]["name"]]): code_version(manifest, models[u]) for u in uids}
 
 
 def _code_changed(instance: dg.DagsterInstance) -> bool:
@@ -107,39 +122,18 @@ def _code_changed(instance: dg.DagsterInstance) -> bool:
     return False
 
 
-def _key(node: dict) -> dg.AssetKey:
-    """A dbt node as Dagster names it (dbt.CentraDbtTranslator): analytics/<model>, a source <source>/<table>."""
-    if node["resource_type"] == "source":
-        return dg.AssetKey([node["source_name"], node["name"]])
-    return dg.AssetKey(["analytics", node["name"].replace("stg_centra__", "stg_")])
-
-
 @cache
 def _tables_read() -> dict[dg.AssetKey, dict[dg.AssetKey, frozenset[dg.AssetKey]]]:
     """Each incremental model with the models it reads, directly or not, that store rows (not views: a view reads the
     raw Parquet whenever it is queried), each with the raw tables it reads, directly or not."""
-    manifest, models = _manifest(), _models()
-
-    def upstream(uid: str) -> set[str]:
-        seen, todo = set(), list(manifest["nodes"].get(uid, {}).get("depends_on", {}).get("nodes", []))
-        while todo:
-            parent = todo.pop()
-            if parent not in seen:
-                seen.add(parent)
-                todo += models[parent]["depends_on"]["nodes"] if parent in models else []
-        return seen
-
-    def raw(uid: str) -> frozenset[dg.AssetKey]:
-        return frozenset(_key(manifest["sources"][u]) for u in upstream(uid) if u in manifest["sources"])
-
+    models, sources = _models(), _manifest()["sources"]
     return {
-        _key(node): {
-            _key(models[u]): raw(u)
-            for u in upstream(uid)
+        _key(models[uid]): {
+            _key(models[u]): frozenset(_key(sources[s]) for s in _upstream(u) if s in sources)
+            for u in _upstream(uid)
             if u in models and models[u]["config"].get("materialized") != "view"
         }
-        for uid, node in models.items()
-        if node["config"].get("materialized") == "incremental"
+        for uid in _incremental_uids()
     }
 
 
@@ -233,16 +227,15 @@ def _unrecorded(instance: dg.DagsterInstance, since: float) -> dict[str, list[tu
     materializations. A build counts them as changed (a day recomputed for nothing costs little; a day left out is
     stale until it changes again). A run starting after the build took its turn publishes after it, and its
     materializations are recorded after the build began: the next build counts them."""
-    runs = list(instance.get_runs(dg.RunsFilter(statuses=_MAY_HAVE_PUBLISHED)))
-    runs += instance.get_runs(
+    records = list(instance.get_run_records(dg.RunsFilter(statuses=_MAY_HAVE_PUBLISHED)))
+    records += instance.get_run_records(
         dg.RunsFilter(statuses=_ENDED_UNRECORDED, updated_after=dt.datetime.fromtimestamp(since, dt.UTC))
     )
     out: dict[str, list[tuple[str | None, float]]] = {}
-    for run in runs:
-        record = instance.get_run_record_by_id(run.run_id)
-        began = (record.start_time if record else None) or time.time()
+    for record in records:
+        began = record.start_time or record.create_timestamp.timestamp()
         planned = instance.get_records_for_run(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000
         ).records
         for r in planned:
             data = r.event_log_entry.dagster_event.event_specific_data
