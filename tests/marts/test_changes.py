@@ -71,6 +71,23 @@ def test_a_change_to_a_macro_an_incremental_model_calls_changes_its_code_version
         assert translator.get_code_version(node) != before, macro
 
 
+def test_an_upgrade_changing_only_a_staging_views_sql_makes_the_build_whole(tmp_path):
+    """The models compared are named as Dagster records them (analytics/stg_orders, not dbt's stg_centra__orders):
+    an upgrade changing a staging view's own SQL alone went unseen, and the next build kept the rows the old view
+    gave the incremental models."""
+    from centra_assets.defs.marts import dbt
+
+    settings = Settings(warehouse_dir=str(tmp_path), timezone="Europe/Stockholm", start_date="2026-11-01")
+    translator = dbt.CentraDbtTranslator()
+    models = [n for n in dbt.dbt_manifest()["nodes"].values() if n["resource_type"] == "model"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        _build(instance, {translator.get_asset_key(n): translator.get_code_version(n) for n in models})
+        assert changes.changed_partitions(instance, settings) == {}
+
+        _build(instance, {dg.AssetKey(["analytics", "stg_orders"]): "the staging view's sql before the upgrade"})
+        assert changes.changed_partitions(instance, settings) is None
+
+
 def test_a_stale_table_a_build_left_out_moves_since_back_and_only_a_stale_one(tmp_path):
     """A build that leaves out a table its incremental models read (int_returns, for a build of what reads the orders)
     recomputes their days from that table's rows. While the table's raw data is newer than its last build, every build

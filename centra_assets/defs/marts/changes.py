@@ -107,7 +107,7 @@ def _incremental_code() -> dict[dg.AssetKey, str | None]:
     """The code version (code_version) of every incremental model and every model it reads, directly or not."""
     models, manifest = _models(), _manifest()
     uids = set(_incremental_uids()).union(*(_upstream(uid) for uid in _incremental_uids())) & set(models)
-    return {dg.AssetKey(["analytics", models[u]["name"]]): code_version(manifest, models[u]) for u in uids}
+    return {_key(models[u]): code_version(manifest, models[u]) for u in uids}
 
 
 def _code_changed(instance: dg.DagsterInstance) -> bool:
