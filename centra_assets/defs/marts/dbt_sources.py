@@ -107,7 +107,7 @@ def render_staging_docs() -> str:
     for spec in ALL:
         for table in spec.tables:
             key = ["store", *table.key] + (["snapshot_date"] if spec.partition == "snapshot" else [])
-            unique = key[0] if len(key) == 1 else "(" + " || '|' || ".join(f"cast({k} as varchar)" for k in key) + ")"
+            unique = key[0] if len(key) == 1 else "(" + ", ".join(key) + ")"
             money = money_columns(table)
             lines += [
                 f"  - name: stg_centra__{table.name}",
