@@ -5,20 +5,28 @@
 -- first to the store's latest month with orders; a month without purchases has a row (the value carries on).
 -- `is_month_complete` says whether every day of the order month is synced and complete (sales_calendar): the month
 -- in progress, and a first month that began before the start date, are partial, so their retention reads low.
-with purchases as (
+with purchases as (  -- per customer and month of purchase: the orders, joined with the customers once
     select
         store,
         customer_id,
         cast({{ dbt.date_trunc('month', 'order_day') }} as date) as order_month,
-        net_sales_base
+        count(*) as orders,
+        sum(net_sales_base) as net_sales_base
     from {{ ref('fct_orders') }}
     where customer_id is not null and not is_cancelled
+    group by store, customer_id, cast({{ dbt.date_trunc('month', 'order_day') }} as date)
 ),
 
 customers as (
     select store, customer_id, cohort_month
     from {{ ref('dim_customers') }}
     where lifetime_orders > 0
+),
+
+bought as (  -- one row per customer and month they bought in, with their cohort
+    select purchases.*, customers.cohort_month
+    from purchases
+    inner join customers on purchases.store = customers.store and purchases.customer_id = customers.customer_id
 ),
 
 cohorts as (
@@ -28,10 +36,9 @@ cohorts as (
         min(first_month) as first_month,
         count(*) as cohort_customers
     from (
-        select customers.store, customers.cohort_month, min(purchases.order_month) as first_month
-        from customers
-        inner join purchases on customers.store = purchases.store and customers.customer_id = purchases.customer_id
-        group by customers.store, customers.customer_id, customers.cohort_month
+        select store, customer_id, cohort_month, min(order_month) as first_month
+        from bought
+        group by store, customer_id, cohort_month
     ) as per_customer
     group by store, cohort_month
 ),
@@ -48,15 +55,14 @@ spine as (
 
 monthly as (
     select
-        customers.store,
-        customers.cohort_month,
-        purchases.order_month,
-        count(distinct purchases.customer_id) as customers_retained,
-        count(*) as orders,
-        sum(purchases.net_sales_base) as net_sales_base
-    from purchases
-    inner join customers on purchases.store = customers.store and purchases.customer_id = customers.customer_id
-    group by customers.store, customers.cohort_month, purchases.order_month
+        store,
+        cohort_month,
+        order_month,
+        count(*) as customers_retained,
+        sum(orders) as orders,
+        sum(net_sales_base) as net_sales_base
+    from bought
+    group by store, cohort_month, order_month
 ),
 
 complete_months as (  -- months whose every day sales_calendar holds and calls complete

@@ -59,7 +59,7 @@ latest as (
     inner join latest_day on daily.store = latest_day.store and daily.stock_day = latest_day.stock_day
 ),
 
-lines as (  -- every shipped line, with its order and the warehouse its shipment names
+shipped_lines as (  -- every shipped line, with its order and the warehouse its shipment names
     select
         shipments.store,
         shipments.order_number,
@@ -69,8 +69,7 @@ lines as (  -- every shipped line, with its order and the warehouse its shipment
         lines.order_line_id,
         lines.size_id,
         {{ local_day('shipments.shipped_at', 'shipments.store') }} as shipped_day,
-        lines.quantity,
-        held.order_number is not null as is_order_synced
+        lines.quantity
     {%- if partitions is not none %}
     from {{ centra_staged('shipment_lines', partitions) }} as lines
     inner join {{ centra_staged('shipments', partitions) }} as shipments
@@ -79,15 +78,32 @@ lines as (  -- every shipped line, with its order and the warehouse its shipment
     inner join {{ ref('stg_centra__shipments') }} as shipments
     {%- endif %}
         on lines.store = shipments.store and lines.shipment_id = shipments.shipment_id
-    left join (select distinct store, order_number from {{ ref('int_orders') }}) as held
-        on shipments.store = held.store and shipments.order_number = held.order_number
     where shipments.shipped_at is not null
 ),
 
-allocated as (  -- the warehouses whose stock an order line drew, and how many of its units each
-    select store, order_number, line_id, warehouse_id, sum(allocated_quantity) as units
-    from {{ ref('fct_allocations') }}
-    group by store, order_number, line_id, warehouse_id
+shipped_orders as (
+    select distinct store, order_number from shipped_lines
+),
+
+lines as (  -- and whether the warehouse holds its order (the shipped orders looked up, not every order listed)
+    select shipped_lines.*, held.order_number is not null as is_order_synced
+    from shipped_lines
+    left join (
+        select orders.store, orders.order_number
+        from {{ ref('int_orders') }} as orders
+        inner join shipped_orders
+            on orders.store = shipped_orders.store and orders.order_number = shipped_orders.order_number
+    ) as held
+        on shipped_lines.store = held.store and shipped_lines.order_number = held.order_number
+),
+
+allocated as (  -- the warehouses whose stock a shipped order line drew, and how many of its units each
+    select allocations.store, allocations.order_number, allocations.line_id, allocations.warehouse_id,
+        sum(allocations.allocated_quantity) as units
+    from {{ ref('fct_allocations') }} as allocations
+    inner join shipped_orders  -- (the shipped orders' allocations, not every one of the history)
+        on allocations.store = shipped_orders.store and allocations.order_number = shipped_orders.order_number
+    group by allocations.store, allocations.order_number, allocations.line_id, allocations.warehouse_id
 ),
 
 drawn as (  -- per shipped line, the warehouse its units came from (see the header)
