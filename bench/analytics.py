@@ -505,17 +505,16 @@ def _incremental_figures(settings: Settings, root: Path, raw: Path, store: str) 
         full = _dbt(settings, build, "build", *args, *NO_UNIT_TESTS)  # the first build: everything whole
         built = root / "built.duckdb"
         shutil.copy(build, built)
+        existing = relations(build)
+        definitions = view_definitions(settings, views)
+        kept = {
+            CentraDbtTranslator().get_asset_key(nodes[u]) for u in kept_views(views, existing, definitions, definitions)
+        }
         refreshes = []
         for _ in range(REFRESH_REPEATS):  # each from the warehouse the full build left, the day changed again
             shutil.copy(built, build)
             shutil.copy(changed, root / "changed-copy.parquet")
             os.replace(root / "changed-copy.parquet", path)  # the refresh publishes the day (atomically)
-            existing = relations(build)
-            definitions = view_definitions(settings, views)
-            kept = {
-                CentraDbtTranslator().get_asset_key(nodes[u])
-                for u in kept_views(views, existing, definitions, definitions)
-            }
             refreshes.append(
                 _dbt(
                     settings,

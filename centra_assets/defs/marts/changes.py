@@ -22,10 +22,11 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
@@ -69,8 +70,9 @@ def _incremental_uids() -> list[str]:
     return [uid for uid, n in _models().items() if n["config"].get("materialized") == "incremental"]
 
 
-def _key(node: dict) -> dg.AssetKey:
-    """A dbt node as Dagster names it (dbt.CentraDbtTranslator): analytics/<model>, a source <source>/<table>."""
+def asset_key(node: Mapping[str, Any]) -> dg.AssetKey:
+    """A dbt node as Dagster names it (dbt.CentraDbtTranslator.get_asset_key): analytics/<model> (a staging view
+    analytics/stg_<table>), a source <source>/<table>."""
     if node["resource_type"] == "source":
         return dg.AssetKey([node["source_name"], node["name"]])
     return dg.AssetKey(["analytics", node["name"].replace("stg_centra__", "stg_")])
@@ -79,7 +81,7 @@ def _key(node: dict) -> dg.AssetKey:
 @cache
 def incremental_models() -> tuple[dg.AssetKey, ...]:
     """The dbt models built incrementally, as Dagster names them (dbt.CentraDbtTranslator: analytics/<model>)."""
-    return tuple(_key(_models()[uid]) for uid in _incremental_uids())
+    return tuple(asset_key(_models()[uid]) for uid in _incremental_uids())
 
 
 def macros_called(manifest: dict, node: dict) -> list[str]:
@@ -107,7 +109,7 @@ def _incremental_code() -> dict[dg.AssetKey, str | None]:
     """The code version (code_version) of every incremental model and every model it reads, directly or not."""
     models, manifest = _models(), _manifest()
     uids = set(_incremental_uids()).union(*(_upstream(uid) for uid in _incremental_uids())) & set(models)
-    return {_key(models[u]): code_version(manifest, models[u]) for u in uids}
+    return {asset_key(models[u]): code_version(manifest, models[u]) for u in uids}
 
 
 def _code_changed(instance: dg.DagsterInstance) -> bool:
@@ -128,8 +130,8 @@ def _tables_read() -> dict[dg.AssetKey, dict[dg.AssetKey, frozenset[dg.AssetKey]
     raw Parquet whenever it is queried), each with the raw tables it reads, directly or not."""
     models, sources = _models(), _manifest()["sources"]
     return {
-        _key(models[uid]): {
-            _key(models[u]): frozenset(_key(sources[s]) for s in _upstream(u) if s in sources)
+        asset_key(models[uid]): {
+            asset_key(models[u]): frozenset(asset_key(sources[s]) for s in _upstream(u) if s in sources)
             for u in _upstream(uid)
             if u in models and models[u]["config"].get("materialized") != "view"
         }

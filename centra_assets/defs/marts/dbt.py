@@ -23,7 +23,7 @@ from centra_assets.warehouse import files, layout, turns
 from centra_assets.warehouse.publish import building, interrupted
 
 from ..policy import BUILD_RETRY, REFRESH_WHEN_UPSTREAM_CHANGES, owners, raw_freshness
-from .changes import changed_partitions, code_version, macros_called, told_to_dbt
+from .changes import asset_key, changed_partitions, code_version, macros_called, told_to_dbt
 from .project import DBT_PROJECT
 
 
@@ -43,9 +43,7 @@ class CentraDbtTranslator(DagsterDbtTranslator):
         return spec if spec.key.path[0] == "centra" else spec.replace_attributes(freshness_policy=self.freshness)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        return dg.AssetKey(["analytics", dbt_resource_props["name"].replace("stg_centra__", "stg_")])
+        return asset_key(dbt_resource_props)  # one naming, shared with changes.py
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
         fqn = dbt_resource_props.get("fqn", [])
