@@ -13,6 +13,11 @@ import pytest
 
 from centra_sim.testing.simulator import Centra, serve
 
+# The marts' automation ticks read the event log as it was when they began, which Dagster enforces only with a settle
+# delay (marts/automation.py sets policy's half second where nothing is set): the suite's in-process ticks keep the
+# snapshot without the wait (tests/marts/test_marts_automation.py tests the default)
+os.environ.setdefault("DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS", "0.001")
+
 
 @pytest.fixture(scope="module")
 def centra():

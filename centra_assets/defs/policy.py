@@ -83,6 +83,12 @@ REFRESH_PRIORITY = 10
 # own loop (it looks no more often). A quiet tick reads the instance in a few queries (marts/conditions.py), and
 # builds coalesce whatever the interval (MartsBuildInFlight): ticking more often asks for no more builds.
 MARTS_AUTOMATION_INTERVAL = 5
+# Each automation tick reads the event log as it was when the tick began (Dagster's `last_event_id`), and waits this
+# long before evaluating so that writes begun before it land first (PostgreSQL commits them out of order). Dagster
+# enforces the snapshot only with a settle delay set (DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS, automation.py); without
+# it, a refresh landing during a tick's seconds of reads was half seen and built in two builds (conditions.py
+# _in_snapshot).
+MARTS_TICK_SETTLE_SECONDS = 0.5
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to

@@ -216,6 +216,37 @@ def _sync_in_flight(context: dg.AutomationContext) -> bool:
     return _SYNCING[view]
 
 
+# per evaluation: whether a run had published part of its raw data, and not ended, at the tick's snapshot
+_HALF_PUBLISHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ENDED = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED}
+
+
+def _half_published(context: dg.AutomationContext) -> bool:
+    """Whether a run that wrote a raw table's latest update in the tick's snapshot (`_in_snapshot`) had not ended by
+    then: its other data types were still to land (a refresh publishes one data type after another, a second or two
+    apart). A build asked for on that half was followed by a second one for the other half (the soak test: the
+    purchase order views of a refresh built, its stock view in a build of its own after). In one query of the runs,
+    and one per run that ended since the tick began, to order its end with the snapshot."""
+    view = context.asset_graph_view
+    if view not in _HALF_PUBLISHED:
+        graph, instance, bound = context.asset_graph, view.instance, view.last_event_id
+        tables = [k for k in graph.get_all_asset_keys() if k.path[0] == "centra" and graph.get(k).is_materializable]
+        runs = {r.event_log_entry.run_id for t in tables if (r := _in_snapshot(context, t))} - {""}  # "": runless
+        began = view.effective_dt.timestamp()
+
+        def open_at_snapshot(record: dg.RunRecord) -> bool:
+            if not record.dagster_run.is_finished:
+                return True
+            if record.end_time is not None and record.end_time < began - 60:  # ended well before the tick began
+                return False
+            end = instance.get_records_for_run(record.dagster_run.run_id, of_type=_ENDED, limit=1).records
+            return not end or bound is None or end[0].storage_id > bound
+
+        found = instance.get_run_records(dg.RunsFilter(run_ids=sorted(runs))) if runs else []
+        _HALF_PUBLISHED[view] = any(open_at_snapshot(r) for r in found)
+    return _HALF_PUBLISHED[view]
+
+
 class RawSyncInFlight(dg.AutomationCondition):
     """True for every model that reads raw data while a sync run (the daily schedules, a backfill; not a refresh)
     of this deployment's raw data is queued or running: one build after the last sync. Such a run writes its data
@@ -225,8 +256,9 @@ class RawSyncInFlight(dg.AutomationCondition):
     five staging views of purchase orders and stock during a snapshot sync, then everything again after it). All
     the stores' marts are one dbt build over one warehouse, so a sync of any of the deployment's stores holds them
     all; a run of another deployment sharing the instance holds none. A long backfill holds the marts until it
-    ends. A refresh, seconds of work arriving at any moment, never holds a build back: a stream of refreshes
-    cannot starve the marts."""
+    ends. A refresh, seconds of work arriving at any moment, holds a build back only while the tick's snapshot of
+    the event log holds part of what it publishes (`_half_published`: a second or two between its first data type
+    and its end), never while it waits or reads Centra: a stream of refreshes cannot starve the marts."""
 
     @property
     def name(self) -> str:
@@ -244,26 +276,49 @@ class RawSyncInFlight(dg.AutomationCondition):
         return False
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        syncing = bool(held_roots(context)) and _sync_in_flight(context)
+        syncing = bool(held_roots(context)) and (_sync_in_flight(context) or _half_published(context))
         return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())
 
 
-# per evaluation: every asset's latest materialization (one query for all), and a model's latest planned run
+# per evaluation: every asset's latest materialization (one query for all), a raw table's latest in the tick's
+# snapshot when a newer one landed after it, and a model's latest planned run
 _MATERIALIZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SNAPSHOT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PLANNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _materialized(context: dg.AutomationContext) -> dict[dg.AssetKey, int]:
-    """The storage id of each asset's latest materialization (0: never), read in one query per tick: a query per
-    model (~140 of them, each a round trip to the event log) made most of the tick's time, 15 of its 25 s on a busy
-    machine, and the daemon's other sensors waited behind it (issue #27)."""
+def _materialized(context: dg.AutomationContext) -> dict[dg.AssetKey, dg.EventLogRecord | None]:
+    """Each asset's latest materialization (None: never), read in one query per tick: a query per model (~140 of
+    them, each a round trip to the event log) made most of the tick's time, 15 of its 25 s on a busy machine, and the
+    daemon's other sensors waited behind it (issue #27)."""
     view = context.asset_graph_view
     if view not in _MATERIALIZED:
         records = view.instance.get_asset_records(list(context.asset_graph.get_all_asset_keys()))
-        _MATERIALIZED[view] = {
-            r.asset_entry.asset_key: r.asset_entry.last_materialization_storage_id or 0 for r in records
-        }
+        _MATERIALIZED[view] = {r.asset_entry.asset_key: r.asset_entry.last_materialization_record for r in records}
     return _MATERIALIZED[view]
+
+
+def _storage_id(record: dg.EventLogRecord | None) -> int:
+    return record.storage_id if record else 0
+
+
+def _in_snapshot(context: dg.AutomationContext, table: dg.AssetKey) -> dg.EventLogRecord | None:
+    """The raw table's latest materialization in the tick's snapshot of the event log: its events up to the storage
+    id Dagster captured as the tick began (`last_event_id`, which Dagster's own conditions respect too: automation.py
+    sets its settle delay). A tick takes seconds, and a refresh landing meanwhile was seen by the conditions read
+    after it and not by those read before: the soak test's build 97d24154 had the purchase order views of a refresh,
+    and not its stock view, whose build followed alone."""
+    view, latest = context.asset_graph_view, _materialized(context).get(table)
+    bound = view.last_event_id
+    if latest is None or bound is None or latest.storage_id <= bound:
+        return latest
+    known = _SNAPSHOT.setdefault(view, {})
+    if table not in known:
+        records = view.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=table, before_storage_id=bound + 1), limit=1, ascending=False
+        ).records
+        known[table] = records[0] if records else None
+    return known[table]
 
 
 def _planned(context: dg.AutomationContext, key: dg.AssetKey) -> int:
@@ -298,9 +353,9 @@ class RawUpdatedAfterBuild(dg.AutomationCondition):
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         raw = [k for k in context.asset_graph.get(context.key).parent_keys if k.path[0] == "centra"]
-        materialized = _materialized(context) if raw else {}
-        # the raw table's latest update against the model's latest build, or its latest run planning it if later (a
-        # raw table's planned materialization is not an update: its data lands later)
-        newest = max((materialized.get(table, 0) for table in raw), default=0)
-        newer = newest > materialized.get(context.key, 0) and newest > _planned(context, context.key)
+        # the raw table's latest update in the tick's snapshot against the model's latest build, or its latest run
+        # planning it if later (a raw table's planned materialization is not an update: its data lands later)
+        newest = max((_storage_id(_in_snapshot(context, table)) for table in raw), default=0)
+        built = _storage_id(_materialized(context).get(context.key)) if raw else 0
+        newer = newest > built and newest > _planned(context, context.key)
         return dg.AutomationResult(context, context.candidate_subset if newer else context.get_empty_subset())
