@@ -313,5 +313,5 @@ def sync_assets(assets, partition: str | None = None) -> list[dg.AssetsDefinitio
 
 def _run_started(context: dg.AssetExecutionContext) -> float | None:
     """When the run started: a snapshot run stores every data type under the day it started, even past midnight."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     return record.start_time if record else None
