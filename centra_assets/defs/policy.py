@@ -104,9 +104,9 @@ EVERY_INPUT_LANDED = (
     )
     & EveryStoreLanded()
 ).with_label("every_input_landed")
-# Nor does a refresh run in progress hold a build back (eager's `~any_deps_in_progress`): raw data holds still while a
-# build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the build started
-# asks for the next one. A build starts within one automation tick of its first input landing.
+# Nor does a refresh run waiting or reading Centra hold a build back (eager's `~any_deps_in_progress`): raw data holds
+# still while a build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the
+# build started asks for the next one. A build starts within one automation tick of its first input landing.
 # Builds coalesce: while one is queued or running, and on the tick that first sees its last models updated, no model
 # is asked for; the changes stay pending and the tick after asks for every model they touched, in one build
 # (marts/conditions.py MartsBuildInFlight). One build runs
@@ -115,7 +115,8 @@ EVERY_INPUT_LANDED = (
 # A sync run of the deployment's raw data (the daily schedules, a backfill), queued or running, holds every model
 # back until it ends: one build after the last sync, not one after each of its data types, nor one of the models
 # that read other data types (marts/conditions.py RawSyncInFlight). A long backfill holds the marts until it ends.
-# A refresh does not: it is seconds of work, arriving at any moment.
+# A refresh does not, but for the seconds between its first data type landing and its end (conditions.py
+# PUBLISHING_SECONDS at most): a build asked for in between would be followed by another for the rest.
 # A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw
 # update saw the model's own update as well (a refresh published right after a build): eager alone let the model's
 # update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild).

@@ -385,7 +385,10 @@ def test_a_refresh_half_published_when_a_tick_began_is_built_in_one_build_once_i
     cursor, requested = tick(defs, instance, cursor)
     assert not requested, sorted(k.to_user_string() for k in requested)
 
-    _published(instance, refresh, returns, partition)
+    _published(instance, refresh, returns, partition)  # every data type it plans landed, but it has not ended
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested, sorted(k.to_user_string() for k in requested)
+
     instance.report_run_canceled(refresh)  # (how it ends does not matter: it published what it had)
     cursor, requested = tick(defs, instance, cursor)
     both = {dg.AssetKey(["analytics", "stg_orders"]), dg.AssetKey(["analytics", "stg_returns"]), DAILY_SALES}
@@ -422,3 +425,47 @@ def test_a_tick_reads_the_event_log_as_it_was_when_the_tick_began(make_centra, t
     assert {dg.AssetKey(["analytics", "stg_orders"]), DAILY_SALES} <= requested, sorted(
         k.to_user_string() for k in requested
     )
+
+
+def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_after_its_last_update_at_most(
+    make_centra, tmp_path, monkeypatch
+):
+    """A run that ended after the tick's snapshot was taken was still publishing as far as the snapshot tells: it
+    holds the marts on that tick. A run that published and then waits (for the centra_api pool, the warehouse's turn)
+    or hangs holds them for PUBLISHING_SECONDS after its last raw update at most: a run stuck in STARTED (its process
+    killed) held every mart until its tables were written again."""
+    from centra_assets.defs.marts import conditions
+
+    centra = make_centra(days=2, orders_per_day=10)
+    monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)  # the runs made below resolve the job's resources
+    monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
+    day = sim_day(centra, 1)
+    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
+    partition = key(settings, settings.stores[0], day)
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={orders})
+
+    def refresh() -> dg.DagsterRun:
+        run = instance.create_run_for_job(
+            job, asset_selection={orders}, status=dg.DagsterRunStatus.STARTED, tags={TAG: "refresh:test"}
+        )
+        _published(instance, run, orders, partition)
+        return run
+
+    ended_after = refresh()
+    storage = instance.event_log_storage
+    snapshot = storage.get_maximum_record_id()  # the tick's snapshot holds the update, not the run's end
+    instance.report_run_canceled(ended_after)
+    with monkeypatch.context() as during:
+        during.setattr(storage, "get_maximum_record_id", lambda: snapshot)
+        cursor, requested = tick(defs, instance, cursor)
+    assert not requested, sorted(k.to_user_string() for k in requested)
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested
+
+    refresh()  # published, and then it waits, or hangs, in STARTED
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested
+    monkeypatch.setattr(conditions, "PUBLISHING_SECONDS", 0.0)  # its last update is older than that now
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)

@@ -111,35 +111,58 @@ class EveryStoreLanded(dg.AutomationCondition):
         return dg.AutomationResult(context, context.candidate_subset)
 
 
-# per evaluation: the runs queued or running, each with the data of its planned materializations; and whether any dbt
-# model is in one of them, or was updated since the last tick
+# per evaluation: the runs queued or running, the data of a run's planned materializations, and whether any dbt model
+# is in one of them, or was updated since the last tick
 _RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _IN_FLIGHT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_RUNNING = [
+# a build holds the marts while Dagster counts it in progress, or queued
+_BUILD_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+    dg.DagsterRunStatus.SUSPENDED,
+]
+# a sync asked for counts: a build started before it would be followed by another after it (the daily schedules' runs
+# and a backfill's wait in the queue for a run slot or the centra_api pool)
+_SYNC_IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
 ]
 
 
-def _runs_in_flight(context: dg.AutomationContext) -> list[tuple[dg.DagsterRun, list]]:
-    """The runs queued or running, each with the data of its ASSET_MATERIALIZATION_PLANNED events (a run plans its
-    assets when it is asked for): one query of the runs and one per such run, however many models there are."""
+def _runs_in_flight(context: dg.AutomationContext) -> list[dg.DagsterRun]:
+    """The runs a build or a sync in flight may be: one query a tick."""
     view = context.asset_graph_view
     if view not in _RUNS:
-        instance, of_type = view.instance, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
-        _RUNS[view] = [
-            (run, [r.event_log_entry.dagster_event.event_specific_data for r in planned])
-            for run in instance.get_runs(dg.RunsFilter(statuses=_RUNNING))
-            for planned in [instance.get_records_for_run(run.run_id, of_type=of_type, limit=10_000).records]
-        ]
+        statuses = list(dict.fromkeys(_BUILD_IN_FLIGHT + _SYNC_IN_FLIGHT))
+        _RUNS[view] = view.instance.get_runs(dg.RunsFilter(statuses=statuses))
     return _RUNS[view]
 
 
+def _plans(context: dg.AutomationContext, run: dg.DagsterRun) -> list:
+    """The data of the run's ASSET_MATERIALIZATION_PLANNED events (a run plans its assets when it is asked for)."""
+    known = _PLANS.setdefault(context.asset_graph_view, {})
+    if run.run_id not in known:
+        of_type = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        records = context.asset_graph_view.instance.get_records_for_run(run.run_id, of_type=of_type, limit=10_000)
+        known[run.run_id] = [r.event_log_entry.dagster_event.event_specific_data for r in records.records]
+    return known[run.run_id]
+
+
+def _builds_a_model(context: dg.AutomationContext, run: dg.DagsterRun) -> bool:
+    """Whether the run builds a dbt model of this deployment: from its asset selection, or, for a run of a whole job,
+    from the assets it plans (a query; a queue of backfill runs, each with its selection, asks none)."""
+    graph = context.asset_graph
+    keys = run.asset_selection if run.asset_selection is not None else [d.asset_key for d in _plans(context, run)]
+    return any(k.path[0] == "analytics" and graph.has(k) for k in keys)
+
+
 def _marts_build_in_flight(context: dg.AutomationContext) -> bool:
-    """Whether a run queued or running plans a dbt model, or a model was updated since the previous tick's snapshot
+    """Whether a run queued or running builds a dbt model, or a model was updated since the previous tick's snapshot
     (from `_materialized`, the tick's one query of every asset's latest materialization). Asking Dagster model by
     model (its `in_progress` and `newly_updated`, two queries a model) made 0.8 s of a 4 s tick of the soak's
     instance, on every tick."""
@@ -149,8 +172,9 @@ def _marts_build_in_flight(context: dg.AutomationContext) -> bool:
         unseen = seen is not None and any(
             _storage_id(record) > seen for key, record in _materialized(context).items() if key.path[0] == "analytics"
         )
-        planned = any(d.asset_key.path[0] == "analytics" for _, data in _runs_in_flight(context) for d in data)
-        _IN_FLIGHT[view] = unseen or planned
+        _IN_FLIGHT[view] = unseen or any(
+            run.status in _BUILD_IN_FLIGHT and _builds_a_model(context, run) for run in _runs_in_flight(context)
+        )
     return _IN_FLIGHT[view]
 
 
@@ -187,16 +211,6 @@ class MartsBuildInFlight(dg.AutomationCondition):
         return dg.AutomationResult(context, context.candidate_subset if in_flight else context.get_empty_subset())
 
 
-# a sync queued counts: a build started before it would be followed by another after it (the daily schedules' runs
-# and a backfill's wait in the queue for a run slot or the centra_api pool)
-_SYNC_IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
-
-
 def _planned_stores(planned, graph) -> set[str | None]:
     """The stores of this deployment whose raw data a run plans to write, from the data of one of its
     ASSET_MATERIALIZATION_PLANNED events (None: the one store of a deployment of one store). A raw table of another
@@ -221,36 +235,47 @@ def _sync_in_flight(context: dg.AutomationContext) -> bool:
     return any(
         run.status in _SYNC_IN_FLIGHT
         and REFRESH_TAG not in run.tags
-        and any(_planned_stores(d, context.asset_graph) for d in data)
-        for run, data in _runs_in_flight(context)
+        and any(_planned_stores(d, context.asset_graph) for d in _plans(context, run))
+        for run in _runs_in_flight(context)
     )
 
 
 # per evaluation: whether a run had published part of its raw data, and not ended, at the tick's snapshot
 _HALF_PUBLISHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _ENDED = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED}
+# A run holds the marts this long at most after its last raw update: a refresh's data types land a second or two
+# apart, and a run that then waits (for the centra_api pool, the warehouse's turn) or hangs holds nothing
+PUBLISHING_SECONDS = 15.0
+
+
+def _ours(context: dg.AutomationContext, record: dg.EventLogRecord) -> bool:
+    """Whether a raw table's materialization is of one of this deployment's stores."""
+    partitions_def = context.asset_graph.get(record.asset_key).partitions_def
+    if partitions_def is None or record.partition_key is None:
+        return True
+    return _store(partitions_def, record.partition_key) in _stores(partitions_def)
 
 
 def _half_published(context: dg.AutomationContext) -> bool:
-    """Whether a run that wrote a raw table's latest update in the tick's snapshot (`_in_snapshot`) had not ended by
-    then: its other data types were still to land (a refresh publishes one data type after another, a second or two
-    apart). A build asked for on that half was followed by a second one for the other half (the soak test: the
-    purchase order views of a refresh built, its stock view in a build of its own after). In one query of the runs,
-    and one per run that ended since the tick began, to order its end with the snapshot."""
+    """Whether a run that wrote a raw table's latest update in the tick's snapshot (`_in_snapshot`), of this
+    deployment's stores, within PUBLISHING_SECONDS of the tick's start, had not ended by the snapshot: its other data
+    types were still to land (a refresh publishes one data type after another, a second or two apart). A build asked
+    for on that half was followed by a second one for the other half (the soak test: the purchase order views of a
+    refresh built, its stock view in a build of its own after). One query of the runs, and one per run that ended
+    since, to order its end with the snapshot."""
     view = context.asset_graph_view
     if view not in _HALF_PUBLISHED:
         graph, instance, bound = context.asset_graph, view.instance, view.last_event_id
+        since = view.effective_dt.timestamp() - PUBLISHING_SECONDS
         tables = [k for k in graph.get_all_asset_keys() if k.path[0] == "centra" and graph.get(k).is_materializable]
-        runs = {r.event_log_entry.run_id for t in tables if (r := _in_snapshot(context, t))} - {""}  # "": runless
-        began = view.effective_dt.timestamp()
+        latest = [r for t in tables if (r := _in_snapshot(context, t)) and r.timestamp >= since and _ours(context, r)]
+        runs = {r.run_id for r in latest} - {""}  # "": a runless report, which no run follows
 
         def open_at_snapshot(record: dg.RunRecord) -> bool:
             if not record.dagster_run.is_finished:
                 return True
-            if record.end_time is not None and record.end_time < began - 60:  # ended well before the tick began
-                return False
             end = instance.get_records_for_run(record.dagster_run.run_id, of_type=_ENDED, limit=1).records
-            return not end or bound is None or end[0].storage_id > bound
+            return bool(end) and bound is not None and end[0].storage_id > bound
 
         found = instance.get_run_records(dg.RunsFilter(run_ids=sorted(runs))) if runs else []
         _HALF_PUBLISHED[view] = any(open_at_snapshot(r) for r in found)
@@ -266,9 +291,10 @@ class RawSyncInFlight(dg.AutomationCondition):
     five staging views of purchase orders and stock during a snapshot sync, then everything again after it). All
     the stores' marts are one dbt build over one warehouse, so a sync of any of the deployment's stores holds them
     all; a run of another deployment sharing the instance holds none. A long backfill holds the marts until it
-    ends. A refresh, seconds of work arriving at any moment, holds a build back only while the tick's snapshot of
-    the event log holds part of what it publishes (`_half_published`: a second or two between its first data type
-    and its end), never while it waits or reads Centra: a stream of refreshes cannot starve the marts."""
+    ends. A refresh, seconds of work arriving at any moment, does not hold the marts while it waits or reads
+    Centra: only from a raw update of its own in the tick's snapshot until it ends, for PUBLISHING_SECONDS after that
+    update at most (`_half_published`: its data types land a second or two apart), so a stream of refreshes cannot
+    starve the marts."""
 
     @property
     def name(self) -> str:
@@ -277,8 +303,9 @@ class RawSyncInFlight(dg.AutomationCondition):
     @property
     def description(self) -> str:
         return (
-            "A sync of raw data (a schedule's or a backfill's, not a refresh) is queued or running: the marts "
-            "build once after it ends (a long backfill holds them until it ends)"
+            "A sync of raw data (a schedule's or a backfill's) is queued or running, or a refresh has published "
+            "part of its data seconds ago and not ended: the marts build once after it ends (a long backfill holds "
+            "them until it ends)"
         )
 
     @property
