@@ -353,6 +353,17 @@ def test_an_upgrade_changing_a_models_code_asks_for_it_and_what_reads_it(make_ce
     assert dg.AssetKey(["analytics", "stg_orders"]) not in requested
 
 
+def _a_store_built(make_centra, tmp_path, monkeypatch):
+    """A store's day landed and every model built over it (landed_and_built), and the environment the runs a test
+    makes resolve their resources from: the instance, definitions, the sensor's cursor and the day's partition."""
+    centra = make_centra(days=2, orders_per_day=10)
+    monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)
+    monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
+    day = sim_day(centra, 1)
+    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
+    return instance, defs, cursor, key(settings, settings.stores[0], day)
+
+
 def _published(instance: dg.DagsterInstance, run: dg.DagsterRun, table: dg.AssetKey, partition: str) -> None:
     """A raw table's materialization in `run`'s event log, as the run's step records it when it publishes."""
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
@@ -370,12 +381,7 @@ def test_a_refresh_half_published_when_a_tick_began_is_built_in_one_build_once_i
     models, and a second build of the stock view followed it. A tick whose snapshot of the event log holds part of
     a run's raw updates, the run not ended, asks for nothing; the tick after the run ended asks for everything it
     changed, in one build."""
-    centra = make_centra(days=2, orders_per_day=10)
-    monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)  # the run made below resolves the job's resources
-    monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
-    day = sim_day(centra, 1)
-    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
-    partition = key(settings, settings.stores[0], day)
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
     orders, returns = (dg.AssetKey(["centra", BY_NAME[name].tables[0].name]) for name in ("orders", "returns"))
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={orders, returns})
     refresh = instance.create_run_for_job(
@@ -409,13 +415,10 @@ def test_a_tick_reads_the_event_log_as_it_was_when_the_tick_began(make_centra, t
     assert float(os.environ[SETTLE_ENV]) == policy.MARTS_TICK_SETTLE_SECONDS > 0
     monkeypatch.setenv(SETTLE_ENV, "0.001")  # (without the wait)
 
-    centra = make_centra(days=2, orders_per_day=10)
-    day = sim_day(centra, 1)
-    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
     orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
     storage = instance.event_log_storage
     began = storage.get_maximum_record_id()
-    partition = key(settings, settings.stores[0], day)
     instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))
     with monkeypatch.context() as during:  # the orders land after the tick captured its snapshot
         during.setattr(storage, "get_maximum_record_id", lambda: began)
@@ -436,12 +439,7 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
     killed) held every mart until its tables were written again."""
     from centra_assets.defs.marts import conditions
 
-    centra = make_centra(days=2, orders_per_day=10)
-    monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)  # the runs made below resolve the job's resources
-    monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
-    day = sim_day(centra, 1)
-    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
-    partition = key(settings, settings.stores[0], day)
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
     orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={orders})
 
