@@ -364,6 +364,14 @@ def _a_store_built(make_centra, tmp_path, monkeypatch):
     return instance, defs, cursor, key(settings, settings.stores[0], day)
 
 
+def _refresh(instance: dg.DagsterInstance, defs: dg.Definitions, tables: set[dg.AssetKey]) -> dg.DagsterRun:
+    """A refresh run of the raw tables, started."""
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=tables)
+    return instance.create_run_for_job(
+        job, asset_selection=tables, status=dg.DagsterRunStatus.STARTED, tags={TAG: "refresh:test"}
+    )
+
+
 def _published(instance: dg.DagsterInstance, run: dg.DagsterRun, table: dg.AssetKey, partition: str) -> None:
     """A raw table's materialization in `run`'s event log, as the run's step records it when it publishes."""
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
@@ -383,10 +391,7 @@ def test_a_refresh_half_published_when_a_tick_began_is_built_in_one_build_once_i
     changed, in one build."""
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
     orders, returns = (dg.AssetKey(["centra", BY_NAME[name].tables[0].name]) for name in ("orders", "returns"))
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={orders, returns})
-    refresh = instance.create_run_for_job(
-        job, asset_selection={orders, returns}, status=dg.DagsterRunStatus.STARTED, tags={TAG: "refresh:test"}
-    )
+    refresh = _refresh(instance, defs, {orders, returns})
     _published(instance, refresh, orders, partition)
     cursor, requested = tick(defs, instance, cursor)
     assert not requested, sorted(k.to_user_string() for k in requested)
@@ -441,12 +446,9 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
 
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
     orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={orders})
 
     def refresh() -> dg.DagsterRun:
-        run = instance.create_run_for_job(
-            job, asset_selection={orders}, status=dg.DagsterRunStatus.STARTED, tags={TAG: "refresh:test"}
-        )
+        run = _refresh(instance, defs, {orders})
         _published(instance, run, orders, partition)
         return run
 
