@@ -23,6 +23,7 @@ from ..helpers import assets_of, new_instance, resource_for, settings_for, sim_d
 ORDERS = BY_NAME["orders"]
 FCT_ORDERS = dg.AssetKey(["analytics", "fct_orders"])
 GROSS_CHECK = dg.AssetCheckKey(FCT_ORDERS, "assert_order_gross_equals_its_lines")
+NOT_NULL_CHECK = dg.AssetCheckKey(FCT_ORDERS, "not_null")  # every column of fct_orders that is never null, one test
 
 
 def orders_synced(make_centra, tmp_path):
@@ -84,18 +85,23 @@ def test_a_build_of_staging_alone_runs_no_test_of_a_mart_it_does_not_build(make_
 
 
 def test_a_failing_test_names_itself_and_its_rows_and_is_not_tried_again(make_centra, tmp_path):
-    """An order whose items subtotal disagrees with its lines: the build fails on the first attempt (a test fails
-    the same way twice), its error names the test, the model it checks and the order; the check's evaluation
-    carries the failing rows; nothing is published."""
+    """An order whose items subtotal disagrees with its lines, and another without a currency: the build fails on
+    the first attempt (a test fails the same way twice), its error names each test, the model it checks and the
+    order; the checks' evaluations carry the failing rows (the null in one of the several columns fct_orders'
+    `not_null` test checks); nothing is published."""
     settings, day, dbt_assets = orders_synced(make_centra, tmp_path)
     root = layout.store_root(settings.warehouse_dir, settings.stores[0])
     orders = read_partition(root, "orders", day)
-    wrong = pc.max(orders["order_number"]).as_py()
+    wrong, nulled = pc.max(orders["order_number"]).as_py(), pc.min(orders["order_number"]).as_py()
     i = orders.schema.get_field_index("items_subtotal")
     subtotal = pc.if_else(pc.equal(orders["order_number"], wrong), pc.add(orders["items_subtotal"], 1000.0), orders[i])
+    orders = orders.set_column(i, orders.schema.field(i), subtotal)
+    c = orders.schema.get_field_index("currency")
+    currency = pc.if_else(pc.equal(orders["order_number"], nulled), pa.scalar(None, pa.string()), orders[c])
+    orders = orders.set_column(c, orders.schema.field(c), currency)
     table = ORDERS.tables[0]
     writer = PartitionWriter(root, table.name, day, table.schema, table.key)
-    writer.write_arrow(orders.set_column(i, orders.schema.field(i), subtotal).select(table.schema.names))
+    writer.write_arrow(orders.select(table.schema.names))
     writer.commit()
 
     # the order marts and what they read; fct_orders' test against the markets' staging view (not selected, never
@@ -108,10 +114,15 @@ def test_a_failing_test_names_itself_and_its_rows_and_is_not_tried_again(make_ce
     (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     error = failure.step_failure_data.user_failure_data.description
     assert "assert_order_gross_equals_its_lines (check of fct_orders)" in error and str(wrong) in error, error
+    assert "- not_null (check of fct_orders): 1 failing rows" in error, error
     assert "does not exist" not in error, error
     assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED]
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.asset_check_key == GROSS_CHECK]
     assert not evaluation.passed
     rows = evaluation.metadata["failing_rows"].value
     assert [r["order_number"] for r in rows] == [wrong], rows
+    (nulls,) = [e for e in result.get_asset_check_evaluations() if e.asset_check_key == NOT_NULL_CHECK]
+    assert not nulls.passed
+    rows = nulls.metadata["failing_rows"].value
+    assert [(r["order_number"], r["currency"]) for r in rows] == [(nulled, None)], rows
     assert isinstance(pa.scalar(rows[0]["gross_sales"]).as_py(), float)

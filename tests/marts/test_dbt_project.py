@@ -76,6 +76,11 @@ def test_every_dbt_test_is_an_asset_check_with_a_short_name_and_a_description():
     # a generic test's 146-character name, in words
     assert by_name[("fct_orders", "accepted_values_status")].description.startswith("`status` is one of PENDING")
     assert by_name[("fct_orders", "unique_key")].description == "No two rows share `store`, `order_number` (the key)."
+    # a model's columns that are never null: one test (a node of a build), one check, naming them all
+    assert by_name[("fct_orders", "not_null")].description == (
+        "`store`, `order_number`, `order_day`, `market_id`, `currency`, `conversion_rate` are never null."
+    )
+    assert not [name for _, name in by_name if name.startswith("not_null_")]
 
 
 def test_staging_has_its_own_schema_group_and_short_names():

@@ -64,7 +64,7 @@ class CentraDbtTranslator(DagsterDbtTranslator):
 
 # A generic dbt test's name runs to 146 characters (`accepted_values_fct_orders_status__PENDING__CONFIRMED...`), which
 # Dagster shows cut off; a singular test's name is its file's. Each test becomes the asset check `<test>_<column>`
-# on its model (`unique_key` for a model's key), described in words.
+# on its model (`unique_key` for a model key, `not_null` for its columns that are never null), described in words.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQL_WORDS = {"cast", "as", "varchar", "text", "coalesce"}
 
@@ -78,15 +78,21 @@ def _columns(expression: str | None) -> list[str]:
     return list(dict.fromkeys(words))
 
 
+def _tested_columns(test: Mapping[str, Any]) -> list[str]:
+    """The columns a generic test checks: its column expression's, or a list (not_null_columns' `columns`)."""
+    kwargs = test["test_metadata"].get("kwargs", {})
+    return list(kwargs.get("columns") or []) or _columns(test.get("column_name") or kwargs.get("column_name"))
+
+
 def _describe(test: Mapping[str, Any]) -> str:
     kind, kwargs = test["test_metadata"]["name"], test["test_metadata"].get("kwargs", {})
-    columns = _columns(test.get("column_name") or kwargs.get("column_name"))
+    columns = _tested_columns(test)
     named = ", ".join(f"`{c}`" for c in columns)
     warning = " A warning, not a failure." if str(test["config"].get("severity", "")).lower() == "warn" else ""
     if kind == "unique":
         text = f"No two rows share {named}" + (" (the key)." if len(columns) > 1 else ".")
-    elif kind == "not_null":
-        text = f"{named} is never null."
+    elif kind in ("not_null", "not_null_columns"):
+        text = f"{named} {'is' if len(columns) == 1 else 'are'} never null."
     elif kind == "accepted_values":
         text = f"{named} is one of {', '.join(map(str, kwargs.get('values', [])))}."
         warning = " A warning: Centra may add values." if warning else ""
@@ -108,8 +114,10 @@ def readable_tests(manifest: dict[str, Any]) -> dict[str, Any]:
     for uid, node in tests.items():
         if node.get("test_metadata"):
             kind = node["test_metadata"]["name"]
-            columns = _columns(node.get("column_name") or node["test_metadata"].get("kwargs", {}).get("column_name"))
-            if len(columns) > 1:  # a key: the store is in every one
+            columns = _tested_columns(node)
+            if kind == "not_null_columns":  # one test of a model's columns that are never null
+                kind, columns = "not_null", []
+            elif len(columns) > 1:  # a key: the store is in every one
                 columns = ["key"] if kind == "unique" else [c for c in columns if c != "store"]
             names[uid] = "_".join([kind, *columns])[:60]
         else:
