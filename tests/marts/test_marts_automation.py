@@ -6,6 +6,7 @@ warehouse, one build: the landed store's marts wait too, DECISIONLOG.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections import Counter
@@ -15,7 +16,7 @@ import pytest
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.raw.assets import sync_assets
-from centra_assets.defs.raw.partitions import key, snapshot_key
+from centra_assets.defs.raw.partitions import STORE, key, snapshot_key
 from centra_assets.defs.realtime.locate import TAG, plan_refresh
 from centra_assets.entities import BY_NAME
 from centra_assets.settings import Settings, Store
@@ -122,10 +123,13 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
     land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
 
 
-def landed_and_built(centra, tmp_path, day: str):
+def landed_and_built(centra, tmp_path, day: str, listed: str = ""):
     """A store whose first day (`day`) landed, and every model built over it as the marts' automation asks: its
-    settings, resource, instance, definitions, and the sensor's cursor after the tick that saw the build."""
+    settings, resource, instance, definitions, and the sensor's cursor after the tick that saw the build. `listed`:
+    the store's name in a stores file (partitions by day and store)."""
     settings = settings_for(tmp_path, start=day)
+    if listed:
+        settings = dataclasses.replace(settings, stores_file_stores=(Store(listed, TZ, day),))
     store = settings.stores[0]
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings)
@@ -353,14 +357,15 @@ def test_an_upgrade_changing_a_models_code_asks_for_it_and_what_reads_it(make_ce
     assert dg.AssetKey(["analytics", "stg_orders"]) not in requested
 
 
-def _a_store_built(make_centra, tmp_path, monkeypatch):
-    """A store's day landed and every model built over it (landed_and_built), and the environment the runs a test
-    makes resolve their resources from: the instance, definitions, the sensor's cursor and the day's partition."""
+def _a_store_built(make_centra, tmp_path, monkeypatch, listed: str = ""):
+    """A store's day landed and every model built over it (landed_and_built, `listed` as there), and the environment
+    the runs a test makes resolve their resources from: the instance, definitions, the sensor's cursor and the day's
+    partition."""
     centra = make_centra(days=2, orders_per_day=10)
     monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)
     monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
     day = sim_day(centra, 1)
-    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
+    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day, listed)
     return instance, defs, cursor, key(settings, settings.stores[0], day)
 
 
@@ -467,5 +472,23 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
     cursor, requested = tick(defs, instance, cursor)
     assert not requested
     monkeypatch.setattr(conditions, "PUBLISHING_SECONDS", 0.0)  # its last update is older than that now
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
+
+
+def test_a_refresh_of_a_store_not_in_the_deployments_holds_none_of_its_marts(make_centra, tmp_path, monkeypatch):
+    """Another deployment sharing the instance writes the same raw tables for its own stores: its refresh, one data
+    type landed and not ended, holds none of this deployment's marts (conditions.py `_ours`); the same refresh of a
+    store of this deployment holds them until it ends."""
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch, listed="ours")
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    theirs = dg.MultiPartitionKey({**partition.keys_by_dimension, STORE: "theirs"})
+    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))  # a change of ours
+    for store_partition, holds in ((theirs, False), (partition, True)):
+        refresh = _refresh(instance, defs, {orders})
+        _published(instance, refresh, orders, store_partition)
+        cursor, requested = tick(defs, instance, cursor)
+        assert (DAILY_SALES not in requested) is holds, (store_partition, sorted(k.to_user_string() for k in requested))
+        instance.report_run_canceled(refresh)
     cursor, requested = tick(defs, instance, cursor)
     assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
