@@ -377,6 +377,16 @@ def _refresh(instance: dg.DagsterInstance, defs: dg.Definitions, tables: set[dg.
     )
 
 
+def _run(instance: dg.DagsterInstance, job: dg.JobDefinition, status: dg.DagsterRunStatus, **kwargs) -> dg.DagsterRun:
+    """A run of the job in `status`, launched from the code location (Dagster queues only a run naming its job's
+    origin there)."""
+    from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+
+    location = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("centra_assets"), "__repository__")
+    origin = RemoteJobOrigin(location, job.name)
+    return instance.create_run_for_job(job, status=status, remote_job_origin=origin, **kwargs)
+
+
 def _published(instance: dg.DagsterInstance, run: dg.DagsterRun, table: dg.AssetKey, partition: str) -> None:
     """A raw table's materialization in `run`'s event log, as the run's step records it when it publishes."""
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
@@ -492,3 +502,27 @@ def test_a_refresh_of_a_store_not_in_the_deployments_holds_none_of_its_marts(mak
         instance.report_run_canceled(refresh)
     cursor, requested = tick(defs, instance, cursor)
     assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
+
+
+def test_a_run_of_a_whole_job_building_a_model_is_a_build_in_flight(make_centra, tmp_path, monkeypatch):
+    """A run of a whole job (`centra_marts` launched by hand, `make demo`, a job of a few marts of an operator's own)
+    has no asset selection: the models it builds are its planned materializations (conditions.py `_builds_a_model`).
+    While it is queued or running no model is asked for, those it does not build included; once it ended, the
+    change pending meanwhile is, in one build. (Dagster's own `in_progress` holds only the models the run plans: all
+    of them in `centra_marts`.)"""
+    from centra_assets.definitions import centra_marts
+
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
+    categories = dg.define_asset_job("categories", selection=[dg.AssetKey(["analytics", "dim_categories"])])
+    jobs = dg.Definitions.merge(defs, dg.Definitions(jobs=[centra_marts, categories]))
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    for job in (centra_marts, categories):
+        for status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED):
+            build = _run(instance, jobs.resolve_job_def(job.name), status)
+            assert build.asset_selection is None
+            instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))
+            cursor, requested = tick(defs, instance, cursor)
+            assert not requested, (job.name, status, sorted(k.to_user_string() for k in requested))
+            instance.report_run_canceled(build)
+            cursor, requested = tick(defs, instance, cursor)
+            assert DAILY_SALES in requested, (job.name, status, sorted(k.to_user_string() for k in requested))
