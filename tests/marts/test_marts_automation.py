@@ -526,3 +526,35 @@ def test_a_run_of_a_whole_job_building_a_model_is_a_build_in_flight(make_centra,
             instance.report_run_canceled(build)
             cursor, requested = tick(defs, instance, cursor)
             assert DAILY_SALES in requested, (job.name, status, sorted(k.to_user_string() for k in requested))
+
+
+def test_a_sync_run_silent_for_minutes_holds_the_marts_no_longer(make_centra, tmp_path, monkeypatch, caplog):
+    """A sync run whose process died stays STARTED for ever on a local instance (Dagster's DefaultRunLauncher cannot
+    tell, so run monitoring does not end it): it held every mart for ever, and the marts silently stopped updating.
+    A started sync that has written nothing to its event log for policy.SYNC_SILENT_SECONDS holds them no longer,
+    and the tick says so, naming the run; a queued one is waiting, not dead, and holds them still."""
+    from centra_assets.defs import policy
+
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
+    raw_orders = {dg.AssetKey(["centra", t.name]) for t in BY_NAME["orders"].tables}
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=raw_orders)
+
+    def sync(status: dg.DagsterRunStatus) -> dg.DagsterRun:
+        return _run(instance, job, status, asset_selection=raw_orders, tags={"dagster/partition": partition})
+
+    started = sync(dg.DagsterRunStatus.STARTED)
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))  # a change pending
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested, sorted(k.to_user_string() for k in requested)  # its last event: a moment ago
+
+    monkeypatch.setattr(policy, "SYNC_SILENT_SECONDS", 0.0)  # its last event is older than that now
+    queued = sync(dg.DagsterRunStatus.QUEUED)
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested, sorted(k.to_user_string() for k in requested)
+    assert started.run_id not in caplog.text  # (the queued run held the marts)
+
+    instance.report_run_canceled(queued)
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
+    assert started.run_id in caplog.text
