@@ -89,6 +89,17 @@ MARTS_AUTOMATION_INTERVAL = 5
 # it, a refresh landing during a tick's seconds of reads was half seen and built in two builds (conditions.py
 # _in_snapshot).
 MARTS_TICK_SETTLE_SECONDS = 0.5
+# A started sync run that has written nothing to its event log for this long is taken for dead, and holds the marts
+# no longer (marts/conditions.py RawSyncInFlight; a queued one holds them until it starts): a run whose process was
+# killed stays STARTED for ever on a local instance (Dagster's DefaultRunLauncher cannot tell, so run monitoring does
+# not end it), and held every mart for ever. A live sync writes far more often: a line after each day and every
+# PROGRESS_EVERY_SECONDS within one (after a page), a warning before each retry of a request (a page waits 60 s for an
+# answer at most, and 30 s before its retry), one as a wait of 5 s or more for the rate budget or the warehouse's
+# turn begins, and Dagster's every 5 minutes for a step waiting for a slot of the centra_api pool. The one longer
+# silence, a wait for the warehouse's turn, is behind a build (which holds the marts itself) or another writer of
+# the day (which logs its own progress). A live sync taken for dead costs a build in its middle, followed by another
+# after it; a dead one taken for live stopped the marts.
+SYNC_SILENT_SECONDS = 10 * 60
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
@@ -114,7 +125,8 @@ EVERY_INPUT_LANDED = (
 # compares two marts of one build.
 # A sync run of the deployment's raw data (the daily schedules, a backfill), queued or running, holds every model
 # back until it ends: one build after the last sync, not one after each of its data types, nor one of the models
-# that read other data types (marts/conditions.py RawSyncInFlight). A long backfill holds the marts until it ends.
+# that read other data types (marts/conditions.py RawSyncInFlight). A long backfill holds the marts until it ends;
+# a started sync silent for SYNC_SILENT_SECONDS, taken for dead, no longer does.
 # A refresh does not, but for the seconds between its first data type landing and its end (conditions.py
 # PUBLISHING_SECONDS at most): a build asked for in between would be followed by another for the rest.
 # A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw

@@ -6,6 +6,7 @@ warehouse, one build: the landed store's marts wait too, DECISIONLOG.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections import Counter
@@ -15,7 +16,7 @@ import pytest
 
 from centra_assets.defs import build_definitions
 from centra_assets.defs.raw.assets import sync_assets
-from centra_assets.defs.raw.partitions import key, snapshot_key
+from centra_assets.defs.raw.partitions import STORE, key, snapshot_key
 from centra_assets.defs.realtime.locate import TAG, plan_refresh
 from centra_assets.entities import BY_NAME
 from centra_assets.settings import Settings, Store
@@ -122,10 +123,13 @@ def test_a_store_added_beside_a_landed_one_holds_the_models_back_until_its_own_t
     land_and_evaluate(centra, settings, day, landing, built_over=((landed, "events"), (landed, "snapshots")))
 
 
-def landed_and_built(centra, tmp_path, day: str):
+def landed_and_built(centra, tmp_path, day: str, listed: str = ""):
     """A store whose first day (`day`) landed, and every model built over it as the marts' automation asks: its
-    settings, resource, instance, definitions, and the sensor's cursor after the tick that saw the build."""
+    settings, resource, instance, definitions, and the sensor's cursor after the tick that saw the build. `listed`:
+    the store's name in a stores file (partitions by day and store)."""
     settings = settings_for(tmp_path, start=day)
+    if listed:
+        settings = dataclasses.replace(settings, stores_file_stores=(Store(listed, TZ, day),))
     store = settings.stores[0]
     resource, instance = resource_for(centra, settings), dg.DagsterInstance.ephemeral()
     defs = build_definitions(settings)
@@ -353,14 +357,15 @@ def test_an_upgrade_changing_a_models_code_asks_for_it_and_what_reads_it(make_ce
     assert dg.AssetKey(["analytics", "stg_orders"]) not in requested
 
 
-def _a_store_built(make_centra, tmp_path, monkeypatch):
-    """A store's day landed and every model built over it (landed_and_built), and the environment the runs a test
-    makes resolve their resources from: the instance, definitions, the sensor's cursor and the day's partition."""
+def _a_store_built(make_centra, tmp_path, monkeypatch, listed: str = ""):
+    """A store's day landed and every model built over it (landed_and_built, `listed` as there), and the environment
+    the runs a test makes resolve their resources from: the instance, definitions, the sensor's cursor and the day's
+    partition."""
     centra = make_centra(days=2, orders_per_day=10)
     monkeypatch.setenv("CENTRA_API_URL", centra.graphql_url)
     monkeypatch.setenv("CENTRA_API_TOKEN", "test-token-full")
     day = sim_day(centra, 1)
-    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day)
+    settings, _, instance, defs, cursor = landed_and_built(centra, tmp_path, day, listed)
     return instance, defs, cursor, key(settings, settings.stores[0], day)
 
 
@@ -370,6 +375,16 @@ def _refresh(instance: dg.DagsterInstance, defs: dg.Definitions, tables: set[dg.
     return instance.create_run_for_job(
         job, asset_selection=tables, status=dg.DagsterRunStatus.STARTED, tags={TAG: "refresh:test"}
     )
+
+
+def _run(instance: dg.DagsterInstance, job: dg.JobDefinition, status: dg.DagsterRunStatus, **kwargs) -> dg.DagsterRun:
+    """A run of the job in `status`, launched from the code location (Dagster queues only a run naming its job's
+    origin there)."""
+    from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+
+    location = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("centra_assets"), "__repository__")
+    origin = RemoteJobOrigin(location, job.name)
+    return instance.create_run_for_job(job, status=status, remote_job_origin=origin, **kwargs)
 
 
 def _published(instance: dg.DagsterInstance, run: dg.DagsterRun, table: dg.AssetKey, partition: str) -> None:
@@ -469,3 +484,77 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
     monkeypatch.setattr(conditions, "PUBLISHING_SECONDS", 0.0)  # its last update is older than that now
     cursor, requested = tick(defs, instance, cursor)
     assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
+
+
+def test_a_refresh_of_a_store_not_in_the_deployments_holds_none_of_its_marts(make_centra, tmp_path, monkeypatch):
+    """Another deployment sharing the instance writes the same raw tables for its own stores: its refresh, one data
+    type landed and not ended, holds none of this deployment's marts (conditions.py `_ours`); the same refresh of a
+    store of this deployment holds them until it ends."""
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch, listed="ours")
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    theirs = dg.MultiPartitionKey({**partition.keys_by_dimension, STORE: "theirs"})
+    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))  # a change of ours
+    for store_partition, holds in ((theirs, False), (partition, True)):
+        refresh = _refresh(instance, defs, {orders})
+        _published(instance, refresh, orders, store_partition)
+        cursor, requested = tick(defs, instance, cursor)
+        assert (DAILY_SALES not in requested) is holds, (store_partition, sorted(k.to_user_string() for k in requested))
+        instance.report_run_canceled(refresh)
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
+
+
+def test_a_run_of_a_whole_job_building_a_model_is_a_build_in_flight(make_centra, tmp_path, monkeypatch):
+    """A run of a whole job (`centra_marts` launched by hand, `make demo`, a job of a few marts of an operator's own)
+    has no asset selection: the models it builds are its planned materializations (conditions.py `_builds_a_model`).
+    While it is queued or running no model is asked for, those it does not build included; once it ended, the
+    change pending meanwhile is, in one build. (Dagster's own `in_progress` holds only the models the run plans: all
+    of them in `centra_marts`.)"""
+    from centra_assets.definitions import centra_marts
+
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
+    categories = dg.define_asset_job("categories", selection=[dg.AssetKey(["analytics", "dim_categories"])])
+    jobs = dg.Definitions.merge(defs, dg.Definitions(jobs=[centra_marts, categories]))
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    for job in (centra_marts, categories):
+        for status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED):
+            build = _run(instance, jobs.resolve_job_def(job.name), status)
+            assert build.asset_selection is None
+            instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))
+            cursor, requested = tick(defs, instance, cursor)
+            assert not requested, (job.name, status, sorted(k.to_user_string() for k in requested))
+            instance.report_run_canceled(build)
+            cursor, requested = tick(defs, instance, cursor)
+            assert DAILY_SALES in requested, (job.name, status, sorted(k.to_user_string() for k in requested))
+
+
+def test_a_sync_run_silent_for_minutes_holds_the_marts_no_longer(make_centra, tmp_path, monkeypatch, caplog):
+    """A sync run whose process died stays STARTED for ever on a local instance (Dagster's DefaultRunLauncher cannot
+    tell, so run monitoring does not end it): it held every mart for ever, and the marts silently stopped updating.
+    A started sync that has written nothing to its event log for policy.SYNC_SILENT_SECONDS holds them no longer,
+    and the tick says so, naming the run; a queued one is waiting, not dead, and holds them still."""
+    from centra_assets.defs import policy
+
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
+    raw_orders = {dg.AssetKey(["centra", t.name]) for t in BY_NAME["orders"].tables}
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=raw_orders)
+
+    def sync(status: dg.DagsterRunStatus) -> dg.DagsterRun:
+        return _run(instance, job, status, asset_selection=raw_orders, tags={"dagster/partition": partition})
+
+    started = sync(dg.DagsterRunStatus.STARTED)
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))  # a change pending
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested, sorted(k.to_user_string() for k in requested)  # its last event: a moment ago
+
+    monkeypatch.setattr(policy, "SYNC_SILENT_SECONDS", 0.0)  # its last event is older than that now
+    queued = sync(dg.DagsterRunStatus.QUEUED)
+    cursor, requested = tick(defs, instance, cursor)
+    assert not requested, sorted(k.to_user_string() for k in requested)
+    assert started.run_id not in caplog.text  # (the queued run held the marts)
+
+    instance.report_run_canceled(queued)
+    cursor, requested = tick(defs, instance, cursor)
+    assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
+    assert started.run_id in caplog.text

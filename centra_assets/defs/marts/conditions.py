@@ -227,17 +227,49 @@ def _planned_stores(planned, graph) -> set[str | None]:
     return {_store(partitions_def, k) for k in keys} & set(_stores(partitions_def))
 
 
+# per evaluation: whether a sync holds the marts; and the runs a tick said were silent (once each)
+_SYNCING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SAID_SILENT: set[str] = set()
+
+
 def _sync_in_flight(context: dg.AutomationContext) -> bool:
     """Whether a run that is not a refresh is queued or running to write raw data of this deployment's stores (from
-    its planned materializations)."""
+    its planned materializations), and not silent for minutes (`_silent`)."""
     from ..realtime.locate import TAG as REFRESH_TAG  # (locate imports policy, which imports this module)
 
-    return any(
-        run.status in _SYNC_IN_FLIGHT
-        and REFRESH_TAG not in run.tags
-        and any(_planned_stores(d, context.asset_graph) for d in _plans(context, run))
-        for run in _runs_in_flight(context)
-    )
+    view = context.asset_graph_view
+    if view not in _SYNCING:
+        _SYNCING[view] = any(
+            run.status in _SYNC_IN_FLIGHT
+            and REFRESH_TAG not in run.tags
+            and any(_planned_stores(d, context.asset_graph) for d in _plans(context, run))
+            and not _silent(context, run)
+            for run in _runs_in_flight(context)
+        )
+    return _SYNCING[view]
+
+
+def _silent(context: dg.AutomationContext, run: dg.DagsterRun) -> bool:
+    """Whether the run started and has written nothing to its event log for policy.SYNC_SILENT_SECONDS: its process
+    died (on a local instance nothing marks such a run failed), and it would hold the marts for ever. One query, its
+    latest event (an index on run id and event id, in SQLite and PostgreSQL alike); the run record's update time
+    moves with its status only. The tick says so, once per run."""
+    from .. import policy  # (policy imports this module)
+
+    if run.status != dg.DagsterRunStatus.STARTED:
+        return False  # queued: waiting, not dead
+    view = context.asset_graph_view
+    latest = view.instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
+    quiet = view.effective_dt.timestamp() - (latest[0].timestamp if latest else 0.0)
+    if quiet < policy.SYNC_SILENT_SECONDS:
+        return False
+    if run.run_id not in _SAID_SILENT:
+        _SAID_SILENT.add(run.run_id)
+        context.log.warning(
+            f"Sync run {run.run_id} has written nothing for {quiet / 60:.0f} min (SYNC_SILENT_SECONDS): taken for "
+            "dead, it holds the marts no longer. If its process is gone, terminate the run in the UI."
+        )
+    return True
 
 
 # per evaluation: whether a run had published part of its raw data, and not ended, at the tick's snapshot
@@ -291,10 +323,11 @@ class RawSyncInFlight(dg.AutomationCondition):
     five staging views of purchase orders and stock during a snapshot sync, then everything again after it). All
     the stores' marts are one dbt build over one warehouse, so a sync of any of the deployment's stores holds them
     all; a run of another deployment sharing the instance holds none. A long backfill holds the marts until it
-    ends. A refresh, seconds of work arriving at any moment, does not hold the marts while it waits or reads
-    Centra: only from a raw update of its own in the tick's snapshot until it ends, for PUBLISHING_SECONDS after that
-    update at most (`_half_published`: its data types land a second or two apart), so a stream of refreshes cannot
-    starve the marts."""
+    ends; a started sync silent for policy.SYNC_SILENT_SECONDS (its process died: on a local instance nothing marks
+    such a run failed) holds them no longer (`_silent`), and the tick says so. A refresh, seconds of work arriving
+    at any moment, does not hold the marts while it waits or reads Centra: only from a raw update of its own in the
+    tick's snapshot until it ends, for PUBLISHING_SECONDS after that update at most (`_half_published`: its data
+    types land a second or two apart), so a stream of refreshes cannot starve the marts."""
 
     @property
     def name(self) -> str:
@@ -303,9 +336,9 @@ class RawSyncInFlight(dg.AutomationCondition):
     @property
     def description(self) -> str:
         return (
-            "A sync of raw data (a schedule's or a backfill's) is queued or running, or a refresh has published "
-            "part of its data seconds ago and not ended: the marts build once after it ends (a long backfill holds "
-            "them until it ends)"
+            "A sync of raw data (a schedule's or a backfill's) is queued or running (and wrote to its log in the last "
+            "minutes), or a refresh has published part of its data seconds ago and not ended: the marts build once "
+            "after it ends (a long backfill holds them until it ends)"
         )
 
     @property
