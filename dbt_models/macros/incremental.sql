@@ -126,17 +126,14 @@
 {# The rows a generic test (unique, not_null, relationships, ...) checks: dbt's `where` config as usual; in a build
    that recomputes only the changed days, the rows of those days alone, as a full build tested the rest and nothing
    else changed them. An incremental model names its day column and anchor in its meta (changed_days), or, built by
-   key, the keys it recomputes (changed_keys, centra_test_keys); a staging view of event data is tested on its
-   changed raw partitions only (read like centra_staged, not through the view, which would read every partition). A
-   singular test filters itself (centra_test_days). #}
+   key, the keys it recomputes (changed_keys, centra_test_keys). A staging view of event data has no test (one row
+   per key by construction: dbt_sources.py); a singular test filters itself (centra_test_days). #}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- set checked = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
     {%- set days = centra_test_days(checked) if checked is not none else none -%}
     {%- set keys = centra_test_keys(checked) if checked is not none and days is none else none -%}
-    {%- if days is not none and days.staged is not none -%}
-        {%- set relation = '(' ~ centra_staging(days.staged, days.pairs) ~ ')' -%}
-    {%- elif days is not none -%}
+    {%- if days is not none -%}
         {%- set where = centra_in_days('store', days.column, days.pairs) ~ (' and (' ~ where ~ ')' if where else '') -%}
     {%- elif keys is not none -%}
         {%- set where = keys ~ (' and (' ~ where ~ ')' if where else '') -%}
@@ -148,21 +145,12 @@
 {%- endmacro %}
 
 {# For a model node: none when its tests check every row (a full build, a model not built by day); else its day
-   column and the [store, day] pairs recomputed (staged: the raw table, for a staging view of event data). #}
+   column and the [store, day] pairs recomputed. #}
 {% macro centra_test_days(node) -%}
     {%- if node.resource_type != 'model' or not centra_changed_days_only(node.unique_id) -%}{{- return(none) -}}{%- endif -%}
     {%- set by_day = node.config.meta.get('changed_days') -%}
     {%- if by_day and node.config.materialized == 'incremental' -%}
-        {{- return({'staged': none, 'column': by_day.column, 'pairs': centra_changed_days(by_day.anchor)}) -}}
-    {%- endif -%}
-    {%- set table = node.name.replace('stg_centra__', '') -%}
-    {%- set source = graph.sources.get('source.centra.centra.' ~ table) -%}
-    {%- if node.name.startswith('stg_centra__') and source and (source.config.meta or source.meta).get('partition') == 'event' -%}
-        {%- set pairs = [] -%}
-        {%- for store, tables in centra_changed().items() -%}
-            {%- for day in tables.get(table, []) -%}{%- do pairs.append([store, day]) -%}{%- endfor -%}
-        {%- endfor -%}
-        {{- return({'staged': table, 'column': 'partition_date', 'pairs': pairs}) -}}
+        {{- return({'column': by_day.column, 'pairs': centra_changed_days(by_day.anchor)}) -}}
     {%- endif -%}
     {{- return(none) -}}
 {%- endmacro %}
