@@ -131,7 +131,8 @@ EVERY_INPUT_LANDED = (
 # PUBLISHING_SECONDS at most): a build asked for in between would be followed by another for the rest.
 # A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw
 # update saw the model's own update as well (a refresh published right after a build): eager alone let the model's
-# update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild).
+# update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild). Only an update of the deployment's
+# own stores counts: another deployment sharing the instance writes the same raw tables for its stores.
 # An upgrade changing a model's code (its SQL or a macro it calls: marts/changes.py code_version) asks for the model,
 # and so for what reads it: eager asks on updates alone, and the marts stayed as the old code built them until their
 # raw data changed again. (A model added by an upgrade is missing: eager asks for it.)

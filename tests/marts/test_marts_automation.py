@@ -558,3 +558,20 @@ def test_a_sync_run_silent_for_minutes_holds_the_marts_no_longer(make_centra, tm
     cursor, requested = tick(defs, instance, cursor)
     assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
     assert started.run_id in caplog.text
+
+
+def test_a_raw_update_of_a_store_not_in_the_deployments_asks_for_none_of_its_marts(make_centra, tmp_path, monkeypatch):
+    """Another deployment sharing the instance writes the same raw tables for its own stores: a raw update of its
+    store alone asked for a build of every model reading the table (conditions.py RawUpdatedAfterBuild compared the
+    table's latest update, of any store, with the models' builds). It asks for none of this deployment's marts; an
+    update of a store of this deployment, followed by another deployment's before the tick, asks for the models
+    reading the table."""
+    instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch, listed="ours")
+    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
+    theirs = dg.MultiPartitionKey({**partition.keys_by_dimension, STORE: "theirs"})
+    for landed, asks in (((theirs,), False), ((partition, theirs), True)):
+        for store_partition in landed:
+            instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=store_partition))
+        cursor, requested = tick(defs, instance, cursor)
+        fed = {dg.AssetKey(["analytics", "stg_orders"]), DAILY_SALES} <= requested if asks else not requested
+        assert fed, (landed, sorted(k.to_user_string() for k in requested))

@@ -10,6 +10,7 @@ a model reads, directly or through other models.
 """
 
 import weakref
+from collections.abc import Sequence
 from functools import cache
 
 import dagster as dg
@@ -289,8 +290,8 @@ def _ours(context: dg.AutomationContext, record: dg.EventLogRecord) -> bool:
 
 
 def _half_published(context: dg.AutomationContext) -> bool:
-    """Whether a run that wrote a raw table's latest update in the tick's snapshot (`_in_snapshot`), of this
-    deployment's stores, within PUBLISHING_SECONDS of the tick's start, had not ended by the snapshot: its other data
+    """Whether a run that wrote a raw table's latest update of this deployment's stores in the tick's snapshot
+    (`_in_snapshot`), within PUBLISHING_SECONDS of the tick's start, had not ended by the snapshot: its other data
     types were still to land (a refresh publishes one data type after another, a second or two apart). A build asked
     for on that half was followed by a second one for the other half (the soak test: the purchase order views of a
     refresh built, its stock view in a build of its own after). One query of the runs, and one per run that ended
@@ -300,7 +301,7 @@ def _half_published(context: dg.AutomationContext) -> bool:
         graph, instance, bound = context.asset_graph, view.instance, view.last_event_id
         since = view.effective_dt.timestamp() - PUBLISHING_SECONDS
         tables = [k for k in graph.get_all_asset_keys() if k.path[0] == "centra" and graph.get(k).is_materializable]
-        latest = [r for t in tables if (r := _in_snapshot(context, t)) and r.timestamp >= since and _ours(context, r)]
+        latest = [r for t in tables if (r := _in_snapshot(context, t)) and r.timestamp >= since]
         runs = {r.run_id for r in latest} - {""}  # "": a runless report, which no run follows
 
         def open_at_snapshot(record: dg.RunRecord) -> bool:
@@ -350,10 +351,12 @@ class RawSyncInFlight(dg.AutomationCondition):
         return dg.AutomationResult(context, context.candidate_subset if syncing else context.get_empty_subset())
 
 
-# per evaluation: every asset's latest materialization (one query for all), a raw table's latest in the tick's
-# snapshot when a newer one landed after it, and a model's latest planned run
+# per evaluation: every asset's latest materialization (one query for all), a raw table's latest of this deployment's
+# stores in the tick's snapshot when a newer one, or another deployment's, landed after it, this deployment's
+# partitions of the raw tables (17 event tables share one definition), and a model's latest planned run
 _MATERIALIZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SNAPSHOT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PARTITIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PLANNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -373,22 +376,41 @@ def _storage_id(record: dg.EventLogRecord | None) -> int:
 
 
 def _in_snapshot(context: dg.AutomationContext, table: dg.AssetKey) -> dg.EventLogRecord | None:
-    """The raw table's latest materialization in the tick's snapshot of the event log: its events up to the storage
-    id Dagster captured as the tick began (`last_event_id`, which Dagster's own conditions respect too: automation.py
-    sets its settle delay). A tick takes seconds, and a refresh landing meanwhile was seen by the conditions read
-    after it and not by those read before: the soak test's build 97d24154 had the purchase order views of a refresh,
-    and not its stock view, whose build followed alone."""
+    """The raw table's latest materialization of this deployment's stores (`_ours`) in the tick's snapshot of the
+    event log: its events up to the storage id Dagster captured as the tick began (`last_event_id`, which Dagster's
+    own conditions respect too: automation.py sets its settle delay). A tick takes seconds, and a refresh landing
+    meanwhile was seen by the conditions read after it and not by those read before: the soak test's build 97d24154
+    had the purchase order views of a refresh, and not its stock view, whose build followed alone. Another deployment
+    sharing the instance writes the same raw tables for its own stores: its update asked for a build of every model
+    reading the table (Dagster's own `newly_updated` leaves out a partition not in the asset's partitions). From the
+    tick's one query (`_materialized`), or, when the table's latest update is newer than the snapshot or another
+    deployment's, one query filtered by this deployment's partitions of the table."""
     view, latest = context.asset_graph_view, _materialized(context).get(table)
     bound = view.last_event_id
-    if latest is None or bound is None or latest.storage_id <= bound:
+    if latest is None or ((bound is None or latest.storage_id <= bound) and _ours(context, latest)):
         return latest
     known = _SNAPSHOT.setdefault(view, {})
     if table not in known:
+        before = bound + 1 if bound is not None else None
         records = view.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=table, before_storage_id=bound + 1), limit=1, ascending=False
+            dg.AssetRecordsFilter(
+                asset_key=table, asset_partitions=_partitions(context, table), before_storage_id=before
+            ),
+            limit=1,
+            ascending=False,
         ).records
         known[table] = records[0] if records else None
     return known[table]
+
+
+def _partitions(context: dg.AutomationContext, table: dg.AssetKey) -> Sequence[str] | None:
+    """This deployment's partitions of the raw table (None: every partition is of its one store), once a tick for the
+    tables sharing a definition: every day of each store, thousands of keys, 0.1 s on a busy machine."""
+    partitions_def = context.asset_graph.get(table).partitions_def
+    known = _PARTITIONS.setdefault(context.asset_graph_view, {})
+    if partitions_def not in known:
+        known[partitions_def] = None if _stores(partitions_def) == (None,) else partitions_def.get_partition_keys()
+    return known[partitions_def]
 
 
 def _planned(context: dg.AutomationContext, key: dg.AssetKey) -> int:
@@ -402,12 +424,12 @@ def _planned(context: dg.AutomationContext, key: dg.AssetKey) -> int:
 
 
 class RawUpdatedAfterBuild(dg.AutomationCondition):
-    """True while a raw table the model reads was updated after the model was last built or asked for. Eager's
-    `any_deps_updated` tells only that the raw table was updated since the previous tick, and a tick that also sees
-    the model updated lets the model's update win (`since_last_handled`): a refresh waiting for a build's turn
-    publishes right after the build (marts/dbt.py), often before the next tick, and its change was dropped, the
-    marts stale until the next change. Event ids order the two, as ticks cannot; a build asked for again, or failed,
-    ends it (a failing model is not asked for again and again)."""
+    """True while a raw table the model reads was updated, for a store of this deployment (`_in_snapshot`), after
+    the model was last built or asked for. Eager's `any_deps_updated` tells only that the raw table was updated since
+    the previous tick, and a tick that also sees the model updated lets the model's update win (`since_last_handled`):
+    a refresh waiting for a build's turn publishes right after the build (marts/dbt.py), often before the next tick,
+    and its change was dropped, the marts stale until the next change. Event ids order the two, as ticks cannot; a
+    build asked for again, or failed, ends it (a failing model is not asked for again and again)."""
 
     @property
     def name(self) -> str:
