@@ -27,6 +27,7 @@ from ..helpers import TZ, pin_clock, raw_path, resource_for, settings_for, sim_d
 
 Run = tuple[Store, str]
 DAILY_SALES = dg.AssetKey(["analytics", "daily_sales"])
+ORDERS = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])  # the orders' own table of their data type
 
 
 def land_and_evaluate(centra, settings: Settings, day: str, landing: list[list[Run]], built_over: tuple[Run, ...] = ()):
@@ -436,10 +437,9 @@ def test_a_tick_reads_the_event_log_as_it_was_when_the_tick_began(make_centra, t
     monkeypatch.setenv(SETTLE_ENV, "0.001")  # (without the wait)
 
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
-    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
     storage = instance.event_log_storage
     began = storage.get_maximum_record_id()
-    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))
+    instance.report_runless_asset_event(dg.AssetMaterialization(ORDERS, partition=partition))
     with monkeypatch.context() as during:  # the orders land after the tick captured its snapshot
         during.setattr(storage, "get_maximum_record_id", lambda: began)
         cursor, requested = tick(defs, instance, cursor)
@@ -460,11 +460,10 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
     from centra_assets.defs.marts import conditions
 
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
-    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
 
     def refresh() -> dg.DagsterRun:
-        run = _refresh(instance, defs, {orders})
-        _published(instance, run, orders, partition)
+        run = _refresh(instance, defs, {ORDERS})
+        _published(instance, run, ORDERS, partition)
         return run
 
     ended_after = refresh()
@@ -491,12 +490,11 @@ def test_a_refresh_of_a_store_not_in_the_deployments_holds_none_of_its_marts(mak
     type landed and not ended, holds none of this deployment's marts (conditions.py `_ours`); the same refresh of a
     store of this deployment holds them until it ends."""
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch, listed="ours")
-    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
     theirs = dg.MultiPartitionKey({**partition.keys_by_dimension, STORE: "theirs"})
-    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))  # a change of ours
+    instance.report_runless_asset_event(dg.AssetMaterialization(ORDERS, partition=partition))  # a change of ours
     for store_partition, holds in ((theirs, False), (partition, True)):
-        refresh = _refresh(instance, defs, {orders})
-        _published(instance, refresh, orders, store_partition)
+        refresh = _refresh(instance, defs, {ORDERS})
+        _published(instance, refresh, ORDERS, store_partition)
         cursor, requested = tick(defs, instance, cursor)
         assert (DAILY_SALES not in requested) is holds, (store_partition, sorted(k.to_user_string() for k in requested))
         instance.report_run_canceled(refresh)
@@ -515,12 +513,11 @@ def test_a_run_of_a_whole_job_building_a_model_is_a_build_in_flight(make_centra,
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
     categories = dg.define_asset_job("categories", selection=[dg.AssetKey(["analytics", "dim_categories"])])
     jobs = dg.Definitions.merge(defs, dg.Definitions(jobs=[centra_marts, categories]))
-    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
     for job in (centra_marts, categories):
         for status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED):
             build = _run(instance, jobs.resolve_job_def(job.name), status)
             assert build.asset_selection is None
-            instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))
+            instance.report_runless_asset_event(dg.AssetMaterialization(ORDERS, partition=partition))
             cursor, requested = tick(defs, instance, cursor)
             assert not requested, (job.name, status, sorted(k.to_user_string() for k in requested))
             instance.report_run_canceled(build)
@@ -543,8 +540,7 @@ def test_a_sync_run_silent_for_minutes_holds_the_marts_no_longer(make_centra, tm
         return _run(instance, job, status, asset_selection=raw_orders, tags={"dagster/partition": partition})
 
     started = sync(dg.DagsterRunStatus.STARTED)
-    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
-    instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=partition))  # a change pending
+    instance.report_runless_asset_event(dg.AssetMaterialization(ORDERS, partition=partition))  # a change pending
     cursor, requested = tick(defs, instance, cursor)
     assert not requested, sorted(k.to_user_string() for k in requested)  # its last event: a moment ago
 
@@ -567,11 +563,10 @@ def test_a_raw_update_of_a_store_not_in_the_deployments_asks_for_none_of_its_mar
     update of a store of this deployment, followed by another deployment's before the tick, asks for the models
     reading the table."""
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch, listed="ours")
-    orders = dg.AssetKey(["centra", BY_NAME["orders"].tables[0].name])
     theirs = dg.MultiPartitionKey({**partition.keys_by_dimension, STORE: "theirs"})
     for landed, asks in (((theirs,), False), ((partition, theirs), True)):
         for store_partition in landed:
-            instance.report_runless_asset_event(dg.AssetMaterialization(orders, partition=store_partition))
+            instance.report_runless_asset_event(dg.AssetMaterialization(ORDERS, partition=store_partition))
         cursor, requested = tick(defs, instance, cursor)
         fed = {dg.AssetKey(["analytics", "stg_orders"]), DAILY_SALES} <= requested if asks else not requested
         assert fed, (landed, sorted(k.to_user_string() for k in requested))
