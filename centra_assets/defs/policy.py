@@ -100,6 +100,10 @@ MARTS_TICK_SETTLE_SECONDS = 0.5
 # the day (which logs its own progress). A live sync taken for dead costs a build in its middle, followed by another
 # after it; a dead one taken for live stopped the marts.
 SYNC_SILENT_SECONDS = 10 * 60
+# A run holds the marts this long at most after its last raw update: a refresh's data types land a second or two
+# apart, and a run that then waits (for the centra_api pool, the warehouse's turn) or hangs holds nothing
+# (marts/conditions.py `_half_published`).
+PUBLISHING_SECONDS = 15.0
 
 # Eager, except that missing upstream partitions do not hold a model back: the raw assets are daily partitions
 # since CENTRA_START_DATE, and some (snapshots of past days) can never exist. Staging views are cheap to
@@ -127,8 +131,8 @@ EVERY_INPUT_LANDED = (
 # back until it ends: one build after the last sync, not one after each of its data types, nor one of the models
 # that read other data types (marts/conditions.py RawSyncInFlight). A long backfill holds the marts until it ends;
 # a started sync silent for SYNC_SILENT_SECONDS, taken for dead, no longer does.
-# A refresh does not, but for the seconds between its first data type landing and its end (conditions.py
-# PUBLISHING_SECONDS at most): a build asked for in between would be followed by another for the rest.
+# A refresh does not, but for the seconds between its first data type landing and its end (PUBLISHING_SECONDS at
+# most): a build asked for in between would be followed by another for the rest.
 # A raw table updated after the model was last built or asked for asks for it too, though the tick that saw the raw
 # update saw the model's own update as well (a refresh published right after a build): eager alone let the model's
 # update win, and dropped the change (marts/conditions.py RawUpdatedAfterBuild). Only an update of the deployment's

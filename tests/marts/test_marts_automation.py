@@ -457,7 +457,7 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
     holds the marts on that tick. A run that published and then waits (for the centra_api pool, the warehouse's turn)
     or hangs holds them for PUBLISHING_SECONDS after its last raw update at most: a run stuck in STARTED (its process
     killed) held every mart until its tables were written again."""
-    from centra_assets.defs.marts import conditions
+    from centra_assets.defs import policy
 
     instance, defs, cursor, partition = _a_store_built(make_centra, tmp_path, monkeypatch)
 
@@ -480,7 +480,7 @@ def test_a_run_holds_the_marts_until_the_snapshot_holds_its_end_and_for_seconds_
     refresh()  # published, and then it waits, or hangs, in STARTED
     cursor, requested = tick(defs, instance, cursor)
     assert not requested
-    monkeypatch.setattr(conditions, "PUBLISHING_SECONDS", 0.0)  # its last update is older than that now
+    monkeypatch.setattr(policy, "PUBLISHING_SECONDS", 0.0)  # its last update is older than that now
     cursor, requested = tick(defs, instance, cursor)
     assert DAILY_SALES in requested, sorted(k.to_user_string() for k in requested)
 

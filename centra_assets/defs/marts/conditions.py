@@ -276,9 +276,6 @@ def _silent(context: dg.AutomationContext, run: dg.DagsterRun) -> bool:
 # per evaluation: whether a run had published part of its raw data, and not ended, at the tick's snapshot
 _HALF_PUBLISHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _ENDED = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED}
-# A run holds the marts this long at most after its last raw update: a refresh's data types land a second or two
-# apart, and a run that then waits (for the centra_api pool, the warehouse's turn) or hangs holds nothing
-PUBLISHING_SECONDS = 15.0
 
 
 def _ours(context: dg.AutomationContext, record: dg.EventLogRecord) -> bool:
@@ -291,15 +288,17 @@ def _ours(context: dg.AutomationContext, record: dg.EventLogRecord) -> bool:
 
 def _half_published(context: dg.AutomationContext) -> bool:
     """Whether a run that wrote a raw table's latest update of this deployment's stores in the tick's snapshot
-    (`_in_snapshot`), within PUBLISHING_SECONDS of the tick's start, had not ended by the snapshot: its other data
-    types were still to land (a refresh publishes one data type after another, a second or two apart). A build asked
-    for on that half was followed by a second one for the other half (the soak test: the purchase order views of a
+    (`_in_snapshot`), within policy.PUBLISHING_SECONDS of the tick's start, had not ended by the snapshot: its other
+    data types were still to land (a refresh publishes one data type after another, a second or two apart). A build
+    asked for on that half was followed by a second one for the other half (the soak test: the purchase order views of a
     refresh built, its stock view in a build of its own after). One query of the runs, and one per run that ended
     since, to order its end with the snapshot."""
+    from .. import policy  # (policy imports this module)
+
     view = context.asset_graph_view
     if view not in _HALF_PUBLISHED:
         graph, instance, bound = context.asset_graph, view.instance, view.last_event_id
-        since = view.effective_dt.timestamp() - PUBLISHING_SECONDS
+        since = view.effective_dt.timestamp() - policy.PUBLISHING_SECONDS
         tables = [k for k in graph.get_all_asset_keys() if k.path[0] == "centra" and graph.get(k).is_materializable]
         latest = [r for t in tables if (r := _in_snapshot(context, t)) and r.timestamp >= since]
         runs = {r.run_id for r in latest} - {""}  # "": a runless report, which no run follows
@@ -327,7 +326,7 @@ class RawSyncInFlight(dg.AutomationCondition):
     ends; a started sync silent for policy.SYNC_SILENT_SECONDS (its process died: on a local instance nothing marks
     such a run failed) holds them no longer (`_silent`), and the tick says so. A refresh, seconds of work arriving
     at any moment, does not hold the marts while it waits or reads Centra: only from a raw update of its own in the
-    tick's snapshot until it ends, for PUBLISHING_SECONDS after that update at most (`_half_published`: its data
+    tick's snapshot until it ends, for policy.PUBLISHING_SECONDS after that update at most (`_half_published`: its data
     types land a second or two apart), so a stream of refreshes cannot starve the marts."""
 
     @property
