@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +22,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from centra_assets.cli import stop_session
+from centra_assets.defs.policy import MARTS_AUTOMATION_INTERVAL
 from centra_assets.entities import ALL, BY_NAME
 from centra_assets.settings import Settings
 from centra_sim.process import free_port
@@ -60,10 +62,11 @@ BACKFILL_STATUS = (
     "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
 )
 SENSOR = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
-  ... on Sensor { jobOriginId sensorState { selectorId } } } }"""
+  ... on Sensor { jobOriginId sensorState { selectorId status } } } }"""
 TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
   ... on Sensor { sensorState { ticks(limit: 5) { status skipReason } } } } }"""
-STOP_SENSOR = """mutation($o: String!, $s: String!) { stopSensor(jobOriginId: $o, jobSelectorId: $s) { __typename } }"""
+STOP_SENSOR = """mutation($o: String!, $s: String!) { stopSensor(jobOriginId: $o, jobSelectorId: $s) {
+  __typename ... on PythonError { message } } }"""
 LAUNCH_RUN = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
@@ -196,6 +199,26 @@ def _open(page: Page, url: str) -> None:
     page.wait_for_load_state("networkidle", timeout=60_000)
 
 
+def _stop_for_good(url: str, selector: dict) -> None:
+    """Stops a sensor, and again until it stays stopped through more than a tick: the sensor daemon writes the state
+    it read as its iteration began back with the tick, so a stop landing meanwhile was lost (the marts' automation
+    then built the marts beside the backfill, a minute of the machine's two cores)."""
+
+    def stopped() -> bool:
+        sensor = _graphql(url, SENSOR, {"s": selector})["sensorOrError"]
+        if sensor["sensorState"]["status"] == "RUNNING":
+            result = _graphql(url, STOP_SENSOR, {"o": sensor["jobOriginId"], "s": sensor["sensorState"]["selectorId"]})
+            assert result["stopSensor"]["__typename"] == "StopSensorMutationResult", result
+        time.sleep(2 * MARTS_AUTOMATION_INTERVAL)  # a tick that began before the stop has written its state by now
+        return _graphql(url, SENSOR, {"s": selector})["sensorOrError"]["sensorState"]["status"] == "STOPPED"
+
+    _wait(stopped, 120, f"{selector['sensorName']} to stay stopped")
+
+
+def _tag(run: dict, key: str) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == key), None)
+
+
 def _runs_done(url: str, n: int) -> list[dict]:
     done = [r for r in _graphql(url, RUNS)["runsOrError"]["results"] if r["status"] in ("SUCCESS", "FAILURE")]
     return done if len(done) >= n else []
@@ -207,8 +230,7 @@ def test_the_ui_shows_the_lineage_a_synced_store_and_its_checks(dagster_ui):
     # the marts' automation would build the models after every raw run of the backfill; this test builds them
     # once, after it (the job centra_marts), so the machine's two cores go to the runs under test
     repository = {"repositoryLocationName": dagster_ui["location"], "repositoryName": "__repository__"}
-    sensor = _graphql(url, SENSOR, {"s": {**repository, "sensorName": "centra_marts_automation"}})["sensorOrError"]
-    _graphql(url, STOP_SENSOR, {"o": sensor["jobOriginId"], "s": sensor["sensorState"]["selectorId"]})
+    _stop_for_good(url, {**repository, "sensorName": "centra_marts_automation"})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -256,6 +278,8 @@ def test_the_ui_shows_the_lineage_a_synced_store_and_its_checks(dagster_ui):
             "the backfill to finish",
         )
         assert status == "COMPLETED_SUCCESS", status
+        automatic = [r for r in _graphql(url, RUNS)["runsOrError"]["results"] if _tag(r, "centra/marts_build")]
+        assert automatic == [], automatic  # the marts' automation stayed stopped
         _open(page, f"{url}/runs/b/{backfill}")
         page.get_by_text("100% completed", exact=True).first.wait_for(timeout=60_000)
         page.screenshot(path=str(DOCS / "ui-backfill.png"))
