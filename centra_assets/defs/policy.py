@@ -100,6 +100,28 @@ MARTS_TICK_SETTLE_SECONDS = 0.5
 # the day (which logs its own progress). A live sync taken for dead costs a build in its middle, followed by another
 # after it; a dead one taken for live stopped the marts.
 SYNC_SILENT_SECONDS = 10 * 60
+# A sync run in these states may still land raw data (RawSyncInFlight holds the marts for it; a backfill with one holds
+# a store's first sweep, realtime/sweep.py); a started one silent for SYNC_SILENT_SECONDS no longer does.
+SYNC_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def silent_for(instance: dg.DagsterInstance, run: dg.DagsterRun, now: float) -> float | None:
+    """Seconds the started run has written nothing to its event log, once that is SYNC_SILENT_SECONDS or more: its
+    process died, and on a local instance nothing marks it failed. None for a live or queued run. One query, its latest
+    event (an index on run id and event id, in SQLite and PostgreSQL alike); the run record's update time moves with
+    its status only."""
+    if run.status != dg.DagsterRunStatus.STARTED:
+        return None  # queued: waiting, not dead
+    latest = instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
+    quiet = now - (latest[0].timestamp if latest else 0.0)
+    return quiet if quiet >= SYNC_SILENT_SECONDS else None
+
+
 # A run holds the marts this long at most after its last raw update: a refresh's data types land a second or two
 # apart, and a run that then waits (for the centra_api pool, the warehouse's turn) or hangs holds nothing
 # (marts/conditions.py `_half_published`).

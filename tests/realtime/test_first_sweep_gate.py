@@ -85,3 +85,51 @@ def test_the_first_sweep_waits_while_a_backfill_runs(settings, tmp_path, monkeyp
         context = dg.build_sensor_context(instance=instance, resources={"centra": centra})
         with pytest.raises(RuntimeError, match="Set CENTRA_API_URL"):  # no longer waiting: it goes to Centra
             sweep(context)
+
+
+def test_a_backfill_whose_runs_died_holds_the_first_sweep_no_longer(settings, tmp_path, monkeypatch):
+    """A backfill run whose process was killed stays STARTED on a local instance, and Dagster keeps its backfill
+    REQUESTED for ever: the new store's first sweep waited for it for ever. Its runs silent for SYNC_SILENT_SECONDS
+    (policy.silent_for, as for the marts' automation) hold the sweep no longer; a live one, or one not started, still
+    does."""
+    from dagster._core.storage.tags import BACKFILL_ID_TAG
+
+    from centra_assets.defs import policy
+
+    monkeypatch.setattr("centra_assets.calendar.now", lambda: NOW)
+    _land(settings, *_days(7))
+    defs = build_definitions(settings)
+    sweep = defs.get_sensor_def("centra_sweep_sensor")
+    centra = CentraResource(pacer_path=str(tmp_path / "budget.sqlite"))
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        orders = [dg.AssetKey("orders")]
+        instance.add_backfill(
+            PartitionBackfill("history", BulkActionStatus.REQUESTED, False, {}, NOW.timestamp(), None, orders)
+        )
+
+        def run(status: dg.DagsterRunStatus) -> dg.DagsterRun:
+            with monkeypatch.context() as env:  # (the job's resources name their variables)
+                env.setenv("CENTRA_API_URL", "http://127.0.0.1:9/graphql")
+                env.setenv("CENTRA_API_TOKEN", "unused")
+                made = instance.create_run_for_job(job, status=status, tags={BACKFILL_ID_TAG: "history"})
+            instance.report_engine_event("syncing", made)  # its latest event: now
+            return made
+
+        def waits() -> bool:
+            context = dg.build_sensor_context(instance=instance, resources={"centra": centra})
+            try:
+                result = sweep(context)
+            except RuntimeError as error:  # no longer waiting: it went to Centra
+                assert "Set CENTRA_API_URL" in str(error)
+                return False
+            assert "waits for backfill history (REQUESTED) to end" in result.skip_message, result
+            return True
+
+        started = run(dg.DagsterRunStatus.STARTED)
+        assert waits()  # its run is alive
+        monkeypatch.setattr(policy, "SYNC_SILENT_SECONDS", 0.0)  # its last event is older than that now
+        queued = run(dg.DagsterRunStatus.NOT_STARTED)
+        assert waits()  # a run not started yet is waiting, not dead
+        instance.report_run_canceled(queued)
+        assert not waits(), started.run_id  # the started run is silent: taken for dead

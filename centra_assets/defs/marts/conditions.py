@@ -125,21 +125,17 @@ _BUILD_IN_FLIGHT = [
     dg.DagsterRunStatus.CANCELING,
     dg.DagsterRunStatus.SUSPENDED,
 ]
-# a sync asked for counts: a build started before it would be followed by another after it (the daily schedules' runs
-# and a backfill's wait in the queue for a run slot or the centra_api pool)
-_SYNC_IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
+# (a sync asked for counts: a build started before it would be followed by another after it; the daily schedules' runs
+# and a backfill's wait in the queue for a run slot or the centra_api pool: policy.SYNC_IN_FLIGHT)
 
 
 def _runs_in_flight(context: dg.AutomationContext) -> list[dg.DagsterRun]:
     """The runs a build or a sync in flight may be: one query a tick."""
+    from .. import policy  # (policy imports this module)
+
     view = context.asset_graph_view
     if view not in _RUNS:
-        statuses = list(dict.fromkeys(_BUILD_IN_FLIGHT + _SYNC_IN_FLIGHT))
+        statuses = list(dict.fromkeys(_BUILD_IN_FLIGHT + policy.SYNC_IN_FLIGHT))
         _RUNS[view] = view.instance.get_runs(dg.RunsFilter(statuses=statuses))
     return _RUNS[view]
 
@@ -236,12 +232,13 @@ _SAID_SILENT: set[str] = set()
 def _sync_in_flight(context: dg.AutomationContext) -> bool:
     """Whether a run that is not a refresh is queued or running to write raw data of this deployment's stores (from
     its planned materializations), and not silent for minutes (`_silent`)."""
+    from .. import policy  # (policy imports this module)
     from ..realtime.locate import TAG as REFRESH_TAG  # (locate imports policy, which imports this module)
 
     view = context.asset_graph_view
     if view not in _SYNCING:
         _SYNCING[view] = any(
-            run.status in _SYNC_IN_FLIGHT
+            run.status in policy.SYNC_IN_FLIGHT
             and REFRESH_TAG not in run.tags
             and any(_planned_stores(d, context.asset_graph) for d in _plans(context, run))
             and not _silent(context, run)
@@ -251,18 +248,13 @@ def _sync_in_flight(context: dg.AutomationContext) -> bool:
 
 
 def _silent(context: dg.AutomationContext, run: dg.DagsterRun) -> bool:
-    """Whether the run started and has written nothing to its event log for policy.SYNC_SILENT_SECONDS: its process
-    died (on a local instance nothing marks such a run failed), and it would hold the marts for ever. One query, its
-    latest event (an index on run id and event id, in SQLite and PostgreSQL alike); the run record's update time
-    moves with its status only. The tick says so, once per run."""
+    """Whether the run started and has written nothing to its event log for SYNC_SILENT_SECONDS (policy.silent_for): its
+    process died, and it would hold the marts for ever. The tick says so, once per run."""
     from .. import policy  # (policy imports this module)
 
-    if run.status != dg.DagsterRunStatus.STARTED:
-        return False  # queued: waiting, not dead
     view = context.asset_graph_view
-    latest = view.instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
-    quiet = view.effective_dt.timestamp() - (latest[0].timestamp if latest else 0.0)
-    if quiet < policy.SYNC_SILENT_SECONDS:
+    quiet = policy.silent_for(view.instance, run, view.effective_dt.timestamp())
+    if quiet is None:
         return False
     if run.run_id not in _SAID_SILENT:
         _SAID_SILENT.add(run.run_id)

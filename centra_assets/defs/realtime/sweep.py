@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
+from dagster._core.storage.tags import BACKFILL_ID_TAG
 
 from centra_assets import calendar
 from centra_assets.calendar import day_of
@@ -169,10 +170,19 @@ class WaitingForBackfill(Exception):
 BACKFILLING = [BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING]
 
 
-def backfills_in_progress(instance: dg.DagsterInstance) -> str | None:
-    """The backfill the instance is still running (its run storage's backfills), in words; None when none is."""
-    found = instance.get_backfills(filters=BulkActionsFilter(statuses=BACKFILLING), limit=1)
-    return f"backfill {found[0].backfill_id} ({found[0].status.value})" if found else None
+def backfills_in_progress(instance: dg.DagsterInstance, now: float) -> str | None:
+    """The backfill the instance is still running (its run storage's backfills), in words; None when none is. One
+    whose runs in flight have all started and written nothing for SYNC_SILENT_SECONDS (policy.silent_for, `now` the
+    time in seconds) is taken for dead: its processes were killed, on a local instance nothing ends such runs, and
+    Dagster keeps the backfill REQUESTED for ever, so a new store was never swept. The first sweep still waits for the
+    history to land (backfill_gap)."""
+    for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=BACKFILLING)):
+        runs = instance.get_runs(
+            dg.RunsFilter(tags={BACKFILL_ID_TAG: backfill.backfill_id}, statuses=policy.SYNC_IN_FLIGHT)
+        )
+        if not runs or any(policy.silent_for(instance, run, now) is None for run in runs):
+            return f"backfill {backfill.backfill_id} ({backfill.status.value})"
+    return None
 
 
 def backfill_gap(settings: Settings, store: Store, now: dt.datetime) -> str | None:
@@ -333,7 +343,7 @@ def build_sweep_sensor(settings: Settings, assets: list) -> dg.SensorDefinition:
             policy.TICK_SECONDS,  # read at each tick: tests and the bench change them
             policy.STORE_CONCURRENCY,
             # only a store's first sweep asks: later sweeps never wait for a backfill
-            backfills_in_progress(context.instance) if len(cursor.marks) < len(settings.stores) else None,
+            backfills_in_progress(context.instance, time.time()) if len(cursor.marks) < len(settings.stores) else None,
         )
         for name, error in failed.items():  # its marks stay: the next sweep of the store covers its changes
             context.log.error(f"sweep of store {name!r} failed: {type(error).__name__}: {error}")
