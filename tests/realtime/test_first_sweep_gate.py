@@ -46,6 +46,14 @@ def settings(tmp_path):
     return Local().settings(tmp_path, FIRST.isoformat())
 
 
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory):
+    """A store whose history has landed, and its definitions (built once: a second or two each)."""
+    settings = Local().settings(tmp_path_factory.mktemp("landed"), FIRST.isoformat())
+    _land(settings, *_days(7))
+    return settings, build_definitions(settings)
+
+
 def test_history_is_landed_up_to_the_newest_day_not_to_yesterday(settings):
     store = settings.stores[0]
     assert "orders lacks 7 of the 7 days from 2026-11-02 to 2026-11-08" in backfill_gap(settings, store, NOW)
@@ -57,10 +65,9 @@ def test_history_is_landed_up_to_the_newest_day_not_to_yesterday(settings):
     )
 
 
-def test_the_first_sweep_waits_while_a_backfill_runs(settings, tmp_path, monkeypatch):
+def test_the_first_sweep_waits_while_a_backfill_runs(landed, tmp_path, monkeypatch):
     monkeypatch.setattr("centra_assets.calendar.now", lambda: NOW)
-    _land(settings, *_days(7))  # the history has landed: only the backfill still running holds the sweep
-    defs = build_definitions(settings)
+    _, defs = landed  # the history has landed: only the backfill still running holds the sweep
     sweep = defs.get_sensor_def("centra_sweep_sensor")
     # no Centra to reach: the sweep must decide before it calls Centra
     centra = CentraResource(pacer_path=str(tmp_path / "budget.sqlite"))
@@ -87,21 +94,20 @@ def test_the_first_sweep_waits_while_a_backfill_runs(settings, tmp_path, monkeyp
             sweep(context)
 
 
-def test_a_backfill_whose_runs_died_holds_the_first_sweep_no_longer(settings, tmp_path, monkeypatch):
+def test_a_backfill_whose_runs_died_holds_the_first_sweep_no_longer(landed, tmp_path, monkeypatch):
     """A backfill run whose process was killed stays STARTED on a local instance, and Dagster keeps its backfill
     REQUESTED for ever: the new store's first sweep waited for it for ever. Its runs silent for SYNC_SILENT_SECONDS
     (policy.silent_for, as for the marts' automation) hold the sweep no longer; a live one, or one not started, still
     does."""
     from dagster._core.storage.tags import BACKFILL_ID_TAG
+    from dagster._core.utils import make_new_run_id
 
     from centra_assets.defs import policy
 
     monkeypatch.setattr("centra_assets.calendar.now", lambda: NOW)
-    _land(settings, *_days(7))
-    defs = build_definitions(settings)
+    _, defs = landed
     sweep = defs.get_sensor_def("centra_sweep_sensor")
     centra = CentraResource(pacer_path=str(tmp_path / "budget.sqlite"))
-    job = defs.resolve_implicit_global_asset_job_def()
     with dg.DagsterInstance.ephemeral() as instance:
         orders = [dg.AssetKey("orders")]
         instance.add_backfill(
@@ -109,10 +115,8 @@ def test_a_backfill_whose_runs_died_holds_the_first_sweep_no_longer(settings, tm
         )
 
         def run(status: dg.DagsterRunStatus) -> dg.DagsterRun:
-            with monkeypatch.context() as env:  # (the job's resources name their variables)
-                env.setenv("CENTRA_API_URL", "http://127.0.0.1:9/graphql")
-                env.setenv("CENTRA_API_TOKEN", "unused")
-                made = instance.create_run_for_job(job, status=status, tags={BACKFILL_ID_TAG: "history"})
+            tags = {BACKFILL_ID_TAG: "history"}
+            made = instance.add_run(dg.DagsterRun("centra_events", make_new_run_id(), status=status, tags=tags))
             instance.report_engine_event("syncing", made)  # its latest event: now
             return made
 
