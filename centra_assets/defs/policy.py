@@ -101,7 +101,9 @@ MARTS_TICK_SETTLE_SECONDS = 0.5
 # after it; a dead one taken for live stopped the marts.
 SYNC_SILENT_SECONDS = 10 * 60
 # A sync run in these states may still land raw data (RawSyncInFlight holds the marts for it; a backfill with one holds
-# a store's first sweep, realtime/sweep.py); a started one silent for SYNC_SILENT_SECONDS no longer does.
+# a store's first sweep, realtime/sweep.py); a started one silent for SYNC_SILENT_SECONDS no longer does. Queued ones
+# count: the daily schedules' runs and a backfill's wait in the queue for a run slot or the centra_api pool, and a
+# build started before them would be followed by another after them.
 SYNC_IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,

@@ -183,7 +183,7 @@ def test_the_documented_real_store_setup_puts_the_instance_settings_in_force(dag
     first = _wait(lambda: _ended(_graphql(url, TICKS, {"s": selector})), 120, "the sweep's first tick to end")
     assert first["status"] == "SKIPPED" and "waits for its history to land" in first["skipReason"], first
     runs = _graphql(url, RUNS)["runsOrError"]["results"]
-    unasked = [r for r in runs if not any(t["key"] == "dagster/schedule_name" for t in r["tags"])]
+    unasked = [r for r in runs if _tag(r, "dagster/schedule_name") is None]
     assert unasked == [], unasked  # (a daily schedule may come due while the test runs: it is documented)
 
 

@@ -125,8 +125,6 @@ _BUILD_IN_FLIGHT = [
     dg.DagsterRunStatus.CANCELING,
     dg.DagsterRunStatus.SUSPENDED,
 ]
-# (a sync asked for counts: a build started before it would be followed by another after it; the daily schedules' runs
-# and a backfill's wait in the queue for a run slot or the centra_api pool: policy.SYNC_IN_FLIGHT)
 
 
 def _runs_in_flight(context: dg.AutomationContext) -> list[dg.DagsterRun]:
