@@ -14,7 +14,13 @@ import dagster as dg
 from centra_assets.calendar import longest_day
 from centra_assets.settings import Settings
 
-from .marts.conditions import EveryStoreLanded, MartsBuildInFlight, RawSyncInFlight, RawUpdatedAfterBuild
+from .marts.conditions import (
+    EveryInputLanded,
+    InputUpdated,
+    MartsBuildInFlight,
+    RawSyncInFlight,
+    RawUpdatedAfterBuild,
+)
 
 
 def owners(settings: Settings) -> list[str]:
@@ -137,12 +143,6 @@ PUBLISHING_SECONDS = 15.0
 # model it reads built, or asked for on this tick (so a new store's staging and marts come in one run). On a store
 # whose raw tables are still landing, a mart would otherwise be built over half of them, silently wrong. One
 # warehouse, one build: while a store's tables land, the other stores' marts wait with it (DECISIONLOG.md).
-EVERY_INPUT_LANDED = (
-    dg.AutomationCondition.all_deps_match(
-        ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
-    )
-    & EveryStoreLanded()
-).with_label("every_input_landed")
 # Nor does a refresh run waiting or reading Centra hold a build back (eager's `~any_deps_in_progress`): raw data holds
 # still while a build reads it (builds and publishes take turns, `centra_dbt`), and what a refresh publishes after the
 # build started asks for the next one. A build starts within one automation tick of its first input landing.
@@ -164,17 +164,19 @@ EVERY_INPUT_LANDED = (
 # An upgrade changing a model's code (its SQL or a macro it calls: marts/changes.py code_version) asks for the model,
 # and so for what reads it: eager asks on updates alone, and the marts stayed as the old code built them until their
 # raw data changed again. (A model added by an upgrade is missing: eager asks for it.)
+# Eager's trigger "an input updated since the previous tick, or asked for on this one" (`any_deps_updated`) and "every
+# input built or asked for" are one node each for all of a model's inputs (marts/conditions.py InputUpdated,
+# EveryInputLanded): Dagster's own evaluated, and kept in the sensor's cursor, a sub-tree per input, 12 nodes for
+# each of the 196 inputs of 93 models on every tick, half of its nodes.
 REFRESH_WHEN_UPSTREAM_CHANGES = (
     dg.AutomationCondition.eager()
     .replace(
         "any_deps_updated",
-        dg.AutomationCondition.any_deps_updated()
-        | RawUpdatedAfterBuild()
-        | dg.AutomationCondition.code_version_changed(),
+        InputUpdated() | RawUpdatedAfterBuild() | dg.AutomationCondition.code_version_changed(),
     )
     .without(~dg.AutomationCondition.any_deps_missing())
     .without(~dg.AutomationCondition.any_deps_in_progress())
-    & EVERY_INPUT_LANDED
+    & EveryInputLanded()
     & ~MartsBuildInFlight()
     & ~RawSyncInFlight()
 )

@@ -333,6 +333,106 @@ def test_a_tick_reads_the_builds_and_raw_updates_of_every_model_in_one_query(tmp
     assert queries["get_latest_planned_materialization_info"] < len(models) / 3, (queries, len(models))
 
 
+@pytest.mark.slow  # every model's condition evaluated: seconds
+def test_a_models_condition_is_as_many_nodes_whatever_the_number_of_its_inputs(tmp_path):
+    """Every node of every model's condition is evaluated on every tick and kept in the sensor's cursor. Dagster's
+    `any_deps_updated` and `all_deps_match` evaluate a sub-tree per input (12 nodes an input: 196 inputs of 93
+    models, half of a tick's nodes; the quiet tick took twice as long, its cursor three times the size): the
+    project's InputUpdated and EveryInputLanded decide for all the inputs in one node each (conditions.py)."""
+    settings = settings_for(tmp_path, start="2026-12-01")
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    evaluated = dg.evaluate_automation_conditions(defs=defs, instance=dg.DagsterInstance.ephemeral()).results
+
+    def nodes(result) -> int:
+        return 1 + sum(nodes(child) for child in result.child_results)
+
+    by_inputs = {len(graph.get(r.key).parent_keys): nodes(r) for r in evaluated}
+    assert len(by_inputs) > 5 and max(by_inputs) >= 5, by_inputs  # models of one input, and of many
+    assert len(set(by_inputs.values())) == 1, f"nodes by the number of a model's inputs: {by_inputs}"
+
+
+@pytest.mark.slow  # every model's condition evaluated, 4 ways, 7 times: seconds
+def test_the_one_node_conditions_answer_as_dagsters_own(tmp_path):
+    """InputUpdated answers as Dagster's `any_deps_updated`, and EveryInputLanded is at least as strict as
+    `all_deps_match(~missing() | will_be_requested())`, tick after tick, each model's condition alone (what it asks
+    for feeds `will_be_requested` of the models reading it): raw tables landing, a build of every model in one run
+    (an input updated by a run that built the model too is no trigger), a quiet tick, a raw update, a build of part
+    of the models, a run whose updates straddle a tick; a model whose input model is held back by a raw table the
+    model itself does not read."""
+    from centra_assets.defs.marts.conditions import EveryInputLanded, InputUpdated
+
+    settings = settings_for(tmp_path, start="2026-12-01")
+    store, instance = settings.stores[0], dg.DagsterInstance.ephemeral()
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    models = sorted(k for k in graph.get_all_asset_keys() if graph.get(k).automation_condition is not None)
+    dagsters = dg.AutomationCondition.all_deps_match(
+        ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
+    )
+    pairs = {
+        "updated": (InputUpdated(), dg.AutomationCondition.any_deps_updated()),
+        "landed": (EveryInputLanded(), dagsters & EveryInputLanded()),
+    }
+    variants = {
+        (name, k): defs.map_resolved_asset_specs(
+            func=lambda spec, c=condition: (
+                spec.replace_attributes(automation_condition=c) if spec.key in models else spec
+            )
+        )
+        for name, conditions in pairs.items()
+        for k, condition in enumerate(conditions)
+    }
+    cursors: dict = dict.fromkeys(variants)
+
+    def ticks_agree(step: str):
+        asked = {}
+        for variant, variant_defs in variants.items():
+            result = dg.evaluate_automation_conditions(defs=variant_defs, instance=instance, cursor=cursors[variant])
+            cursors[variant] = result.cursor
+            asked[variant] = {r.key for r in result.results if not r.true_subset.is_empty}
+        for name in pairs:
+            ours, theirs = asked[(name, 0)], asked[(name, 1)]
+            assert ours == theirs, (step, name, sorted(k.to_user_string() for k in ours ^ theirs))
+        return {name: asked[(name, 0)] for name in pairs}
+
+    def build(selection, recorded=None):
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(selection))
+        run = _run(instance, job, dg.DagsterRunStatus.STARTED, asset_selection=set(selection))
+        for model in selection if recorded is None else recorded:
+            _published(instance, run, model, None)
+        return run
+
+    snapshots = sync_assets(defs.assets, "snapshot")
+    raw = sync_assets(defs.assets, "event") + snapshots
+    orders = next(a for a in raw if a.op.name == "centra_orders")
+
+    def landed(assets):
+        for asset in assets:
+            partition = snapshot_key(settings, store) if asset in snapshots else key(settings, store, "2026-12-02")
+            for table in asset.keys:
+                instance.report_runless_asset_event(dg.AssetMaterialization(table, partition=partition))
+
+    ticks_agree("nothing landed")
+    # stg_orders waits for the customers snapshot (a test compares it with a model reading customers), and int_orders,
+    # which reads no customers, waits for its input stg_orders
+    customers = next(a for a in raw if dg.AssetKey(["centra", "customers"]) in a.keys)
+    landed([a for a in raw if a is not customers])
+    assert dg.AssetKey(["analytics", "int_orders"]) not in ticks_agree("every raw table but customers landed")["landed"]
+    landed([customers])
+    assert DAILY_SALES in ticks_agree("every raw table landed")["landed"]
+    build(models)
+    assert not ticks_agree("every model built in one run")["updated"]
+    assert not ticks_agree("quiet")["updated"]
+    landed([orders])
+    assert DAILY_SALES in ticks_agree("orders updated")["updated"]
+    readers = [m for m in models if any(p.path[0] == "centra" for p in graph.get(m).parent_keys)]
+    build(readers)
+    assert DAILY_SALES in ticks_agree("the staging models built alone")["updated"]
+    build(models, recorded=models[: len(models) // 2])
+    ticks_agree("half of a build recorded")
+
+
 def test_an_upgrade_changing_a_models_code_asks_for_it_and_what_reads_it(make_centra, tmp_path, monkeypatch):
     """An upgrade changing a model's SQL (or a macro it calls: changes.code_version) left the marts as the old code
     built them until the raw data they read changed again: eager asks on updates alone. On the first tick of the new
@@ -388,8 +488,9 @@ def _run(instance: dg.DagsterInstance, job: dg.JobDefinition, status: dg.Dagster
     return instance.create_run_for_job(job, status=status, remote_job_origin=origin, **kwargs)
 
 
-def _published(instance: dg.DagsterInstance, run: dg.DagsterRun, table: dg.AssetKey, partition: str) -> None:
-    """A raw table's materialization in `run`'s event log, as the run's step records it when it publishes."""
+def _published(instance: dg.DagsterInstance, run: dg.DagsterRun, table: dg.AssetKey, partition: str | None) -> None:
+    """An asset's materialization in `run`'s event log, as the run's step records it (a raw table's when it
+    publishes)."""
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 
     materialized = StepMaterializationData(dg.AssetMaterialization(table, partition=partition))

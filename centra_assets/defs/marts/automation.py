@@ -15,7 +15,7 @@ SETTLE_ENV = "DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS"
 
 def marts_automation_sensor() -> dg.AutomationConditionSensorDefinition:
     """Evaluated in the code server (`use_user_code_server`, beta in Dagster 1.13, chosen knowingly): the Dagster
-    daemon knows only Dagster's own condition classes, and would skip the models `EveryStoreLanded` guards. Its
+    daemon knows only Dagster's own condition classes, and would skip the models the project's conditions guard. Its
     ticks read the event log as it was when they began (SETTLE_ENV)."""
     os.environ.setdefault(SETTLE_ENV, str(MARTS_TICK_SETTLE_SECONDS))
     with warnings.catch_warnings():

@@ -1,6 +1,8 @@
-"""The marts' automation conditions Dagster has no building block for: has every store's data landed
-(`EveryStoreLanded`), is a build of the marts already queued or running (`MartsBuildInFlight`), and is a sync of
-the raw data still asked for or writing (`RawSyncInFlight`).
+"""The marts' automation conditions Dagster has no building block for: has every input and every store's data landed
+(`EveryInputLanded`), is a build of the marts already queued or running (`MartsBuildInFlight`), is a sync of the raw
+data still asked for or writing (`RawSyncInFlight`), was a raw table updated after the model was built
+(`RawUpdatedAfterBuild`); and one Dagster has, in one node instead of seven per input: has an input changed since
+the previous tick (`InputUpdated`).
 
 Dagster maps a partitioned raw table onto an unpartitioned dbt model through all of its partitions, so
 `all_deps_match(~missing())` reads "any partition landed": with several stores, any store's. And it looks at a
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph import executable_in_same_run
 
 from ..raw.partitions import STORE
 from .changes import planned_keys
@@ -81,35 +84,123 @@ def compared_together() -> dict[dg.AssetKey, frozenset[dg.AssetKey]]:
 
 
 def held_roots(context: dg.AutomationContext) -> set[dg.AssetKey]:
-    """The raw tables whose state holds the asset back (EveryStoreLanded, RawSyncInFlight): those its build group
+    """The raw tables whose state holds the asset back (EveryInputLanded, RawSyncInFlight): those its build group
     reads (compared_together), directly or through other models."""
     graph = context.asset_graph
     group = [k for k in compared_together().get(context.key, frozenset({context.key})) if graph.has(k)]
     return set().union(*(graph.get_materializable_roots(k) for k in group or [context.key])) - set(group)
 
 
-class EveryStoreLanded(dg.AutomationCondition):
-    """True when every raw table the asset's build group reads (held_roots: its materializable roots, through any
+def _inputs(context: dg.AutomationContext) -> list[dg.AssetKey]:
+    return sorted(context.asset_graph.get(context.key).parent_keys)
+
+
+def _will_be_requested(context: dg.AutomationContext, parent: dg.AssetKey) -> bool:
+    """Whether the input is asked for on this tick, in a run that can build the asset too (Dagster's
+    `will_be_requested`: the tick evaluates an asset's inputs before the asset)."""
+    asked = context.request_subsets_by_key.get(parent)
+    return (
+        asked is not None
+        and not asked.is_empty
+        and executable_in_same_run(asset_graph=context.asset_graph, child_key=context.key, parent_key=parent)
+        and context.asset_graph.get(parent).is_materializable
+    )
+
+
+class EveryInputLanded(dg.AutomationCondition):
+    """True when each input of the asset has been built (a model) or landed (a raw table: any day), or is asked for
+    on this tick, and every raw table its build group reads (held_roots: its materializable roots, through any
     models between, and those of the models its tests compare it with) has landed for every store: at least one day
-    of event data, or its snapshot."""
+    of event data, or its snapshot.
+
+    One node for all the inputs: Dagster's `all_deps_match(~missing() | will_be_requested())` evaluates (and stores
+    in the sensor's cursor) five nodes per input, 196 inputs of 93 models on every tick."""
 
     @property
     def name(self) -> str:
-        return "every_store_landed"
+        return "every_input_landed"
 
     @property
     def description(self) -> str:
-        return "Every raw table read, directly or through other models, has landed for every store"
+        return (
+            "Every input built or asked for on this tick, and every raw table read, directly or through other models, "
+            "landed for every store"
+        )
 
     @property
     def requires_cursor(self) -> bool:
         return False
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        landed = _materialized(context)
+        if any(landed.get(p) is None and not _will_be_requested(context, p) for p in _inputs(context)):
+            return dg.AutomationResult(context, context.get_empty_subset())
         for table in sorted(held_roots(context)):
             if not await _landed_for_every_store(context, table):
                 return dg.AutomationResult(context, context.get_empty_subset())
         return dg.AutomationResult(context, context.candidate_subset)
+
+
+# per evaluation: each input's partitions updated since the previous tick
+_UPDATED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _updated_since_previous_tick(context: dg.AutomationContext, parent: dg.AssetKey):
+    """The input's partitions updated since the previous tick's snapshot and within this tick's (Dagster's
+    `newly_updated`), or None; asked of Dagster only when its latest update (the tick's one query, `_materialized`)
+    is newer than the previous tick's snapshot: a quiet tick asks nothing."""
+    view, since = context.asset_graph_view, context.previous_temporal_context
+    latest = _materialized(context).get(parent)
+    if (
+        since is None
+        or latest is None
+        or (since.last_event_id is not None and latest.storage_id <= since.last_event_id)
+    ):
+        return None
+    known = _UPDATED.setdefault(view, {})
+    if parent not in known:
+        updated = await view.compute_updated_since_temporal_context_subset(key=parent, temporal_context=since)
+        updated = updated.compute_intersection(view.get_full_subset(key=parent))
+        known[parent] = None if updated.is_empty else updated
+    return known[parent]
+
+
+class InputUpdated(dg.AutomationCondition):
+    """True when an input of the asset was updated since the previous tick by a run that did not build the asset
+    too, or is asked for on this tick: Dagster's `any_deps_updated` (eager's trigger), in one node for all the
+    inputs instead of seven per input."""
+
+    @property
+    def name(self) -> str:
+        return "input_updated"
+
+    @property
+    def description(self) -> str:
+        return "An input updated since the previous tick (not in a run that built this asset too), or asked for"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        me = context.key
+
+        def built_me_too(record) -> bool:  # Dagster's executed_with_root_target
+            run = record.dagster_run
+            return me in (run.asset_selection or set()) | (run.asset_check_selection or set())
+
+        for parent in _inputs(context):
+            if _will_be_requested(context, parent):
+                return dg.AutomationResult(context, context.candidate_subset)
+            updated = await _updated_since_previous_tick(context, parent)
+            if updated is None:
+                continue
+            with_me = await context.asset_graph_view.compute_latest_run_matches_subset(
+                from_subset=updated, filter_fn=built_me_too
+            )
+            if not updated.compute_difference(with_me).is_empty:
+                return dg.AutomationResult(context, context.candidate_subset)
+        return dg.AutomationResult(context, context.get_empty_subset())
 
 
 # per evaluation: the runs queued or running, the data of a run's planned materializations, and whether any dbt model
