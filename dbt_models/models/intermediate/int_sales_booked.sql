@@ -2,10 +2,13 @@
     materialized='incremental', incremental_strategy='append',
     pre_hook="{{ centra_delete_changed('order', 'store', 'anchor_day', anchor_column='anchor') }}"
 ) }}
--- What daily_sales adds up, one row per order (its sales, on the day it was placed) and per completed return and
--- refund (returned units on the day the return completed, refunds on the day they were paid back), each anchored to
--- the day that holds its raw data: the order's day, or the return's (anchor, anchor_day). Incremental by that day
--- (macros/incremental.sql): a late return or refund is booked again from its own partition, whatever day it counts on.
+-- What daily_sales adds up: the sales of orders (on the day they were placed) and of completed returns and refunds
+-- (returned units on the day the return completed, refunds on the day they were paid back), summed by daily_sales'
+-- day, market and store type and by the day that holds their raw data: the orders' day, or the returns' (anchor,
+-- anchor_day). Incremental by that day (macros/incremental.sql): a late return or refund is booked again from its
+-- own partition, whatever day it counts on. Summed here, not one row per order: a full build writes a few rows a
+-- day, not a row of 25 columns per order that daily_sales reads back only to sum (every amount is in whole cents,
+-- so summing in two steps gives daily_sales the same cents).
 -- depends_on: {{ ref('int_changed_days') }}
 {%- set days = {'order': centra_changed_days('order'), 'return': centra_changed_days('return')}
     if centra_incremental() else none %}
@@ -140,6 +143,40 @@ refunded as (
     from returned
 )
 
-select * from sales
-union all
-select * from refunded
+, booked as (
+    select * from sales
+    union all
+    select * from refunded
+)
+
+-- Each sum of amounts is rounded to the cent it is (its amounts are cents): a sum of doubles differs in its last bit
+-- with the order the rows come in, and an incremental build must equal a full one row for row. A day's counts are
+-- integers, so that daily_sales' sums of them keep their types (bigint on PostgreSQL).
+select
+    store,
+    sales_day,
+    market_id,
+    market_name,
+    store_type,
+    anchor,
+    anchor_day,
+    cast(sum(orders) as {{ dbt.type_int() }}) as orders,
+    cast(sum(cancelled_orders) as {{ dbt.type_int() }}) as cancelled_orders,
+    sum(units) as units,
+    {{ centra_round('sum(gross_sales_base)', 2) }} as gross_sales_base,
+    {{ centra_round('sum(order_discounts_base)', 2) }} as order_discounts_base,
+    {{ centra_round('sum(shipping_base)', 2) }} as shipping_base,
+    {{ centra_round('sum(shipping_excl_tax_base)', 2) }} as shipping_excl_tax_base,
+    {{ centra_round('sum(net_sales_before_refunds_base)', 2) }} as net_sales_before_refunds_base,
+    {{ centra_round('sum(net_sales_before_refunds_excl_tax_base)', 2) }} as net_sales_before_refunds_excl_tax_base,
+    sum(returned_units) as returned_units,
+    cast(sum(completed_returns) as {{ dbt.type_int() }}) as completed_returns,
+    {{ centra_round('sum(refunds_base)', 2) }} as refunds_base,
+    {{ centra_round('sum(refunds_excl_tax_base)', 2) }} as refunds_excl_tax_base,
+    sum(order_day_returned_units) as order_day_returned_units,
+    {{ centra_round('sum(order_day_refunds_base)', 2) }} as order_day_refunds_base,
+    {{ centra_round('sum(order_day_net_sales_base)', 2) }} as order_day_net_sales_base,
+    {{ centra_round('sum(order_day_net_sales_excl_tax_base)', 2) }} as order_day_net_sales_excl_tax_base,
+    sum(pending_returns) as pending_returns
+from booked
+group by store, sales_day, market_id, market_name, store_type, anchor, anchor_day
