@@ -152,31 +152,22 @@ refunded as (
 -- Each sum of amounts is rounded to the cent it is (its amounts are cents): a sum of doubles differs in its last bit
 -- with the order the rows come in, and an incremental build must equal a full one row for row. A day's counts are
 -- integers, so that daily_sales' sums of them keep their types (bigint on PostgreSQL).
+{%- set counts = ['orders', 'cancelled_orders', 'completed_returns'] %}
+{%- set units = ['units', 'returned_units', 'order_day_returned_units', 'pending_returns'] %}
+{%- set amounts = [
+    'gross_sales_base', 'order_discounts_base', 'shipping_base', 'shipping_excl_tax_base',
+    'net_sales_before_refunds_base', 'net_sales_before_refunds_excl_tax_base', 'refunds_base', 'refunds_excl_tax_base',
+    'order_day_refunds_base', 'order_day_net_sales_base', 'order_day_net_sales_excl_tax_base'] %}
 select
-    store,
-    sales_day,
-    market_id,
-    market_name,
-    store_type,
-    anchor,
-    anchor_day,
-    cast(sum(orders) as {{ dbt.type_int() }}) as orders,
-    cast(sum(cancelled_orders) as {{ dbt.type_int() }}) as cancelled_orders,
-    sum(units) as units,
-    {{ centra_round('sum(gross_sales_base)', 2) }} as gross_sales_base,
-    {{ centra_round('sum(order_discounts_base)', 2) }} as order_discounts_base,
-    {{ centra_round('sum(shipping_base)', 2) }} as shipping_base,
-    {{ centra_round('sum(shipping_excl_tax_base)', 2) }} as shipping_excl_tax_base,
-    {{ centra_round('sum(net_sales_before_refunds_base)', 2) }} as net_sales_before_refunds_base,
-    {{ centra_round('sum(net_sales_before_refunds_excl_tax_base)', 2) }} as net_sales_before_refunds_excl_tax_base,
-    sum(returned_units) as returned_units,
-    cast(sum(completed_returns) as {{ dbt.type_int() }}) as completed_returns,
-    {{ centra_round('sum(refunds_base)', 2) }} as refunds_base,
-    {{ centra_round('sum(refunds_excl_tax_base)', 2) }} as refunds_excl_tax_base,
-    sum(order_day_returned_units) as order_day_returned_units,
-    {{ centra_round('sum(order_day_refunds_base)', 2) }} as order_day_refunds_base,
-    {{ centra_round('sum(order_day_net_sales_base)', 2) }} as order_day_net_sales_base,
-    {{ centra_round('sum(order_day_net_sales_excl_tax_base)', 2) }} as order_day_net_sales_excl_tax_base,
-    sum(pending_returns) as pending_returns
+    store, sales_day, market_id, market_name, store_type, anchor, anchor_day,
+    {%- for column in counts %}
+    cast(sum({{ column }}) as {{ dbt.type_int() }}) as {{ column }},
+    {%- endfor %}
+    {%- for column in units %}
+    sum({{ column }}) as {{ column }},
+    {%- endfor %}
+    {%- for column in amounts %}
+    {{ centra_round('sum(' ~ column ~ ')', 2) }} as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
 from booked
 group by store, sales_day, market_id, market_name, store_type, anchor, anchor_day
